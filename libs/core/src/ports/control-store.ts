@@ -1,0 +1,58 @@
+import type { Namespace, RuntimeConfig } from '@flux/domain';
+
+export interface NamespaceRecord extends Namespace {
+  /** SHA-256 of the namespace's token, hex. The token itself is never stored. */
+  readonly tokenHash: string;
+}
+
+/** An encrypted connector credential (AES-256-GCM), owned by a namespace or by the instance. */
+export interface StoredCredential {
+  readonly connector: string;
+  /** Namespace that stored it; '' in internal mode. */
+  readonly owner: string;
+  readonly ciphertext: string;
+  readonly iv: string;
+  readonly authTag: string;
+  readonly createdAt: number;
+}
+
+/** Connector progress and health, persisted so a restart resumes where it stopped. */
+export interface ConnectorState {
+  readonly lastPoll: number | null;
+  readonly lastError: string | null;
+  readonly consecutiveFailures: number;
+  readonly cursors: Readonly<Record<string, string>>;
+}
+
+export type Unsubscribe = () => void;
+
+/**
+ * Shared control-plane data: namespaces, token hashes, runtime config and connector
+ * credentials. In the distributed topology every gateway replica reads the same store.
+ */
+export interface ControlStore {
+  /** Creates a namespace; resolves false (and changes nothing) when the name is taken. */
+  createNamespace(record: NamespaceRecord): Promise<boolean>;
+  getNamespace(name: string): Promise<NamespaceRecord | undefined>;
+  findNamespaceByTokenHash(tokenHash: string): Promise<NamespaceRecord | undefined>;
+  /** Resolves false when no such namespace exists. */
+  deleteNamespace(name: string): Promise<boolean>;
+  listNamespaces(): Promise<readonly NamespaceRecord[]>;
+
+  /** The persisted runtime config, or undefined before the first write. */
+  getRuntimeConfig(): Promise<RuntimeConfig | undefined>;
+  putRuntimeConfig(config: RuntimeConfig): Promise<void>;
+  /** Calls back with every config written by any instance after subscribing. */
+  watchRuntimeConfig(listener: (config: RuntimeConfig) => void): Unsubscribe;
+
+  putCredential(credential: StoredCredential): Promise<void>;
+  getCredential(owner: string, connector: string): Promise<StoredCredential | undefined>;
+  /** Resolves false when nothing was stored. */
+  deleteCredential(owner: string, connector: string): Promise<boolean>;
+  listCredentials(): Promise<readonly StoredCredential[]>;
+
+  getConnectorState(owner: string, connector: string): Promise<ConnectorState | undefined>;
+  putConnectorState(owner: string, connector: string, state: ConnectorState): Promise<void>;
+
+  close(): Promise<void>;
+}

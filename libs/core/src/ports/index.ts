@@ -1,0 +1,5 @@
+export * from './event-log.js';
+export * from './state-store.js';
+export * from './control-store.js';
+export * from './change-feed.js';
+export * from './rate-limiter.js';

@@ -1,0 +1,66 @@
+import type { EntityCounts, EntityQuery, StoredEntity, StoredEvent } from '@flux/domain';
+
+export interface EntityRecord {
+  readonly id: string;
+  readonly entity: StoredEntity;
+}
+
+export interface EntityPage {
+  readonly entities: readonly EntityRecord[];
+  /** Set when more entities match: the last id of this page, to pass as `after`. */
+  readonly lastId?: string;
+}
+
+export interface HistoryQuery {
+  /** Only events stored at or after this time (epoch milliseconds). */
+  readonly sinceMs: number;
+  readonly limit: number;
+}
+
+/** The read side of materialised state: what the query API needs. */
+export interface StateReader {
+  getEntity(id: string): Promise<StoredEntity | undefined>;
+  listEntities(query: EntityQuery): Promise<EntityPage>;
+  /** The entity's stored events, newest first (tombstones included). */
+  history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]>;
+  counts(): Promise<EntityCounts>;
+  /** Events applied since the store was created, across all partitions. */
+  eventsApplied(): Promise<number>;
+}
+
+/** Ownership of one partition by one reducer; its epoch fences every older owner. */
+export interface PartitionClaim {
+  readonly partition: number;
+  readonly epoch: number;
+  /** The offset of the last applied record, or -1 when none was applied yet. */
+  readonly appliedOffset: number;
+}
+
+/** Everything one reducer batch changes, committed atomically with its offset. */
+export interface PartitionCommit {
+  /** Offset of the last log record this commit reflects. */
+  readonly lastOffset: number;
+  readonly upserts: readonly EntityRecord[];
+  readonly deletes: readonly string[];
+  readonly history: readonly { readonly entityId: string; readonly offset: number; readonly stored: StoredEvent }[];
+  /** Entity count changes per namespace key (see `countKey`). */
+  readonly countDeltas: Readonly<Record<string, number>>;
+  readonly eventsApplied: number;
+}
+
+/** The write side, used only by the reducer that owns a partition. */
+export interface PartitionStateWriter {
+  /** Takes ownership of a partition: bumps and returns its epoch and the applied offset. */
+  claimPartition(partition: number): Promise<PartitionClaim>;
+  loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>>;
+  /**
+   * Applies a commit atomically (all of it or none) together with the partition's applied
+   * offset. Rejects with a FluxError of code FLUX_FENCED when a newer claim exists.
+   */
+  commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void>;
+}
+
+export interface StateStore extends StateReader, PartitionStateWriter {
+  close(): Promise<void>;
+}
+

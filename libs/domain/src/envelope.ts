@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { v7 as uuidv7 } from 'uuid';
+import { FluxError, ErrorCode } from './errors.js';
+import { entityIdProblem } from './entity-id.js';
+
+export type Properties = Record<string, unknown>;
+
+export interface EventPayload {
+  readonly entity_id: string;
+  readonly properties: Properties;
+}
+
+/** An accepted event: a validated envelope whose `eventId` is always set. */
+export interface FluxEvent {
+  readonly eventId: string;
+  readonly stream: string;
+  readonly source: string;
+  /** Epoch milliseconds, as given by the producer. */
+  readonly timestamp: number;
+  readonly payload: EventPayload;
+  readonly key?: string;
+  readonly schema?: string;
+}
+
+export const STREAM_PATTERN = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
+
+/** Tombstone marker among an event's properties (compatible with the original Flux). */
+export const DELETED_PROPERTY = '__deleted__';
+
+const isPlainObject = (value: unknown): value is Properties =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+
+const requiredString = (what: string) =>
+  z.string({
+    error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`),
+  });
+
+/**
+ * The envelope as producers send it. Properties are checked with a predicate rather than
+ * parsed, so the caller's object (including a plain-data `__proto__` key) is kept as is.
+ */
+export const eventEnvelopeSchema = z.object({
+  eventId: z.string({ error: 'must be a string' }).optional(),
+  stream: requiredString('a string').regex(STREAM_PATTERN, {
+    error: 'must be lowercase letters, digits and dots (^[a-z0-9]+(\\.[a-z0-9]+)*$)',
+  }),
+  source: requiredString('a string').min(1, { error: 'must not be empty' }),
+  timestamp: z
+    .number({
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : `must be an integer (epoch milliseconds), got ${describe(issue.input)}`,
+    })
+    .int({ error: 'must be an integer (epoch milliseconds)' })
+    .positive({ error: 'must be greater than 0' }),
+  payload: z.strictObject(
+    {
+      entity_id: requiredString('a string').check((ctx) => {
+        const problem = entityIdProblem(ctx.value);
+        if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+      }),
+      properties: z.custom<Properties>(isPlainObject, {
+        error: (issue) =>
+          issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`,
+      }),
+    },
+    {
+      error: (issue) => {
+        if (issue.code === 'unrecognized_keys') {
+          return `must contain only entity_id and properties (unexpected: ${issue.keys.join(', ')})`;
+        }
+        return issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`;
+      },
+    },
+  ),
+  key: z.string({ error: 'must be a string' }).optional(),
+  schema: z.string({ error: 'must be a string' }).optional(),
+});
+
+export type EventEnvelopeInput = z.input<typeof eventEnvelopeSchema>;
+
+/** Formats zod issues as `field: message; field: message`, naming each offending field. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      return path.length > 0 ? `${path} ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+export type IdGenerator = () => string;
+
+/**
+ * Validates a producer's envelope and completes it (eventId). Throws a validation FluxError
+ * whose message names every offending field.
+ */
+export function parseEnvelope(input: unknown, newEventId: IdGenerator = uuidv7): FluxEvent {
+  if (!isPlainObject(input)) {
+    throw new FluxError(ErrorCode.Validation, `event must be a JSON object, got ${describe(input)}`);
+  }
+  const result = eventEnvelopeSchema.safeParse(input);
+  if (!result.success) throw new FluxError(ErrorCode.Validation, formatIssues(result.error.issues));
+  const { eventId, stream, source, timestamp, payload, key, schema } = result.data;
+  return {
+    eventId: eventId === undefined || eventId === '' ? newEventId() : eventId,
+    stream,
+    source,
+    timestamp,
+    payload: { entity_id: payload.entity_id, properties: payload.properties },
+    ...(key === undefined ? {} : { key }),
+    ...(schema === undefined ? {} : { schema }),
+  };
+}
+
+export const isTombstone = (event: FluxEvent): boolean => event.payload.properties[DELETED_PROPERTY] === true;
+
+/** The stream tombstones written by Flux itself are published on. */
+export const DELETION_STREAM = 'flux.deletions';
+
+export function tombstoneFor(entityId: string, source: string, now: number, newEventId: IdGenerator = uuidv7): FluxEvent {
+  return {
+    eventId: newEventId(),
+    stream: DELETION_STREAM,
+    source,
+    timestamp: now,
+    payload: { entity_id: entityId, properties: { [DELETED_PROPERTY]: true } },
+  };
+}

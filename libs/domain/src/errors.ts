@@ -1,0 +1,42 @@
+/**
+ * Stable error codes. Transports map them to status codes (see `@flux/api`); the codes
+ * themselves never change meaning, so clients and logs can rely on them.
+ */
+export const ErrorCode = {
+  Validation: 'FLUX_VALIDATION',
+  Unauthorized: 'FLUX_UNAUTHORIZED',
+  Forbidden: 'FLUX_FORBIDDEN',
+  NotFound: 'FLUX_NOT_FOUND',
+  Conflict: 'FLUX_CONFLICT',
+  RateLimited: 'FLUX_RATE_LIMITED',
+  PayloadTooLarge: 'FLUX_PAYLOAD_TOO_LARGE',
+  LogUnavailable: 'FLUX_LOG_UNAVAILABLE',
+  StoreUnavailable: 'FLUX_STORE_UNAVAILABLE',
+  NotConfigured: 'FLUX_NOT_CONFIGURED',
+  Fenced: 'FLUX_FENCED',
+  Internal: 'FLUX_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface FluxErrorOptions {
+  readonly cause?: unknown;
+  /** Seconds a client should wait before retrying (rate limiting). */
+  readonly retryAfterSeconds?: number;
+}
+
+export class FluxError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: FluxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FluxError';
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export const isFluxError = (value: unknown): value is FluxError => value instanceof FluxError;
+
+export const validationError = (message: string): FluxError => new FluxError(ErrorCode.Validation, message);

@@ -1,0 +1,55 @@
+import { DELETED_PROPERTY, type FluxEvent, type Properties } from './envelope.js';
+import type { StoredEntity } from './entity.js';
+
+export interface PropertyChange {
+  readonly property: string;
+  /** The new value; null when the property was removed. */
+  readonly value: unknown;
+}
+
+export type AppliedEvent =
+  | {
+      readonly kind: 'upsert';
+      readonly entity: StoredEntity;
+      readonly created: boolean;
+      readonly changes: readonly PropertyChange[];
+    }
+  | { readonly kind: 'delete'; readonly existed: boolean };
+
+function setOwn(target: Properties, key: string, value: unknown): void {
+  // Plain assignment to "__proto__" would replace the prototype instead of storing data.
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+/**
+ * Applies one event to the current state of its entity (the merge rules of the contract):
+ * top-level properties replace whole values, `null` removes a property, `__deleted__: true`
+ * deletes the entity, and the first event after a deletion starts a fresh entity.
+ */
+export function applyEvent(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
+  const incoming = event.payload.properties;
+  if (incoming[DELETED_PROPERTY] === true) return { kind: 'delete', existed: current !== undefined };
+
+  // Object spread defines own data properties, so a "__proto__" key is copied as data.
+  const properties: Properties = current === undefined ? {} : { ...current.properties };
+  const changes: PropertyChange[] = [];
+  for (const key of Object.keys(incoming)) {
+    const value = incoming[key];
+    if (value === null) {
+      delete properties[key];
+    } else {
+      setOwn(properties, key, value);
+    }
+    changes.push({ property: key, value });
+  }
+  return {
+    kind: 'upsert',
+    created: current === undefined,
+    changes,
+    entity: { properties, version: (current?.version ?? 0) + 1, lastUpdated: storedAt },
+  };
+}

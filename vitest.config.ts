@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Suites start real servers and open real databases; two workers match the 2-core machines.
+    maxWorkers: 2,
+    reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: '.ci/out/vitest.json' }]] : ['default'],
+  },
+});
