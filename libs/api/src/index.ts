@@ -1,1 +1,4 @@
-export {};
+export * from './api-deps.js';
+export * from './build-server.js';
+export * from './http/errors.js';
+export * from './websocket/websocket-hub.js';

@@ -14,6 +14,8 @@ export interface EntityQuery {
  * undefined when they can never both hold.
  */
 export function combineFilters(prefix: string | undefined, namespace: string | undefined): string | undefined {
+  // A namespace is the part of an id before its first `/`, so one containing `/` matches nothing.
+  if (namespace?.includes('/')) return undefined;
   const candidates = [prefix ?? '', namespace === undefined ? '' : `${namespace}/`];
   const [shorter, longer] = candidates[0]!.length <= candidates[1]!.length ? candidates : [candidates[1]!, candidates[0]!];
   return longer!.startsWith(shorter!) ? longer : undefined;

@@ -61,10 +61,17 @@ export const eventEnvelopeSchema = z.object({
         const problem = entityIdProblem(ctx.value);
         if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
       }),
-      properties: z.custom<Properties>(isPlainObject, {
-        error: (issue) =>
-          issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`,
-      }),
+      properties: z
+        .custom<Properties>(isPlainObject, {
+          error: (issue) =>
+            issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`,
+        })
+        .check((ctx) => {
+          // The contract: property names are non-empty strings.
+          if (isPlainObject(ctx.value) && Object.hasOwn(ctx.value, '')) {
+            ctx.issues.push({ code: 'custom', message: 'must not contain an empty property name', input: ctx.value });
+          }
+        }),
     },
     {
       error: (issue) => {

@@ -34,7 +34,14 @@ export function takeTokens(
   const tokens = available - granted;
   let retryAfterMs = 0;
   if (granted < requested) {
-    retryAfterMs = capacity === 0 ? MINUTE_MS : Math.ceil(((1 - tokens) * MINUTE_MS) / capacity);
+    if (capacity === 0) {
+      retryAfterMs = MINUTE_MS;
+    } else {
+      retryAfterMs = Math.ceil(((1 - tokens) * MINUTE_MS) / capacity);
+      // Floating-point rounding can leave the refill computed at that moment a hair below one
+      // token (0.9999999999999999); wait until the refill the next take computes reaches one.
+      while (tokens + (retryAfterMs * capacity) / MINUTE_MS < 1) retryAfterMs += 1;
+    }
   }
   return { state: { tokens, updatedAt: now }, granted, retryAfterMs };
 }

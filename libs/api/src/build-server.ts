@@ -1,0 +1,86 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
+import type { ApiDeps } from './api-deps.js';
+import { registerJsonBodyParser } from './http/body-parser.js';
+import { registerErrorHandling } from './http/errors.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { connectorRoutes } from './routes/connector-routes.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { namespaceRoutes } from './routes/namespace-routes.js';
+import { stateRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
+import { systemRoutes } from './routes/system-routes.js';
+import type { WebSocketHub } from './websocket/websocket-hub.js';
+import { MAX_CLIENT_MESSAGE_BYTES, websocketRoutes } from './websocket/websocket-routes.js';
+
+export interface BuiltServer {
+  readonly app: FastifyInstance;
+  readonly hub: WebSocketHub;
+}
+
+export interface BuildServerOptions {
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+/** The whole public API of the contract as one Fastify instance, over whatever `deps` are wired to. */
+export async function buildServer(deps: ApiDeps, options: BuildServerOptions): Promise<BuiltServer> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // The real limits follow the runtime config (see body-parser); this is only the hard ceiling.
+    bodyLimit: MAX_BODY_LIMIT_BYTES,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+
+  // Route schemas document the API (OpenAPI); handlers validate with the domain's schemas so
+  // every 400 names its field the same way, and responses are plain JSON.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  registerErrorHandling(app);
+  registerJsonBodyParser(app, deps.runtimeConfig);
+
+  await app.register(cors, {
+    origin: '*',
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    exposedHeaders: [NEXT_CURSOR_HEADER, 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    maxAge: 86_400,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Flux',
+        description: 'A persistent, shared, event-sourced world state engine',
+        version: options.version,
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  eventRoutes(app, deps);
+  stateRoutes(app, deps);
+  namespaceRoutes(app, deps);
+  adminRoutes(app, deps);
+  connectorRoutes(app, deps);
+  systemRoutes(app, deps);
+  const hub = websocketRoutes(app, deps);
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return { app, hub };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+export interface RouteDoc {
+  readonly summary: string;
+  readonly tags: readonly string[];
+  readonly querystring?: z.ZodType;
+  readonly params?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** Status code → description (and optional zod schema of the JSON body). */
+  readonly responses: Readonly<Record<number, string | { description: string; schema: z.ZodType }>>;
+}
+
+const toJson = (schema: z.ZodType): Record<string, unknown> =>
+  z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+
+/**
+ * Builds a Fastify route schema for the OpenAPI document from the same zod schemas the
+ * handlers parse with. Fastify does not validate or serialise with it (see build-server):
+ * the handlers own validation so every 400 names its field the same way.
+ */
+export function routeDoc(doc: RouteDoc): Record<string, unknown> {
+  const response: Record<string, unknown> = {};
+  for (const [status, entry] of Object.entries(doc.responses)) {
+    response[status] =
+      typeof entry === 'string'
+        ? { description: entry, type: 'object', properties: { error: { type: 'string' } } }
+        : { description: entry.description, ...toJson(entry.schema) };
+  }
+  return {
+    summary: doc.summary,
+    tags: [...doc.tags],
+    ...(doc.querystring === undefined ? {} : { querystring: toJson(doc.querystring) }),
+    ...(doc.params === undefined ? {} : { params: toJson(doc.params) }),
+    ...(doc.body === undefined ? {} : { body: toJson(doc.body) }),
+    response,
+  };
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  ErrorCode,
+  eventEnvelopeSchema,
+  FluxError,
+  HISTORY_DEFAULT_LIMIT,
+  HISTORY_DEFAULT_WINDOW_MS,
+  HISTORY_MAX_PER_ENTITY,
+} from '@flux/domain';
+import type { ApiDeps } from '../api-deps.js';
+import { routeDoc } from '../http/doc-schema.js';
+import { parseInput, requireBody } from '../http/input.js';
+import { writerOf } from '../http/principal.js';
+
+const publishResult = z.object({ eventId: z.string(), stream: z.string() });
+const batchBody = z.object({ events: z.array(eventEnvelopeSchema).min(1) });
+const batchResult = z.object({
+  successful: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(z.union([publishResult, z.object({ error: z.string(), eventId: z.string().optional(), stream: z.string().optional() })])),
+});
+
+const ISO_8601 = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+const historyQuery = z.object({
+  entity: z.string({ error: 'is required' }).min(1, { error: 'is required' }),
+  since: ISO_8601.optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a positive integer' })
+    .transform(Number)
+    .refine((n) => n > 0, { error: 'must be a positive integer' })
+    .optional(),
+});
+
+export function eventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post(
+    '/api/events',
+    {
+      config: { bodyLimit: 'single' },
+      schema: routeDoc({
+        summary: 'Publish one event; 200 once it is durably appended to the log',
+        tags: ['events'],
+        body: eventEnvelopeSchema,
+        responses: {
+          200: { description: 'Appended', schema: publishResult },
+          400: 'Invalid envelope (the message names the field)',
+          401: 'Missing or unknown token (public mode)',
+          403: 'Token of another namespace',
+          413: 'Body larger than body_size_limit_single_bytes',
+          429: 'Rate limited; see Retry-After',
+          503: 'Event log unavailable',
+        },
+      }),
+    },
+    async (request) => deps.ingest.publish(request.body, await writerOf(deps, request)),
+  );
+
+  app.post(
+    '/api/events/batch',
+    {
+      config: { bodyLimit: 'batch' },
+      schema: routeDoc({
+        summary: 'Publish events; each element is validated, authorised and rate-limited on its own',
+        tags: ['events'],
+        body: batchBody,
+        responses: {
+          200: { description: 'One result per input, in input order', schema: batchResult },
+          400: 'events missing, not an array, or empty',
+          401: 'Missing or unknown token (public mode)',
+          413: 'Body larger than body_size_limit_batch_bytes',
+        },
+      }),
+    },
+    async (request) => {
+      const principal = await writerOf(deps, request);
+      const events = requireBody(request.body).events;
+      if (!Array.isArray(events)) throw new FluxError(ErrorCode.Validation, 'events is required and must be an array');
+      if (events.length === 0) throw new FluxError(ErrorCode.Validation, 'events must not be empty');
+      const results = await deps.ingest.publishBatch(events, principal);
+      const failed = results.filter((result) => 'error' in result).length;
+      return { successful: results.length - failed, failed, results };
+    },
+  );
+
+  app.get(
+    '/api/events',
+    {
+      schema: routeDoc({
+        summary: "An entity's stored events (tombstones included), newest first",
+        tags: ['events'],
+        querystring: historyQuery,
+        responses: { 200: 'Array of event envelopes', 400: 'entity missing, since not ISO 8601, or limit not a positive integer' },
+      }),
+    },
+    async (request) => {
+      const query = parseInput(historyQuery, request.query, 'query');
+      const sinceMs = query.since === undefined ? Date.now() - HISTORY_DEFAULT_WINDOW_MS : Date.parse(query.since);
+      const limit = Math.min(query.limit ?? HISTORY_DEFAULT_LIMIT, HISTORY_MAX_PER_ENTITY);
+      const stored = await deps.reader.history(query.entity, { sinceMs, limit });
+      return stored.map((entry) => entry.event);
+    },
+  );
+}

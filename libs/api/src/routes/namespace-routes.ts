@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ErrorCode, FluxError } from '@flux/domain';
+import type { ApiDeps } from '../api-deps.js';
+import { routeDoc } from '../http/doc-schema.js';
+import { requireBody } from '../http/input.js';
+
+const nameParams = z.object({ name: z.string() });
+
+export function namespaceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // Namespaces exist only in public mode; in internal mode the routes answer 404 like unknown ones.
+  const requirePublicMode = (): void => {
+    if (!deps.authorizer.authEnabled) {
+      throw new FluxError(ErrorCode.NotFound, 'namespaces are available only in public mode (FLUX_AUTH_ENABLED=true)');
+    }
+  };
+
+  app.post(
+    '/api/namespaces',
+    {
+      schema: routeDoc({
+        summary: 'Register a namespace; its token is shown only in this response',
+        tags: ['namespaces'],
+        body: z.object({ name: z.string() }),
+        responses: {
+          200: { description: 'Registered', schema: z.object({ namespaceId: z.string(), name: z.string(), token: z.string() }) },
+          400: 'Invalid name (3 to 32 of a-z 0-9 _ -)',
+          401: 'Admin token required',
+          403: 'Admin operations disabled (public mode without FLUX_ADMIN_TOKEN)',
+          409: 'Name taken or reserved',
+        },
+      }),
+    },
+    async (request) => {
+      requirePublicMode();
+      deps.authorizer.authorizeAdmin(request.headers.authorization);
+      return deps.namespaces.register(requireBody(request.body).name);
+    },
+  );
+
+  app.get(
+    '/api/namespaces/:name',
+    {
+      schema: routeDoc({
+        summary: 'Namespace details with its current entity count',
+        tags: ['namespaces'],
+        params: nameParams,
+        responses: {
+          200: {
+            description: 'The namespace',
+            schema: z.object({ namespaceId: z.string(), name: z.string(), createdAt: z.string(), entityCount: z.number().int() }),
+          },
+          404: 'Unknown namespace',
+        },
+      }),
+    },
+    async (request) => {
+      requirePublicMode();
+      const info = await deps.namespaces.get((request.params as { name: string }).name);
+      return { ...info, createdAt: new Date(info.createdAt).toISOString() };
+    },
+  );
+
+  app.delete(
+    '/api/namespaces/:name',
+    {
+      schema: routeDoc({
+        summary: 'Delete a namespace; its token stops working at once',
+        tags: ['namespaces'],
+        params: nameParams,
+        responses: { 204: 'Deleted', 401: 'Admin token required', 403: 'Admin operations disabled', 404: 'Unknown namespace' },
+      }),
+    },
+    async (request, reply) => {
+      requirePublicMode();
+      deps.authorizer.authorizeAdmin(request.headers.authorization);
+      await deps.namespaces.delete((request.params as { name: string }).name);
+      return reply.code(204).send();
+    },
+  );
+}

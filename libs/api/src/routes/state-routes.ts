@@ -1,0 +1,122 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { combineFilters, decodeCursor, encodeCursor, ErrorCode, FluxError, toEntityView } from '@flux/domain';
+import type { ApiDeps } from '../api-deps.js';
+import { routeDoc } from '../http/doc-schema.js';
+import { parseInput } from '../http/input.js';
+import { writerOf } from '../http/principal.js';
+
+export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
+
+const entitySchema = z.object({
+  id: z.string(),
+  properties: z.record(z.string(), z.unknown()),
+  lastUpdated: z.string(),
+  version: z.number().int(),
+});
+
+const listQuery = z.object({
+  prefix: z.string().optional(),
+  namespace: z.string().optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a positive integer' })
+    .transform(Number)
+    .refine((n) => n > 0, { error: 'must be a positive integer' })
+    .optional(),
+  cursor: z.string().optional(),
+});
+
+const deleteSelector = z.union([
+  z.object({ namespace: z.string() }),
+  z.object({ prefix: z.string() }),
+  z.object({ entity_ids: z.array(z.string()) }),
+]);
+
+/** Entity ids are sent percent-encoded (`a%2Fb`); unencoded slashes reach the wildcard too. */
+const entityIdOf = (request: FastifyRequest): string => {
+  const id = (request.params as { '*'?: string })['*'] ?? '';
+  if (id === '') throw new FluxError(ErrorCode.Validation, 'entity id is required in the path');
+  return id;
+};
+
+export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get(
+    '/api/state/entities',
+    {
+      schema: routeDoc({
+        summary: 'List entities (ordered by id); filters combine with AND; optional cursor paging',
+        tags: ['state'],
+        querystring: listQuery,
+        responses: {
+          200: { description: `Array of entities; header ${NEXT_CURSOR_HEADER} while more remain`, schema: z.array(entitySchema) },
+          400: 'Invalid limit or cursor',
+        },
+      }),
+    },
+    async (request, reply) => {
+      const query = parseInput(listQuery, request.query, 'query');
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const prefix = combineFilters(query.prefix, query.namespace);
+      if (prefix === undefined) return [];
+      const limit = Math.min(query.limit ?? deps.listMaxLimit, deps.listMaxLimit);
+      const page = await deps.reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }) });
+      if (page.lastId !== undefined) reply.header(NEXT_CURSOR_HEADER, encodeCursor(page.lastId));
+      return page.entities.map((record) => toEntityView(record.id, record.entity));
+    },
+  );
+
+  app.get(
+    '/api/state/entities/*',
+    {
+      schema: routeDoc({
+        summary: 'Get one entity',
+        tags: ['state'],
+        responses: { 200: { description: 'The entity', schema: entitySchema }, 404: 'Entity not found' },
+      }),
+    },
+    async (request) => {
+      const id = entityIdOf(request);
+      const entity = await deps.reader.getEntity(id);
+      if (entity === undefined) throw new FluxError(ErrorCode.NotFound, 'Entity not found');
+      return toEntityView(id, entity);
+    },
+  );
+
+  app.delete(
+    '/api/state/entities/*',
+    {
+      schema: routeDoc({
+        summary: 'Delete an entity by appending a tombstone (idempotent)',
+        tags: ['state'],
+        responses: {
+          200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+          401: 'Missing or unknown token (public mode)',
+          403: 'Outside the token’s namespace',
+        },
+      }),
+    },
+    async (request) => deps.deletion.deleteOne(entityIdOf(request), await writerOf(deps, request)),
+  );
+
+  app.post(
+    '/api/state/entities/delete',
+    {
+      config: { bodyLimit: 'batch' },
+      schema: routeDoc({
+        summary: 'Delete many entities: exactly one of namespace, prefix or entity_ids',
+        tags: ['state'],
+        body: deleteSelector,
+        responses: {
+          200: {
+            description: 'Tombstones appended',
+            schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
+          },
+          400: 'Invalid selector, or more than max_batch_delete entities match',
+          403: 'A matched entity is outside the token’s namespace; nothing was deleted',
+        },
+      }),
+    },
+    async (request) => deps.deletion.deleteMatching(request.body, await writerOf(deps, request)),
+  );
+}

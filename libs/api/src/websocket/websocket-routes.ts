@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../api-deps.js';
+import { routeDoc } from '../http/doc-schema.js';
+import { WebSocketHub } from './websocket-hub.js';
+
+/** Largest client message accepted (subscribe/unsubscribe are tiny). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * `GET /api/ws`: state_update / entity_deleted from the change feed, and metrics_update
+ * every interval to every connection. Requires @fastify/websocket to be registered.
+ */
+export function websocketRoutes(app: FastifyInstance, deps: ApiDeps): WebSocketHub {
+  const hub = new WebSocketHub({
+    maxBufferedBytes: deps.websocket.maxBufferedBytes,
+    onSlowConsumer: () => deps.metrics.websocketSlowConsumers.inc(),
+    onConnectionCount: (count) => deps.metrics.websocketConnections.set(count),
+  });
+  const unsubscribe = deps.feed.subscribe((changes) => hub.publishChanges(changes));
+
+  const timer = setInterval(() => {
+    if (hub.size === 0) return;
+    void metricsMessage(deps, hub.size).then(
+      (message) => hub.broadcast(message),
+      (error: unknown) => app.log.warn({ err: error }, 'metrics_update skipped'),
+    );
+  }, deps.websocket.metricsIntervalMs);
+  timer.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(timer);
+    unsubscribe();
+    hub.closeAll();
+  });
+
+  app.get(
+    '/api/ws',
+    {
+      websocket: true,
+      schema: routeDoc({ summary: 'WebSocket: state_update, entity_deleted and metrics_update messages', tags: ['websocket'], responses: { 101: 'Switching protocols' } }),
+    },
+    (socket) => hub.add(socket),
+  );
+  return hub;
+}
+
+async function metricsMessage(deps: ApiDeps, connections: number): Promise<object> {
+  const [counts, eventsTotal] = await Promise.all([deps.reader.counts(), deps.reader.eventsApplied()]);
+  const activity = deps.activity.snapshot();
+  return {
+    type: 'metrics_update',
+    timestamp: new Date().toISOString(),
+    entities: { total: counts.total },
+    events: { total: eventsTotal, rate_per_second: activity.ratePerSecond },
+    websocket: { connections },
+    publishers: { active: activity.activePublishers },
+  };
+}

@@ -1,0 +1,59 @@
+import { v7 as uuidv7 } from 'uuid';
+import { ErrorCode, FluxError, isReservedNamespace, namespaceNameProblem, type Namespace } from '@flux/domain';
+import type { ControlStore } from '../ports/control-store.js';
+import type { StateReader } from '../ports/state-store.js';
+import { generateToken, hashToken } from './tokens.js';
+
+export interface RegisteredNamespace {
+  readonly namespaceId: string;
+  readonly name: string;
+  /** Shown once, at registration; only its hash is stored. */
+  readonly token: string;
+}
+
+export interface NamespaceInfo extends Namespace {
+  readonly entityCount: number;
+}
+
+export class NamespaceService {
+  constructor(
+    private readonly control: ControlStore,
+    private readonly reader: StateReader,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async register(name: unknown): Promise<RegisteredNamespace> {
+    const problem = namespaceNameProblem(name);
+    if (problem !== undefined) throw new FluxError(ErrorCode.Validation, problem);
+    const valid = name as string;
+    if (isReservedNamespace(valid)) throw new FluxError(ErrorCode.Conflict, `namespace "${valid}" is reserved`);
+    const token = generateToken();
+    const record = { namespaceId: uuidv7(), name: valid, createdAt: this.now(), tokenHash: hashToken(token) };
+    if (!(await this.control.createNamespace(record))) {
+      throw new FluxError(ErrorCode.Conflict, `namespace "${valid}" already exists`);
+    }
+    return { namespaceId: record.namespaceId, name: valid, token };
+  }
+
+  async get(name: string): Promise<NamespaceInfo> {
+    const record = await this.control.getNamespace(name);
+    if (record === undefined) throw new FluxError(ErrorCode.NotFound, `namespace "${name}" not found`);
+    const counts = await this.reader.counts();
+    return {
+      namespaceId: record.namespaceId,
+      name: record.name,
+      createdAt: record.createdAt,
+      entityCount: counts.byNamespace[name] ?? 0,
+    };
+  }
+
+  async delete(name: string): Promise<void> {
+    if (!(await this.control.deleteNamespace(name))) {
+      throw new FluxError(ErrorCode.NotFound, `namespace "${name}" not found`);
+    }
+  }
+
+  async names(): Promise<string[]> {
+    return (await this.control.listNamespaces()).map((record) => record.name);
+  }
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, type RuntimeConfig } from '@flux/domain';
+
+/** Everything a Flux process reads from its environment, parsed once at start-up. */
+export interface Settings {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly logLevel: string;
+  readonly authEnabled: boolean;
+  readonly adminToken: string | undefined;
+  /** 32-byte AES-256-GCM key for connector credentials, when configured. */
+  readonly encryptionKey: Buffer | undefined;
+  /** Runtime config used when none has been persisted yet. */
+  readonly initialRuntimeConfig: RuntimeConfig;
+  readonly maxBatchDelete: number;
+  /** Partitions of the event log; fixed when the log is created. */
+  readonly partitionCount: number;
+  /** Upper bound of one list response (paged or not). */
+  readonly listMaxLimit: number;
+  readonly websocket: {
+    readonly metricsIntervalMs: number;
+    /** A client whose unsent data exceeds this is disconnected as a slow consumer. */
+    readonly maxBufferedBytes: number;
+  };
+  readonly github: {
+    readonly apiUrl: string;
+    readonly pollIntervalSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** Collects every problem instead of stopping at the first, so one restart fixes them all. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (TRUE.has(value)) return true;
+    if (FALSE.has(value)) return false;
+    this.problems.push(`${name} must be true or false, got "${this.env[name]}"`);
+    return fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  url(name: string, fallback: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (!z.url({ protocol: /^https?$/ }).safeParse(value).success) {
+      this.problems.push(`${name} must be an http(s) URL, got "${value}"`);
+      return fallback;
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  encryptionKey(name: string): Buffer | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const key = Buffer.from(value, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || key.length !== 32) {
+      this.problems.push(`${name} must be the base64 encoding of exactly 32 bytes (openssl rand -base64 32)`);
+      return undefined;
+    }
+    return key;
+  }
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function parseSettings(env: Env = process.env): Settings {
+  const read = new EnvReader(env);
+  const logLevel = read.string('FLUX_LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.has(logLevel)) read.problems.push(`FLUX_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
+  const settings: Settings = {
+    port: read.integer('PORT', 3000, 0, 65_535),
+    host: read.string('HOST', '0.0.0.0'),
+    dataDir: read.string('FLUX_DATA_DIR', './.flux-data'),
+    logLevel,
+    authEnabled: read.boolean('FLUX_AUTH_ENABLED', false),
+    adminToken: read.optionalString('FLUX_ADMIN_TOKEN'),
+    encryptionKey: read.encryptionKey('FLUX_ENCRYPTION_KEY'),
+    initialRuntimeConfig: {
+      rate_limit_enabled: read.boolean('FLUX_RATE_LIMIT_ENABLED', DEFAULT_RUNTIME_CONFIG.rate_limit_enabled),
+      rate_limit_per_namespace_per_minute: read.integer(
+        'FLUX_RATE_LIMIT_PER_NAMESPACE_PER_MINUTE',
+        DEFAULT_RUNTIME_CONFIG.rate_limit_per_namespace_per_minute,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      body_size_limit_single_bytes: read.integer(
+        'FLUX_BODY_SIZE_LIMIT_SINGLE_BYTES',
+        DEFAULT_RUNTIME_CONFIG.body_size_limit_single_bytes,
+        0,
+        MAX_BODY_LIMIT_BYTES,
+      ),
+      body_size_limit_batch_bytes: read.integer(
+        'FLUX_BODY_SIZE_LIMIT_BATCH_BYTES',
+        DEFAULT_RUNTIME_CONFIG.body_size_limit_batch_bytes,
+        0,
+        MAX_BODY_LIMIT_BYTES,
+      ),
+    },
+    maxBatchDelete: read.integer('FLUX_MAX_BATCH_DELETE', 10_000, 1, 1_000_000),
+    partitionCount: read.integer('FLUX_PARTITIONS', 8, 1, 1024),
+    listMaxLimit: read.integer('FLUX_LIST_MAX_LIMIT', 10_000, 1, 1_000_000),
+    websocket: {
+      metricsIntervalMs: read.integer('FLUX_WS_METRICS_INTERVAL_MS', 2000, 100, 3_600_000),
+      maxBufferedBytes: read.integer('FLUX_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
+    github: {
+      apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
+      pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
+    },
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return settings;
+}

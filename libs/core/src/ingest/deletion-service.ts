@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import {
+  assertEntityId,
+  entityIdProblem,
+  ErrorCode,
+  FluxError,
+  formatIssues,
+  isSystemEntity,
+  namespaceOf,
+  tombstoneFor,
+} from '@flux/domain';
+import type { Authorizer, Principal } from '../auth/authorizer.js';
+import type { StateReader } from '../ports/state-store.js';
+import type { IngestService } from './ingest-service.js';
+
+export interface DeleteOneResult {
+  readonly entity_id: string;
+  readonly eventId: string;
+}
+
+export interface DeleteManyResult {
+  readonly deleted: number;
+  readonly failed: number;
+  readonly errors: readonly { readonly entity_id?: unknown; readonly error: string }[];
+}
+
+/** Exactly one selector; `strictObject` rejects bodies that mix them with anything else. */
+const selectorSchema = z.union([
+  z.strictObject({ namespace: z.string().min(1, { error: 'must not be empty' }) }),
+  z.strictObject({ prefix: z.string().min(1, { error: 'must not be empty' }) }),
+  z.strictObject({ entity_ids: z.array(z.unknown(), { error: 'must be an array of entity ids' }) }),
+]);
+
+const SELECTOR_HELP = 'body must be exactly one of {"namespace": ns}, {"prefix": p} or {"entity_ids": [...]}';
+
+/** Source recorded on tombstones Flux writes on behalf of an API caller. */
+const DELETION_SOURCE = 'flux-api';
+
+export interface DeletionServiceOptions {
+  readonly ingest: IngestService;
+  readonly reader: StateReader;
+  readonly authorizer: Authorizer;
+  readonly maxBatchDelete: number;
+  readonly now?: () => number;
+}
+
+/** Deletion is event-sourced: it appends tombstones, and entities disappear once they are applied. */
+export class DeletionService {
+  private readonly now: () => number;
+
+  constructor(private readonly options: DeletionServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async deleteOne(entityId: unknown, principal: Principal): Promise<DeleteOneResult> {
+    assertEntityId(entityId);
+    this.options.authorizer.authorizeWrite(principal, entityId);
+    const tombstone = tombstoneFor(entityId, DELETION_SOURCE, this.now());
+    await this.options.ingest.appendEvents([tombstone]);
+    return { entity_id: entityId, eventId: tombstone.eventId };
+  }
+
+  async deleteMatching(body: unknown, principal: Principal): Promise<DeleteManyResult> {
+    const parsed = selectorSchema.safeParse(body);
+    if (!parsed.success) {
+      const detail = typeof body === 'object' && body !== null && !Array.isArray(body) ? formatIssues(parsed.error.issues.slice(0, 1)) : '';
+      throw new FluxError(ErrorCode.Validation, detail === '' ? SELECTOR_HELP : `${SELECTOR_HELP} (${detail})`);
+    }
+    const own = this.options.authorizer.requireNamespace(principal);
+    const selector = parsed.data;
+    const errors: { entity_id?: unknown; error: string }[] = [];
+    let ids: string[];
+
+    if ('entity_ids' in selector) {
+      const valid = new Set<string>();
+      for (const candidate of selector.entity_ids) {
+        const problem = entityIdProblem(candidate);
+        if (problem !== undefined) errors.push({ entity_id: candidate, error: `entity_id ${problem}` });
+        else if (isSystemEntity(candidate as string)) errors.push({ entity_id: candidate, error: `${candidate as string} is a read-only system entity` });
+        else valid.add(candidate as string);
+      }
+      this.checkLimit(valid.size);
+      this.checkOwnership([...valid], own);
+      ids = [];
+      for (const id of valid) {
+        if ((await this.options.reader.getEntity(id)) !== undefined) ids.push(id);
+      }
+    } else {
+      if ('namespace' in selector && own !== undefined && selector.namespace !== own) {
+        throw new FluxError(ErrorCode.Forbidden, `token of namespace "${own}" cannot delete in namespace "${selector.namespace}"`);
+      }
+      const prefix = 'namespace' in selector ? `${selector.namespace}/` : selector.prefix;
+      ids = await this.matching(prefix);
+      this.checkOwnership(ids, own);
+    }
+
+    if (ids.length > 0) {
+      const now = this.now();
+      await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
+    }
+    return { deleted: ids.length, failed: errors.length, errors };
+  }
+
+  /** Every id under `prefix`, refusing (before deleting anything) more than the configured maximum. */
+  private async matching(prefix: string): Promise<string[]> {
+    const ids: string[] = [];
+    let after: string | undefined;
+    const pageSize = Math.min(1000, this.options.maxBatchDelete + 1);
+    for (;;) {
+      const page = await this.options.reader.listEntities({ prefix, limit: pageSize, ...(after === undefined ? {} : { after }) });
+      // System entities are Flux's own; a broad prefix skips them rather than failing.
+      for (const record of page.entities) if (!isSystemEntity(record.id)) ids.push(record.id);
+      this.checkLimit(ids.length);
+      if (page.lastId === undefined) return ids;
+      after = page.lastId;
+    }
+  }
+
+  private checkLimit(count: number): void {
+    if (count > this.options.maxBatchDelete) {
+      throw new FluxError(
+        ErrorCode.Validation,
+        `more than max_batch_delete (${this.options.maxBatchDelete}) entities match; narrow the selection`,
+      );
+    }
+  }
+
+  private checkOwnership(ids: readonly string[], own: string | undefined): void {
+    if (own === undefined) return;
+    const foreign = ids.find((id) => namespaceOf(id) !== own);
+    if (foreign !== undefined) {
+      throw new FluxError(ErrorCode.Forbidden, `"${foreign}" is outside namespace "${own}"; nothing was deleted`);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import {
+  encodeEvent,
+  ErrorCode,
+  FluxError,
+  isFluxError,
+  parseEnvelope,
+  partitionFor,
+  type FluxEvent,
+  type LogPosition,
+} from '@flux/domain';
+import type { Authorizer, Principal } from '../auth/authorizer.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { RuntimeConfigService } from '../runtime/runtime-config-service.js';
+
+export interface PublishResult {
+  readonly eventId: string;
+  readonly stream: string;
+}
+
+export type BatchItemResult = PublishResult | { readonly error: string; readonly eventId?: string; readonly stream?: string };
+
+export interface IngestObserver {
+  eventsAccepted(count: number): void;
+  eventsRejected(reason: 'invalid' | 'forbidden' | 'rate_limited' | 'unavailable', count: number): void;
+}
+
+export interface IngestServiceOptions {
+  readonly log: EventLog;
+  readonly authorizer: Authorizer;
+  readonly rateLimiter: RateLimiter;
+  readonly runtimeConfig: RuntimeConfigService;
+  readonly observer?: IngestObserver;
+}
+
+export const RATE_LIMIT_MESSAGE = 'rate limit exceeded';
+
+const rejectionReason = (error: FluxError): 'invalid' | 'forbidden' =>
+  error.code === ErrorCode.Validation ? 'invalid' : 'forbidden';
+
+/**
+ * The write path: validate, authorise, rate-limit, partition, append. It answers only after
+ * the log acknowledged the append; state follows asynchronously through the reducers.
+ */
+export class IngestService {
+  private readonly log: EventLog;
+  private readonly authorizer: Authorizer;
+  private readonly rateLimiter: RateLimiter;
+  private readonly runtimeConfig: RuntimeConfigService;
+  private readonly observer: IngestObserver | undefined;
+
+  constructor(options: IngestServiceOptions) {
+    this.log = options.log;
+    this.authorizer = options.authorizer;
+    this.rateLimiter = options.rateLimiter;
+    this.runtimeConfig = options.runtimeConfig;
+    this.observer = options.observer;
+  }
+
+  async publish(input: unknown, principal: Principal): Promise<PublishResult> {
+    let event: FluxEvent;
+    try {
+      event = parseEnvelope(input);
+      this.authorizer.authorizeWrite(principal, event.payload.entity_id);
+    } catch (error) {
+      if (isFluxError(error)) this.observer?.eventsRejected(rejectionReason(error), 1);
+      throw error;
+    }
+    const namespace = this.rateLimitedNamespace(principal);
+    if (namespace !== undefined) {
+      const decision = await this.rateLimiter.take(namespace, 1, this.runtimeConfig.current.rate_limit_per_namespace_per_minute);
+      if (decision.granted < 1) {
+        this.observer?.eventsRejected('rate_limited', 1);
+        throw new FluxError(ErrorCode.RateLimited, RATE_LIMIT_MESSAGE, { retryAfterSeconds: decision.retryAfterSeconds });
+      }
+    }
+    await this.appendEvents([event]);
+    return { eventId: event.eventId, stream: event.stream };
+  }
+
+  /**
+   * Publishes each element on its own terms (validation, authorisation, rate limit) and
+   * appends every accepted one in a single log append, in array order.
+   */
+  async publishBatch(inputs: readonly unknown[], principal: Principal): Promise<BatchItemResult[]> {
+    const results: BatchItemResult[] = new Array(inputs.length);
+    const accepted: { index: number; event: FluxEvent }[] = [];
+    for (let index = 0; index < inputs.length; index++) {
+      const input = inputs[index];
+      try {
+        const event = parseEnvelope(input);
+        this.authorizer.authorizeWrite(principal, event.payload.entity_id);
+        accepted.push({ index, event });
+      } catch (error) {
+        if (!isFluxError(error)) throw error;
+        this.observer?.eventsRejected(rejectionReason(error), 1);
+        results[index] = { error: error.message, ...knownFields(input) };
+      }
+    }
+
+    let admitted = accepted;
+    const namespace = this.rateLimitedNamespace(principal);
+    if (namespace !== undefined && accepted.length > 0) {
+      const decision = await this.rateLimiter.take(
+        namespace,
+        accepted.length,
+        this.runtimeConfig.current.rate_limit_per_namespace_per_minute,
+      );
+      admitted = accepted.slice(0, decision.granted);
+      for (const { index, event } of accepted.slice(decision.granted)) {
+        results[index] = { error: RATE_LIMIT_MESSAGE, eventId: event.eventId, stream: event.stream };
+      }
+      if (accepted.length > admitted.length) this.observer?.eventsRejected('rate_limited', accepted.length - admitted.length);
+    }
+
+    if (admitted.length > 0) await this.appendEvents(admitted.map(({ event }) => event));
+    for (const { index, event } of admitted) results[index] = { eventId: event.eventId, stream: event.stream };
+    return results;
+  }
+
+  /** Appends events Flux produces itself (tombstones, system entities): no auth, no rate limit. */
+  async appendEvents(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
+    const partitionCount = this.log.partitionCount;
+    const records = events.map((event) => ({
+      partition: partitionFor(event.payload.entity_id, partitionCount),
+      key: event.payload.entity_id,
+      value: encodeEvent(event),
+    }));
+    try {
+      const positions = await this.log.append(records);
+      this.observer?.eventsAccepted(events.length);
+      return positions;
+    } catch (error) {
+      this.observer?.eventsRejected('unavailable', events.length);
+      if (isFluxError(error)) throw error;
+      throw new FluxError(ErrorCode.LogUnavailable, 'event log unavailable, retry later', { cause: error });
+    }
+  }
+
+  private rateLimitedNamespace(principal: Principal): string | undefined {
+    if (principal.kind !== 'namespace' || !this.runtimeConfig.current.rate_limit_enabled) return undefined;
+    return principal.namespace;
+  }
+}
+
+/** eventId and stream of a rejected element, where it has them, so clients can correlate. */
+function knownFields(input: unknown): { eventId?: string; stream?: string } {
+  if (typeof input !== 'object' || input === null) return {};
+  const { eventId, stream } = input as { eventId?: unknown; stream?: unknown };
+  return {
+    ...(typeof eventId === 'string' && eventId !== '' ? { eventId } : {}),
+    ...(typeof stream === 'string' ? { stream } : {}),
+  };
+}

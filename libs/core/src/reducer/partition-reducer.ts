@@ -1,0 +1,149 @@
+import {
+  applyEvent,
+  countKeyFor,
+  decodeEvent,
+  type ChangeRecord,
+  type FluxEvent,
+  type StoredEntity,
+} from '@flux/domain';
+import type { Logger } from 'pino';
+import type { ChangeFeed } from '../ports/change-feed.js';
+import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
+import type { PartitionClaim, PartitionCommit, PartitionStateWriter } from '../ports/state-store.js';
+
+export interface PartitionReducerOptions {
+  readonly partition: number;
+  readonly log: EventLog;
+  readonly store: PartitionStateWriter;
+  readonly feed: ChangeFeed;
+  readonly logger: Logger;
+  /** Records applied per commit at most. */
+  readonly maxBatch?: number;
+  readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
+}
+
+/**
+ * The single writer of one partition. It claims the partition (fencing any older owner),
+ * resumes after the offset the store holds, and commits each batch of records together
+ * with that offset, so every event is applied exactly once across crashes and restarts.
+ */
+export class PartitionReducer {
+  readonly partition: number;
+  private claim: PartitionClaim | undefined;
+  private subscription: LogSubscription | undefined;
+  private applied = -1;
+  private readonly waiters: { offset: number; resolve: () => void }[] = [];
+
+  constructor(private readonly options: PartitionReducerOptions) {
+    this.partition = options.partition;
+  }
+
+  /** Offset of the last record applied (-1 before any). */
+  get appliedOffset(): number {
+    return this.applied;
+  }
+
+  async start(): Promise<void> {
+    const claim = await this.options.store.claimPartition(this.partition);
+    this.claim = claim;
+    this.applied = claim.appliedOffset;
+    this.options.logger.info({ partition: this.partition, epoch: claim.epoch, appliedOffset: claim.appliedOffset }, 'partition claimed');
+    this.subscription = this.options.log.subscribe(this.partition, claim.appliedOffset + 1, (records) => this.apply(records), {
+      maxBatch: this.options.maxBatch ?? 2000,
+    });
+    this.subscription.done.catch((error: unknown) => {
+      this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer stopped');
+    });
+  }
+
+  /** Resolves once every record up to `offset` is applied. */
+  waitForOffset(offset: number): Promise<void> {
+    if (this.applied >= offset) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ offset, resolve }));
+  }
+
+  /** Settles when the reducer stops on its own (rejects with the failure, e.g. when fenced). */
+  get done(): Promise<void> {
+    return this.subscription?.done ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+  }
+
+  private async apply(records: readonly LogRecord[]): Promise<void> {
+    const claim = this.claim;
+    if (claim === undefined || records.length === 0) return;
+    const decoded = records.map((record) => ({ record, event: this.decode(record) }));
+    const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
+    const current: Map<string, StoredEntity | undefined> = await this.options.store.loadEntities(this.partition, ids);
+    const touched = new Set<string>();
+    const countDeltas: Record<string, number> = {};
+    const history: PartitionCommit['history'][number][] = [];
+    const changes: ChangeRecord[] = [];
+    let eventsApplied = 0;
+
+    for (const { record, event } of decoded) {
+      if (event === undefined) continue;
+      const id = event.payload.entity_id;
+      const position = { partition: this.partition, offset: record.offset };
+      const result = applyEvent(current.get(id), event, record.timestamp);
+      touched.add(id);
+      eventsApplied++;
+      history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp } });
+      const countKey = countKeyFor(id);
+      if (result.kind === 'upsert') {
+        current.set(id, result.entity);
+        if (result.created && countKey !== undefined) countDeltas[countKey] = (countDeltas[countKey] ?? 0) + 1;
+        changes.push({
+          ...position,
+          kind: 'upsert',
+          entityId: id,
+          changes: result.changes,
+          version: result.entity.version,
+          timestamp: record.timestamp,
+          source: event.source,
+        });
+      } else if (result.existed) {
+        current.set(id, undefined);
+        if (countKey !== undefined) countDeltas[countKey] = (countDeltas[countKey] ?? 0) - 1;
+        changes.push({ ...position, kind: 'delete', entityId: id, timestamp: record.timestamp, source: event.source });
+      }
+    }
+
+    const upserts: { id: string; entity: StoredEntity }[] = [];
+    const deletes: string[] = [];
+    for (const id of touched) {
+      const entity = current.get(id);
+      if (entity === undefined) deletes.push(id);
+      else upserts.push({ id, entity });
+    }
+    const lastOffset = records[records.length - 1]!.offset;
+    await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+    this.applied = lastOffset;
+    this.options.onCommitted?.(this.partition, lastOffset, eventsApplied);
+    if (changes.length > 0) this.options.feed.publish(changes);
+    this.releaseWaiters();
+  }
+
+  private decode(record: LogRecord): FluxEvent | undefined {
+    try {
+      return decodeEvent(record.value);
+    } catch (error) {
+      // The ingest path only appends validated events; an undecodable record is skipped
+      // (and its offset committed) rather than blocking the partition forever.
+      this.options.logger.error({ err: error, partition: record.partition, offset: record.offset }, 'undecodable log record skipped');
+      return undefined;
+    }
+  }
+
+  private releaseWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i]!;
+      if (this.applied >= waiter.offset) {
+        this.waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+}
