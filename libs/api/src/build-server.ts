@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -32,7 +32,8 @@ export async function buildServer(deps: ApiDeps, options: BuildServerOptions): P
     loggerInstance: options.logger,
     // The real limits follow the runtime config (see body-parser); this is only the hard ceiling.
     bodyLimit: MAX_BODY_LIMIT_BYTES,
-    disableRequestLogging: true,
+    // Per-request logs would dominate the hot path; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 

@@ -1,0 +1,117 @@
+import type { Logger } from 'pino';
+import { buildServer, type BuiltServer } from '@flux/api';
+import {
+  ActivityTracker,
+  Authorizer,
+  ConnectorService,
+  CredentialVault,
+  DeletionService,
+  DirectoryPublisher,
+  FluxMetrics,
+  IngestService,
+  NamespaceService,
+  ReducerGroup,
+  RuntimeConfigService,
+  type Settings,
+} from '@flux/core';
+import { openEmbedded } from '@flux/embedded';
+
+export interface RunningFlux extends BuiltServer {
+  /** Stops accepting requests, lets reducers finish their batch, and closes the stores. */
+  close(): Promise<void>;
+}
+
+/** How often applied log records are dropped from the embedded log. */
+const LOG_TRUNCATE_INTERVAL_MS = 30_000;
+
+/**
+ * The composition root of the single-process deployment: the same services the distributed
+ * gateways and reducers use, wired to the embedded adapters.
+ */
+export async function startEmbeddedFlux(settings: Settings, logger: Logger, version: string): Promise<RunningFlux> {
+  const embedded = await openEmbedded({ dataDir: settings.dataDir, partitionCount: settings.partitionCount });
+  const { log, state, control, feed, rateLimiter } = embedded;
+  if (log.partitionCount !== settings.partitionCount) {
+    logger.warn(
+      { stored: log.partitionCount, requested: settings.partitionCount },
+      'the event log keeps the partition count it was created with; FLUX_PARTITIONS is ignored',
+    );
+  }
+
+  const metrics = new FluxMetrics({ entities: async () => (await state.counts()).total });
+  const activity = new ActivityTracker();
+  const stopActivity = feed.subscribe((changes) => activity.record(changes));
+  const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
+  if (settings.authEnabled && settings.adminToken === undefined) {
+    logger.warn('public mode without FLUX_ADMIN_TOKEN: namespace registration and config changes are refused until one is set');
+  }
+  const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
+  const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
+  const namespaces = new NamespaceService(control, state);
+  const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), [
+    { name: 'github', pollIntervalSeconds: settings.github.pollIntervalSeconds },
+  ]);
+
+  const appliedOffsets = new Map<number, number>();
+  const reducers = new ReducerGroup({
+    partitions: Array.from({ length: log.partitionCount }, (_, partition) => partition),
+    log,
+    store: state,
+    feed,
+    logger: logger.child({ component: 'reducer' }),
+    onCommitted: (partition, lastOffset, events) => {
+      appliedOffsets.set(partition, lastOffset);
+      metrics.eventsApplied(partition, events);
+    },
+  });
+  const recovery = reducers.start();
+  recovery.catch((error: unknown) => logger.error({ err: error }, 'recovery failed'));
+
+  const truncation = setInterval(() => {
+    for (const [partition, offset] of appliedOffsets) {
+      embedded.log.truncateBefore(partition, offset + 1).catch((error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed'));
+    }
+  }, LOG_TRUNCATE_INTERVAL_MS);
+  truncation.unref();
+
+  const directory = new DirectoryPublisher({
+    reader: state,
+    ingest,
+    logger: logger.child({ component: 'directory' }),
+    ...(settings.authEnabled ? { registeredNamespaces: () => namespaces.names() } : {}),
+  });
+  directory.start();
+
+  const server = await buildServer(
+    {
+      authorizer,
+      ingest,
+      deletion,
+      reader: state,
+      namespaces,
+      runtimeConfig,
+      connectors,
+      feed,
+      metrics,
+      activity,
+      readiness: () => (reducers.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
+      listMaxLimit: settings.listMaxLimit,
+      websocket: settings.websocket,
+    },
+    { logger, version },
+  );
+
+  return {
+    ...server,
+    async close() {
+      clearInterval(truncation);
+      await server.app.close();
+      await directory.stop();
+      await reducers.stop();
+      stopActivity();
+      runtimeConfig.close();
+      await embedded.close();
+    },
+  };
+}
