@@ -1,1 +1,8 @@
-export {};
+export * from './lmdb-environment.js';
+export * from './lmdb-event-log.js';
+export * from './lmdb-state-store.js';
+export * from './lmdb-control-store.js';
+export * from './memory-change-feed.js';
+export * from './memory-rate-limiter.js';
+export * from './listener-set.js';
+export * from './open-embedded.js';

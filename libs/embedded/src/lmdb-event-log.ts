@@ -1,0 +1,225 @@
+import { join } from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import { ErrorCode, FluxError, type LogPosition } from '@flux/domain';
+import type { AppendRecord, EventLog, LogBatchHandler, LogRecord, LogSubscription } from '@flux/core';
+import { AppendSignal } from './append-signal.js';
+import { openLmdbEnvironment } from './lmdb-environment.js';
+import { LogTailSubscription } from './log-tail-subscription.js';
+
+export interface LmdbEventLogOptions {
+  /** Directory of the log's own LMDB environment (created when missing). */
+  readonly path: string;
+  /**
+   * Partitions of a new log. A log is created with a fixed count (like a Kafka topic); when it
+   * already exists its stored count wins and is what `partitionCount` reports, whatever is
+   * passed here, so that records are never re-partitioned behind the reducers' back.
+   */
+  readonly partitionCount?: number;
+  /** Clock for record timestamps (epoch milliseconds). */
+  readonly now?: () => number;
+}
+
+/** Records per batch a subscription delivers when the subscriber sets no maxBatch. */
+export const DEFAULT_MAX_BATCH = 1000;
+
+/**
+ * [partition, offset]: lmdb's ordered-binary keys sort numerically, partition first. Ranges
+ * also use the one-element [partition] as a bound, hence the plain array type.
+ */
+type RecordKey = number[];
+/** A tuple rather than an object: smaller on disk, and no property names to encode. */
+type StoredRecord = [key: string, value: string, timestamp: number];
+
+const PARTITION_COUNT = 'partitionCount';
+/** Per partition, the first offset still stored (everything before it was truncated). */
+const startKey = (partition: number): [string, number] => ['start', partition];
+
+/**
+ * The embedded partitioned log: one LMDB environment holding every partition's records under
+ * [partition, offset]. Appends resolve once durable (see openLmdbEnvironment); offsets are
+ * assigned inside the write transaction, so they stay gap-free even when a transaction fails.
+ */
+export class LmdbEventLog implements EventLog {
+  readonly partitionCount: number;
+  private readonly records: Database<StoredRecord, RecordKey>;
+  private readonly meta: Database<number, string | [string, number]>;
+  private readonly signal = new AppendSignal();
+  private readonly subscriptions = new Set<LogTailSubscription>();
+  private readonly now: () => number;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly root: RootDatabase,
+    options: LmdbEventLogOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.records = root.openDB<StoredRecord, RecordKey>('records', {});
+    this.meta = root.openDB<number, string | [string, number]>('meta', {});
+    const stored = this.meta.get(PARTITION_COUNT);
+    if (stored !== undefined) {
+      this.partitionCount = stored;
+    } else {
+      const requested = options.partitionCount;
+      if (requested === undefined || !Number.isInteger(requested) || requested < 1) {
+        throw new RangeError(`a new log needs a positive integer partitionCount, got ${String(requested)}`);
+      }
+      this.meta.putSync(PARTITION_COUNT, requested);
+      this.partitionCount = requested;
+    }
+  }
+
+  /** Opens (or creates) the log in `options.path`. */
+  static open(options: LmdbEventLogOptions): LmdbEventLog {
+    const root = openLmdbEnvironment(options.path);
+    try {
+      return new LmdbEventLog(root, options);
+    } catch (error) {
+      void root.close();
+      throw error;
+    }
+  }
+
+  /** The log inside an embedded data directory (`<dataDir>/log`). */
+  static openIn(dataDir: string, options: Omit<LmdbEventLogOptions, 'path'> = {}): LmdbEventLog {
+    return LmdbEventLog.open({ ...options, path: join(dataDir, 'log') });
+  }
+
+  async append(records: readonly AppendRecord[]): Promise<readonly LogPosition[]> {
+    this.assertOpen();
+    // Validate the whole call first: a bad record fails the call before anything is written.
+    for (const record of records) this.assertPartition(record.partition);
+    if (records.length === 0) return [];
+
+    // A child transaction per call: all of the call's records or none, batched by lmdb-js into
+    // the same (single-fsync) transaction as every other append of this event turn.
+    const positions = await this.records.childTransaction(() => {
+      const timestamp = this.now();
+      const next = new Map<number, number>();
+      return records.map(({ partition, key, value }): LogPosition => {
+        const offset = next.get(partition) ?? this.endOffsetNow(partition);
+        next.set(partition, offset + 1);
+        this.records.put([partition, offset], [key, value, timestamp]);
+        return { partition, offset };
+      });
+    });
+    for (const partition of new Set(positions.map((p) => p.partition))) this.signal.notify(partition);
+    return positions;
+  }
+
+  async read(partition: number, fromOffset: number, maxRecords: number): Promise<readonly LogRecord[]> {
+    this.assertOpen();
+    return this.readBatch(partition, fromOffset, maxRecords);
+  }
+
+  async endOffset(partition: number): Promise<number> {
+    this.assertOpen();
+    this.assertPartition(partition);
+    return this.endOffsetNow(partition);
+  }
+
+  subscribe(partition: number, fromOffset: number, handler: LogBatchHandler, options: { maxBatch?: number } = {}): LogSubscription {
+    this.assertOpen();
+    this.assertPartition(partition);
+    assertOffset(fromOffset, 'fromOffset');
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+
+    const subscription = new LogTailSubscription(
+      { readBatch: (p, offset, max) => this.readBatch(p, offset, max), nextAppend: (p) => this.signal.next(p) },
+      partition,
+      fromOffset,
+      handler,
+      maxBatch,
+    );
+    this.subscriptions.add(subscription);
+    void subscription.done.catch(() => undefined).finally(() => this.subscriptions.delete(subscription));
+    return subscription;
+  }
+
+  /**
+   * The first offset of a partition still stored; earlier records were truncated.
+   */
+  async startOffset(partition: number): Promise<number> {
+    this.assertOpen();
+    this.assertPartition(partition);
+    return this.startOffsetNow(partition);
+  }
+
+  /**
+   * Drops the records of a partition before `offset` (clamped to the end offset) so the log
+   * does not grow forever; call it with offsets every reader has durably applied. Offsets are
+   * never reused: the end offset survives even when every record was dropped. Reading or
+   * subscribing below the new start fails. Resolves with the number of records dropped.
+   */
+  async truncateBefore(partition: number, offset: number): Promise<number> {
+    this.assertOpen();
+    this.assertPartition(partition);
+    assertOffset(offset, 'offset');
+    return this.records.childTransaction(() => {
+      const start = this.startOffsetNow(partition);
+      const until = Math.min(offset, this.endOffsetNow(partition));
+      if (until <= start) return 0;
+      // Offsets are consecutive, so the keys are known without a cursor (and no cursor is
+      // invalidated by removing under it).
+      for (let o = start; o < until; o++) this.records.remove([partition, o]);
+      this.meta.put(startKey(partition), until);
+      return until - start;
+    });
+  }
+
+  /** Stops every subscription (after its batch in flight) and closes the environment. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((s) => s.stop()));
+      await this.root.close();
+    })();
+    return this.closing;
+  }
+
+  private readBatch(partition: number, fromOffset: number, maxRecords: number): LogRecord[] {
+    this.assertPartition(partition);
+    assertOffset(fromOffset, 'fromOffset');
+    if (!Number.isInteger(maxRecords) || maxRecords < 0) throw new RangeError(`maxRecords must be a non-negative integer, got ${maxRecords}`);
+    // Both reads below run in one synchronous step, hence on one LMDB snapshot.
+    const start = this.startOffsetNow(partition);
+    if (fromOffset < start) {
+      throw new FluxError(
+        ErrorCode.Internal,
+        `partition ${partition} was truncated before offset ${start}; offset ${fromOffset} is no longer available`,
+      );
+    }
+    if (maxRecords === 0) return [];
+    const out: LogRecord[] = [];
+    for (const { key, value } of this.records.getRange({ start: [partition, fromOffset], end: [partition + 1], limit: maxRecords })) {
+      out.push({ partition, offset: key[1]!, key: value[0], value: value[1], timestamp: value[2] });
+    }
+    return out;
+  }
+
+  /** Inside a write transaction this sees the transaction's own writes. */
+  private endOffsetNow(partition: number): number {
+    // [partition + 1] sorts after every [partition, offset] key and is never a key itself.
+    for (const key of this.records.getKeys({ start: [partition + 1], end: [partition], reverse: true, limit: 1 })) {
+      return key[1]! + 1;
+    }
+    return this.startOffsetNow(partition);
+  }
+
+  private startOffsetNow(partition: number): number {
+    return this.meta.get(startKey(partition)) ?? 0;
+  }
+
+  private assertPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitionCount) {
+      throw new RangeError(`partition must be an integer from 0 to ${this.partitionCount - 1}, got ${partition}`);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new FluxError(ErrorCode.LogUnavailable, 'the log is closed');
+  }
+}
+
+function assertOffset(offset: number, name: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${name} must be a non-negative integer, got ${offset}`);
+}

@@ -1,0 +1,222 @@
+import { join } from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import {
+  ErrorCode,
+  FluxError,
+  HISTORY_MAX_PER_ENTITY,
+  type EntityCounts,
+  type EntityQuery,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
+import type { EntityPage, EntityRecord, HistoryQuery, PartitionClaim, PartitionCommit, StateStore } from '@flux/core';
+import { openLmdbEnvironment } from './lmdb-environment.js';
+import { entityIdOf, entityKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
+
+export interface LmdbStateStoreOptions {
+  /** Directory of the store's own LMDB environment (created when missing). */
+  readonly path: string;
+}
+
+interface PartitionMeta {
+  readonly epoch: number;
+  readonly appliedOffset: number;
+}
+
+const EVENTS_APPLIED = 'eventsApplied';
+const FENCED = Symbol('fenced');
+
+/*
+ * Entities and history are stored as JSON strings, not lmdb's default msgpack: msgpackr
+ * turns a `__proto__` property into `__proto_` on the way back (verified with lmdb 3.5),
+ * while JSON.parse keeps `__proto__` as an own data property, which the contract requires.
+ */
+const encodeEntity = (entity: StoredEntity): string => JSON.stringify(entity);
+const decodeEntity = (json: string): StoredEntity => JSON.parse(json) as StoredEntity;
+const decodeStoredEvent = (json: string): StoredEvent => JSON.parse(json) as StoredEvent;
+
+/**
+ * Materialised state over its own LMDB environment. Every commit is one LMDB transaction that
+ * first checks the claim's epoch, then writes entities, history, counts and the partition's
+ * applied offset together, so state and offset always agree, even after a crash.
+ */
+export class LmdbStateStore implements StateStore {
+  /** Entity id (UTF-8 bytes) → JSON of the StoredEntity. */
+  private readonly entitiesDb: Database<string, Buffer>;
+  /** historyKey(id, offset) → JSON of the StoredEvent. */
+  private readonly historyDb: Database<string, Buffer>;
+  /** Entity id → number of history entries kept, so trimming needs no scan. */
+  private readonly historySizesDb: Database<number, Buffer>;
+  private readonly partitionsDb: Database<PartitionMeta, number>;
+  /** Count key (a namespace, or '') → entities; ordered-binary keys accept ''. */
+  private readonly countsDb: Database<number, string>;
+  private readonly metaDb: Database<number, string>;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly root: RootDatabase) {
+    this.entitiesDb = root.openDB<string, Buffer>('entities', { encoding: 'string', keyEncoding: 'binary' });
+    this.historyDb = root.openDB<string, Buffer>('history', { encoding: 'string', keyEncoding: 'binary' });
+    this.historySizesDb = root.openDB<number, Buffer>('history-sizes', { keyEncoding: 'binary' });
+    this.partitionsDb = root.openDB<PartitionMeta, number>('partitions', { keyEncoding: 'uint32' });
+    this.countsDb = root.openDB<number, string>('counts', {});
+    this.metaDb = root.openDB<number, string>('meta', {});
+  }
+
+  static open(options: LmdbStateStoreOptions): LmdbStateStore {
+    return new LmdbStateStore(openLmdbEnvironment(options.path));
+  }
+
+  /** The store inside an embedded data directory (`<dataDir>/state`). */
+  static openIn(dataDir: string): LmdbStateStore {
+    return LmdbStateStore.open({ path: join(dataDir, 'state') });
+  }
+
+  // Reads are synchronous LMDB reads of the latest committed snapshot; `async` turns their
+  // exceptions into rejections.
+
+  async getEntity(id: string): Promise<StoredEntity | undefined> {
+    const json = this.entitiesDb.get(entityKey(id));
+    return json === undefined ? undefined : decodeEntity(json);
+  }
+
+  async loadEntities(_partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>> {
+    const loaded = new Map<string, StoredEntity>();
+    for (const id of ids) {
+      const json = this.entitiesDb.get(entityKey(id));
+      if (json !== undefined) loaded.set(id, decodeEntity(json));
+    }
+    return loaded;
+  }
+
+  async listEntities(query: EntityQuery): Promise<EntityPage> {
+    if (!(query.limit >= 1)) return { entities: [] };
+    const prefix = entityKey(query.prefix);
+    let start = prefix;
+    if (query.after !== undefined) {
+      const after = keyAfter(query.after);
+      if (Buffer.compare(after, start) > 0) start = after;
+    }
+    const entities: EntityRecord[] = [];
+    let more = false;
+    // Reading one past the limit tells whether more remain without a second query.
+    for (const { key, value } of this.entitiesDb.getRange(start.length > 0 ? { start } : {})) {
+      if (!hasPrefix(key, prefix)) break;
+      if (entities.length === query.limit) {
+        more = true;
+        break;
+      }
+      entities.push({ id: entityIdOf(key), entity: decodeEntity(value) });
+    }
+    return more ? { entities, lastId: entities[entities.length - 1]!.id } : { entities };
+  }
+
+  async history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]> {
+    const limit = Math.min(query.limit, HISTORY_MAX_PER_ENTITY);
+    if (!(limit >= 1)) return [];
+    const events: StoredEvent[] = [];
+    // Newest first: reverse from the entity's upper bound (inclusive, never a key itself).
+    for (const { value } of this.historyDb.getRange({ start: historyEnd(entityId), end: historyStart(entityId), reverse: true })) {
+      const stored = decodeStoredEvent(value);
+      // Storage times follow log order only as far as the clock does, so filter rather than stop.
+      if (stored.storedAt < query.sinceMs) continue;
+      events.push(stored);
+      if (events.length >= limit) break;
+    }
+    return events;
+  }
+
+  async counts(): Promise<EntityCounts> {
+    const entries: [string, number][] = [];
+    let total = 0;
+    for (const { key, value } of this.countsDb.getRange({})) {
+      entries.push([key, value]);
+      total += value;
+    }
+    // Object.fromEntries defines own data properties, so a '__proto__' count key stays data.
+    return { total, byNamespace: Object.fromEntries(entries) };
+  }
+
+  async eventsApplied(): Promise<number> {
+    return this.metaDb.get(EVENTS_APPLIED) ?? 0;
+  }
+
+  async claimPartition(partition: number): Promise<PartitionClaim> {
+    assertPartition(partition);
+    return this.partitionsDb.childTransaction(() => {
+      const stored = this.partitionsDb.get(partition);
+      const claim: PartitionClaim = { partition, epoch: (stored?.epoch ?? 0) + 1, appliedOffset: stored?.appliedOffset ?? -1 };
+      this.partitionsDb.put(partition, { epoch: claim.epoch, appliedOffset: claim.appliedOffset });
+      return claim;
+    });
+  }
+
+  async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
+    assertPartition(claim.partition);
+    // Encode first: data JSON cannot represent (a BigInt, a cycle) fails before the transaction.
+    const upserts = commit.upserts.map(({ id, entity }) => ({ key: entityKey(id), json: encodeEntity(entity) }));
+    const history = commit.history.map(({ entityId, offset, stored }) => ({ entityId, key: historyKey(entityId, offset), json: JSON.stringify(stored) }));
+
+    // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB
+    // rolls back every write of the commit, while a plain lmdb-js transaction callback would
+    // commit the writes made before the throw.
+    const outcome = await this.partitionsDb.childTransaction((): typeof FENCED | PartitionMeta => {
+      const stored = this.partitionsDb.get(claim.partition);
+      // The fence: checked before any write, inside the same transaction as the writes.
+      if (stored === undefined || stored.epoch !== claim.epoch) return FENCED;
+      // Deletes first: an id in both lists ends up with its upserted state.
+      for (const id of commit.deletes) this.entitiesDb.remove(entityKey(id));
+      for (const { key, json } of upserts) this.entitiesDb.put(key, json);
+      this.appendHistory(history);
+      for (const [countKey, delta] of Object.entries(commit.countDeltas)) {
+        if (delta === 0) continue;
+        const next = (this.countsDb.get(countKey) ?? 0) + delta;
+        if (next === 0) this.countsDb.remove(countKey);
+        else this.countsDb.put(countKey, next);
+      }
+      if (commit.eventsApplied !== 0) this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
+      const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
+      this.partitionsDb.put(claim.partition, applied);
+      return applied;
+    });
+    if (outcome === FENCED) {
+      const current = this.partitionsDb.get(claim.partition);
+      throw new FluxError(
+        ErrorCode.Fenced,
+        `partition ${claim.partition} is owned by a newer claim (epoch ${current?.epoch ?? 'none'}, this claim has ${claim.epoch})`,
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.root.close();
+    return this.closing;
+  }
+
+  /** Adds history entries and trims each touched entity to its newest HISTORY_MAX_PER_ENTITY. */
+  private appendHistory(entries: readonly { entityId: string; key: Buffer; json: string }[]): void {
+    const added = new Map<string, number>();
+    for (const { entityId, key, json } of entries) {
+      // A replayed offset overwrites its entry rather than counting twice.
+      if (!this.historyDb.doesExist(key)) added.set(entityId, (added.get(entityId) ?? 0) + 1);
+      this.historyDb.put(key, json);
+    }
+    for (const [entityId, count] of added) {
+      const sizeKey = entityKey(entityId);
+      let size = (this.historySizesDb.get(sizeKey) ?? 0) + count;
+      const excess = size - HISTORY_MAX_PER_ENTITY;
+      if (excess > 0) {
+        // Collected before removing, so no cursor is invalidated under the iteration.
+        const oldest = [...this.historyDb.getKeys({ start: historyStart(entityId), end: historyEnd(entityId), limit: excess })];
+        for (const key of oldest) this.historyDb.remove(key);
+        size -= oldest.length;
+      }
+      this.historySizesDb.put(sizeKey, size);
+    }
+  }
+}
+
+function assertPartition(partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition > 0xffffffff) {
+    throw new RangeError(`partition must be a non-negative integer, got ${partition}`);
+  }
+}

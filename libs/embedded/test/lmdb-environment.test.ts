@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openLmdbEnvironment } from '../src/index.js';
+import { tempDir } from './temp-dir.js';
+
+describe('openLmdbEnvironment', () => {
+  // lmdb-js defaults to overlappingSync on Linux, which resolves writes before they are
+  // fsynced (and shows them to readers before they are durable). A killed process cannot
+  // reveal the difference (the OS still holds the pages), so the setting itself is pinned here.
+  it('opens environments that fsync every commit before resolving it', async () => {
+    const dir = await tempDir();
+    const root = openLmdbEnvironment(join(dir.path, 'env'));
+    try {
+      // lmdb-js copies the effective environment options onto the root database.
+      const effective = root as unknown as { overlappingSync?: boolean; noSync?: boolean };
+      expect(effective.overlappingSync).toBe(false);
+      expect(effective.noSync ?? false).toBe(false);
+      expect(await root.put('k', 'v')).toBe(true);
+    } finally {
+      await root.close();
+      await dir.remove();
+    }
+  });
+});

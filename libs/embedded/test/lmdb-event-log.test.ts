@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '@flux/domain';
+import type { LogRecord } from '@flux/core';
+import { Collector, within } from '@flux/core/testing';
+import { LmdbEventLog } from '../src/index.js';
+import { tempDir } from './temp-dir.js';
+
+const append = (log: LmdbEventLog, partition: number, count: number, prefix = 'k') =>
+  log.append(Array.from({ length: count }, (_, i) => ({ partition, key: `${prefix}${i}`, value: `${prefix}${i}` })));
+
+describe('LmdbEventLog', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let path: string;
+  const opened: LmdbEventLog[] = [];
+  const openLog = (partitionCount?: number): LmdbEventLog => {
+    const log = LmdbEventLog.open({ path, ...(partitionCount === undefined ? {} : { partitionCount }) });
+    opened.push(log);
+    return log;
+  };
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    path = join(dir.path, 'log');
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((log) => log.close()));
+    await dir.remove();
+  });
+
+  describe('truncateBefore', () => {
+    it('drops records before an offset of one partition and keeps offsets growing', async () => {
+      const log = openLog(2);
+      await append(log, 0, 10);
+      await append(log, 1, 3);
+
+      expect(await log.truncateBefore(0, 6)).toBe(6);
+      expect(await log.startOffset(0)).toBe(6);
+      expect((await log.read(0, 6, 100)).map((r) => r.offset)).toEqual([6, 7, 8, 9]);
+      await expect(log.read(0, 5, 1)).rejects.toMatchObject({ code: ErrorCode.Internal, message: expect.stringMatching(/truncated/) });
+      expect(await log.endOffset(0)).toBe(10);
+      expect((await log.read(1, 0, 100)).map((r) => r.key)).toEqual(['k0', 'k1', 'k2']);
+
+      expect(await log.truncateBefore(0, 3)).toBe(0); // already gone
+      expect(await log.truncateBefore(0, 1_000)).toBe(4); // clamped to the end offset
+      expect(await log.startOffset(0)).toBe(10);
+      expect(await log.read(0, 10, 10)).toEqual([]);
+      expect(await log.endOffset(0)).toBe(10);
+      expect(await append(log, 0, 1, 'next')).toEqual([{ partition: 0, offset: 10 }]);
+    });
+
+    it('never reuses offsets of a fully truncated partition, even after a reopen', async () => {
+      let log = openLog(1);
+      await append(log, 0, 5);
+      await log.truncateBefore(0, 5);
+      await log.close();
+      log = openLog();
+      expect(await log.startOffset(0)).toBe(5);
+      expect(await log.endOffset(0)).toBe(5);
+      expect(await append(log, 0, 2)).toEqual([
+        { partition: 0, offset: 5 },
+        { partition: 0, offset: 6 },
+      ]);
+    });
+
+    it('fails a subscription whose next offset was truncated instead of skipping records', async () => {
+      const log = openLog(1);
+      await append(log, 0, 4);
+      await log.truncateBefore(0, 2);
+      const subscription = log.subscribe(0, 1, async () => undefined);
+      await expect(within(subscription.done, 'done to reject')).rejects.toMatchObject({ message: expect.stringMatching(/truncated/) });
+
+      const tail = new Collector<LogRecord>();
+      const fromStart = log.subscribe(0, 2, async (records) => tail.push(...records));
+      await tail.untilCount(2, 'the records that remain');
+      await fromStart.stop();
+      expect(tail.items.map((r) => r.offset)).toEqual([2, 3]);
+    });
+  });
+
+  describe('partition count', () => {
+    it('keeps the count it was created with when reopened with another one', async () => {
+      const created = openLog(4);
+      expect(created.partitionCount).toBe(4);
+      await created.close();
+      expect(openLog(8).partitionCount).toBe(4);
+      expect(openLog().partitionCount).toBe(4);
+    });
+
+    it('refuses to create a log without a valid partition count, leaving nothing open', async () => {
+      expect(() => LmdbEventLog.open({ path })).toThrow(RangeError);
+      expect(() => LmdbEventLog.open({ path, partitionCount: 0 })).toThrow(RangeError);
+      expect(openLog(2).partitionCount).toBe(2);
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('close() ends subscriptions and refuses further use', async () => {
+      const log = openLog(1);
+      const subscription = log.subscribe(0, 0, async () => undefined);
+      await within(log.close(), 'close()');
+      await within(subscription.done, 'the subscription to end');
+      await expect(log.append([{ partition: 0, key: 'k', value: 'v' }])).rejects.toMatchObject({ code: ErrorCode.LogUnavailable });
+      await log.close(); // idempotent
+    });
+
+    it('stores the log in its own LMDB environment', async () => {
+      const log = LmdbEventLog.openIn(dir.path, { partitionCount: 1 });
+      opened.push(log);
+      await append(log, 0, 1);
+      expect(existsSync(join(dir.path, 'log', 'data.mdb'))).toBe(true);
+    });
+
+    it('stamps records with the injected clock', async () => {
+      const log = LmdbEventLog.open({ path, partitionCount: 1, now: () => 1_234 });
+      opened.push(log);
+      await append(log, 0, 1);
+      expect((await log.read(0, 0, 1))[0]?.timestamp).toBe(1_234);
+    });
+  });
+
+  describe('durability', () => {
+    it('keeps every acknowledged append when the process is killed mid-flight', async () => {
+      const script = fileURLToPath(new URL('./fixtures/append-until-killed.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', script, path, '3', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const signal = await within(
+        new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig))),
+        'the child to kill itself',
+        20_000,
+      );
+      expect(signal, stderr).toBe('SIGKILL');
+
+      const acked = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { key: string; partition: number; offset: number });
+      expect(acked.length).toBeGreaterThanOrEqual(300);
+
+      const log = openLog();
+      for (const { key, partition, offset } of acked) {
+        const [stored] = await log.read(partition, offset, 1);
+        expect(stored?.key).toBe(key);
+      }
+      // Offsets stayed gap-free: every partition holds exactly 0..end-1.
+      for (let partition = 0; partition < log.partitionCount; partition++) {
+        const end = await log.endOffset(partition);
+        const records = await log.read(partition, 0, end + 1);
+        expect(records.map((r) => r.offset)).toEqual(Array.from({ length: end }, (_, i) => i));
+      }
+    });
+  });
+});
