@@ -28,12 +28,16 @@ export interface DirectoryProperties {
  * namespaces are the registered ones; otherwise every namespace that holds entities.
  */
 export function buildDirectory(counts: EntityCounts, now: number, registered?: readonly string[]): DirectoryProperties {
-  const names = registered ?? Object.keys(counts.byNamespace).filter((name) => (counts.byNamespace[name] ?? 0) > 0);
-  const namespaces: Record<string, { entities: number }> = {};
-  for (const name of [...names].sort()) {
-    if (name === SYSTEM_NAMESPACE || name === '') continue;
-    namespaces[name] = { entities: counts.byNamespace[name] ?? 0 };
-  }
+  // Own properties only: `constructor` and `__proto__` are valid namespace names.
+  const countOf = (name: string): number => (Object.hasOwn(counts.byNamespace, name) ? (counts.byNamespace[name] ?? 0) : 0);
+  const names = registered ?? Object.keys(counts.byNamespace).filter((name) => countOf(name) > 0);
+  // Object.fromEntries defines own data properties, so a `__proto__` namespace stays data.
+  const namespaces: Record<string, { entities: number }> = Object.fromEntries(
+    [...names]
+      .sort()
+      .filter((name) => name !== SYSTEM_NAMESPACE && name !== '')
+      .map((name) => [name, { entities: countOf(name) }]),
+  );
   return {
     namespaces,
     namespace_count: Object.keys(namespaces).length,

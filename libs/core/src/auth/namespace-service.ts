@@ -43,7 +43,8 @@ export class NamespaceService {
       namespaceId: record.namespaceId,
       name: record.name,
       createdAt: record.createdAt,
-      entityCount: counts.byNamespace[name] ?? 0,
+      // Own properties only: a namespace may be called `constructor`.
+      entityCount: Object.hasOwn(counts.byNamespace, name) ? (counts.byNamespace[name] ?? 0) : 0,
     };
   }
 

@@ -90,7 +90,9 @@ export class DeletionService {
         throw new FluxError(ErrorCode.Forbidden, `token of namespace "${own}" cannot delete in namespace "${selector.namespace}"`);
       }
       const prefix = 'namespace' in selector ? `${selector.namespace}/` : selector.prefix;
-      ids = await this.matching(prefix);
+      // A namespace is the part of an id before its first `/`, so one containing `/` matches
+      // nothing (as in the namespace filter of list queries), rather than deleting a sub-tree.
+      ids = 'namespace' in selector && selector.namespace.includes('/') ? [] : await this.matching(prefix);
       this.checkOwnership(ids, own);
     }
 

@@ -78,7 +78,8 @@ export class PartitionReducer {
     const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
     const current: Map<string, StoredEntity | undefined> = await this.options.store.loadEntities(this.partition, ids);
     const touched = new Set<string>();
-    const countDeltas: Record<string, number> = {};
+    // No prototype: count keys are namespaces, and `constructor` or `__proto__` are valid ones.
+    const countDeltas: Record<string, number> = Object.create(null) as Record<string, number>;
     const history: PartitionCommit['history'][number][] = [];
     const changes: ChangeRecord[] = [];
     let eventsApplied = 0;
