@@ -19,6 +19,8 @@ import { openEmbedded } from '@flux/embedded';
 export interface RunningFlux extends BuiltServer {
   /** Stops accepting requests, lets reducers finish their batch, and closes the stores. */
   close(): Promise<void>;
+  /** Rejects if a partition reducer fails: state would stop following the log, so the process should exit. */
+  readonly failed: Promise<never>;
 }
 
 /** How often applied log records are dropped from the embedded log. */
@@ -53,6 +55,10 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
     { name: 'github', pollIntervalSeconds: settings.github.pollIntervalSeconds },
   ]);
 
+  let fail: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   const appliedOffsets = new Map<number, number>();
   const reducers = new ReducerGroup({
     partitions: Array.from({ length: log.partitionCount }, (_, partition) => partition),
@@ -64,9 +70,10 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
       appliedOffsets.set(partition, lastOffset);
       metrics.eventsApplied(partition, events);
     },
+    onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
   });
   const recovery = reducers.start();
-  recovery.catch((error: unknown) => logger.error({ err: error }, 'recovery failed'));
+  recovery.catch((error: unknown) => fail(new Error('recovery failed', { cause: error })));
 
   const truncation = setInterval(() => {
     for (const [partition, offset] of appliedOffsets) {
@@ -104,6 +111,7 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
 
   return {
     ...server,
+    failed,
     async close() {
       clearInterval(truncation);
       await server.app.close();

@@ -40,6 +40,11 @@ try {
       },
     );
   };
+  flux.failed.catch((error: unknown) => {
+    // Crash-only: a restart resumes every partition from its committed offset.
+    logger.fatal({ err: error }, 'state pipeline failed; exiting so a restart can recover');
+    process.exit(1);
+  });
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {

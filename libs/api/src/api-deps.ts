@@ -29,7 +29,7 @@ export interface ApiDeps {
   readonly metrics: FluxMetrics;
   readonly activity: ActivityTracker;
   readonly readiness: () => Readiness | Promise<Readiness>;
-  /** Largest page a list query returns (also the cap of an unpaged list). */
+  /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;
   readonly websocket: {
     readonly metricsIntervalMs: number;

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { combineFilters, decodeCursor, encodeCursor, ErrorCode, FluxError, toEntityView } from '@flux/domain';
@@ -33,19 +34,56 @@ const deleteSelector = z.union([
   z.object({ entity_ids: z.array(z.string()) }),
 ]);
 
-/** Entity ids are sent percent-encoded (`a%2Fb`); unencoded slashes reach the wildcard too. */
+const idParams = z.object({ id: z.string().describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
+
+/**
+ * Entity ids are sent percent-encoded (`a%2Fb`) and arrive in `:id`; ids sent with raw
+ * slashes reach an undocumented wildcard twin of each route instead.
+ */
 const entityIdOf = (request: FastifyRequest): string => {
-  const id = (request.params as { '*'?: string })['*'] ?? '';
+  const params = request.params as { id?: string; '*'?: string };
+  const id = params.id ?? params['*'] ?? '';
   if (id === '') throw new FluxError(ErrorCode.Validation, 'entity id is required in the path');
   return id;
 };
+
+/** Registers a route for `/api/state/entities/:id` and its hidden raw-slash twin. */
+function entityRoute(
+  app: FastifyInstance,
+  method: 'GET' | 'DELETE',
+  schema: Record<string, unknown>,
+  handler: (request: FastifyRequest) => Promise<unknown>,
+): void {
+  app.route({ method, url: '/api/state/entities/:id', schema, handler });
+  app.route({ method, url: '/api/state/entities/*', schema: { hide: true }, handler });
+}
+
+/** Page size used when streaming an unpaged list. */
+const STREAM_PAGE_SIZE = 1000;
+
+async function* streamAll(deps: ApiDeps, prefix: string): AsyncGenerator<string> {
+  yield '[';
+  let after: string | undefined;
+  let first = true;
+  for (;;) {
+    const page = await deps.reader.listEntities({ prefix, limit: STREAM_PAGE_SIZE, ...(after === undefined ? {} : { after }) });
+    const chunk = page.entities.map((record) => JSON.stringify(toEntityView(record.id, record.entity))).join(',');
+    if (chunk !== '') {
+      yield first ? chunk : `,${chunk}`;
+      first = false;
+    }
+    if (page.lastId === undefined) break;
+    after = page.lastId;
+  }
+  yield ']';
+}
 
 export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/api/state/entities',
     {
       schema: routeDoc({
-        summary: 'List entities (ordered by id); filters combine with AND; optional cursor paging',
+        summary: 'List entities (ordered by id); filters combine with AND; without limit/cursor every match is returned (streamed)',
         tags: ['state'],
         querystring: listQuery,
         responses: {
@@ -59,6 +97,10 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       const prefix = combineFilters(query.prefix, query.namespace);
       if (prefix === undefined) return [];
+      if (query.limit === undefined && after === undefined) {
+        // Unpaged: every match, streamed page by page so memory stays bounded however many there are.
+        return reply.type('application/json; charset=utf-8').send(Readable.from(streamAll(deps, prefix)));
+      }
       const limit = Math.min(query.limit ?? deps.listMaxLimit, deps.listMaxLimit);
       const page = await deps.reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }) });
       if (page.lastId !== undefined) reply.header(NEXT_CURSOR_HEADER, encodeCursor(page.lastId));
@@ -66,15 +108,15 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get(
-    '/api/state/entities/*',
-    {
-      schema: routeDoc({
-        summary: 'Get one entity',
-        tags: ['state'],
-        responses: { 200: { description: 'The entity', schema: entitySchema }, 404: 'Entity not found' },
-      }),
-    },
+  entityRoute(
+    app,
+    'GET',
+    routeDoc({
+      summary: 'Get one entity',
+      tags: ['state'],
+      params: idParams,
+      responses: { 200: { description: 'The entity', schema: entitySchema }, 404: 'Entity not found' },
+    }),
     async (request) => {
       const id = entityIdOf(request);
       const entity = await deps.reader.getEntity(id);
@@ -83,19 +125,19 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.delete(
-    '/api/state/entities/*',
-    {
-      schema: routeDoc({
-        summary: 'Delete an entity by appending a tombstone (idempotent)',
-        tags: ['state'],
-        responses: {
-          200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
-          401: 'Missing or unknown token (public mode)',
-          403: 'Outside the token’s namespace',
-        },
-      }),
-    },
+  entityRoute(
+    app,
+    'DELETE',
+    routeDoc({
+      summary: 'Delete an entity by appending a tombstone (idempotent)',
+      tags: ['state'],
+      params: idParams,
+      responses: {
+        200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+        401: 'Missing or unknown token (public mode)',
+        403: 'Outside the token’s namespace',
+      },
+    }),
     async (request) => deps.deletion.deleteOne(entityIdOf(request), await writerOf(deps, request)),
   );
 

@@ -12,6 +12,11 @@ export interface ReducerGroupOptions {
   readonly logger: Logger;
   readonly maxBatch?: number;
   readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
+  /**
+   * Called when a reducer stops on its own (fenced, or its store failed). The partition then
+   * applies nothing more, so the owner should restart the process or hand the partition over.
+   */
+  readonly onFailure?: (partition: number, error: unknown) => void;
 }
 
 /** The reducers of a set of partitions, started together; recovered once each has caught up with the log. */
@@ -41,6 +46,9 @@ export class ReducerGroup {
   /** Starts every reducer; resolves once each has applied what the log held when it started. */
   async start(): Promise<void> {
     await Promise.all(this.reducers.map((reducer) => reducer.start()));
+    for (const reducer of this.reducers) {
+      reducer.done.catch((error: unknown) => this.options.onFailure?.(reducer.partition, error));
+    }
     await Promise.all(
       this.reducers.map(async (reducer) => reducer.waitForOffset((await this.options.log.endOffset(reducer.partition)) - 1)),
     );
