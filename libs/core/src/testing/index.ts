@@ -9,3 +9,4 @@ export * from './state-store-contract.js';
 export * from './control-store-contract.js';
 export * from './change-feed-contract.js';
 export * from './rate-limiter-contract.js';
+export * from './services.js';
