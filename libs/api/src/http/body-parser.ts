@@ -11,6 +11,9 @@ declare module 'fastify' {
   }
 }
 
+/** How much of an oversized body is read and discarded so the client can read its 413. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
 const tooLarge = (limit: number) => new FluxError(ErrorCode.PayloadTooLarge, `request body exceeds the limit of ${limit} bytes`);
 
 /**
@@ -30,41 +33,37 @@ export function registerJsonBodyParser(app: FastifyInstance, runtimeConfig: Runt
   app.addContentTypeParser('*', (request, payload, done) => {
     const limit = limitFor(request);
     const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      payload.resume();
-      done(tooLarge(limit), undefined);
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
+    let settled = false;
+    const settle = (error: Error | null, body?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      done(error, body);
+    };
+    // Node closes the connection when a response is sent before the request body was read,
+    // and the client then sees EPIPE instead of the 413. So an oversized body is drained
+    // (never stored) before answering, up to a bound past which the connection is cut.
+    const drainBound = limit + MAX_DRAINED_BYTES;
+    if (Number.isFinite(declared) && declared > drainBound) {
+      settle(tooLarge(limit));
+      return;
+    }
     payload.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        // Keep draining rather than destroying the socket, so the client reads the 413.
-        failed = true;
-        chunks.length = 0;
-        done(tooLarge(limit), undefined);
-        return;
-      }
-      chunks.push(chunk);
+      if (size > drainBound) settle(tooLarge(limit));
+      else if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    payload.on('error', (error) => {
-      if (!failed) done(error, undefined);
-      failed = true;
-    });
+    payload.on('error', (error) => settle(error));
     payload.on('end', () => {
-      if (failed) return;
-      if (size === 0) {
-        done(null, undefined);
-        return;
-      }
+      if (size > limit) return settle(tooLarge(limit));
+      if (size === 0) return settle(null, undefined);
       const text = Buffer.concat(chunks, size).toString('utf8');
       try {
-        done(null, JSON.parse(text) as unknown);
+        settle(null, JSON.parse(text) as unknown);
       } catch (error) {
-        done(new FluxError(ErrorCode.Validation, `malformed JSON body: ${(error as Error).message}`), undefined);
+        settle(new FluxError(ErrorCode.Validation, `malformed JSON body: ${(error as Error).message}`));
       }
     });
   });

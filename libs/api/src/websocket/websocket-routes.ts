@@ -33,14 +33,18 @@ export function websocketRoutes(app: FastifyInstance, deps: ApiDeps): WebSocketH
     hub.closeAll();
   });
 
-  app.get(
-    '/api/ws',
-    {
-      websocket: true,
-      schema: routeDoc({ summary: 'WebSocket: state_update, entity_deleted and metrics_update messages', tags: ['websocket'], responses: { 101: 'Switching protocols' } }),
-    },
-    (socket) => hub.add(socket),
-  );
+  app.route({
+    method: 'GET',
+    url: '/api/ws',
+    schema: routeDoc({
+      summary: 'WebSocket: state_update, entity_deleted and metrics_update messages',
+      tags: ['websocket'],
+      responses: { 101: 'Switching protocols', 426: 'Not a WebSocket upgrade request' },
+    }),
+    handler: async (_request, reply) =>
+      reply.code(426).header('Upgrade', 'websocket').send({ error: 'this endpoint speaks WebSocket: send an Upgrade request' }),
+    wsHandler: (socket) => hub.add(socket),
+  });
   return hub;
 }
 
