@@ -90,22 +90,23 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
   });
   directory.start();
 
+  const deps = {
+    authorizer,
+    runtimeConfig,
+    metrics,
+    readiness: () => (reducers.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
+    ingest,
+    deletion,
+    reader: state,
+    namespaces,
+    connectors,
+    feed,
+    activity,
+    listMaxLimit: settings.listMaxLimit,
+    websocket: settings.websocket,
+  };
   const server = await buildServer(
-    {
-      authorizer,
-      ingest,
-      deletion,
-      reader: state,
-      namespaces,
-      runtimeConfig,
-      connectors,
-      feed,
-      metrics,
-      activity,
-      readiness: () => (reducers.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
-      listMaxLimit: settings.listMaxLimit,
-      websocket: settings.websocket,
-    },
+    { system: deps, ingest: deps, query: deps },
     { logger, version },
   );
 

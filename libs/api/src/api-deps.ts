@@ -16,23 +16,39 @@ export interface Readiness {
   readonly reason?: string;
 }
 
-/** What the HTTP/WebSocket plugins need; each deployment wires its own implementations. */
-export interface ApiDeps {
+/** What every Flux HTTP server needs, whatever its role. */
+export interface SystemDeps {
   readonly authorizer: Authorizer;
+  readonly runtimeConfig: RuntimeConfigService;
+  readonly metrics: FluxMetrics;
+  readonly readiness: () => Readiness | Promise<Readiness>;
+}
+
+/** The write side: events, batches and deletions (the ingest gateway's routes). */
+export interface IngestDeps extends SystemDeps {
   readonly ingest: IngestService;
   readonly deletion: DeletionService;
+}
+
+/** The read side: state, history, WebSocket, namespaces, admin config and connectors (the query gateway's routes). */
+export interface QueryDeps extends SystemDeps {
   readonly reader: StateReader;
   readonly namespaces: NamespaceService;
-  readonly runtimeConfig: RuntimeConfigService;
   readonly connectors: ConnectorService;
   readonly feed: ChangeFeed;
-  readonly metrics: FluxMetrics;
   readonly activity: ActivityTracker;
-  readonly readiness: () => Readiness | Promise<Readiness>;
   /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;
   readonly websocket: {
     readonly metricsIntervalMs: number;
     readonly maxBufferedBytes: number;
+    /**
+     * WebSocket connections of the whole deployment, given this process's own count; the
+     * default is the local count (one process).
+     */
+    readonly totalConnections?: (local: number) => Promise<number>;
   };
 }
+
+/** Everything, for a process that serves every route itself (the embedded deployment). */
+export type ApiDeps = IngestDeps & QueryDeps;

@@ -4,21 +4,33 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
-import type { ApiDeps } from './api-deps.js';
+import type { IngestDeps, QueryDeps, SystemDeps } from './api-deps.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { registerErrorHandling } from './http/errors.js';
+import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
-import { eventRoutes } from './routes/event-routes.js';
+import { historyRoutes, publishRoutes } from './routes/event-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
-import { stateRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
+import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
 import { systemRoutes } from './routes/system-routes.js';
 import type { WebSocketHub } from './websocket/websocket-hub.js';
 import { MAX_CLIENT_MESSAGE_BYTES, websocketRoutes } from './websocket/websocket-routes.js';
 
 export interface BuiltServer {
   readonly app: FastifyInstance;
-  readonly hub: WebSocketHub;
+  /** The WebSocket hub, when this server serves the read side. */
+  readonly hub: WebSocketHub | undefined;
+}
+
+/**
+ * Which routes a server serves. The embedded server serves both sides; the ingest gateway
+ * only `ingest`; a query gateway serves `query` and forwards the write routes to an ingest gateway.
+ */
+export interface ServerRoles {
+  readonly system: SystemDeps;
+  readonly ingest?: IngestDeps | { readonly forwardTo: string };
+  readonly query?: QueryDeps;
 }
 
 export interface BuildServerOptions {
@@ -26,8 +38,9 @@ export interface BuildServerOptions {
   readonly version: string;
 }
 
-/** The whole public API of the contract as one Fastify instance, over whatever `deps` are wired to. */
-export async function buildServer(deps: ApiDeps, options: BuildServerOptions): Promise<BuiltServer> {
+/** The public API of the contract (or the part of it a role serves) as one Fastify instance. */
+export async function buildServer(roles: ServerRoles, options: BuildServerOptions): Promise<BuiltServer> {
+  const { system } = roles;
   const app = Fastify({
     loggerInstance: options.logger,
     // The real limits follow the runtime config (see body-parser); this is only the hard ceiling.
@@ -43,7 +56,7 @@ export async function buildServer(deps: ApiDeps, options: BuildServerOptions): P
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   registerErrorHandling(app);
-  registerJsonBodyParser(app, deps.runtimeConfig);
+  registerJsonBodyParser(app, system.runtimeConfig);
 
   await app.register(cors, {
     origin: '*',
@@ -55,32 +68,37 @@ export async function buildServer(deps: ApiDeps, options: BuildServerOptions): P
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: {
-        title: 'Flux',
-        description: 'A persistent, shared, event-sourced world state engine',
-        version: options.version,
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      },
+      info: { title: 'Flux', description: 'A persistent, shared, event-sourced world state engine', version: options.version },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+  if (roles.query !== undefined) await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
 
   app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.httpDuration.observe(
+    system.metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
 
-  eventRoutes(app, deps);
-  stateRoutes(app, deps);
-  namespaceRoutes(app, deps);
-  adminRoutes(app, deps);
-  connectorRoutes(app, deps);
-  systemRoutes(app, deps);
-  const hub = websocketRoutes(app, deps);
+  if (roles.ingest !== undefined) {
+    if ('forwardTo' in roles.ingest) {
+      await forwardIngestRoutes(app, roles.ingest.forwardTo);
+    } else {
+      publishRoutes(app, roles.ingest);
+      entityDeleteRoutes(app, roles.ingest);
+    }
+  }
+  let hub: WebSocketHub | undefined;
+  if (roles.query !== undefined) {
+    historyRoutes(app, roles.query);
+    entityReadRoutes(app, roles.query);
+    namespaceRoutes(app, roles.query);
+    adminRoutes(app, roles.query);
+    connectorRoutes(app, roles.query);
+    hub = websocketRoutes(app, roles.query);
+  }
+  systemRoutes(app, system);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return { app, hub };

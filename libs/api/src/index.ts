@@ -1,4 +1,5 @@
 export * from './api-deps.js';
 export * from './build-server.js';
 export * from './http/errors.js';
+export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';

@@ -13,3 +13,4 @@ export * from './connectors/connector-service.js';
 export * from './observability/activity-tracker.js';
 export * from './observability/flux-metrics.js';
 export * from './directory/directory-publisher.js';
+export * from './config/cluster-settings.js';

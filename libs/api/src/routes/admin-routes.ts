@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { runtimeConfigSchema, runtimeConfigUpdateSchema } from '@flux/domain';
-import type { ApiDeps } from '../api-deps.js';
+import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 
-export function adminRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function adminRoutes(app: FastifyInstance, deps: QueryDeps): void {
   app.get(
     '/api/admin/config',
     {

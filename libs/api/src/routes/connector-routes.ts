@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ApiDeps } from '../api-deps.js';
+import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { credentialOwnerOf } from '../http/principal.js';
 
@@ -9,7 +9,7 @@ const nameParams = z.object({ name: z.string() });
 const success = z.object({ success: z.literal(true) });
 const nameOf = (params: unknown): string => (params as { name: string }).name;
 
-export function connectorRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
   app.get(
     '/api/connectors',
     {

@@ -8,7 +8,7 @@ import {
   HISTORY_DEFAULT_WINDOW_MS,
   HISTORY_MAX_PER_ENTITY,
 } from '@flux/domain';
-import type { ApiDeps } from '../api-deps.js';
+import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { parseInput, requireBody } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
@@ -33,9 +33,13 @@ const historyQuery = z.object({
     .optional(),
 });
 
-export function eventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const EVENTS_URL = '/api/events';
+export const BATCH_URL = '/api/events/batch';
+
+/** POST /api/events and /api/events/batch. */
+export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
   app.post(
-    '/api/events',
+    EVENTS_URL,
     {
       config: { bodyLimit: 'single' },
       schema: routeDoc({
@@ -57,7 +61,7 @@ export function eventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
 
   app.post(
-    '/api/events/batch',
+    BATCH_URL,
     {
       config: { bodyLimit: 'batch' },
       schema: routeDoc({
@@ -82,9 +86,12 @@ export function eventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { successful: results.length - failed, failed, results };
     },
   );
+}
 
+/** GET /api/events: an entity's history. */
+export function historyRoutes(app: FastifyInstance, deps: QueryDeps): void {
   app.get(
-    '/api/events',
+    EVENTS_URL,
     {
       schema: routeDoc({
         summary: "An entity's stored events (tombstones included), newest first",

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, FluxError } from '@flux/domain';
-import type { ApiDeps } from '../api-deps.js';
+import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { requireBody } from '../http/input.js';
 
 const nameParams = z.object({ name: z.string() });
 
-export function namespaceRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
   // Namespaces exist only in public mode; in internal mode the routes answer 404 like unknown ones.
   const requirePublicMode = (): void => {
     if (!deps.authorizer.authEnabled) {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { combineFilters, decodeCursor, encodeCursor, ErrorCode, FluxError, toEntityView } from '@flux/domain';
-import type { ApiDeps } from '../api-deps.js';
+import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { parseInput } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
@@ -54,14 +54,14 @@ function entityRoute(
   schema: Record<string, unknown>,
   handler: (request: FastifyRequest) => Promise<unknown>,
 ): void {
-  app.route({ method, url: '/api/state/entities/:id', schema, handler });
-  app.route({ method, url: '/api/state/entities/*', schema: { hide: true }, handler });
+  app.route({ method, url: ENTITY_URL, schema, handler });
+  app.route({ method, url: ENTITY_WILDCARD_URL, schema: { hide: true }, handler });
 }
 
 /** Page size used when streaming an unpaged list. */
 const STREAM_PAGE_SIZE = 1000;
 
-async function* streamAll(deps: ApiDeps, prefix: string): AsyncGenerator<string> {
+async function* streamAll(deps: QueryDeps, prefix: string): AsyncGenerator<string> {
   yield '[';
   let after: string | undefined;
   let first = true;
@@ -78,9 +78,16 @@ async function* streamAll(deps: ApiDeps, prefix: string): AsyncGenerator<string>
   yield ']';
 }
 
-export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export const ENTITIES_URL = '/api/state/entities';
+export const ENTITY_URL = `${ENTITIES_URL}/:id`;
+/** Ids sent with raw slashes land here. */
+export const ENTITY_WILDCARD_URL = `${ENTITIES_URL}/*`;
+export const BATCH_DELETE_URL = `${ENTITIES_URL}/delete`;
+
+/** GET list and GET one. */
+export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
   app.get(
-    '/api/state/entities',
+    ENTITIES_URL,
     {
       schema: routeDoc({
         summary: 'List entities (ordered by id); filters combine with AND; without limit/cursor every match is returned (streamed)',
@@ -125,6 +132,10 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
+}
+
+/** DELETE one (tombstone) and POST batch delete. */
+export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void {
   entityRoute(
     app,
     'DELETE',
@@ -142,7 +153,7 @@ export function stateRoutes(app: FastifyInstance, deps: ApiDeps): void {
   );
 
   app.post(
-    '/api/state/entities/delete',
+    BATCH_DELETE_URL,
     {
       config: { bodyLimit: 'batch' },
       schema: routeDoc({

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ApiDeps } from '../api-deps.js';
+import type { SystemDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 
-export function systemRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
   app.get(
     '/health',
     { schema: routeDoc({ summary: 'Liveness', tags: ['system'], responses: { 200: { description: 'Running', schema: z.object({ status: z.literal('ok') }) } } }) },

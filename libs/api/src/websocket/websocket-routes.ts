@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../api-deps.js';
+import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { WebSocketHub } from './websocket-hub.js';
 
@@ -10,7 +10,7 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
  * `GET /api/ws`: state_update / entity_deleted from the change feed, and metrics_update
  * every interval to every connection. Requires @fastify/websocket to be registered.
  */
-export function websocketRoutes(app: FastifyInstance, deps: ApiDeps): WebSocketHub {
+export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocketHub {
   const hub = new WebSocketHub({
     maxBufferedBytes: deps.websocket.maxBufferedBytes,
     onSlowConsumer: () => deps.metrics.websocketSlowConsumers.inc(),
@@ -48,8 +48,12 @@ export function websocketRoutes(app: FastifyInstance, deps: ApiDeps): WebSocketH
   return hub;
 }
 
-async function metricsMessage(deps: ApiDeps, connections: number): Promise<object> {
-  const [counts, eventsTotal] = await Promise.all([deps.reader.counts(), deps.reader.eventsApplied()]);
+async function metricsMessage(deps: QueryDeps, localConnections: number): Promise<object> {
+  const [counts, eventsTotal, connections] = await Promise.all([
+    deps.reader.counts(),
+    deps.reader.eventsApplied(),
+    deps.websocket.totalConnections?.(localConnections) ?? Promise.resolve(localConnections),
+  ]);
   const activity = deps.activity.snapshot();
   return {
     type: 'metrics_update',

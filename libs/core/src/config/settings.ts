@@ -38,13 +38,13 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
 /** Collects every problem instead of stopping at the first, so one restart fixes them all. */
-class EnvReader {
+export class EnvReader {
   readonly problems: string[] = [];
   constructor(private readonly env: Env) {}
 
@@ -107,6 +107,13 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 /** Parses the environment; throws a ConfigError naming every bad variable. */
 export function parseSettings(env: Env = process.env): Settings {
   const read = new EnvReader(env);
+  const settings = readSettings(read);
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return settings;
+}
+
+/** Reads the settings every Flux process shares, recording problems in `read`. */
+export function readSettings(read: EnvReader): Settings {
   const logLevel = read.string('FLUX_LOG_LEVEL', 'info');
   if (!LOG_LEVELS.has(logLevel)) read.problems.push(`FLUX_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
   const settings: Settings = {
@@ -150,6 +157,5 @@ export function parseSettings(env: Env = process.env): Settings {
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
     },
   };
-  if (read.problems.length > 0) throw new ConfigError(read.problems);
   return settings;
 }
