@@ -1,1 +1,24 @@
-export {};
+/**
+ * The gRPC side of the distributed topology: reducer shards serve the state and change feed
+ * of their partitions (`createStateServiceServer`); query gateways read through
+ * `ShardedStateReader` and `GrpcChangeFeed` over one client per shard.
+ */
+export * from './logger.js';
+export * from './status.js';
+export * from './codec.js';
+export * from './health.js';
+export * from './shard-addresses.js';
+export * from './shard-routing.js';
+export * from './shard-clients.js';
+export * from './state-service-server.js';
+export * from './sharded-state-reader.js';
+export * from './grpc-change-feed.js';
+export {
+  StateServiceClient,
+  StateServiceService,
+  type StateServiceServer,
+  type WatchResponse,
+  type ChangeRecord as ProtoChangeRecord,
+  type Entity as ProtoEntity,
+} from './generated/flux/v1/state.js';
+export { HealthClient, HealthService } from './generated/grpc/health/v1/health.js';

@@ -1,0 +1,132 @@
+import {
+  ErrorCode,
+  FluxError,
+  type ChangeRecord,
+  type EntityCounts,
+  type FluxEvent,
+  type Properties,
+  type PropertyChange,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
+import type { EntityRecord } from '@flux/core';
+import type {
+  ChangeRecord as ProtoChangeRecord,
+  Entity as ProtoEntity,
+  GetCountsResponse,
+  StoredEvent as ProtoStoredEvent,
+} from './generated/flux/v1/state.js';
+
+/*
+ * Conversions between domain values and the messages of flux.v1. Every JSON payload crosses
+ * the wire as JSON text (see state.proto for why): JSON.stringify on one side, JSON.parse on
+ * the other, which keeps numbers exactly as the store holds them and a `__proto__` key as an
+ * own data property.
+ */
+
+/**
+ * An int64 field value. Everything this contract carries in int64 fields is an integer below
+ * 2^53 (offsets, versions, counts, epoch milliseconds); anything else is truncated and clamped
+ * rather than making the protobuf writer throw half-way through a message.
+ */
+export function int64(value: number): number {
+  if (Number.isSafeInteger(value)) return value;
+  if (Number.isNaN(value)) return 0;
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, Math.trunc(value)));
+}
+
+/** A uint32 field value (partitions, limits), clamped into range. */
+export function uint32(value: number): number {
+  if (Number.isNaN(value) || value <= 0) return 0;
+  return Math.min(0xffffffff, Math.trunc(value));
+}
+
+function parseJson<T>(json: string, what: string): T {
+  try {
+    return JSON.parse(json) as T;
+  } catch (error) {
+    throw new FluxError(ErrorCode.Internal, `a shard sent ${what} that is not JSON`, { cause: error });
+  }
+}
+
+function parseObject(json: string, what: string): Properties {
+  const value = parseJson<unknown>(json, what);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FluxError(ErrorCode.Internal, `a shard sent ${what} that is not a JSON object`);
+  }
+  return value as Properties;
+}
+
+export const entityToProto = (id: string, entity: StoredEntity): ProtoEntity => ({
+  id,
+  propertiesJson: JSON.stringify(entity.properties),
+  version: int64(entity.version),
+  lastUpdatedMs: int64(entity.lastUpdated),
+});
+
+export const entityFromProto = (entity: ProtoEntity): EntityRecord => ({
+  id: entity.id,
+  entity: {
+    properties: parseObject(entity.propertiesJson, `the properties of entity ${JSON.stringify(entity.id)}`),
+    version: entity.version,
+    lastUpdated: entity.lastUpdatedMs,
+  },
+});
+
+export const storedEventToProto = (stored: StoredEvent): ProtoStoredEvent => ({
+  eventJson: JSON.stringify(stored.event),
+  storedAtMs: int64(stored.storedAt),
+});
+
+export const storedEventFromProto = (stored: ProtoStoredEvent): StoredEvent => ({
+  event: parseObject(stored.eventJson, 'a stored event') as unknown as FluxEvent,
+  storedAt: stored.storedAtMs,
+});
+
+export const countsToProto = (counts: EntityCounts, eventsApplied: number): GetCountsResponse => ({
+  total: int64(counts.total),
+  // Object.entries lists own properties only, so a `__proto__` namespace is one entry like any other.
+  byNamespace: new Map(Object.entries(counts.byNamespace).map(([key, count]) => [key, int64(count)])),
+  eventsApplied: int64(eventsApplied),
+});
+
+export function changeToProto(change: ChangeRecord): ProtoChangeRecord {
+  const common = {
+    partition: uint32(change.partition),
+    offset: int64(change.offset),
+    entityId: change.entityId,
+    timestampMs: int64(change.timestamp),
+    source: change.source,
+  };
+  return change.kind === 'upsert'
+    ? {
+        ...common,
+        kind: { $case: 'upsert', upsert: { changesJson: JSON.stringify(change.changes), version: int64(change.version) } },
+      }
+    : { ...common, kind: { $case: 'delete', delete: {} } };
+}
+
+export function changeFromProto(change: ProtoChangeRecord): ChangeRecord {
+  const common = {
+    partition: change.partition,
+    offset: change.offset,
+    entityId: change.entityId,
+    timestamp: change.timestampMs,
+    source: change.source,
+  };
+  switch (change.kind?.$case) {
+    case 'upsert': {
+      const changes = parseJson<unknown>(change.kind.upsert.changesJson, `the changes of ${describeChange(change)}`);
+      if (!Array.isArray(changes)) {
+        throw new FluxError(ErrorCode.Internal, `a shard sent changes of ${describeChange(change)} that are not a JSON array`);
+      }
+      return { ...common, kind: 'upsert', changes: changes as PropertyChange[], version: change.kind.upsert.version };
+    }
+    case 'delete':
+      return { ...common, kind: 'delete' };
+    default:
+      throw new FluxError(ErrorCode.Internal, `a shard sent ${describeChange(change)} of an unknown kind`);
+  }
+}
+
+const describeChange = (change: ProtoChangeRecord): string => `the change at partition ${change.partition} offset ${change.offset}`;

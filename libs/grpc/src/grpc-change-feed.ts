@@ -1,0 +1,182 @@
+import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
+import { ErrorCode, FluxError, type ChangeRecord } from '@flux/domain';
+import type { ChangeFeed, ChangeListener, Unsubscribe } from '@flux/core';
+import { changeFromProto } from './codec.js';
+import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
+import { silentLogger, type GrpcLogger } from './logger.js';
+import { fluxErrorFromCall } from './status.js';
+
+export interface GrpcChangeFeedBackoff {
+  /** Delay before the first re-open after a stream ended (default 100 ms). */
+  readonly initialMs?: number;
+  /** Largest delay between attempts (default 5 s). */
+  readonly maxMs?: number;
+}
+
+/** A shard's Watch stream opened (`connected`) or ended (`disconnected`, re-opened after `retryInMs`). */
+export type ShardStreamEvent =
+  | { readonly shard: number; readonly state: 'connected' }
+  | { readonly shard: number; readonly state: 'disconnected'; readonly error?: FluxError; readonly retryInMs: number };
+
+export interface GrpcChangeFeedOptions {
+  /** One client per shard; index = shard (see `createShardClients`). */
+  readonly shards: readonly StateServiceClient[];
+  readonly logger?: GrpcLogger;
+  readonly backoff?: GrpcChangeFeedBackoff;
+  /**
+   * Told whenever a shard's stream opens or ends. Changes a shard applies while its stream is
+   * down are not replayed, so a `disconnected` followed by `connected` is a possible gap in
+   * that shard's partitions (the positions of the changes tell which).
+   */
+  readonly onShardEvent?: (event: ShardStreamEvent) => void;
+  /** Where exceptions thrown by listeners go (default: logged). */
+  readonly onListenerError?: (error: unknown) => void;
+}
+
+interface ShardStream {
+  call?: ClientReadableStream<WatchResponse>;
+  timer?: NodeJS.Timeout;
+  connected: boolean;
+  /** Consecutive attempts that ended without a stream opening. */
+  failures: number;
+}
+
+/**
+ * The change feed of a query gateway: one Watch stream per shard, fanned in to local
+ * listeners. Streams open with the first listener and close with the last; a stream that
+ * ends or fails (shard restart, slow-consumer cut, network) is re-opened with exponential
+ * backoff. Delivery is in commit order per partition (each partition is one shard's stream).
+ * Read-only: `publish` throws, changes come from the shards' reducers.
+ */
+export class GrpcChangeFeed implements ChangeFeed {
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly streams: ShardStream[];
+  private readonly logger: GrpcLogger;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private closed = false;
+
+  constructor(private readonly options: GrpcChangeFeedOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.initialBackoffMs = options.backoff?.initialMs ?? 100;
+    this.maxBackoffMs = Math.max(this.initialBackoffMs, options.backoff?.maxMs ?? 5_000);
+    this.streams = options.shards.map(() => ({ connected: false, failures: 0 }));
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Whether each shard's stream is open (index = shard). */
+  get connectedShards(): readonly boolean[] {
+    return this.streams.map((stream) => stream.connected);
+  }
+
+  publish(_changes: readonly ChangeRecord[]): void {
+    throw new FluxError(ErrorCode.Internal, 'the gRPC change feed is read-only: changes are published by the reducer shards');
+  }
+
+  subscribe(listener: ChangeListener): Unsubscribe {
+    if (this.closed) throw new FluxError(ErrorCode.Internal, 'the gRPC change feed is closed');
+    // Wrapped, so the same function subscribed twice is two subscriptions.
+    const entry: ChangeListener = (changes) => listener(changes);
+    this.listeners.add(entry);
+    if (this.listeners.size === 1) this.streams.forEach((_, shard) => this.open(shard));
+    return () => {
+      if (!this.listeners.delete(entry)) return;
+      if (this.listeners.size === 0) this.stopStreams();
+    };
+  }
+
+  /** Removes every listener and closes every stream; the feed cannot be used afterwards. */
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
+    this.stopStreams();
+  }
+
+  private stopStreams(): void {
+    for (const stream of this.streams) {
+      clearTimeout(stream.timer);
+      stream.timer = undefined;
+      const call = stream.call;
+      stream.call = undefined;
+      stream.connected = false;
+      stream.failures = 0;
+      call?.cancel();
+    }
+  }
+
+  private open(shard: number): void {
+    const stream = this.streams[shard]!;
+    if (this.listeners.size === 0 || stream.call !== undefined) return;
+    stream.timer = undefined;
+    const client = this.options.shards[shard]!;
+    const call = client.watch({}, new Metadata());
+    stream.call = call;
+    let lastError: unknown;
+
+    call.on('metadata', () => {
+      if (stream.call !== call) return;
+      // The server sends headers once its subscription is in place.
+      stream.connected = true;
+      stream.failures = 0;
+      this.logger.info({ shard }, 'change feed stream open');
+      this.options.onShardEvent?.({ shard, state: 'connected' });
+    });
+    call.on('data', (response: WatchResponse) => {
+      if (stream.call === call) this.deliver(shard, response);
+    });
+    call.on('error', (error) => {
+      lastError = error;
+    });
+    const ended = (status?: StatusObject): void => {
+      if (stream.call !== call) return; // closed by us, or already handled
+      stream.call = undefined;
+      const wasConnected = stream.connected;
+      stream.connected = false;
+      if (!wasConnected) stream.failures += 1;
+      const error =
+        lastError !== undefined ? fluxErrorFromCall(lastError, `Watch on shard ${shard} (${client.getChannel().getTarget()})`) : undefined;
+      const retryInMs = this.backoffMs(stream.failures);
+      this.logger[wasConnected ? 'warn' : 'debug'](
+        { shard, code: status?.code, err: error, retryInMs },
+        wasConnected ? 'change feed stream ended; re-opening' : 'change feed stream could not open; retrying',
+      );
+      this.options.onShardEvent?.({ shard, state: 'disconnected', retryInMs, ...(error === undefined ? {} : { error }) });
+      if (this.listeners.size === 0) return;
+      stream.timer = setTimeout(() => this.open(shard), retryInMs);
+      stream.timer.unref();
+    };
+    call.on('status', ended);
+    call.on('end', () => ended());
+  }
+
+  private backoffMs(failures: number): number {
+    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(failures, 20));
+    // ±20% jitter, so gateways do not reconnect to a restarted shard in lockstep.
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  private deliver(shard: number, response: WatchResponse): void {
+    const changes: ChangeRecord[] = [];
+    for (const change of response.changes) {
+      try {
+        changes.push(changeFromProto(change));
+      } catch (error) {
+        this.logger.error({ err: error, shard }, 'undecodable change skipped');
+      }
+    }
+    if (changes.length === 0) return;
+    for (const listener of [...this.listeners]) {
+      // Skip listeners removed by an earlier listener of this same delivery.
+      if (!this.listeners.has(listener)) continue;
+      try {
+        listener(changes);
+      } catch (error) {
+        if (this.options.onListenerError !== undefined) this.options.onListenerError(error);
+        else this.logger.error({ err: error }, 'change feed listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import { Metadata, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
+import { entityFromProto, int64, storedEventFromProto, uint32 } from './codec.js';
+import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
+import { shardForEntity } from './shard-routing.js';
+import { fluxErrorFromCall } from './status.js';
+
+export const DEFAULT_SHARD_DEADLINE_MS = 5_000;
+
+export interface ShardedStateReaderOptions {
+  /** One client per shard; index = shard (see `createShardClients`). */
+  readonly shards: readonly StateServiceClient[];
+  /** The topic's partition count (the same on reducers, shards and gateways). */
+  readonly partitionCount: number;
+  /** Deadline of every call to a shard (default 5 s). */
+  readonly deadlineMs?: number;
+}
+
+type Callback<Res> = (error: ServiceError | null, response: Res) => void;
+type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
+
+/**
+ * The StateReader of a query gateway: reads of one entity go to the shard that owns its
+ * partition (partition mod shard count); lists and counts go to every shard and are merged.
+ * Every call has a deadline; a shard that cannot answer (down, unreachable, too slow) makes
+ * the read reject with FLUX_STORE_UNAVAILABLE. Partial answers are never returned.
+ */
+export class ShardedStateReader implements StateReader {
+  private readonly shards: readonly StateServiceClient[];
+  private readonly partitionCount: number;
+  private readonly deadlineMs: number;
+
+  constructor(options: ShardedStateReaderOptions) {
+    if (options.shards.length === 0) throw new RangeError('a sharded state reader needs at least one shard');
+    if (!Number.isInteger(options.partitionCount) || options.partitionCount < 1) {
+      throw new RangeError(`partition count must be a positive integer, got ${options.partitionCount}`);
+    }
+    this.shards = options.shards;
+    this.partitionCount = options.partitionCount;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_SHARD_DEADLINE_MS;
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** The shard that owns `entityId`. */
+  shardOf(entityId: string): number {
+    return shardForEntity(entityId, this.partitionCount, this.shards.length);
+  }
+
+  async getEntity(id: string): Promise<StoredEntity | undefined> {
+    const shard = this.shardOf(id);
+    const response = await this.call(shard, 'GetEntity', (c) => c.getEntity.bind(c), { id });
+    return response.entity === undefined ? undefined : entityFromProto(response.entity).entity;
+  }
+
+  async listEntities(query: EntityQuery): Promise<EntityPage> {
+    if (!(query.limit >= 1)) return { entities: [] };
+    const request = {
+      prefix: query.prefix,
+      limit: uint32(query.limit),
+      ...(query.after === undefined ? {} : { after: query.after }),
+    };
+    const pages = await Promise.all(
+      this.shards.map((_, shard) => this.call(shard, 'ListEntities', (c) => c.listEntities.bind(c), request)),
+    );
+    return mergePages(
+      pages.map((page) => ({ entities: page.entities.map(entityFromProto), ...(page.lastId === undefined ? {} : { lastId: page.lastId }) })),
+      query.limit,
+    );
+  }
+
+  async history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]> {
+    if (!(query.limit >= 1)) return [];
+    const shard = this.shardOf(entityId);
+    const response = await this.call(shard, 'GetHistory', (c) => c.getHistory.bind(c), {
+      entityId,
+      sinceMs: int64(query.sinceMs),
+      limit: uint32(query.limit),
+    });
+    return response.events.map(storedEventFromProto);
+  }
+
+  async counts(): Promise<EntityCounts> {
+    const responses = await this.allCounts();
+    const byNamespace = new Map<string, number>();
+    let total = 0;
+    for (const response of responses) {
+      total += response.total;
+      for (const [namespace, count] of response.byNamespace) byNamespace.set(namespace, (byNamespace.get(namespace) ?? 0) + count);
+    }
+    // Object.fromEntries defines own data properties, so a `__proto__` namespace stays a count.
+    return { total, byNamespace: Object.fromEntries(byNamespace) };
+  }
+
+  async eventsApplied(): Promise<number> {
+    const responses = await this.allCounts();
+    return responses.reduce((sum, response) => sum + response.eventsApplied, 0);
+  }
+
+  private allCounts(): Promise<GetCountsResponse[]> {
+    return Promise.all(this.shards.map((_, shard) => this.call(shard, 'GetCounts', (c) => c.getCounts.bind(c), {})));
+  }
+
+  private call<Req, Res>(
+    shard: number,
+    method: string,
+    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    const client = this.shards[shard]!;
+    const invoke = pick(client);
+    return new Promise<Res>((resolve, reject) => {
+      invoke(request, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) => {
+        if (error === null) resolve(response);
+        else reject(fluxErrorFromCall(error, `${method} on shard ${shard} (${client.getChannel().getTarget()})`));
+      });
+    });
+  }
+}
+
+/**
+ * Merges one page per shard (each the shard's first `limit` matches in UTF-8 byte order (`compareIds`), with
+ * `lastId` when it has more) into the first `limit` matches overall. Pages that stop early
+ * are handled too: nothing beyond the smallest `lastId` is returned, because a shard that
+ * stopped there may have unseen ids below the others' entries. So paging with `after` the
+ * returned `lastId` neither skips nor repeats an id. Equal ids (shards sharing one store)
+ * are returned once.
+ */
+export function mergePages(pages: readonly EntityPage[], limit: number): EntityPage {
+  // UTF-8 keys once per id, rather than per comparison.
+  const keyOf = (id: string): Buffer => Buffer.from(id, 'utf8');
+  let boundary: Buffer | undefined;
+  for (const page of pages) {
+    if (page.lastId === undefined) continue;
+    const key = keyOf(page.lastId);
+    if (boundary === undefined || Buffer.compare(key, boundary) < 0) boundary = key;
+  }
+  const merged = pages
+    .flatMap((page) => page.entities.map((record) => ({ record, key: keyOf(record.id) })))
+    .filter(({ key }) => boundary === undefined || Buffer.compare(key, boundary) <= 0)
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .filter((entry, index, all) => index === 0 || !all[index - 1]!.key.equals(entry.key));
+  const entities: EntityRecord[] = merged.slice(0, Math.max(0, limit)).map(({ record }) => record);
+  const more = merged.length > entities.length || boundary !== undefined;
+  if (!more) return { entities };
+  if (entities.length > 0) return { entities, lastId: entities[entities.length - 1]!.id };
+  // Every shard stopped before any match (shards filtering a shared store's page): the
+  // boundary is still a valid cursor, and ending the paging here would lose the rest.
+  return boundary === undefined ? { entities } : { entities, lastId: boundary.toString('utf8') };
+}
