@@ -1,0 +1,192 @@
+/**
+ * `npm run start:cluster`: the distributed topology on one machine. Kafka and Redis come from
+ * KAFKA_BROKERS / REDIS_URL, or are started with services.sh. Then 3 reducer shards, 1 ingest
+ * gateway and 2 query gateways run as separate processes, and a TCP balancer serves the one
+ * public PORT. Like a Kubernetes controller it restarts a process that dies. Ctrl-C stops all.
+ *
+ * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names and pids (for failure tests).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TcpBalancer } from './tcp-balancer.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SHARD_COUNT = Number(process.env.FLUX_CLUSTER_SHARDS ?? 3);
+const QUERY_GATEWAYS = Number(process.env.FLUX_CLUSTER_QUERY_GATEWAYS ?? 2);
+const RESTART_DELAY_MS = Number(process.env.FLUX_CLUSTER_RESTART_DELAY_MS ?? 1000);
+
+const log = (message: string): void => {
+  process.stderr.write(`[cluster] ${message}\n`);
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function externalServices(): { KAFKA_BROKERS: string; REDIS_URL: string } {
+  const { KAFKA_BROKERS, REDIS_URL } = process.env;
+  if (KAFKA_BROKERS && REDIS_URL) return { KAFKA_BROKERS, REDIS_URL };
+  log('KAFKA_BROKERS / REDIS_URL not set: starting local Kafka and Redis (deploy/local/services.sh up)');
+  const output = execFileSync('bash', [resolve(root, 'deploy/local/services.sh'), 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const value = (name: string): string => {
+    const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
+    if (match?.[1] === undefined) throw new Error(`services.sh did not print ${name}`);
+    return match[1];
+  };
+  return { KAFKA_BROKERS: value('KAFKA_BROKERS'), REDIS_URL: value('REDIS_URL') };
+}
+
+interface ProcessSpec {
+  readonly name: string;
+  readonly app: string;
+  readonly env: Record<string, string>;
+}
+
+class Supervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private stopping = false;
+
+  constructor(
+    private readonly baseEnv: NodeJS.ProcessEnv,
+    private readonly stateFile: string | undefined,
+  ) {}
+
+  start(spec: ProcessSpec): void {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, spec.app)], {
+      cwd: root,
+      env: { ...this.baseEnv, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.set(spec.name, child);
+    this.writeState();
+    const prefix = (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void => {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) out.write(`[${spec.name}] ${line}\n`);
+      });
+    };
+    prefix(child.stdout!, process.stdout);
+    prefix(child.stderr!, process.stderr);
+    child.once('exit', (code, signal) => {
+      if (this.children.get(spec.name) === child) this.children.delete(spec.name);
+      if (this.stopping) return;
+      log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${RESTART_DELAY_MS} ms`);
+      setTimeout(() => {
+        if (!this.stopping) this.start(spec);
+      }, RESTART_DELAY_MS);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.children.values()].map(
+      (child) =>
+        new Promise<void>((resolveExit) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolveExit();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolveExit();
+          });
+          child.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  private writeState(): void {
+    if (this.stateFile === undefined) return;
+    const processes = Object.fromEntries([...this.children].map(([name, child]) => [name, child.pid]));
+    writeFileSync(this.stateFile, JSON.stringify({ supervisor: process.pid, processes }, null, 2));
+  }
+}
+
+async function waitReady(url: string, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} not ready after ${deadlineMs} ms`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+}
+
+const services = externalServices();
+const publicPort = Number(process.env.PORT ?? 3000);
+const ingestPort = await freePort();
+const grpcPorts = await Promise.all(Array.from({ length: SHARD_COUNT }, freePort));
+const queryPorts = await Promise.all(Array.from({ length: QUERY_GATEWAYS }, freePort));
+const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
+
+const baseEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  ...services,
+  FLUX_PARTITIONS: process.env.FLUX_PARTITIONS ?? '12',
+  HOST: '127.0.0.1',
+};
+const supervisor = new Supervisor(baseEnv, process.env.FLUX_CLUSTER_STATE_FILE);
+
+for (let shard = 0; shard < SHARD_COUNT; shard++) {
+  supervisor.start({
+    name: `reducer-${shard}`,
+    app: 'apps/reducer/src/main.ts',
+    env: { SHARD_INDEX: String(shard), SHARD_COUNT: String(SHARD_COUNT), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPorts[shard]) },
+  });
+}
+supervisor.start({
+  name: 'ingest-gateway',
+  app: 'apps/ingest-gateway/src/main.ts',
+  env: { PORT: String(ingestPort), FLUX_SHARD_ADDRESSES: shardAddresses },
+});
+queryPorts.forEach((port, index) =>
+  supervisor.start({
+    name: `query-gateway-${index}`,
+    app: 'apps/query-gateway/src/main.ts',
+    env: { PORT: String(port), FLUX_SHARD_ADDRESSES: shardAddresses, FLUX_INGEST_URL: `http://127.0.0.1:${ingestPort}` },
+  }),
+);
+
+const balancer = new TcpBalancer(queryPorts.map((port) => ({ host: '127.0.0.1', port })));
+const listening = await balancer.listen(publicPort, process.env.FLUX_CLUSTER_HOST ?? '0.0.0.0');
+
+let stopping = false;
+const shutdown = async (signal: string, code = 0): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  await balancer.close();
+  await supervisor.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  await Promise.all([
+    waitReady(`http://127.0.0.1:${ingestPort}/ready`, 120_000),
+    ...queryPorts.map((port) => waitReady(`http://127.0.0.1:${port}/ready`, 120_000)),
+  ]);
+  log(`Flux cluster ready on http://localhost:${listening} (${SHARD_COUNT} reducer shards, 1 ingest gateway, ${QUERY_GATEWAYS} query gateways)`);
+} catch (error) {
+  log(error instanceof Error ? error.message : String(error));
+  await shutdown('startup failure', 1);
+}
