@@ -14,3 +14,4 @@ export * from './observability/activity-tracker.js';
 export * from './observability/flux-metrics.js';
 export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
+export * from './ingest/event-appender.js';

@@ -2,11 +2,11 @@ import { buildDirectory, DIRECTORY_ENTITY_ID, SYSTEM_NAMESPACE, type FluxEvent }
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from 'pino';
 import type { StateReader } from '../ports/state-store.js';
-import type { IngestService } from '../ingest/ingest-service.js';
+import type { EventAppender } from '../ingest/event-appender.js';
 
 export interface DirectoryPublisherOptions {
   readonly reader: StateReader;
-  readonly ingest: IngestService;
+  readonly appender: Pick<EventAppender, 'append'>;
   readonly logger: Logger;
   /** Registered namespaces in public mode; undefined in internal mode. */
   readonly registeredNamespaces?: () => Promise<readonly string[]>;
@@ -62,7 +62,7 @@ export class DirectoryPublisher {
         timestamp: this.now(),
         payload: { entity_id: DIRECTORY_ENTITY_ID, properties: { ...directory } },
       };
-      await this.options.ingest.appendEvents([event]);
+      await this.options.appender.append([event]);
       this.lastContent = serialized;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'directory refresh failed; retrying on the next tick');

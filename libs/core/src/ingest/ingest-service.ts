@@ -1,15 +1,7 @@
-import {
-  encodeEvent,
-  ErrorCode,
-  FluxError,
-  isFluxError,
-  parseEnvelope,
-  partitionFor,
-  type FluxEvent,
-  type LogPosition,
-} from '@flux/domain';
+import { ErrorCode, FluxError, isFluxError, parseEnvelope, type FluxEvent, type LogPosition } from '@flux/domain';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
+import { EventAppender } from './event-appender.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { RuntimeConfigService } from '../runtime/runtime-config-service.js';
 
@@ -43,14 +35,15 @@ const rejectionReason = (error: FluxError): 'invalid' | 'forbidden' =>
  * the log acknowledged the append; state follows asynchronously through the reducers.
  */
 export class IngestService {
-  private readonly log: EventLog;
+  /** Where accepted events go; also used for the events Flux writes itself. */
+  readonly appender: EventAppender;
   private readonly authorizer: Authorizer;
   private readonly rateLimiter: RateLimiter;
   private readonly runtimeConfig: RuntimeConfigService;
   private readonly observer: IngestObserver | undefined;
 
   constructor(options: IngestServiceOptions) {
-    this.log = options.log;
+    this.appender = new EventAppender(options.log, options.observer);
     this.authorizer = options.authorizer;
     this.rateLimiter = options.rateLimiter;
     this.runtimeConfig = options.runtimeConfig;
@@ -74,7 +67,7 @@ export class IngestService {
         throw new FluxError(ErrorCode.RateLimited, RATE_LIMIT_MESSAGE, { retryAfterSeconds: decision.retryAfterSeconds });
       }
     }
-    await this.appendEvents([event]);
+    await this.appender.append([event]);
     return { eventId: event.eventId, stream: event.stream };
   }
 
@@ -113,28 +106,14 @@ export class IngestService {
       if (accepted.length > admitted.length) this.observer?.eventsRejected('rate_limited', accepted.length - admitted.length);
     }
 
-    if (admitted.length > 0) await this.appendEvents(admitted.map(({ event }) => event));
+    if (admitted.length > 0) await this.appender.append(admitted.map(({ event }) => event));
     for (const { index, event } of admitted) results[index] = { eventId: event.eventId, stream: event.stream };
     return results;
   }
 
-  /** Appends events Flux produces itself (tombstones, system entities): no auth, no rate limit. */
-  async appendEvents(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
-    const partitionCount = this.log.partitionCount;
-    const records = events.map((event) => ({
-      partition: partitionFor(event.payload.entity_id, partitionCount),
-      key: event.payload.entity_id,
-      value: encodeEvent(event),
-    }));
-    try {
-      const positions = await this.log.append(records);
-      this.observer?.eventsAccepted(events.length);
-      return positions;
-    } catch (error) {
-      this.observer?.eventsRejected('unavailable', events.length);
-      if (isFluxError(error)) throw error;
-      throw new FluxError(ErrorCode.LogUnavailable, 'event log unavailable, retry later', { cause: error });
-    }
+  /** Appends events Flux produces itself (tombstones, connector observations): no auth, no rate limit. */
+  appendEvents(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
+    return this.appender.append(events);
   }
 
   private rateLimitedNamespace(principal: Principal): string | undefined {

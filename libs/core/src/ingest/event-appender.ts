@@ -1,0 +1,36 @@
+import { encodeEvent, ErrorCode, FluxError, isFluxError, partitionFor, type FluxEvent, type LogPosition } from '@flux/domain';
+import type { EventLog } from '../ports/event-log.js';
+
+export interface AppendObserver {
+  eventsAccepted(count: number): void;
+  eventsRejected(reason: 'unavailable', count: number): void;
+}
+
+/**
+ * Puts accepted events on the log: partition by entity id with the shared partitioner, key by
+ * entity id, one append for the lot. Everything that writes to the log goes through here.
+ */
+export class EventAppender {
+  constructor(
+    private readonly log: EventLog,
+    private readonly observer?: AppendObserver,
+  ) {}
+
+  async append(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
+    const partitionCount = this.log.partitionCount;
+    const records = events.map((event) => ({
+      partition: partitionFor(event.payload.entity_id, partitionCount),
+      key: event.payload.entity_id,
+      value: encodeEvent(event),
+    }));
+    try {
+      const positions = await this.log.append(records);
+      this.observer?.eventsAccepted(events.length);
+      return positions;
+    } catch (error) {
+      this.observer?.eventsRejected('unavailable', events.length);
+      if (isFluxError(error)) throw error;
+      throw new FluxError(ErrorCode.LogUnavailable, 'event log unavailable, retry later', { cause: error });
+    }
+  }
+}

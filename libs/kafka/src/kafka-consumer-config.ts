@@ -1,0 +1,57 @@
+import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { explicitAssigner } from './explicit-assigner.js';
+
+/** Consumer settings shared by subscriptions and the reader behind read(). */
+export interface ConsumerTuning {
+  /**
+   * Longest time the broker holds a fetch open while no record is there: the floor of
+   * publish → delivery latency for an idle partition. Default 50 ms.
+   */
+  readonly maxWaitTimeMs: number;
+  /** Default 10 s: a crashed member's group is free again after this long. */
+  readonly sessionTimeoutMs: number;
+  /** Default 10 s. */
+  readonly rebalanceTimeoutMs: number;
+  /** Default 1 s (also the heartbeat cadence while a handler is busy with a long batch). */
+  readonly heartbeatIntervalMs: number;
+  /** Bytes fetched per partition and request; default 1 MiB. */
+  readonly maxBytesPerPartition: number;
+  /** read() gives up (FLUX_LOG_UNAVAILABLE) when the records do not arrive within this time. Default 30 s. */
+  readonly readTimeoutMs: number;
+}
+
+export const DEFAULT_CONSUMER_TUNING: ConsumerTuning = {
+  maxWaitTimeMs: 50,
+  sessionTimeoutMs: 10_000,
+  rebalanceTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  maxBytesPerPartition: 1024 * 1024,
+  readTimeoutMs: 30_000,
+};
+
+/**
+ * A consumer alone in its own group, owning exactly `partitions` of `topic` through the
+ * explicit assigner. Offsets are never committed to Kafka (they live in the state store, next
+ * to the state they produced); positions come from seek().
+ */
+export function createAssignedConsumer(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  partitions: readonly number[],
+  tuning: ConsumerTuning,
+): Consumer {
+  const config: ConsumerConfig = {
+    groupId,
+    partitionAssigners: [explicitAssigner(topic, partitions)],
+    sessionTimeout: tuning.sessionTimeoutMs,
+    rebalanceTimeout: tuning.rebalanceTimeoutMs,
+    heartbeatInterval: tuning.heartbeatIntervalMs,
+    maxWaitTimeInMs: tuning.maxWaitTimeMs,
+    maxBytesPerPartition: tuning.maxBytesPerPartition,
+    minBytes: 1,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 },
+  };
+  return kafka.consumer(config);
+}

@@ -1,0 +1,94 @@
+import type { Admin } from 'kafkajs';
+import { ErrorCode, FluxError } from '@flux/domain';
+import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
+
+export interface KafkaTopicSpec {
+  readonly topic: string;
+  /**
+   * Partitions of the topic when it has to be created. P is fixed at creation (invariant 1):
+   * an existing topic keeps its own count, which is what ensureTopic reports. Without it, the
+   * topic must already exist.
+   */
+  readonly partitionCount?: number;
+  /** Replicas per partition when the topic is created; default 1 (a single local broker). */
+  readonly replicationFactor?: number;
+  /**
+   * Extra topic configs at creation. With 3 or more replicas, `min.insync.replicas` defaults to
+   * 2, so that an acks=all append is on two brokers before it is acknowledged (invariant 3).
+   */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface KafkaTopicInfo {
+  readonly topic: string;
+  /** The topic's real partition count (the existing one when it was not created here). */
+  readonly partitionCount: number;
+  /** True when this call created the topic. */
+  readonly created: boolean;
+}
+
+/**
+ * Makes sure `spec.topic` exists (creating it with `partitionCount` partitions and
+ * `replicationFactor` replicas when missing) and reports its partition count. Safe to call
+ * from several processes at once: whoever loses the creation race adopts the winner's topic.
+ */
+export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<KafkaTopicInfo> {
+  const { topic, partitionCount, replicationFactor = 1, config = {} } = spec;
+  if (topic.trim() === '') throw new RangeError('the Kafka topic name must not be empty');
+  if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+    throw new RangeError(`replicationFactor must be a positive integer, got ${replicationFactor}`);
+  }
+  if (partitionCount !== undefined && (!Number.isInteger(partitionCount) || partitionCount < 1)) {
+    throw new RangeError(`partitionCount must be a positive integer, got ${partitionCount}`);
+  }
+  let created = false;
+  // Looking first keeps the common case (the topic exists) free of a refused CreateTopics,
+  // which kafkajs would log as an error; a creation race is still settled by the broker.
+  const exists = (await admin.listTopics()).includes(topic);
+  if (!exists && partitionCount !== undefined) {
+    created = await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: partitionCount,
+          replicationFactor,
+          configEntries: Object.entries({ ...(replicationFactor >= 3 ? { 'min.insync.replicas': '2' } : {}), ...config }).map(
+            ([name, value]) => ({ name, value }),
+          ),
+        },
+      ],
+    });
+  } else if (!exists) {
+    throw new FluxError(ErrorCode.NotConfigured, `the Kafka topic ${topic} does not exist and no partition count was given to create it`);
+  }
+
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+  if (partitions < 1) throw new FluxError(ErrorCode.LogUnavailable, `the Kafka topic ${topic} has no partitions in the cluster metadata`);
+  return { topic, partitionCount: partitions, created };
+}
+
+/** ensureTopic with a short-lived admin client of its own (deploy scripts, tests). */
+export async function ensureKafkaTopic(options: KafkaClientOptions & KafkaTopicSpec): Promise<KafkaTopicInfo> {
+  const admin = createKafkaClient(options).admin();
+  await admin.connect();
+  try {
+    return await ensureTopic(admin, options);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Deletes topics (missing ones are ignored). Meant for tests and tooling, never the pipeline. */
+export async function deleteKafkaTopics(options: KafkaClientOptions & { readonly topics: readonly string[] }): Promise<void> {
+  const admin = createKafkaClient(options).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = options.topics.filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
