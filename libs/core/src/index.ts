@@ -15,3 +15,4 @@ export * from './observability/flux-metrics.js';
 export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
 export * from './ingest/event-appender.js';
+export * from './runtime/process-lifecycle.js';

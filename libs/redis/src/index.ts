@@ -1,1 +1,10 @@
-export {};
+export * from './connect-redis.js';
+export * from './redis-keys.js';
+export * from './lua-script.js';
+export * from './redis-errors.js';
+export * from './commit-arguments.js';
+export * from './redis-state-reader.js';
+export * from './redis-state-store.js';
+export * from './redis-control-store.js';
+export * from './redis-rate-limiter.js';
+export * from './redis-gateway-presence.js';

@@ -42,6 +42,12 @@ export interface ControlStore {
   /** The persisted runtime config, or undefined before the first write. */
   getRuntimeConfig(): Promise<RuntimeConfig | undefined>;
   putRuntimeConfig(config: RuntimeConfig): Promise<void>;
+  /**
+   * Merges a partial update into the stored config atomically (fields missing from the store
+   * come from `base`) and resolves the result, so concurrent updates from two gateways never
+   * lose one another. Stores written by a single process may omit it.
+   */
+  updateRuntimeConfig?(update: Partial<RuntimeConfig>, base: RuntimeConfig): Promise<RuntimeConfig>;
   /** Calls back with every config written by any instance after subscribing. */
   watchRuntimeConfig(listener: (config: RuntimeConfig) => void): Unsubscribe;
 

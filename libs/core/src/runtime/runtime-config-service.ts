@@ -36,8 +36,14 @@ export class RuntimeConfigService {
 
   /** Validates and applies a partial update; resolves the full new config. */
   async update(input: unknown): Promise<RuntimeConfig> {
-    const next = applyRuntimeConfigUpdate(this.config, parseRuntimeConfigUpdate(input));
-    await this.control.putRuntimeConfig(next);
+    const update = parseRuntimeConfigUpdate(input);
+    let next: RuntimeConfig;
+    if (this.control.updateRuntimeConfig !== undefined) {
+      next = await this.control.updateRuntimeConfig(update, this.config);
+    } else {
+      next = applyRuntimeConfigUpdate(this.config, update);
+      await this.control.putRuntimeConfig(next);
+    }
     this.adopt(next);
     return next;
   }

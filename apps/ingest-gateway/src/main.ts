@@ -1,0 +1,73 @@
+import { pino } from 'pino';
+import { buildServer } from '@flux/api';
+import {
+  Authorizer,
+  DeletionService,
+  FluxMetrics,
+  handleShutdown,
+  IngestService,
+  loadOrExit,
+  parseClusterSettings,
+  RuntimeConfigService,
+} from '@flux/core';
+import { closeShardClients, createShardClients, ShardedStateReader } from '@flux/grpc';
+import { KafkaEventLog } from '@flux/kafka';
+import { connectRedis, RedisControlStore, RedisRateLimiter } from '@flux/redis';
+import packageJson from '../package.json' with { type: 'json' };
+
+/**
+ * The ingest gateway: validates, authorises and rate-limits events and deletions exactly as
+ * the embedded server does, and answers once Kafka acknowledged them (acks=all).
+ */
+const settings = loadOrExit('flux-ingest-gateway', () => parseClusterSettings('ingest-gateway'));
+const logger = pino({ level: settings.logLevel, base: { service: 'flux-ingest-gateway' } });
+
+const log = await KafkaEventLog.open({
+  brokers: settings.cluster.kafkaBrokers,
+  clientId: 'flux-ingest-gateway',
+  topic: settings.cluster.kafkaTopic,
+  partitionCount: settings.partitionCount,
+  replicationFactor: settings.cluster.kafkaReplicationFactor,
+  logger: logger.child({ component: 'kafka' }),
+});
+const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-ingest-gateway' });
+const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+const rateLimiter = new RedisRateLimiter({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+const shards = createShardClients(settings.gateway!.shardAddresses);
+// Batch deletes by prefix or namespace need to know which entities exist.
+const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
+
+const metrics = new FluxMetrics();
+const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
+const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
+const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
+
+const deps = {
+  authorizer,
+  runtimeConfig,
+  metrics,
+  ingest,
+  deletion,
+  readiness: async () => {
+    try {
+      await redis.ping();
+      return { ready: true };
+    } catch {
+      return { ready: false, reason: 'Redis unreachable' };
+    }
+  },
+};
+const { app } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version });
+
+handleShutdown(logger, async () => {
+  await app.close();
+  runtimeConfig.close();
+  closeShardClients(shards);
+  await log.close();
+  await control.close();
+  await redis.quit();
+});
+
+const url = await app.listen({ port: settings.port, host: settings.host });
+logger.info({ url, partitions: log.partitionCount, mode: settings.authEnabled ? 'public' : 'internal' }, 'ingest gateway listening');

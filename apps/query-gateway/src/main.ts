@@ -1,0 +1,82 @@
+import { pino } from 'pino';
+import { buildServer } from '@flux/api';
+import {
+  ActivityTracker,
+  Authorizer,
+  ConnectorService,
+  CredentialVault,
+  FluxMetrics,
+  handleShutdown,
+  loadOrExit,
+  NamespaceService,
+  parseClusterSettings,
+  RuntimeConfigService,
+} from '@flux/core';
+import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
+import { connectRedis, RedisControlStore, RedisGatewayPresence } from '@flux/redis';
+import packageJson from '../package.json' with { type: 'json' };
+
+/**
+ * A query gateway: REST reads routed to the shard that owns each entity, lists fanned out
+ * to every shard, the WebSocket change feed fanned in from every shard, namespaces, admin
+ * config and connectors from Redis, and the write routes forwarded to the ingest gateway,
+ * so that any replica serves the whole API at one address.
+ */
+const settings = loadOrExit('flux-query-gateway', () => parseClusterSettings('query-gateway'));
+const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
+
+const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
+const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+const shards = createShardClients(settings.gateway!.shardAddresses);
+const reader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount });
+const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
+const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+
+const metrics = new FluxMetrics({ entities: async () => (await reader.counts()).total });
+const activity = new ActivityTracker();
+const stopActivity = feed.subscribe((changes) => activity.record(changes));
+const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
+const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+const namespaces = new NamespaceService(control, reader);
+const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), [
+  { name: 'github', pollIntervalSeconds: settings.github.pollIntervalSeconds },
+]);
+
+const deps = {
+  authorizer,
+  runtimeConfig,
+  metrics,
+  reader,
+  namespaces,
+  connectors,
+  feed,
+  activity,
+  listMaxLimit: settings.listMaxLimit,
+  websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
+  readiness: async () => {
+    try {
+      await Promise.all([redis.ping(), reader.counts()]);
+      return { ready: true };
+    } catch {
+      return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
+    }
+  },
+};
+const { app } = await buildServer(
+  { system: deps, query: deps, ingest: { forwardTo: settings.gateway!.ingestUrl! } },
+  { logger, version: packageJson.version },
+);
+
+handleShutdown(logger, async () => {
+  await app.close();
+  stopActivity();
+  feed.close();
+  await presence.close();
+  runtimeConfig.close();
+  closeShardClients(shards);
+  await control.close();
+  await redis.quit();
+});
+
+const url = await app.listen({ port: settings.port, host: settings.host });
+logger.info({ url, shards: settings.gateway!.shardAddresses.length }, 'query gateway listening');

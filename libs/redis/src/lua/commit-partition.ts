@@ -1,0 +1,151 @@
+import type { LuaScript } from '../lua-script.js';
+
+/**
+ * Applies one reducer batch of a partition: the fence check and every write of the commit in
+ * ONE script, so state, history, counts, the applied offset and the change records are written
+ * together or not at all (invariants 1 and 2). The argument layout is built by
+ * `encodeCommit` (commit-arguments.ts); keep the two in step.
+ *
+ * KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
+ * ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 change stream bound,
+ *       6 #deletes, 7 #upserts, 8 #count deltas, 9 #changes, then in order:
+ *       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
+ *       history sizes (one per history key) | history JSON (grouped by key, oldest first) |
+ *       changes (stream id, kind, entity id, offset, version).
+ *
+ * Entity and event JSON pass through as opaque strings: Lua never decodes or re-encodes them
+ * (cjson would turn 9007199254740991 into 9.007199254741e+15 and `{}` into `[]`).
+ *
+ * Redis does not roll back a script that fails half-way, so everything that could fail is
+ * checked before the first write: the fence, the offset, and the type of every key. The
+ * `#!lua` shebang makes Redis (7+) refuse the whole script up front when it is out of memory,
+ * instead of failing at some write in the middle.
+ *
+ * Replies: {'ok'}; {'fenced', stored epoch}; {'applied', stored offset} when the commit's
+ * offset is already reflected (a resent command), nothing written; {'wrongtype', key}.
+ */
+export const COMMIT_PARTITION: LuaScript = {
+  name: 'fluxCommitPartition',
+  lua: `#!lua
+local meta, entities, ids, counts, changes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+-- The fence: only the newest claim may write.
+local stored = redis.call('HMGET', meta, 'epoch', 'offset')
+if stored[1] ~= ARGV[1] then return {'fenced', stored[1] or ''} end
+
+-- Exactly once: a commit whose offset the partition already reflects changes nothing (it can
+-- only be a resent command; the owner's offsets only grow).
+local lastOffset = tonumber(ARGV[2])
+if stored[2] and lastOffset <= tonumber(stored[2]) then return {'applied', stored[2]} end
+
+local function wrong_type(key, wanted)
+  local actual = redis.call('TYPE', key)['ok']
+  return actual ~= 'none' and actual ~= wanted
+end
+local expected = { [1] = 'hash', [2] = 'hash', [3] = 'zset', [4] = 'hash', [5] = 'stream' }
+for i = 1, #KEYS do
+  if wrong_type(KEYS[i], expected[i] or 'list') then return {'wrongtype', KEYS[i]} end
+end
+
+local historyMax = tonumber(ARGV[4])
+local changesMax = ARGV[5]
+local nDeletes, nUpserts, nCounts, nChanges = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+
+-- unpack() is bounded by Lua's C stack (8000 slots): pass arguments in pieces.
+local CHUNK = 1000
+local function call_chunked(command, key, first, last, width)
+  local reply
+  local i = first
+  while i <= last do
+    local j = math.min(last, i + CHUNK * width - 1)
+    reply = redis.call(command, key, unpack(ARGV, i, j))
+    i = j + 1
+  end
+  return reply
+end
+local function index_ids(first, last, step)
+  local members = {}
+  for i = first, last, step do
+    members[#members + 1] = '0'
+    members[#members + 1] = ARGV[i]
+    if #members >= 2 * CHUNK then
+      redis.call('ZADD', ids, unpack(members))
+      members = {}
+    end
+  end
+  if #members > 0 then redis.call('ZADD', ids, unpack(members)) end
+end
+
+local at = 10
+
+-- Deletes before upserts: an id in both ends up with its upserted state.
+if nDeletes > 0 then
+  call_chunked('HDEL', entities, at, at + nDeletes - 1, 1)
+  call_chunked('ZREM', ids, at, at + nDeletes - 1, 1)
+  at = at + nDeletes
+end
+
+if nUpserts > 0 then
+  call_chunked('HSET', entities, at, at + 2 * nUpserts - 1, 2)
+  index_ids(at, at + 2 * nUpserts - 1, 2)
+  at = at + 2 * nUpserts
+end
+
+for i = at, at + 2 * nCounts - 1, 2 do
+  if redis.call('HINCRBY', counts, ARGV[i], ARGV[i + 1]) == 0 then redis.call('HDEL', counts, ARGV[i]) end
+end
+at = at + 2 * nCounts
+
+-- History: oldest first, so after LPUSH the newest entry is at the head.
+local nHistoryKeys = #KEYS - 5
+local entry = at + nHistoryKeys
+for k = 1, nHistoryKeys do
+  local key = KEYS[5 + k]
+  local n = tonumber(ARGV[at + k - 1])
+  if n > 0 then
+    local length = call_chunked('LPUSH', key, entry, entry + n - 1, 1)
+    if length > historyMax then redis.call('LTRIM', key, 0, historyMax - 1) end
+    entry = entry + n
+  end
+end
+at = entry
+
+if ARGV[3] ~= '0' then redis.call('HINCRBY', meta, 'events', ARGV[3]) end
+redis.call('HSET', meta, 'offset', ARGV[2])
+
+-- Stream ids are <lastOffset>-<n>: above every earlier commit's, since lastOffset grew.
+for i = at, at + 5 * nChanges - 1, 5 do
+  if ARGV[i + 1] == 'upsert' then
+    redis.call('XADD', changes, 'MAXLEN', '~', changesMax, ARGV[i],
+      'kind', 'upsert', 'id', ARGV[i + 2], 'offset', ARGV[i + 3], 'version', ARGV[i + 4])
+  else
+    redis.call('XADD', changes, 'MAXLEN', '~', changesMax, ARGV[i],
+      'kind', ARGV[i + 1], 'id', ARGV[i + 2], 'offset', ARGV[i + 3])
+  end
+end
+
+return {'ok'}
+`,
+};
+
+/** Takes ownership of a partition: bumps its epoch (fencing every older owner). */
+export const CLAIM_PARTITION: LuaScript = {
+  name: 'fluxClaimPartition',
+  lua: `#!lua
+local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+local offset = redis.call('HGET', KEYS[1], 'offset')
+return {epoch, offset or '-1'}
+`,
+};
+
+/**
+ * A hash as a flat [field, value, ...] array. ioredis turns HGETALL replies into objects by
+ * assignment; going through a script keeps the raw array, so `__proto__` stays a field.
+ */
+export const HASH_ENTRIES: LuaScript = {
+  name: 'fluxHashEntries',
+  readOnly: true,
+  lua: `#!lua flags=no-writes
+return redis.call('HGETALL', KEYS[1])
+`,
+};

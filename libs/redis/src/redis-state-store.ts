@@ -1,0 +1,228 @@
+import {
+  ErrorCode,
+  FluxError,
+  partitionFor,
+  type EntityCounts,
+  type EntityQuery,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
+import type { EntityPage, HistoryQuery, PartitionClaim, PartitionCommit, StateReader, StateStore } from '@flux/core';
+import { encodeCommit } from './commit-arguments.js';
+import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/commit-partition.js';
+import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
+import { storeCall } from './redis-errors.js';
+import { decodeEntity, RedisStateReader } from './redis-state-reader.js';
+import { checkKeyPrefix, DEFAULT_KEY_PREFIX, partitionKeys, type PartitionKeys } from './redis-keys.js';
+
+export interface RedisStateStoreOptions {
+  readonly client: RedisClient;
+  /** The log's partition count P: lists, counts and totals cover partitions 0..P-1. */
+  readonly partitionCount: number;
+  /** Prefix of every key (default `flux:`); several deployments or tests can share a Redis. */
+  readonly keyPrefix?: string;
+  /** Quit the client on close(): set when the store was given a client of its own. */
+  readonly ownsClient?: boolean;
+}
+
+/** One entity change as the partition's change stream keeps it (see `changesAfter`). */
+export interface ChangeSummary {
+  readonly partition: number;
+  /** Offset of the entity's last event in its commit. */
+  readonly offset: number;
+  /** The last offset of the commit that made the change (the stream id's first part). */
+  readonly commitOffset: number;
+  readonly kind: 'upsert' | 'delete';
+  readonly entityId: string;
+  /** The entity's version after the commit (upserts only). */
+  readonly version?: number;
+}
+
+export interface ChangesPage {
+  readonly changes: readonly ChangeSummary[];
+  /**
+   * False when the stream was trimmed past the requested position: changes after it may be
+   * missing, so the subscriber must re-read state instead of relying on the summaries.
+   */
+  readonly complete: boolean;
+}
+
+type CommitReply = [status: 'ok'] | [status: 'fenced' | 'applied' | 'wrongtype', detail: string];
+
+/**
+ * Materialised state in Redis. Each partition's data lives under keys sharing the hash tag
+ * `{p<n>}`; a reducer's commit is one Lua script that checks the claim's epoch and then writes
+ * entities, history, counts, the applied offset and change summaries together. Reads cover
+ * every partition (see RedisStateReader); `forPartitions` gives a reducer shard a reader of
+ * its own partitions.
+ */
+export class RedisStateStore implements StateStore {
+  readonly partitionCount: number;
+  private readonly client: RedisClient;
+  private readonly prefix: string;
+  private readonly ownsClient: boolean;
+  private readonly keys: readonly PartitionKeys[];
+  private readonly commitScript: ScriptCaller;
+  private readonly claimScript: ScriptCaller;
+  private readonly reader: RedisStateReader;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RedisStateStoreOptions) {
+    if (!Number.isInteger(options.partitionCount) || options.partitionCount < 1) {
+      throw new RangeError(`partitionCount must be a positive integer, got ${options.partitionCount}`);
+    }
+    this.client = options.client;
+    this.partitionCount = options.partitionCount;
+    this.prefix = checkKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    this.ownsClient = options.ownsClient ?? false;
+    this.keys = Array.from({ length: this.partitionCount }, (_, partition) => partitionKeys(this.prefix, partition));
+    this.commitScript = defineScript(this.client, COMMIT_PARTITION);
+    this.claimScript = defineScript(this.client, CLAIM_PARTITION);
+    this.reader = new RedisStateReader({
+      client: this.client,
+      partitionCount: this.partitionCount,
+      keys: this.keys,
+      partitions: this.keys.map((_, partition) => partition),
+    });
+  }
+
+  /** A reader of some partitions only: what a reducer shard serves for the partitions it owns. */
+  forPartitions(partitions: readonly number[]): StateReader {
+    return new RedisStateReader({ client: this.client, partitionCount: this.partitionCount, keys: this.keys, partitions });
+  }
+
+  getEntity(id: string): Promise<StoredEntity | undefined> {
+    return this.reader.getEntity(id);
+  }
+
+  listEntities(query: EntityQuery): Promise<EntityPage> {
+    return this.reader.listEntities(query);
+  }
+
+  history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]> {
+    return this.reader.history(entityId, query);
+  }
+
+  counts(): Promise<EntityCounts> {
+    return this.reader.counts();
+  }
+
+  eventsApplied(): Promise<number> {
+    return this.reader.eventsApplied();
+  }
+
+  /** The partition the shared partitioner assigns to an entity. */
+  homePartition(id: string): number {
+    return partitionFor(id, this.partitionCount);
+  }
+
+  async loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>> {
+    const keys = this.keysOf(partition);
+    return storeCall('loadEntities', async () => {
+      const loaded = new Map<string, StoredEntity>();
+      if (ids.length === 0) return loaded;
+      const values = await this.client.hmget(keys.entities, ...ids);
+      values.forEach((json, i) => {
+        if (json !== null) loaded.set(ids[i]!, decodeEntity(json));
+      });
+      return loaded;
+    });
+  }
+
+  async claimPartition(partition: number): Promise<PartitionClaim> {
+    const keys = this.keysOf(partition);
+    return storeCall('claimPartition', async () => {
+      const [epoch, offset] = (await this.claimScript([keys.meta], [])) as [number, string];
+      return { partition, epoch: Number(epoch), appliedOffset: Number(offset) };
+    });
+  }
+
+  async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
+    this.keysOf(claim.partition);
+    // Encoding happens first, so a commit that cannot be encoded never reaches Redis.
+    const { keys, args } = encodeCommit(this.prefix, claim, commit);
+    return storeCall('commit', async () => {
+      const [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
+      switch (status) {
+        case 'ok':
+        case 'applied':
+          // 'applied': the partition already reflects this offset (the command was resent
+          // after a reconnect and the first attempt had landed); nothing was written twice.
+          return;
+        case 'fenced':
+          throw new FluxError(
+            ErrorCode.Fenced,
+            `partition ${claim.partition} is owned by a newer claim (epoch ${detail === '' ? 'none' : detail}, this claim has ${claim.epoch})`,
+          );
+        case 'wrongtype':
+          throw new FluxError(ErrorCode.Internal, `commit refused, nothing written: Redis key ${detail} holds an unexpected type`);
+        default:
+          throw new FluxError(ErrorCode.Internal, `unexpected reply from the commit script: ${String(status)}`);
+      }
+    });
+  }
+
+  /**
+   * Change summaries of a partition after a log offset (a subscriber's last seen position), in
+   * commit order: what a subscriber needs to resume without gaps. `complete` is false when the
+   * stream (bounded, see CHANGE_STREAM_MAX_LENGTH) no longer reaches back that far.
+   */
+  async changesAfter(partition: number, afterOffset: number, limit = 1000): Promise<ChangesPage> {
+    const keys = this.keysOf(partition);
+    return storeCall('changesAfter', async () => {
+      const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
+      const [entries, info] = await Promise.all([
+        this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
+        this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
+      ]);
+      const changes: ChangeSummary[] = [];
+      for (const [id, flat] of entries) {
+        const fields = new Map<string, string>();
+        for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
+        const offset = Number(fields.get('offset'));
+        // Commits are the unit of the stream; skip changes of a commit at or before the position.
+        if (offset <= afterOffset) continue;
+        const version = fields.get('version');
+        changes.push({
+          partition,
+          offset,
+          commitOffset: Number(id.slice(0, id.indexOf('-'))),
+          kind: fields.get('kind') === 'delete' ? 'delete' : 'upsert',
+          entityId: fields.get('id') ?? '',
+          ...(version === undefined ? {} : { version: Number(version) }),
+        });
+      }
+      return { changes, complete: reachesBack(info, afterOffset) };
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.ownsClient ? this.client.quit().then(() => undefined, () => this.client.disconnect()) : Promise.resolve();
+    return this.closing;
+  }
+
+  private keysOf(partition: number): PartitionKeys {
+    const keys = Number.isInteger(partition) ? this.keys[partition] : undefined;
+    if (keys === undefined) throw new RangeError(`partition must be an integer from 0 to ${this.partitionCount - 1}, got ${partition}`);
+    return keys;
+  }
+
+}
+
+/**
+ * Whether the stream still holds every entry after `afterOffset`, from XINFO STREAM (Redis 7):
+ * nothing was trimmed when every entry ever added is still there; otherwise the trimmed entries
+ * are those below the first one kept, so their commit offsets are at most its offset (when it
+ * is not the first entry of its commit) or below it.
+ */
+function reachesBack(info: unknown, afterOffset: number): boolean {
+  if (!Array.isArray(info)) return true; // no stream: nothing was ever trimmed
+  const field = new Map<string, unknown>();
+  for (let i = 0; i + 1 < info.length; i += 2) field.set(String(info[i]), info[i + 1]);
+  const added = Number(field.get('entries-added'));
+  if (!(added > Number(field.get('length')))) return true;
+  const first = String(field.get('recorded-first-entry-id') ?? '');
+  const [ms, seq] = first.split('-').map(Number) as [number, number];
+  const newestTrimmed = seq > 1 ? ms : ms - 1;
+  return newestTrimmed <= afterOffset;
+}
