@@ -14,6 +14,7 @@ import {
   RuntimeConfigService,
   type Settings,
 } from '@flux/core';
+import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
@@ -31,6 +32,8 @@ const LOG_TRUNCATE_INTERVAL_MS = 30_000;
  * gateways and reducers use, wired to the embedded adapters.
  */
 export async function startEmbeddedFlux(settings: Settings, logger: Logger, version: string): Promise<RunningFlux> {
+  // GitHub always; the generic HTTP JSON poller when FLUX_HTTP_CONNECTOR_URL is set.
+  const connectorSet = configuredConnectors(settings, process.env);
   const embedded = await openEmbedded({ dataDir: settings.dataDir, partitionCount: settings.partitionCount });
   const { log, state, control, feed, rateLimiter } = embedded;
   if (log.partitionCount !== settings.partitionCount) {
@@ -51,9 +54,7 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
   const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
   const namespaces = new NamespaceService(control, state);
-  const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), [
-    { name: 'github', pollIntervalSeconds: settings.github.pollIntervalSeconds },
-  ]);
+  const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
   let fail: (error: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
@@ -84,7 +85,7 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
 
   const directory = new DirectoryPublisher({
     reader: state,
-    ingest,
+    appender: ingest.appender,
     logger: logger.child({ component: 'directory' }),
     ...(settings.authEnabled ? { registeredNamespaces: () => namespaces.names() } : {}),
   });
@@ -110,12 +111,26 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
     { logger, version },
   );
 
+  const connectorRuntime = new ConnectorRuntime({
+    connectors: connectorSet,
+    control,
+    credentials: connectors,
+    ingest,
+    state,
+    logger: logger.child({ component: 'connectors' }),
+    publicMode: settings.authEnabled,
+    // Polls compare against the state, so they wait until the log has been replayed.
+    isReady: () => reducers.recovered,
+  });
+  connectorRuntime.start();
+
   return {
     ...server,
     failed,
     async close() {
       clearInterval(truncation);
       await server.app.close();
+      await connectorRuntime.stop();
       await directory.stop();
       await reducers.stop();
       stopActivity();

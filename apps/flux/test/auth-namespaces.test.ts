@@ -3,7 +3,7 @@
  * public mode without one (admin operations refused), and internal mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import {
   ISO_UTC,
   envelope,
@@ -34,7 +34,7 @@ beforeAll(async () => {
     startDeployment({ env: publicEnv(undefined) }),
     startDeployment(),
   ]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([pub?.dispose(), noAdmin?.dispose(), internal?.dispose()]);

@@ -2,7 +2,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENCRYPTION_KEY, publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from './support/deployment.js';
 import { ISO_UTC, get, listEntities, post, registerNamespace, request, unique, waitFor, type Json } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
 import { startFakeGitHub, type FakeGitHub } from './support/fake-github.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
     startDeployment({ env: connectorEnv }),
     startDeployment({ env: publicEnv(ADMIN, { ...connectorEnv, FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }) }),
   ]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), noKey?.dispose(), pub?.dispose()]);

@@ -1,6 +1,6 @@
 /** Contract section 4: deletion (single and batch), in internal and public mode. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import {
   batchOk,
   envelope,
@@ -24,7 +24,7 @@ let pub: Deployment;
 
 beforeAll(async () => {
   [flux, pub] = await Promise.all([startDeployment(), startDeployment({ env: publicEnv(ADMIN) })]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), pub?.dispose()]);

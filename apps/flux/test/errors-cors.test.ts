@@ -1,6 +1,6 @@
 /** Contract section 0: JSON errors everywhere (framework-level ones included) and CORS. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { envelope, errorShapeProblem, get, publishOk, request, unique, waitFor, type ApiResponse } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
 
@@ -10,7 +10,7 @@ let pub: Deployment;
 
 beforeAll(async () => {
   [flux, pub] = await Promise.all([startDeployment(), startDeployment({ env: publicEnv(ADMIN) })]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), pub?.dispose()]);

@@ -1,6 +1,6 @@
 /** Contract section 1: events (envelope validation, POST /api/events, POST /api/events/batch). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, type Deployment } from './support/deployment.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import {
   UUID_V7,
   envelope,
@@ -17,7 +17,7 @@ let flux: Deployment;
 
 beforeAll(async () => {
   flux = await startDeployment();
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await flux?.dispose();

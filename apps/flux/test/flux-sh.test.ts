@@ -4,7 +4,7 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, REPO_ROOT, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { get, getEntity, publishOk, registerNamespace, request, unique, waitFor, waitForEntity, waitForGone, type Json } from './support/client.js';
 import { expectStatus } from './support/expect.js';
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
   );
   tools = { bash: await which('bash'), curl: await which('curl'), date: await which('date'), cat: await which('cat'), jq: await which('jq'), python3: python };
   [flux, pub] = await Promise.all([startDeployment(), startDeployment({ env: publicEnv(ADMIN) })]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), pub?.dispose()]);

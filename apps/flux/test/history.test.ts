@@ -1,6 +1,6 @@
 /** Contract section 5: GET /api/events (history). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, type Deployment } from './support/deployment.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { batchOk, envelope, get, publishOk, request, unique, waitFor, waitForEntity, waitForGone, type Json } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
 
@@ -8,7 +8,7 @@ let flux: Deployment;
 
 beforeAll(async () => {
   flux = await startDeployment();
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await flux?.dispose();

@@ -1,6 +1,6 @@
 /** Contract sections 8 (limits and runtime configuration) and 11 (configuration from the environment). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENCRYPTION_KEY, publicEnv, startDeployment, startExpectingFailure, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, startExpectingFailure, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from './support/deployment.js';
 import {
   batchOk,
   envelope,
@@ -45,7 +45,7 @@ beforeAll(async () => {
     }),
     startDeployment({ env: publicEnv(ADMIN, { FLUX_RATE_LIMIT_ENABLED: 'false', FLUX_RATE_LIMIT_PER_NAMESPACE_PER_MINUTE: '1' }) }),
   ]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([pub?.dispose(), internal?.dispose(), disabled?.dispose()]);
@@ -386,5 +386,5 @@ describe('invalid configuration stops start-up (11)', () => {
     } finally {
       await ok.dispose();
     }
-  });
+  }, STARTUP_TIMEOUT_MS);
 });

@@ -3,7 +3,7 @@
  * namespaces and tokens, runtime config and connector credentials (sections 2, 7, 8, 9, 12).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_ENCRYPTION_KEY, publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from './support/deployment.js';
 import {
   get,
   getEntity,
@@ -33,7 +33,7 @@ beforeAll(async () => {
     }),
     startDeployment(),
   ]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), internal?.dispose()]);
@@ -81,7 +81,7 @@ describe('a graceful restart (SIGTERM) keeps everything', () => {
     await waitFor(async () => (await get(flux, '/api/connectors/github', { token: ns.token })).body?.status === 'configured', { timeoutMs: 15_000, what: 'connector configured' });
 
     await flux.restart();
-  }, 120_000);
+  }, STARTUP_TIMEOUT_MS + 60_000);
 
   it('entities, properties and versions are unchanged, and events are not re-applied', async () => {
     const entity = await waitForEntity(flux, `${kept.ns}/kept`);
@@ -149,7 +149,7 @@ describe('a crash (SIGKILL) loses no acknowledged event and applies none twice',
     expect(entity.properties).toEqual({ n: count });
     await publishOk(internal, id, { n: count + 1 });
     expect((await waitForEntity(internal, id, (value) => value.version > count)).version).toBe(count + 1);
-  });
+  }, STARTUP_TIMEOUT_MS + 30_000);
 
   it('a kill in the middle of concurrent traffic: every acknowledged event is applied, version equals the stored history', async () => {
     const id = `${unique('crash-mid')}/counter`;
@@ -181,7 +181,7 @@ describe('a crash (SIGKILL) loses no acknowledged event and applies none twice',
     // Let the reducer settle, then version must equal the number of stored events (none applied twice).
     await waitFor(async () => (await getEntity(internal, id)).body?.version === stored, { timeoutMs: 10_000, what: `version ${stored}` });
     expect(new Set((history.body as Json[]).map((event) => event.eventId)).size).toBe(stored);
-  }, 120_000);
+  }, STARTUP_TIMEOUT_MS + 60_000);
 
   it('a restart on a new port serves the same data', async () => {
     const id = unique('crash-port');
@@ -191,5 +191,5 @@ describe('a crash (SIGKILL) loses no acknowledged event and applies none twice',
     await internal.restart({ newPort: true, signal: 'SIGKILL' });
     expect(internal.port).not.toBe(oldPort);
     expect((await waitForEntity(internal, id)).version).toBe(1);
-  });
+  }, STARTUP_TIMEOUT_MS + 30_000);
 });

@@ -1,6 +1,6 @@
 /** Contract sections 2 (state model) and 3 (queries). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, type Deployment } from './support/deployment.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import {
   ISO_UTC,
   batchOk,
@@ -21,7 +21,7 @@ let flux: Deployment;
 
 beforeAll(async () => {
   flux = await startDeployment();
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await flux?.dispose();

@@ -1,6 +1,6 @@
 /** Contract section 10: health, readiness, metrics, OpenAPI and the flux-core/directory entity. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicEnv, startDeployment, type Deployment } from './support/deployment.js';
+import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import {
   ISO_UTC,
   batchOk,
@@ -25,7 +25,7 @@ let pub: Deployment;
 
 beforeAll(async () => {
   [flux, pub] = await Promise.all([startDeployment(), startDeployment({ env: publicEnv(ADMIN) })]);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await Promise.all([flux?.dispose(), pub?.dispose()]);

@@ -1,6 +1,6 @@
 /** Contract section 6: the WebSocket at GET /api/ws. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, type Deployment } from './support/deployment.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { ISO_UTC, batchOk, envelope, publishOk, request, unique, waitFor, waitForEntity, type Json } from './support/client.js';
 import { expectStatus } from './support/expect.js';
 import { WsClient, isEntityDeleted, isMetricsUpdate, isStateUpdate } from './support/ws-client.js';
@@ -10,7 +10,7 @@ const open: WsClient[] = [];
 
 beforeAll(async () => {
   flux = await startDeployment();
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((client) => client.close()));

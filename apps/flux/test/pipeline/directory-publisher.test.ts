@@ -30,7 +30,7 @@ afterEach(async () => {
 function newPublisher(registeredNamespaces?: () => Promise<readonly string[]>): DirectoryPublisher {
   publisher = new DirectoryPublisher({
     reader: flux.embedded.state,
-    ingest: flux.ingest,
+    appender: flux.ingest.appender,
     logger: silentLogger,
     now: () => clock,
     intervalMs: 60_000,

@@ -7,6 +7,7 @@
  * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,13 @@ const DEPLOYMENT_KINDS: Readonly<Record<string, DeploymentKind>> = {
 };
 
 export const deploymentKindName = (): string => process.env.FLUX_TEST_DEPLOYMENT ?? 'embedded';
+
+/**
+ * Timeout for a beforeAll that starts deployments: the kind's readiness deadline plus slack
+ * (the cluster takes far longer to become ready than the embedded process).
+ */
+export const STARTUP_TIMEOUT_MS =
+  Number(process.env.FLUX_TEST_READY_TIMEOUT_MS ?? DEPLOYMENT_KINDS[deploymentKindName()]?.readyTimeoutMs ?? 45_000) + 30_000;
 
 function deploymentKind(): DeploymentKind {
   const name = deploymentKindName();
@@ -77,25 +85,46 @@ export interface Deployment {
 }
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
-const live = new Set<ChildProcess>();
+/**
+ * Process groups of servers started here. Each server runs in its own group (detached), so the
+ * whole group, including processes the server started itself (cluster mode), can be signalled.
+ */
+const liveGroups = new Set<number>();
 
-// A vitest worker that dies must not leave servers behind: each server runs in its own process
-// group (detached), killed here on exit.
+// A vitest worker that exits must not leave servers behind.
 process.once('exit', () => {
-  for (const child of live) killGroup(child, 'SIGKILL');
+  for (const group of liveGroups) signalGroup(group, 'SIGKILL');
 });
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+/** Signals every process of the group; false when the group no longer exists. */
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-group, signal);
+    return true;
   } catch {
+    return false;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  if (!signalGroup(child.pid, signal) && child.exitCode === null && child.signalCode === null) {
     try {
       child.kill(signal);
     } catch {
       /* already gone */
     }
   }
+}
+
+/** Waits until no process of the group is left, up to `timeoutMs`; true when it is empty. */
+async function groupGone(group: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (signalGroup(group, 0)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
+  }
+  return true;
 }
 
 /** A port that was free a moment ago: listen on port 0, read it, close. */
@@ -132,7 +161,7 @@ function spawnServer(env: NodeJS.ProcessEnv): Running {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  if (child.pid !== undefined) liveGroups.add(child.pid);
   let tail = '';
   const append = (chunk: Buffer): void => {
     tail += chunk.toString('utf8');
@@ -142,12 +171,11 @@ function spawnServer(env: NodeJS.ProcessEnv): Running {
   child.stderr?.on('data', append);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.once('exit', (code, signal) => {
-      live.delete(child);
+      if (child.pid !== undefined && !signalGroup(child.pid, 0)) liveGroups.delete(child.pid);
       resolveExit({ code, signal });
     });
     child.once('error', (error) => {
       append(Buffer.from(`\n[harness] spawn error: ${error.message}\n`));
-      live.delete(child);
       resolveExit({ code: -1, signal: null });
     });
   });
@@ -167,6 +195,13 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
   delete env.NODE_ENV;
   env.PORT = String(port);
   env.FLUX_DATA_DIR = dataDir;
+  if (deploymentKindName() === 'cluster') {
+    // Each deployment gets its own topic and Redis keys on the shared Kafka and Redis; a
+    // restart reuses its data dir and therefore finds its data again.
+    const id = basename(dataDir).replace(/[^A-Za-z0-9-]/g, '-');
+    env.FLUX_KAFKA_TOPIC = `flux-test-${id}`;
+    env.FLUX_REDIS_KEY_PREFIX = `flux-test-${id}:`;
+  }
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -195,6 +230,7 @@ async function waitUntilReady(running: Running, baseUrl: string, timeoutMs: numb
   let last: number | string = 'no answer yet';
   while (Date.now() < deadline) {
     if (exit !== undefined) {
+      await stopRunning(running, 'SIGKILL', 1_000);
       throw new Error(
         `Flux exited before it was ready (code ${exit.code}, signal ${exit.signal}).\n--- server output ---\n${running.output()}`,
       );
@@ -203,7 +239,7 @@ async function waitUntilReady(running: Running, baseUrl: string, timeoutMs: numb
     if (last === 200) return;
     await delay(100);
   }
-  killGroup(running.child, 'SIGKILL');
+  await stopRunning(running, 'SIGKILL', 1_000);
   throw new Error(
     `Flux did not answer GET /ready with 200 within ${timeoutMs} ms (last: ${last}).\n--- server output ---\n${running.output()}`,
   );
@@ -211,13 +247,20 @@ async function waitUntilReady(running: Running, baseUrl: string, timeoutMs: numb
 
 async function stopRunning(running: Running, signal: NodeJS.Signals, graceMs = 15_000): Promise<number | null> {
   const { child } = running;
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const group = child.pid;
+  const deadline = Date.now() + graceMs;
   killGroup(child, signal);
   const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
   const { code } = await running.exited;
   clearTimeout(timer);
-  // Children of the group (cluster mode) must not outlive their parent.
-  killGroup(child, 'SIGKILL');
+  if (group !== undefined) {
+    // The rest of the group (cluster processes) gets the remaining grace time, then SIGKILL.
+    if (!(await groupGone(group, Math.max(0, deadline - Date.now())))) {
+      signalGroup(group, 'SIGKILL');
+      await groupGone(group, 5_000);
+    }
+    liveGroups.delete(group);
+  }
   return code;
 }
 
@@ -230,6 +273,8 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   let port = await freePort();
   let running: Running | undefined;
   let previousOutput = '';
+  /** True while stop() is stopping the server (its exit is then expected). */
+  let stopping = false;
 
   const start = async (): Promise<void> => {
     const current = spawnServer(serverEnv(port, dataDir, envOverrides));
@@ -242,7 +287,6 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       }
     });
   };
-  let stopping = false;
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
     if (running === undefined) return null;
@@ -323,6 +367,8 @@ export async function startExpectingFailure(env: EnvOverrides, timeoutMs = 30_00
     await rm(dataDir, { recursive: true, force: true });
     return { code: null, signal: null, becameReady, output: running.output() };
   }
+  // Whatever the exited process left in its group goes too.
+  await stopRunning(running, 'SIGKILL', 1_000);
   await rm(dataDir, { recursive: true, force: true });
   const finished = exit as { code: number | null; signal: NodeJS.Signals | null };
   return { code: finished.code, signal: finished.signal, becameReady, output: running.output() };

@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import type { ConnectorState, ControlStore, IngestService, StateReader, StoredCredential } from '@flux/core';
+import { systemClock, type Clock } from './clock.js';
+import { ConnectorError, CredentialRejectedError, RateLimitedError, type Connector, type Cursors, type PollResult } from './connector.js';
+import { messageOf } from './http/json-http.js';
+import { silentConnectorLogger, type ConnectorLogger } from './logger.js';
+import { ObservationPublisher, type PublishOutcome } from './observation-publisher.js';
+import { InProcessPollLease, pollLeaseKey, type PollLease } from './poll-lease.js';
+
+/** Where the decrypted tokens come from (ConnectorService). */
+export interface CredentialSource {
+  token(owner: string, connector: string): Promise<string | undefined>;
+}
+
+export type RuntimeControlStore = Pick<
+  ControlStore,
+  'listCredentials' | 'getCredential' | 'getConnectorState' | 'putConnectorState' | 'getNamespace'
+>;
+
+export interface ConnectorRuntimeOptions {
+  readonly connectors: readonly Connector[];
+  readonly control: RuntimeControlStore;
+  readonly credentials: CredentialSource;
+  readonly ingest: Pick<IngestService, 'appendEvents'>;
+  /** Read to skip observations the state already shows. */
+  readonly state: Pick<StateReader, 'getEntity'>;
+  /** Defaults to an in-process lease (single process). The cluster passes a Redis lease. */
+  readonly lease?: PollLease;
+  /** Identity of this runtime in the lease (default: a random UUID). */
+  readonly holder?: string;
+  readonly clock?: Clock;
+  readonly logger?: ConnectorLogger;
+  /** How often the stored credentials are re-read (default 2 s): a new token is polled within this. */
+  readonly scanIntervalMs?: number;
+  /** Lease time-to-live (default 30 s); renewed every third of it while polling. */
+  readonly leaseTtlMs?: number;
+  /** Consecutive transient failures before the status shows `error` (default 3). */
+  readonly failureThreshold?: number;
+  /** First retry delay after a transient failure, doubled each time, capped by the interval (default 5 s). */
+  readonly retryBaseMs?: number;
+  /** Polls running at once in this process (default 4); further due credentials wait for the next scan. */
+  readonly maxConcurrentPolls?: number;
+  /** No poll starts while this answers false (e.g. reducers still replaying the log). */
+  readonly isReady?: () => boolean;
+  /** In public mode credentials of a deleted namespace are not polled. */
+  readonly publicMode?: boolean;
+}
+
+/**
+ * Runtime bookkeeping, persisted among the cursors of ConnectorState (so every process of a
+ * cluster schedules from the same data). Connectors never see these keys.
+ */
+const RUNTIME_PREFIX = 'flux:';
+const CREDENTIAL_CURSOR = 'flux:credential';
+const NEXT_POLL_CURSOR = 'flux:next_poll';
+const NOT_BEFORE_CURSOR = 'flux:not_before';
+
+/** Identifies one stored credential: storing a token again (even the same one) gives a new version. */
+const credentialVersion = (credential: StoredCredential): string => `${credential.createdAt}:${credential.iv}`;
+
+interface ActivePoll {
+  readonly version: string;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Runs the connectors: for every stored credential of a known connector, polls on the
+ * connector's interval (at once when the credential is new), publishes what changed, and
+ * records status and cursors in the ControlStore. A credential is polled by one holder of its
+ * lease at a time; deleting it aborts its poll and stops polling at the next scan.
+ */
+export class ConnectorRuntime {
+  private readonly connectors: Map<string, Connector>;
+  private readonly lease: PollLease;
+  private readonly holder: string;
+  private readonly clock: Clock;
+  private readonly logger: ConnectorLogger;
+  private readonly publisher: ObservationPublisher;
+  private readonly scanIntervalMs: number;
+  private readonly leaseTtlMs: number;
+  private readonly failureThreshold: number;
+  private readonly retryBaseMs: number;
+  private readonly maxConcurrentPolls: number;
+  private readonly active = new Map<string, ActivePoll>();
+  /** Credentials whose last poll crashed (store unavailable...): not retried before this time. */
+  private readonly cooldown = new Map<string, number>();
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: ConnectorRuntimeOptions) {
+    this.connectors = new Map(options.connectors.map((connector) => [connector.name, connector]));
+    this.clock = options.clock ?? systemClock;
+    this.lease = options.lease ?? new InProcessPollLease(this.clock);
+    this.holder = options.holder ?? randomUUID();
+    this.logger = options.logger ?? silentConnectorLogger;
+    this.scanIntervalMs = options.scanIntervalMs ?? 2_000;
+    this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
+    this.failureThreshold = options.failureThreshold ?? 3;
+    this.retryBaseMs = options.retryBaseMs ?? 5_000;
+    this.maxConcurrentPolls = options.maxConcurrentPolls ?? 4;
+    this.publisher = new ObservationPublisher({ ingest: options.ingest, state: options.state, clock: this.clock, logger: this.logger });
+  }
+
+  /** Starts scanning in the background. */
+  start(): void {
+    if (this.loop !== undefined || this.connectors.size === 0) return;
+    this.loop = (async () => {
+      while (!this.stopping.signal.aborted) {
+        try {
+          await this.scan();
+        } catch (error) {
+          this.logger.warn({ err: error }, 'connector scan failed');
+        }
+        await this.clock.sleep(this.scanIntervalMs, this.stopping.signal);
+      }
+    })();
+  }
+
+  /** Stops scanning, aborts polls in flight and waits for them. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    for (const poll of this.active.values()) poll.abort.abort();
+    await this.loop;
+    await Promise.all([...this.active.values()].map((poll) => poll.done));
+  }
+
+  /** One scan; resolves once the polls it started have finished (tests, and manual triggering). */
+  async runOnce(): Promise<void> {
+    await Promise.all(await this.scan());
+  }
+
+  /** Credentials currently being polled by this runtime (`connector:owner` keys). */
+  get polling(): readonly string[] {
+    return [...this.active.keys()];
+  }
+
+  private async scan(): Promise<Promise<void>[]> {
+    if (this.stopping.signal.aborted || (this.options.isReady !== undefined && !this.options.isReady())) return [];
+    const stored = (await this.options.control.listCredentials()).filter((credential) => this.connectors.has(credential.connector));
+    const present = new Map(stored.map((credential) => [pollLeaseKey(credential.connector, credential.owner), credential]));
+    // A deleted or replaced credential stops being polled now.
+    for (const [key, poll] of this.active) {
+      const credential = present.get(key);
+      if (credential === undefined || credentialVersion(credential) !== poll.version) poll.abort.abort();
+    }
+    const started: Promise<void>[] = [];
+    for (const key of this.cooldown.keys()) if (!present.has(key)) this.cooldown.delete(key);
+    for (const [key, credential] of present) {
+      if (this.active.size >= this.maxConcurrentPolls) break;
+      if (this.active.has(key) || (this.cooldown.get(key) ?? 0) > this.clock.now()) continue;
+      const connector = this.connectors.get(credential.connector)!;
+      const state = await this.options.control.getConnectorState(credential.owner, credential.connector);
+      if (this.dueAt(connector, credential, state) > this.clock.now()) continue;
+      started.push(this.launch(key, connector, credential));
+    }
+    return started;
+  }
+
+  /** When the credential's next poll is due (epoch ms); 0 for a credential never polled. */
+  private dueAt(connector: Connector, credential: StoredCredential, state: ConnectorState | undefined): number {
+    if (state === undefined || state.cursors[CREDENTIAL_CURSOR] !== credentialVersion(credential)) return 0;
+    const intervalMs = connector.pollIntervalSeconds * 1000;
+    const last = state.lastPoll ?? 0;
+    const scheduled = Number(state.cursors[NEXT_POLL_CURSOR] ?? last + intervalMs);
+    const notBefore = Number(state.cursors[NOT_BEFORE_CURSOR] ?? 0);
+    // A shorter interval configured since applies at once; a rate-limit wait always holds.
+    return Math.max(Math.min(Number.isFinite(scheduled) ? scheduled : 0, last + intervalMs), Number.isFinite(notBefore) ? notBefore : 0);
+  }
+
+  private launch(key: string, connector: Connector, credential: StoredCredential): Promise<void> {
+    const abort = new AbortController();
+    const done = this.pollCredential(key, connector, credential, abort)
+      .then(
+        () => {
+          this.cooldown.delete(key);
+        },
+        (error: unknown) => {
+          // Status could not be recorded (store down...): back off locally instead of retrying every scan.
+          this.cooldown.set(key, this.clock.now() + this.retryBaseMs);
+          this.logger.error({ err: error, connector: connector.name, owner: credential.owner }, 'connector poll crashed');
+        },
+      )
+      .finally(() => {
+        if (this.active.get(key)?.abort === abort) this.active.delete(key);
+      });
+    this.active.set(key, { version: credentialVersion(credential), abort, done });
+    return done;
+  }
+
+  private async pollCredential(key: string, connector: Connector, credential: StoredCredential, abort: AbortController): Promise<void> {
+    const { owner } = credential;
+    if (this.options.publicMode === true && owner !== '' && (await this.options.control.getNamespace(owner)) === undefined) return;
+    if (!(await this.lease.acquire(key, this.holder, this.leaseTtlMs))) return;
+    const renewal = this.keepLease(key, abort);
+    try {
+      // Another process may have polled between our scan and the lease.
+      const state = await this.options.control.getConnectorState(owner, connector.name);
+      if (this.dueAt(connector, credential, state) > this.clock.now()) return;
+      const sameCredential = state !== undefined && state.cursors[CREDENTIAL_CURSOR] === credentialVersion(credential);
+      const previousCursors = sameCredential ? connectorCursors(state.cursors) : {};
+
+      let result: PollResult;
+      try {
+        const token = await this.options.credentials.token(owner, connector.name);
+        if (token === undefined) return; // deleted meanwhile
+        this.logger.debug({ connector: connector.name, owner }, 'connector poll starting');
+        result = await connector.poll({
+          token,
+          owner,
+          cursors: previousCursors,
+          signal: abort.signal,
+          clock: this.clock,
+          logger: this.logger,
+        });
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (!(await this.isCurrent(credential))) return;
+        await this.recordFailure(connector, credential, sameCredential ? state : undefined, previousCursors, error);
+        return;
+      }
+      if (abort.signal.aborted || !(await this.isCurrent(credential))) return;
+      let outcome: PublishOutcome;
+      try {
+        outcome = await this.publisher.publish(connector, owner, result.observations);
+      } catch (error) {
+        // The previous cursors stay, so the next poll fetches these observations again.
+        await this.recordFailure(connector, credential, sameCredential ? state : undefined, previousCursors, error);
+        return;
+      }
+      if (!(await this.isCurrent(credential))) return;
+      const now = this.clock.now();
+      // A poll cut short by a rate limit resumes as soon as the limit resets.
+      const nextPoll = result.incomplete === true && result.notBefore !== undefined ? result.notBefore : now + connector.pollIntervalSeconds * 1000;
+      await this.options.control.putConnectorState(owner, connector.name, {
+        lastPoll: now,
+        lastError: null,
+        consecutiveFailures: 0,
+        cursors: withRuntimeCursors(result.cursors, credential, now, nextPoll, result.notBefore),
+      });
+      const log = outcome.published > 0 || result.notBefore !== undefined ? this.logger.info : this.logger.debug;
+      log.call(
+        this.logger,
+        {
+          connector: connector.name,
+          owner,
+          observed: result.observations.length,
+          ...outcome,
+          ...(result.notBefore === undefined ? {} : { waitingUntil: new Date(result.notBefore).toISOString() }),
+        },
+        'connector poll finished',
+      );
+    } finally {
+      renewal.stop();
+      await this.lease.release(key, this.holder).catch((error: unknown) => {
+        this.logger.warn({ err: error, connector: connector.name, owner }, 'connector lease release failed');
+      });
+    }
+  }
+
+  /** Renews the lease while polling; losing it aborts the poll (someone else polls now). */
+  private keepLease(key: string, abort: AbortController): { stop(): void } {
+    const stopped = new AbortController();
+    const signal = AbortSignal.any([stopped.signal, abort.signal]);
+    void (async () => {
+      while (!signal.aborted) {
+        await this.clock.sleep(this.leaseTtlMs / 3, signal);
+        if (signal.aborted) return;
+        const held = await this.lease.renew(key, this.holder, this.leaseTtlMs).catch(() => false);
+        if (!held) {
+          this.logger.warn({ lease: key }, 'connector lease lost; abandoning the poll');
+          abort.abort();
+        }
+      }
+    })();
+    return { stop: () => stopped.abort() };
+  }
+
+  private async isCurrent(credential: StoredCredential): Promise<boolean> {
+    const now = await this.options.control.getCredential(credential.owner, credential.connector);
+    return now !== undefined && credentialVersion(now) === credentialVersion(credential);
+  }
+
+  private async recordFailure(
+    connector: Connector,
+    credential: StoredCredential,
+    state: ConnectorState | undefined,
+    cursors: Cursors,
+    error: unknown,
+  ): Promise<void> {
+    const now = this.clock.now();
+    if (error instanceof RateLimitedError) {
+      // Not a failure: the service asked us to wait. Nothing was gathered, the cursors stay.
+      await this.options.control.putConnectorState(credential.owner, connector.name, {
+        lastPoll: now,
+        lastError: state?.lastError ?? null,
+        consecutiveFailures: state?.consecutiveFailures ?? 0,
+        cursors: withRuntimeCursors(cursors, credential, now, error.until, error.until),
+      });
+      this.logger.warn({ connector: connector.name, owner: credential.owner, until: new Date(error.until).toISOString() }, 'connector rate limited');
+      return;
+    }
+    const failures = (state?.consecutiveFailures ?? 0) + 1;
+    const permanent = error instanceof ConnectorError && error.permanent;
+    const message = error instanceof ConnectorError ? error.message : messageOf(error);
+    const intervalMs = connector.pollIntervalSeconds * 1000;
+    const retryMs = error instanceof CredentialRejectedError ? intervalMs : Math.min(intervalMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 20));
+    const shown = permanent ? message : failures >= this.failureThreshold ? `${message} (${failures} consecutive failures)` : (state?.lastError ?? null);
+    const notBefore = state?.cursors[NOT_BEFORE_CURSOR];
+    await this.options.control.putConnectorState(credential.owner, connector.name, {
+      lastPoll: now,
+      lastError: shown,
+      consecutiveFailures: failures,
+      cursors: withRuntimeCursors(cursors, credential, now, now + retryMs, notBefore === undefined ? undefined : Number(notBefore)),
+    });
+    this.logger.warn({ connector: connector.name, owner: credential.owner, failures, err: error }, 'connector poll failed');
+  }
+}
+
+function connectorCursors(cursors: Cursors): Cursors {
+  return Object.fromEntries(Object.entries(cursors).filter(([key]) => !key.startsWith(RUNTIME_PREFIX)));
+}
+
+function withRuntimeCursors(cursors: Cursors, credential: StoredCredential, now: number, nextPoll: number, notBefore: number | undefined): Cursors {
+  return {
+    ...connectorCursors(cursors),
+    [CREDENTIAL_CURSOR]: credentialVersion(credential),
+    [NEXT_POLL_CURSOR]: String(nextPoll),
+    ...(notBefore !== undefined && Number.isFinite(notBefore) && notBefore > now ? { [NOT_BEFORE_CURSOR]: String(notBefore) } : {}),
+  };
+}
