@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import { buildServer } from '@flux/api';
 import {
   Authorizer,
+  ConnectorService,
+  CredentialVault,
   DeletionService,
   FluxMetrics,
   handleShutdown,
@@ -10,16 +12,19 @@ import {
   parseClusterSettings,
   RuntimeConfigService,
 } from '@flux/core';
+import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, ShardedStateReader } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
-import { connectRedis, RedisControlStore, RedisRateLimiter } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
  * The ingest gateway: validates, authorises and rate-limits events and deletions exactly as
- * the embedded server does, and answers once Kafka acknowledged them (acks=all).
+ * the embedded server does, and answers once Kafka acknowledged them (acks=all). It also runs
+ * the connectors: a Redis lease makes exactly one replica poll each credential.
  */
 const settings = loadOrExit('flux-ingest-gateway', () => parseClusterSettings('ingest-gateway'));
+const connectorSet = loadOrExit('flux-ingest-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-ingest-gateway' } });
 
 const log = await KafkaEventLog.open({
@@ -43,6 +48,17 @@ const runtimeConfig = await RuntimeConfigService.load(control, settings.initialR
 const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
 const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
 
+const connectorRuntime = new ConnectorRuntime({
+  connectors: connectorSet,
+  control,
+  credentials: new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet)),
+  ingest,
+  state: reader,
+  lease: new RedisPollLease({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
+  logger: logger.child({ component: 'connectors' }),
+  publicMode: settings.authEnabled,
+});
+
 const deps = {
   authorizer,
   runtimeConfig,
@@ -62,6 +78,7 @@ const { app } = await buildServer({ system: deps, ingest: deps }, { logger, vers
 
 handleShutdown(logger, async () => {
   await app.close();
+  await connectorRuntime.stop();
   runtimeConfig.close();
   closeShardClients(shards);
   await log.close();
@@ -70,4 +87,5 @@ handleShutdown(logger, async () => {
 });
 
 const url = await app.listen({ port: settings.port, host: settings.host });
+connectorRuntime.start();
 logger.info({ url, partitions: log.partitionCount, mode: settings.authEnabled ? 'public' : 'internal' }, 'ingest gateway listening');

@@ -12,6 +12,7 @@ import {
   parseClusterSettings,
   RuntimeConfigService,
 } from '@flux/core';
+import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { connectRedis, RedisControlStore, RedisGatewayPresence } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
@@ -23,6 +24,7 @@ import packageJson from '../package.json' with { type: 'json' };
  * so that any replica serves the whole API at one address.
  */
 const settings = loadOrExit('flux-query-gateway', () => parseClusterSettings('query-gateway'));
+const connectorSet = loadOrExit('flux-query-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
 
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
@@ -38,9 +40,8 @@ const stopActivity = feed.subscribe((changes) => activity.record(changes));
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
 const namespaces = new NamespaceService(control, reader);
-const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), [
-  { name: 'github', pollIntervalSeconds: settings.github.pollIntervalSeconds },
-]);
+// The same definitions as the ingest gateway that runs them, so status reads agree.
+const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
 const deps = {
   authorizer,

@@ -8,3 +8,4 @@ export * from './redis-state-store.js';
 export * from './redis-control-store.js';
 export * from './redis-rate-limiter.js';
 export * from './redis-gateway-presence.js';
+export * from './redis-poll-lease.js';

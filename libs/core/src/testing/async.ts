@@ -74,3 +74,17 @@ export class Collector<T> {
     return this.until((items) => items.length >= count, `${what} (have ${this.items.length})`, ms);
   }
 }
+
+/** Polls `condition` until it holds (truthy), failing with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  options: { readonly timeoutMs?: number; readonly intervalMs?: number; readonly what: string },
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
+  }
+}
