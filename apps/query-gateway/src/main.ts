@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildServer } from '@flux/api';
+import { buildServer, ingestGatewayReady } from '@flux/api';
 import {
   ActivityTracker,
   Authorizer,
@@ -57,10 +57,12 @@ const deps = {
   readiness: async () => {
     try {
       await Promise.all([redis.ping(), reader.counts()]);
-      return { ready: true };
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
+    // The write routes are forwarded: without the ingest gateway this replica cannot serve them.
+    if (!(await ingestGatewayReady(settings.gateway!.ingestUrl!))) return { ready: false, reason: 'ingest gateway unreachable' };
+    return { ready: true };
   },
 };
 const { app } = await buildServer(

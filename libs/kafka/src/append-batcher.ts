@@ -23,7 +23,7 @@ export interface AppendBatcherLimits {
   readonly maxBatchRecords: number;
   /**
    * Most bytes of one partition in one produce request: Kafka stores a partition's share of a
-   * request as one record batch, which must fit the topic's max.message.bytes (1 MiB default).
+   * request as one record batch, which must fit the topic's max.message.bytes (see TOPIC_MAX_MESSAGE_BYTES).
    */
   readonly maxPartitionBytes: number;
   /** Most bytes in one produce request over all partitions. */
@@ -36,11 +36,18 @@ export interface AppendBatcherLimits {
   readonly appendTimeoutMs: number;
 }
 
+/**
+ * Largest record batch the topic accepts: Flux creates its topic with this `max.message.bytes`,
+ * so that events up to the API's body limits (1 MiB single, 10 MiB batch by default) fit.
+ */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export const DEFAULT_APPEND_LIMITS: AppendBatcherLimits = {
   maxBatchRecords: 10_000,
-  maxPartitionBytes: 900_000,
-  maxRequestBytes: 8 * 1024 * 1024,
-  maxRecordBytes: 900_000,
+  // Headroom below the topic limit for the record batch framing.
+  maxPartitionBytes: TOPIC_MAX_MESSAGE_BYTES - 64 * 1024,
+  maxRequestBytes: 32 * 1024 * 1024,
+  maxRecordBytes: TOPIC_MAX_MESSAGE_BYTES - 64 * 1024,
   maxPendingRecords: 200_000,
   appendTimeoutMs: 30_000,
 };

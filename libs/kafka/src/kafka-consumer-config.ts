@@ -25,7 +25,8 @@ export const DEFAULT_CONSUMER_TUNING: ConsumerTuning = {
   sessionTimeoutMs: 10_000,
   rebalanceTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,
-  maxBytesPerPartition: 1024 * 1024,
+  // A whole record batch of the largest size the topic accepts must fit one fetch.
+  maxBytesPerPartition: 16 * 1024 * 1024,
   readTimeoutMs: 30_000,
 };
 
@@ -49,6 +50,7 @@ export function createAssignedConsumer(
     heartbeatInterval: tuning.heartbeatIntervalMs,
     maxWaitTimeInMs: tuning.maxWaitTimeMs,
     maxBytesPerPartition: tuning.maxBytesPerPartition,
+    maxBytes: 2 * tuning.maxBytesPerPartition,
     minBytes: 1,
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 },

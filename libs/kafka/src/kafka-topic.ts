@@ -1,3 +1,4 @@
+import { TOPIC_MAX_MESSAGE_BYTES } from './append-batcher.js';
 import type { Admin } from 'kafkajs';
 import { ErrorCode, FluxError } from '@flux/domain';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
@@ -53,7 +54,11 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
           topic,
           numPartitions: partitionCount,
           replicationFactor,
-          configEntries: Object.entries({ ...(replicationFactor >= 3 ? { 'min.insync.replicas': '2' } : {}), ...config }).map(
+          configEntries: Object.entries({
+            'max.message.bytes': String(TOPIC_MAX_MESSAGE_BYTES),
+            ...(replicationFactor >= 3 ? { 'min.insync.replicas': '2' } : {}),
+            ...config,
+          }).map(
             ([name, value]) => ({ name, value }),
           ),
         },

@@ -16,6 +16,17 @@ export const INGEST_ROUTES = [
  * Forwards the write routes to an ingest gateway, so one public address serves the whole API.
  * Bodies are streamed through unparsed: the ingest gateway validates and enforces the limits.
  */
+/** Whether the ingest gateway answers its readiness probe (part of a query gateway's readiness). */
+export async function ingestGatewayReady(ingestUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('/ready', ingestUrl), { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
 export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: string): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(replyFrom, {
@@ -29,7 +40,13 @@ export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: strin
         method,
         url,
         schema: { hide: true },
-        handler: (request, reply) => reply.from(request.url),
+        handler: (request, reply) =>
+          reply.from(request.url, {
+            onError: (failed, { error }) => {
+              failed.log.warn({ err: error }, 'ingest gateway unreachable');
+              void failed.code(503).send({ error: 'ingest gateway unavailable, retry later' });
+            },
+          }),
       });
     }
   });
