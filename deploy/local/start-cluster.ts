@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, parseClusterSettings, type ClusterRole } from '@flux/core';
 import { TcpBalancer } from './tcp-balancer.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -130,6 +131,32 @@ async function waitReady(url: string, deadlineMs: number): Promise<void> {
   }
 }
 
+/**
+ * Checks every role's settings before anything starts, so a bad variable stops start-up with
+ * one message naming each problem instead of processes failing and being restarted forever.
+ */
+function validateSettings(env: NodeJS.ProcessEnv): void {
+  const roleEnv: Record<ClusterRole, NodeJS.ProcessEnv> = {
+    reducer: { ...env, SHARD_INDEX: '0', SHARD_COUNT: String(SHARD_COUNT), GRPC_PORT: '0' },
+    'ingest-gateway': { ...env, FLUX_SHARD_ADDRESSES: '127.0.0.1:1' },
+    'query-gateway': { ...env, FLUX_SHARD_ADDRESSES: '127.0.0.1:1', FLUX_INGEST_URL: 'http://127.0.0.1:1' },
+  };
+  const problems = new Set<string>();
+  for (const [role, values] of Object.entries(roleEnv) as [ClusterRole, NodeJS.ProcessEnv][]) {
+    try {
+      parseClusterSettings(role, values);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) problems.add(problem);
+    }
+  }
+  if (problems.size > 0) {
+    process.stderr.write(`flux cluster: ${new ConfigError([...problems]).message}\n`);
+    process.exit(1);
+  }
+}
+
+validateSettings({ ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
 const services = externalServices();
 const publicPort = Number(process.env.PORT ?? 3000);
 const ingestPort = await freePort();

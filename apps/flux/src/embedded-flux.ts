@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { buildServer, type BuiltServer } from '@flux/api';
 import {
   ActivityTracker,
+  adminTokenWarning,
   Authorizer,
   ConnectorService,
   CredentialVault,
@@ -47,9 +48,8 @@ export async function startEmbeddedFlux(settings: Settings, logger: Logger, vers
   const activity = new ActivityTracker();
   const stopActivity = feed.subscribe((changes) => activity.record(changes));
   const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-  if (settings.authEnabled && settings.adminToken === undefined) {
-    logger.warn('public mode without FLUX_ADMIN_TOKEN: namespace registration and config changes are refused until one is set');
-  }
+  const warning = adminTokenWarning(settings);
+  if (warning !== undefined) logger.warn(warning);
   const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
   const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildServer } from '@flux/api';
 import {
+  adminTokenWarning,
   Authorizer,
   ConnectorService,
   CredentialVault,
@@ -43,6 +44,8 @@ const shards = createShardClients(settings.gateway!.shardAddresses);
 const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
 
 const metrics = new FluxMetrics();
+const warning = adminTokenWarning(settings);
+if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
 const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildServer, ingestGatewayReady } from '@flux/api';
 import {
+  adminTokenWarning,
   ActivityTracker,
   Authorizer,
   ConnectorService,
@@ -37,6 +38,8 @@ const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.c
 const metrics = new FluxMetrics({ entities: async () => (await reader.counts()).total });
 const activity = new ActivityTracker();
 const stopActivity = feed.subscribe((changes) => activity.record(changes));
+const warning = adminTokenWarning(settings);
+if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
 const namespaces = new NamespaceService(control, reader);
@@ -60,6 +63,8 @@ const deps = {
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
+    // WebSocket clients would miss changes applied before every shard's Watch stream is open.
+    if (!feed.connectedShards.every(Boolean)) return { ready: false, reason: 'change feed not connected to every shard' };
     // The write routes are forwarded: without the ingest gateway this replica cannot serve them.
     if (!(await ingestGatewayReady(settings.gateway!.ingestUrl!))) return { ready: false, reason: 'ingest gateway unreachable' };
     return { ready: true };

@@ -90,3 +90,10 @@ export class Authorizer {
     if (!secretsEqual(token, this.adminToken)) throw unauthorized('invalid admin token');
   }
 }
+
+/** The start-up warning of a public instance without an admin token, or undefined when there is nothing to warn about. */
+export function adminTokenWarning(settings: { readonly authEnabled: boolean; readonly adminToken: string | undefined }): string | undefined {
+  return settings.authEnabled && settings.adminToken === undefined
+    ? 'public mode without FLUX_ADMIN_TOKEN: namespace registration and config changes are refused until one is set'
+    : undefined;
+}
