@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
-import { BATCH_URL, EVENTS_URL } from '../routes/event-routes.js';
-import { BATCH_DELETE_URL, ENTITY_URL, ENTITY_WILDCARD_URL } from '../routes/state-routes.js';
+import { BATCH_DOC, BATCH_URL, EVENTS_URL, PUBLISH_DOC } from '../routes/event-routes.js';
+import { BATCH_DELETE_DOC, BATCH_DELETE_URL, DELETE_ONE_DOC, ENTITY_URL, ENTITY_WILDCARD_URL } from '../routes/state-routes.js';
 
 /** The write routes, served by the ingest gateway and forwarded to it by query gateways. */
 export const INGEST_ROUTES = [
-  { method: 'POST', url: EVENTS_URL },
-  { method: 'POST', url: BATCH_URL },
-  { method: 'DELETE', url: ENTITY_URL },
-  { method: 'DELETE', url: ENTITY_WILDCARD_URL },
-  { method: 'POST', url: BATCH_DELETE_URL },
+  { method: 'POST', url: EVENTS_URL, schema: PUBLISH_DOC },
+  { method: 'POST', url: BATCH_URL, schema: BATCH_DOC },
+  { method: 'DELETE', url: ENTITY_URL, schema: DELETE_ONE_DOC },
+  { method: 'DELETE', url: ENTITY_WILDCARD_URL, schema: { hide: true } },
+  { method: 'POST', url: BATCH_DELETE_URL, schema: BATCH_DELETE_DOC },
 ] as const;
 
 /**
@@ -35,11 +35,12 @@ export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: strin
     });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    for (const { method, url } of INGEST_ROUTES) {
+    // Documented like the routes they forward to, so the OpenAPI of every gateway is complete.
+    for (const { method, url, schema } of INGEST_ROUTES) {
       scope.route({
         method,
         url,
-        schema: { hide: true },
+        schema,
         handler: (request, reply) =>
           reply.from(request.url, {
             onError: (failed, { error }) => {

@@ -33,6 +33,33 @@ const historyQuery = z.object({
     .optional(),
 });
 
+export const PUBLISH_DOC = routeDoc({
+  summary: 'Publish one event; 200 once it is durably appended to the log',
+  tags: ['events'],
+  body: eventEnvelopeSchema,
+  responses: {
+    200: { description: 'Appended', schema: publishResult },
+    400: 'Invalid envelope (the message names the field)',
+    401: 'Missing or unknown token (public mode)',
+    403: 'Token of another namespace',
+    413: 'Body larger than body_size_limit_single_bytes',
+    429: 'Rate limited; see Retry-After',
+    503: 'Event log unavailable',
+  },
+});
+
+export const BATCH_DOC = routeDoc({
+  summary: 'Publish events; each element is validated, authorised and rate-limited on its own',
+  tags: ['events'],
+  body: batchBody,
+  responses: {
+    200: { description: 'One result per input, in input order', schema: batchResult },
+    400: 'events missing, not an array, or empty',
+    401: 'Missing or unknown token (public mode)',
+    413: 'Body larger than body_size_limit_batch_bytes',
+  },
+});
+
 export const EVENTS_URL = '/api/events';
 export const BATCH_URL = '/api/events/batch';
 
@@ -42,20 +69,7 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
     EVENTS_URL,
     {
       config: { bodyLimit: 'single' },
-      schema: routeDoc({
-        summary: 'Publish one event; 200 once it is durably appended to the log',
-        tags: ['events'],
-        body: eventEnvelopeSchema,
-        responses: {
-          200: { description: 'Appended', schema: publishResult },
-          400: 'Invalid envelope (the message names the field)',
-          401: 'Missing or unknown token (public mode)',
-          403: 'Token of another namespace',
-          413: 'Body larger than body_size_limit_single_bytes',
-          429: 'Rate limited; see Retry-After',
-          503: 'Event log unavailable',
-        },
-      }),
+      schema: PUBLISH_DOC,
     },
     async (request) => deps.ingest.publish(request.body, await writerOf(deps, request)),
   );
@@ -64,17 +78,7 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
     BATCH_URL,
     {
       config: { bodyLimit: 'batch' },
-      schema: routeDoc({
-        summary: 'Publish events; each element is validated, authorised and rate-limited on its own',
-        tags: ['events'],
-        body: batchBody,
-        responses: {
-          200: { description: 'One result per input, in input order', schema: batchResult },
-          400: 'events missing, not an array, or empty',
-          401: 'Missing or unknown token (public mode)',
-          413: 'Body larger than body_size_limit_batch_bytes',
-        },
-      }),
+      schema: BATCH_DOC,
     },
     async (request) => {
       const principal = await writerOf(deps, request);

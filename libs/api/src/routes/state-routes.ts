@@ -131,24 +131,39 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
       return toEntityView(id, entity);
     },
   );
-
 }
+
+export const DELETE_ONE_DOC = routeDoc({
+  summary: 'Delete an entity by appending a tombstone (idempotent)',
+  tags: ['state'],
+  params: idParams,
+  responses: {
+    200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+    401: 'Missing or unknown token (public mode)',
+    403: 'Outside the token’s namespace',
+  },
+});
+
+export const BATCH_DELETE_DOC = routeDoc({
+  summary: 'Delete many entities: exactly one of namespace, prefix or entity_ids',
+  tags: ['state'],
+  body: deleteSelector,
+  responses: {
+    200: {
+      description: 'Tombstones appended',
+      schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
+    },
+    400: 'Invalid selector, or more than max_batch_delete entities match',
+    403: 'A matched entity is outside the token’s namespace; nothing was deleted',
+  },
+});
 
 /** DELETE one (tombstone) and POST batch delete. */
 export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void {
   entityRoute(
     app,
     'DELETE',
-    routeDoc({
-      summary: 'Delete an entity by appending a tombstone (idempotent)',
-      tags: ['state'],
-      params: idParams,
-      responses: {
-        200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
-        401: 'Missing or unknown token (public mode)',
-        403: 'Outside the token’s namespace',
-      },
-    }),
+    DELETE_ONE_DOC,
     async (request) => deps.deletion.deleteOne(entityIdOf(request), await writerOf(deps, request)),
   );
 
@@ -156,19 +171,7 @@ export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void
     BATCH_DELETE_URL,
     {
       config: { bodyLimit: 'batch' },
-      schema: routeDoc({
-        summary: 'Delete many entities: exactly one of namespace, prefix or entity_ids',
-        tags: ['state'],
-        body: deleteSelector,
-        responses: {
-          200: {
-            description: 'Tombstones appended',
-            schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
-          },
-          400: 'Invalid selector, or more than max_batch_delete entities match',
-          403: 'A matched entity is outside the token’s namespace; nothing was deleted',
-        },
-      }),
+      schema: BATCH_DELETE_DOC,
     },
     async (request) => deps.deletion.deleteMatching(request.body, await writerOf(deps, request)),
   );
