@@ -79,11 +79,11 @@ export class Collector<T> {
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
   options: { readonly timeoutMs?: number; readonly intervalMs?: number; readonly what: string },
-): Promise<T> {
+): Promise<Exclude<T, undefined | null | false>> {
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
   for (;;) {
     const value = await condition();
-    if (value) return value;
+    if (value) return value as Exclude<T, undefined | null | false>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));
   }

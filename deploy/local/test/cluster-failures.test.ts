@@ -1,0 +1,279 @@
+/**
+ * Failure behaviour of the distributed topology on real Kafka and Redis, under a steady
+ * stream of events: a reducer killed with SIGKILL, a query gateway killed, Redis restarted
+ * (AOF on), and a stale reducer that wakes up after its partitions were claimed. Afterwards
+ * every acknowledged event must be applied exactly once: each entity's history holds every
+ * acknowledged sequence number exactly once, and its version equals its events.
+ *
+ * The test owns its Redis (a private redis-server) so restarting it disturbs no other suite;
+ * Kafka is the shared local broker, with a topic of its own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithKafka, waitFor } from '@flux/core/testing';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const ENTITIES = 40;
+
+interface ClusterState {
+  readonly processes: Record<string, number>;
+}
+
+/** Per entity: sequence numbers acknowledged with 200, and those whose outcome is unknown. */
+interface Ledger {
+  acked: Set<number>[];
+  unknown: Set<number>[];
+  next: number[];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, output: string[]): ChildProcess {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const collect = (chunk: Buffer): void => {
+    output.push(chunk.toString('utf8'));
+    if (output.length > 5000) output.splice(0, output.length - 5000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return child;
+}
+
+function stopGroup(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveExit) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveExit();
+    });
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      clearTimeout(timer);
+      resolveExit();
+    }
+  });
+}
+
+describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restart, stale reducer)', (brokers) => {
+  const output: string[] = [];
+  let dir: string;
+  let redisPort: number;
+  let redis: ChildProcess | undefined;
+  let cluster: ChildProcess | undefined;
+  let stale: ChildProcess | undefined;
+  let baseUrl: string;
+  let clusterEnv: NodeJS.ProcessEnv;
+  const ledger: Ledger = { acked: [], unknown: [], next: [] };
+  let streaming = true;
+  let stream: Promise<void> | undefined;
+
+  const entityId = (i: number): string => `failures/e${i}`;
+  const state = async (): Promise<ClusterState> =>
+    JSON.parse(await readFile(join(dir, 'cluster-state.json'), 'utf8')) as ClusterState;
+
+  const startRedis = (): void => {
+    redis = startProcess(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', ''],
+      process.env,
+      output,
+    );
+  };
+  const redisAnswers = async (): Promise<boolean> =>
+    new Promise((resolveAnswer) => {
+      const socket = createConnection({ host: '127.0.0.1', port: redisPort });
+      socket.once('connect', () => {
+        socket.end('PING\r\n');
+        resolveAnswer(true);
+      });
+      socket.once('error', () => resolveAnswer(false));
+    });
+
+  async function publish(i: number): Promise<void> {
+    const seq = ledger.next[i]!++;
+    try {
+      const response = await fetch(`${baseUrl}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stream: 'failures', source: 'failure-test', timestamp: Date.now(), payload: { entity_id: entityId(i), properties: { seq } } }),
+        signal: AbortSignal.timeout(20_000),
+      });
+      await response.arrayBuffer();
+      if (response.status === 200) ledger.acked[i]!.add(seq);
+      else if (response.status >= 500) ledger.unknown[i]!.add(seq);
+      else throw new Error(`unexpected ${response.status} for ${entityId(i)}`);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('unexpected')) throw error;
+      ledger.unknown[i]!.add(seq); // connection cut: the append may or may not have happened
+    }
+  }
+
+  async function steadyStream(): Promise<void> {
+    let i = 0;
+    const worker = async (): Promise<void> => {
+      while (streaming) {
+        await publish(i++ % ENTITIES);
+        await new Promise((resolveTick) => setTimeout(resolveTick, 5));
+      }
+    };
+    await Promise.all([worker(), worker()]);
+  }
+
+  const ackedTotal = (): number => ledger.acked.reduce((sum, set) => sum + set.size, 0);
+  const waitForProgress = async (events: number, what: string): Promise<void> => {
+    const target = ackedTotal() + events;
+    await waitFor(() => ackedTotal() >= target, { timeoutMs: 60_000, what });
+  };
+  const waitForNewPid = async (name: string, old: number): Promise<void> => {
+    await waitFor(async () => {
+      const pid = (await state()).processes[name];
+      return pid !== undefined && pid !== old;
+    }, { timeoutMs: 30_000, what: `${name} to be restarted` });
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flux-failures-'));
+    redisPort = await freePort();
+    startRedis();
+    await waitFor(redisAnswers, { timeoutMs: 20_000, what: 'the private redis-server' });
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+    clusterEnv = {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      FLUX_KAFKA_TOPIC: `flux-failures-${id}`,
+      FLUX_REDIS_KEY_PREFIX: `flux-failures-${id}:`,
+      FLUX_PARTITIONS: '12',
+      FLUX_LOG_LEVEL: 'warn',
+      PORT: String(port),
+      FLUX_CLUSTER_HOST: '127.0.0.1',
+      FLUX_CLUSTER_STATE_FILE: join(dir, 'cluster-state.json'),
+      FLUX_CLUSTER_RESTART_DELAY_MS: '300',
+    };
+    cluster = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 120_000, intervalMs: 250, what: `the cluster to be ready:\n${output.join('').slice(-3000)}` },
+    );
+    for (let i = 0; i < ENTITIES; i++) {
+      ledger.acked.push(new Set());
+      ledger.unknown.push(new Set());
+      ledger.next.push(1);
+    }
+    stream = steadyStream();
+    await waitForProgress(100, 'the stream to start');
+  }, 180_000);
+
+  afterAll(async () => {
+    streaming = false;
+    await stream?.catch(() => undefined);
+    await stopGroup(stale, 'SIGKILL');
+    await stopGroup(cluster);
+    await stopGroup(redis);
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('a reducer killed with SIGKILL is restarted and resumes from its committed offset', async () => {
+    const before = (await state()).processes['reducer-0']!;
+    process.kill(before, 'SIGKILL');
+    await waitForNewPid('reducer-0', before);
+    await waitForProgress(100, 'events acknowledged after the reducer restart');
+  }, 90_000);
+
+  it('a killed query gateway costs only its connections; the other keeps serving', async () => {
+    const before = (await state()).processes['query-gateway-0']!;
+    process.kill(before, 'SIGKILL');
+    await waitForProgress(50, 'events acknowledged while a gateway is down');
+    await waitForNewPid('query-gateway-0', before);
+  }, 90_000);
+
+  it('Redis restarted (AOF on): reducers and gateways reconnect and nothing is lost', async () => {
+    await stopGroup(redis, 'SIGTERM'); // a graceful SHUTDOWN fsyncs the AOF
+    await waitFor(async () => !(await redisAnswers()), { timeoutMs: 10_000, what: 'Redis to stop' });
+    startRedis();
+    await waitFor(redisAnswers, { timeoutMs: 20_000, what: 'Redis to come back' });
+    await waitForProgress(100, 'events acknowledged after the Redis restart');
+  }, 120_000);
+
+  it('a stale reducer that wakes up after its partitions were claimed cannot write', async () => {
+    const stalePid = (await state()).processes['reducer-1']!;
+    process.kill(stalePid, 'SIGSTOP');
+    const usurperOutput: string[] = [];
+    stale = startProcess(
+      process.execPath,
+      ['--import', 'tsx', 'apps/reducer/src/main.ts'],
+      { ...clusterEnv, SHARD_INDEX: '1', SHARD_COUNT: '3', GRPC_HOST: '127.0.0.1', GRPC_PORT: String(await freePort()), FLUX_LOG_LEVEL: 'info' },
+      usurperOutput,
+    );
+    await waitFor(() => usurperOutput.join('').includes('reducer shard ready'), { timeoutMs: 60_000, what: 'the second owner of shard 1' });
+    await waitForProgress(100, 'events applied by the new owner');
+    // The old owner wakes up with batches in hand: its commits must be refused by the fence.
+    process.kill(stalePid, 'SIGCONT');
+    await waitFor(() => output.join('').includes('FLUX_FENCED') || output.join('').includes('owned by a newer claim'), {
+      timeoutMs: 60_000,
+      what: 'the stale reducer to be fenced',
+    });
+    // The supervisor restarts it; its fresh claim fences the second owner in turn, which exits.
+    await waitFor(() => stale?.exitCode !== null || stale?.signalCode !== null, { timeoutMs: 60_000, what: 'the second owner to be fenced' });
+    await waitForProgress(100, 'events applied after ownership settled');
+  }, 180_000);
+
+  it('afterwards every acknowledged event is applied exactly once and reads route correctly', async () => {
+    streaming = false;
+    await stream;
+    for (let i = 0; i < ENTITIES; i++) {
+      const acked = ledger.acked[i]!;
+      const unknown = ledger.unknown[i]!;
+      const id = encodeURIComponent(entityId(i));
+      // The last acknowledged (or possibly appended) sequence number must be applied.
+      const highest = Math.max(...acked, ...unknown);
+      const history = await waitFor(
+        async () => {
+          const response = await fetch(`${baseUrl}/api/events?entity=${id}&limit=500`);
+          if (response.status !== 200) return undefined;
+          const events = (await response.json()) as { payload: { properties: { seq: number } } }[];
+          const seqs = events.map((event) => event.payload.properties.seq);
+          return seqs.includes(highest) || [...acked].every((seq) => seqs.includes(seq)) ? seqs : undefined;
+        },
+        { timeoutMs: 60_000, what: `${entityId(i)} to catch up` },
+      );
+      expect(new Set(history).size, `${entityId(i)}: an event was applied twice`).toBe(history.length);
+      for (const seq of acked) expect(history, `${entityId(i)}: acknowledged seq ${seq} is missing`).toContain(seq);
+      for (const seq of history) expect(acked.has(seq) || unknown.has(seq), `${entityId(i)}: seq ${seq} was never sent`).toBe(true);
+      const entity = (await (await fetch(`${baseUrl}/api/state/entities/${id}`)).json()) as { version: number; properties: { seq: number } };
+      expect(entity.version, `${entityId(i)}: version counts the applied events`).toBe(history.length);
+      expect(entity.properties.seq).toBe(Math.max(...history));
+    }
+    expect(ackedTotal()).toBeGreaterThan(500);
+  }, 180_000);
+});
