@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { z } from 'zod';
 import {
   assertEntityId,
@@ -32,6 +33,8 @@ const selectorSchema = z.union([
 ]);
 
 const SELECTOR_HELP = 'body must be exactly one of {"namespace": ns}, {"prefix": p} or {"entity_ids": [...]}';
+
+const EXISTENCE_CHECK_CONCURRENCY = 64;
 
 /** Source recorded on tombstones Flux writes on behalf of an API caller. */
 const DELETION_SOURCE = 'flux-api';
@@ -81,10 +84,12 @@ export class DeletionService {
       }
       this.checkLimit(valid.size);
       this.checkOwnership([...valid], own);
-      ids = [];
-      for (const id of valid) {
-        if ((await this.options.reader.getEntity(id)) !== undefined) ids.push(id);
-      }
+      // Existence checks run concurrently (a remote reader answers each over the network),
+      // bounded so a 10000-id request does not open 10000 calls at once.
+      const exists = await pMap(valid, async (id) => (await this.options.reader.getEntity(id)) !== undefined, {
+        concurrency: EXISTENCE_CHECK_CONCURRENCY,
+      });
+      ids = [...valid].filter((_, index) => exists[index]);
     } else {
       if ('namespace' in selector && own !== undefined && selector.namespace !== own) {
         throw new FluxError(ErrorCode.Forbidden, `token of namespace "${own}" cannot delete in namespace "${selector.namespace}"`);
