@@ -46,6 +46,7 @@ const namespaces = new NamespaceService(control, reader);
 // The same definitions as the ingest gateway that runs them, so status reads agree.
 const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
+let connectedOnce = false;
 const deps = {
   authorizer,
   runtimeConfig,
@@ -58,15 +59,25 @@ const deps = {
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
   readiness: async () => {
+    // Strict until this replica has once been fully connected (so no WebSocket client misses
+    // changes at start-up); afterwards a restarting shard or ingest gateway makes only the
+    // requests that need it fail with 503, instead of taking every replica out of rotation.
+    if (connectedOnce) {
+      try {
+        await redis.ping();
+        return { ready: true };
+      } catch {
+        return { ready: false, reason: 'Redis unreachable' };
+      }
+    }
     try {
       await Promise.all([redis.ping(), reader.counts()]);
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
-    // WebSocket clients would miss changes applied before every shard's Watch stream is open.
     if (!feed.connectedShards.every(Boolean)) return { ready: false, reason: 'change feed not connected to every shard' };
-    // The write routes are forwarded: without the ingest gateway this replica cannot serve them.
     if (!(await ingestGatewayReady(settings.gateway!.ingestUrl!))) return { ready: false, reason: 'ingest gateway unreachable' };
+    connectedOnce = true;
     return { ready: true };
   },
 };

@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every Flux process. The apps run their TypeScript sources through tsx (a
+# runtime dependency, so `npm ci --omit=dev` installs it); there is no build step.
+#
+#   docker build -t flux:0.1.0 .
+#   docker run -p 3000:3000 -v flux-data:/data flux:0.1.0            # embedded server (default)
+#
+# The Helm chart (deploy/helm/flux) runs the distributed roles from the same image with
+#   node --import tsx apps/<reducer|ingest-gateway|query-gateway>/src/main.ts
+#
+# Native modules (lmdb, msgpackr-extract, esbuild) come as prebuilt binaries for linux x64 and
+# arm64 (glibc), which is why the base is Debian (bookworm) and not Alpine.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- dependencies: production node_modules for the whole npm workspace ----
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+# Only the manifests, so this layer is rebuilt when dependencies change, not on every edit.
+# npm ci needs every workspace's package.json to link @flux/* into node_modules: a new
+# workspace under apps/ or libs/ needs its line here.
+COPY package.json package-lock.json ./
+COPY apps/flux/package.json apps/flux/package.json
+COPY apps/ingest-gateway/package.json apps/ingest-gateway/package.json
+COPY apps/query-gateway/package.json apps/query-gateway/package.json
+COPY apps/reducer/package.json apps/reducer/package.json
+COPY libs/api/package.json libs/api/package.json
+COPY libs/connectors/package.json libs/connectors/package.json
+COPY libs/core/package.json libs/core/package.json
+COPY libs/domain/package.json libs/domain/package.json
+COPY libs/embedded/package.json libs/embedded/package.json
+COPY libs/grpc/package.json libs/grpc/package.json
+COPY libs/kafka/package.json libs/kafka/package.json
+COPY libs/redis/package.json libs/redis/package.json
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+
+# ---- runtime ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    FLUX_DATA_DIR=/data
+WORKDIR /app
+# node_modules (with the relative @flux/* workspace symlinks) and the workspace manifests.
+COPY --from=deps /app ./
+# Sources; .dockerignore keeps tests, docs, deploy/ and local state out of the context.
+COPY tsconfig.base.json tsconfig.json ./
+COPY libs ./libs
+COPY apps ./apps
+# The embedded server's data directory; the distributed roles keep no local state.
+# tsx caches compiled modules under $TMPDIR (/tmp), which must stay writable.
+RUN mkdir -p /data && chown node:node /data
+# The image's `node` user (uid/gid 1000).
+USER node
+EXPOSE 3000 50051
+CMD ["node", "--import", "tsx", "apps/flux/src/main.ts"]

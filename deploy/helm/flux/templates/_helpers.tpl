@@ -1,0 +1,234 @@
+{{/*
+Chart name, truncated to the 63 characters of a DNS label.
+*/}}
+{{- define "flux.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: <release> when it already contains the chart name, else <release>-<chart>.
+Truncated so that "<fullname>-reducer-headless" still fits 63 characters.
+*/}}
+{{- define "flux.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "flux.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Names of the components' objects.
+*/}}
+{{- define "flux.reducer.fullname" -}}
+{{- printf "%s-reducer" (include "flux.fullname" .) }}
+{{- end }}
+
+{{- define "flux.reducer.headlessServiceName" -}}
+{{- printf "%s-reducer-headless" (include "flux.fullname" .) }}
+{{- end }}
+
+{{- define "flux.ingestGateway.fullname" -}}
+{{- printf "%s-ingest-gateway" (include "flux.fullname" .) }}
+{{- end }}
+
+{{- define "flux.queryGateway.fullname" -}}
+{{- printf "%s-query-gateway" (include "flux.fullname" .) }}
+{{- end }}
+
+{{- define "flux.configMapName" -}}
+{{- printf "%s-config" (include "flux.fullname" .) }}
+{{- end }}
+
+{{- define "flux.secretName" -}}
+{{- if .Values.secrets.existingSecret }}
+{{- .Values.secrets.existingSecret }}
+{{- else }}
+{{- printf "%s-secrets" (include "flux.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "flux.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "flux.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels. Call the component variants with (dict "ctx" $ "component" "reducer").
+*/}}
+{{- define "flux.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flux.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "flux.labels" -}}
+helm.sh/chart: {{ include "flux.chart" . }}
+{{ include "flux.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: flux
+{{- end }}
+
+{{- define "flux.componentSelectorLabels" -}}
+{{ include "flux.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "flux.componentLabels" -}}
+{{ include "flux.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "flux.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+
+{{/*
+FLUX_SHARD_ADDRESSES: the reducer pods' stable DNS names in shard order (index = shard),
+  <fullname>-reducer-<i>.<fullname>-reducer-headless.<namespace>.svc.<clusterDomain>:<grpcPort>
+*/}}
+{{- define "flux.shardAddresses" -}}
+{{- $statefulSet := include "flux.reducer.fullname" . }}
+{{- $service := include "flux.reducer.headlessServiceName" . }}
+{{- $addresses := list }}
+{{- range $shard := until (int .Values.reducer.shards) }}
+{{- $addresses = append $addresses (printf "%s-%d.%s.%s.svc.%s:%d" $statefulSet $shard $service $.Release.Namespace $.Values.clusterDomain (int $.Values.reducer.grpcPort)) }}
+{{- end }}
+{{- join "," $addresses }}
+{{- end }}
+
+{{/*
+FLUX_INGEST_URL: the ingest gateway Service, for the query gateways' forwarded write routes.
+*/}}
+{{- define "flux.ingestUrl" -}}
+{{- printf "http://%s.%s.svc.%s:%d" (include "flux.ingestGateway.fullname" .) .Release.Namespace .Values.clusterDomain (int .Values.ingestGateway.service.port) }}
+{{- end }}
+
+{{/*
+Checks that stop a bad install at render time instead of as crash-looping pods.
+*/}}
+{{- define "flux.validate" -}}
+{{- $shards := int .Values.reducer.shards }}
+{{- if or (lt $shards 1) (gt $shards 1024) }}
+{{- fail (printf "reducer.shards must be from 1 to 1024, got %v" .Values.reducer.shards) }}
+{{- end }}
+{{- $partitions := int .Values.config.partitions }}
+{{- if or (lt $partitions 1) (gt $partitions 1024) }}
+{{- fail (printf "config.partitions must be from 1 to 1024, got %v" .Values.config.partitions) }}
+{{- end }}
+{{- if not .Values.kafka.brokers }}
+{{- fail "kafka.brokers is required (host:port[,host:port...] of an existing Kafka)" }}
+{{- end }}
+{{- if and (not .Values.redis.url) (not .Values.redis.existingSecret) }}
+{{- fail "redis.url (or redis.existingSecret) is required (redis:// URL of an existing Redis)" }}
+{{- end }}
+{{- with .Values.secrets.encryptionKey }}
+{{- if or (not (regexMatch "^[A-Za-z0-9+/]+={0,2}$" .)) (ne (len (b64dec .)) 32) }}
+{{- fail "secrets.encryptionKey must be the base64 encoding of exactly 32 bytes (openssl rand -base64 32)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod annotations that roll the pods when the ConfigMap (all pods) or the chart's Secret
+(gateways, the only ones that read it) changes.
+*/}}
+{{- define "flux.configChecksum" -}}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- end }}
+
+{{- define "flux.secretsChecksum" -}}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secrets: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/*
+Environment every process gets besides the ConfigMap: REDIS_URL from a Secret when configured.
+*/}}
+{{- define "flux.commonEnv" -}}
+{{- if .Values.redis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.existingSecretKey }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+FLUX_ADMIN_TOKEN and FLUX_ENCRYPTION_KEY (gateways only); optional, so a missing key leaves
+the variable unset.
+*/}}
+{{- define "flux.secretEnv" -}}
+- name: FLUX_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "flux.secretName" . }}
+      key: {{ .Values.secrets.adminTokenKey }}
+      optional: true
+- name: FLUX_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "flux.secretName" . }}
+      key: {{ .Values.secrets.encryptionKeyKey }}
+      optional: true
+{{- end }}
+
+{{/*
+The /tmp emptyDir (tsx's compile cache; the root filesystem is read-only).
+*/}}
+{{- define "flux.tmpVolume" -}}
+- name: tmp
+  {{- if .Values.tmp.sizeLimit }}
+  emptyDir:
+    sizeLimit: {{ .Values.tmp.sizeLimit }}
+  {{- else }}
+  emptyDir: {}
+  {{- end }}
+{{- end }}
+
+{{- define "flux.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end }}
+
+{{/*
+Scheduling fields of a component's pod spec. Call with the component's values.
+*/}}
+{{- define "flux.scheduling" -}}
+{{- with .priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
