@@ -6,9 +6,9 @@ import {
   handleShutdown,
   loadOrExit,
   parseClusterSettings,
-  partitionsOfShard,
   ReducerGroup,
 } from '@flux/core';
+import { partitionsOfShard } from '@flux/domain';
 import { MemoryChangeFeed } from '@flux/embedded';
 import { createStateServiceServer } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
@@ -32,7 +32,7 @@ const log = await KafkaEventLog.open({
   groupPrefix: `flux-reducer-${shard.shardIndex}`,
   logger: logger.child({ component: 'kafka' }),
 });
-const partitions = partitionsOfShard(shard, log.partitionCount);
+const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: `flux-reducer-${shard.shardIndex}` });
 const store = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
 // What this shard serves: reads and counts of its own partitions only.

@@ -11,3 +11,4 @@ export * from './entity-query.js';
 export * from './change.js';
 export * from './stored-event.js';
 export * from './directory.js';
+export * from './shard-ownership.js';

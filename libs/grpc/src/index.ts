@@ -8,7 +8,6 @@ export * from './status.js';
 export * from './codec.js';
 export * from './health.js';
 export * from './shard-addresses.js';
-export * from './shard-routing.js';
 export * from './shard-clients.js';
 export * from './state-service-server.js';
 export * from './sharded-state-reader.js';

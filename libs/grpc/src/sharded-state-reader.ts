@@ -1,9 +1,8 @@
 import { Metadata, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import { shardForEntity, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
 import { entityFromProto, int64, storedEventFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
-import { shardForEntity } from './shard-routing.js';
 import { fluxErrorFromCall } from './status.js';
 
 export const DEFAULT_SHARD_DEADLINE_MS = 5_000;

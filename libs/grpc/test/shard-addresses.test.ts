@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isFluxError, partitionFor } from '@flux/domain';
+import { ErrorCode, isFluxError, partitionFor, partitionsOfShard, shardForEntity, shardForPartition } from '@flux/domain';
 import {
   parseShardAddresses,
-  partitionsOfShard,
   SHARD_ADDRESSES_ENV,
   shardAddressesFromEnv,
-  shardForEntity,
-  shardForPartition,
 } from '../src/index.js';
 
 const problem = (value: string | undefined): string => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { compareIds, ErrorCode, FluxError, isFluxError, partitionFor, type Properties } from '@flux/domain';
+import { compareIds, ErrorCode, FluxError, isFluxError, partitionFor, partitionsOfShard, type Properties } from '@flux/domain';
 import type { EntityRecord, StateReader } from '@flux/core';
 import { LmdbStateStore } from '@flux/embedded';
 import {
@@ -12,7 +12,6 @@ import {
   createStateServiceServer,
   FLUX_ERROR_CODE_METADATA,
   mergePages,
-  partitionsOfShard,
   ShardedStateReader,
   silentLogger,
   type StateServiceClient,

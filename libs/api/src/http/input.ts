@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ErrorCode, FluxError, formatIssues } from '@flux/domain';
 
 /** Parses request input with a zod schema, turning issues into a 400 that names each field. */
@@ -14,3 +14,10 @@ export function requireBody(body: unknown, what = 'request body'): Record<string
   }
   return body as Record<string, unknown>;
 }
+
+/** A query-string parameter holding a positive integer (query values arrive as strings). */
+export const positiveIntegerParam = z
+  .string()
+  .regex(/^\d+$/, { error: 'must be a positive integer' })
+  .transform(Number)
+  .refine((n) => n > 0, { error: 'must be a positive integer' });

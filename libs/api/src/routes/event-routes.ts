@@ -10,7 +10,7 @@ import {
 } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { parseInput, requireBody } from '../http/input.js';
+import { parseInput, positiveIntegerParam, requireBody } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
 
 const publishResult = z.object({ eventId: z.string(), stream: z.string() });
@@ -25,12 +25,7 @@ const ISO_8601 = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const historyQuery = z.object({
   entity: z.string({ error: 'is required' }).min(1, { error: 'is required' }),
   since: ISO_8601.optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: 'must be a positive integer' })
-    .transform(Number)
-    .refine((n) => n > 0, { error: 'must be a positive integer' })
-    .optional(),
+  limit: positiveIntegerParam.optional(),
 });
 
 export const PUBLISH_DOC = routeDoc({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { combineFilters, decodeCursor, encodeCursor, ErrorCode, FluxError, toEntityView } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { parseInput } from '../http/input.js';
+import { parseInput, positiveIntegerParam } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
 
 export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
@@ -19,12 +19,7 @@ const entitySchema = z.object({
 const listQuery = z.object({
   prefix: z.string().optional(),
   namespace: z.string().optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, { error: 'must be a positive integer' })
-    .transform(Number)
-    .refine((n) => n > 0, { error: 'must be a positive integer' })
-    .optional(),
+  limit: positiveIntegerParam.optional(),
   cursor: z.string().optional(),
 });
 

@@ -89,10 +89,3 @@ export function parseClusterSettings(role: ClusterRole, env: Env = process.env):
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return { ...base, cluster, shard, gateway };
 }
-
-/** The partitions a shard owns under static ownership. */
-export function partitionsOfShard(shard: Pick<ShardSettings, 'shardIndex' | 'shardCount'>, partitionCount: number): number[] {
-  return Array.from({ length: partitionCount }, (_, partition) => partition).filter(
-    (partition) => partition % shard.shardCount === shard.shardIndex,
-  );
-}

@@ -1,17 +1,7 @@
-import type { Logger } from 'pino';
-import type { ChangeFeed } from '../ports/change-feed.js';
-import type { EventLog } from '../ports/event-log.js';
-import type { PartitionStateWriter } from '../ports/state-store.js';
-import { PartitionReducer } from './partition-reducer.js';
+import { PartitionReducer, type PartitionReducerOptions } from './partition-reducer.js';
 
-export interface ReducerGroupOptions {
+export interface ReducerGroupOptions extends Omit<PartitionReducerOptions, 'partition'> {
   readonly partitions: readonly number[];
-  readonly log: EventLog;
-  readonly store: PartitionStateWriter;
-  readonly feed: ChangeFeed;
-  readonly logger: Logger;
-  readonly maxBatch?: number;
-  readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
   /**
    * Called when a reducer stops on its own (fenced, or its store failed). The partition then
    * applies nothing more, so the owner should restart the process or hand the partition over.
@@ -25,18 +15,8 @@ export class ReducerGroup {
   private recoveredFlag = false;
 
   constructor(private readonly options: ReducerGroupOptions) {
-    this.reducers = options.partitions.map(
-      (partition) =>
-        new PartitionReducer({
-          partition,
-          log: options.log,
-          store: options.store,
-          feed: options.feed,
-          logger: options.logger,
-          ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
-          ...(options.onCommitted === undefined ? {} : { onCommitted: options.onCommitted }),
-        }),
-    );
+    const { partitions, onFailure: _onFailure, ...shared } = options;
+    this.reducers = partitions.map((partition) => new PartitionReducer({ ...shared, partition }));
   }
 
   get recovered(): boolean {

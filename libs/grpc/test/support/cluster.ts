@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countKeyFor, partitionFor, type ChangeRecord, type Properties, type PropertyChange, type StoredEntity } from '@flux/domain';
+import { type ChangeRecord, countKeyFor, partitionFor, partitionsOfShard, type Properties, type PropertyChange, type StoredEntity } from '@flux/domain';
 import type { PartitionClaim } from '@flux/core';
 import { Collector } from '@flux/core/testing';
 import { LmdbStateStore, MemoryChangeFeed } from '@flux/embedded';
@@ -10,7 +10,6 @@ import {
   closeShardClients,
   createShardClients,
   createStateServiceServer,
-  partitionsOfShard,
   ShardedStateReader,
   type GrpcLogger,
   type StateServiceClient,

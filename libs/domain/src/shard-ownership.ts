@@ -1,4 +1,4 @@
-import { partitionFor } from '@flux/domain';
+import { partitionFor } from './partitioner.js';
 
 /*
  * Static shard ownership: shard s of N owns every partition p with p % N === s. Reducers,
