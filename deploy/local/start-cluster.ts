@@ -8,10 +8,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseClusterSettings, type ClusterRole } from '@flux/core';
+import { ConfigError, freePort, parseClusterSettings, type ClusterRole } from '@flux/core';
 import { TcpBalancer } from './tcp-balancer.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,18 +21,6 @@ const RESTART_DELAY_MS = Number(process.env.FLUX_CLUSTER_RESTART_DELAY_MS ?? 100
 const log = (message: string): void => {
   process.stderr.write(`[cluster] ${message}\n`);
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function externalServices(): { KAFKA_BROKERS: string; REDIS_URL: string } {
   const { KAFKA_BROKERS, REDIS_URL } = process.env;

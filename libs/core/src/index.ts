@@ -16,3 +16,4 @@ export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
 export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
+export * from './runtime/free-port.js';

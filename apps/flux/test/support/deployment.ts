@@ -7,9 +7,9 @@
  * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '@flux/core';
 import { basename } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,23 +128,7 @@ async function groupGone(group: number, timeoutMs: number): Promise<boolean> {
 }
 
 /** A port that was free a moment ago: listen on port 0, read it, close. */
-export async function freePort(): Promise<number> {
-  return await new Promise<number>((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not determine a free port'));
-        return;
-      }
-      const { port } = address;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 interface Running {
   readonly child: ChildProcess;

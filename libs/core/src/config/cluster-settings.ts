@@ -33,7 +33,7 @@ export interface ClusterProcessSettings extends Settings {
   readonly gateway: GatewaySettings | undefined;
 }
 
-function required(read: EnvReader, env: Env, name: string): string {
+function required(read: EnvReader, name: string): string {
   const value = read.optionalString(name);
   if (value === undefined) read.problems.push(`${name} is required`);
   return value ?? '';
@@ -45,12 +45,12 @@ const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 export function parseClusterSettings(role: ClusterRole, env: Env = process.env): ClusterProcessSettings {
   const read = new EnvReader(env);
   const base = readSettings(read);
-  const brokers = required(read, env, 'KAFKA_BROKERS')
+  const brokers = required(read, 'KAFKA_BROKERS')
     .split(',')
     .map((broker) => broker.trim())
     .filter((broker) => broker !== '');
   if (brokers.some((broker) => !ADDRESS.test(broker))) read.problems.push('KAFKA_BROKERS must be host:port[,host:port...]');
-  const redisUrl = required(read, env, 'REDIS_URL');
+  const redisUrl = required(read, 'REDIS_URL');
   if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) read.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   const cluster: ClusterSettings = {
     kafkaBrokers: brokers,
@@ -75,7 +75,7 @@ export function parseClusterSettings(role: ClusterRole, env: Env = process.env):
 
   let gateway: GatewaySettings | undefined;
   if (role !== 'reducer') {
-    const shardAddresses = required(read, env, 'FLUX_SHARD_ADDRESSES')
+    const shardAddresses = required(read, 'FLUX_SHARD_ADDRESSES')
       .split(',')
       .map((address) => address.trim())
       .filter((address) => address !== '');
