@@ -15,7 +15,7 @@ import {
   RuntimeConfigService,
   type Settings,
 } from '@flux/core';
-import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
+import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
 import { openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
@@ -32,9 +32,12 @@ const LOG_TRUNCATE_INTERVAL_MS = 30_000;
  * The composition root of the single-process deployment: the same services the distributed
  * gateways and reducers use, wired to the embedded adapters.
  */
-export async function startEmbeddedFlux(settings: Settings, logger: Logger, version: string): Promise<RunningFlux> {
-  // GitHub always; the generic HTTP JSON poller when FLUX_HTTP_CONNECTOR_URL is set.
-  const connectorSet = configuredConnectors(settings, process.env);
+export async function startEmbeddedFlux(
+  settings: Settings,
+  connectorSet: readonly Connector[],
+  logger: Logger,
+  version: string,
+): Promise<RunningFlux> {
   const embedded = await openEmbedded({ dataDir: settings.dataDir, partitionCount: settings.partitionCount });
   const { log, state, control, feed, rateLimiter } = embedded;
   if (log.partitionCount !== settings.partitionCount) {
