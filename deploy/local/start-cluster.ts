@@ -7,7 +7,7 @@
  * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names and pids (for failure tests).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, freePort, parseClusterSettings, type ClusterRole } from '@flux/core';
@@ -100,7 +100,10 @@ class Supervisor {
   private writeState(): void {
     if (this.stateFile === undefined) return;
     const processes = Object.fromEntries([...this.children].map(([name, child]) => [name, child.pid]));
-    writeFileSync(this.stateFile, JSON.stringify({ supervisor: process.pid, processes }, null, 2));
+    // Written aside and renamed, so a reader never sees a half-written file.
+    const partial = `${this.stateFile}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify({ supervisor: process.pid, processes }, null, 2));
+    renameSync(partial, this.stateFile);
   }
 }
 
