@@ -114,6 +114,9 @@ log4j.appender.server.MaxFileSize=20MB
 log4j.appender.server.MaxBackupIndex=3
 log4j.appender.server.layout=org.apache.log4j.PatternLayout
 log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
+# Every reducer subscription is a consumer group: their per-group INFO lines would flood the log.
+log4j.logger.kafka.coordinator.group=WARN
+log4j.logger.org.apache.kafka.coordinator.group=WARN
 EOF
   cat >"$KAFKA_DIR/tools-log4j.properties" <<'EOF'
 log4j.rootLogger=WARN, stderr
@@ -137,26 +140,20 @@ kafka_fail() {
   die "kafka: $*"
 }
 
-# kafka_log_size: current size of server.log (bytes), 0 when absent.
-kafka_log_size() { stat -c %s "$KAFKA_LOGS/server.log" 2>/dev/null || echo 0; }
-
-# kafka_wait_ready <port> [log-offset]: wait for "Kafka Server started" in
-# server.log past log-offset (probing earlier just stalls a client on a
-# half-started broker), then for the TCP listener, then for a real metadata
-# round trip (TopicCommand --list).
+# kafka_wait_ready <port>: wait for the TCP listener, then for a real metadata round trip
+# (TopicCommand --list). No log line is relied on: server.log rotates, and a busy broker can
+# rotate it while starting.
 kafka_wait_ready() {
-  local port=$1 offset=${2:-0} deadline=$(( $(now_s) + KAFKA_START_TIMEOUT ))
+  local port=$1 deadline=$(( $(now_s) + KAFKA_START_TIMEOUT ))
   while :; do
     kafka_pid >/dev/null || kafka_fail "broker process exited during startup"
-    [ "$(kafka_log_size)" -ge "$offset" ] || offset=0 # log rotated meanwhile
-    if tail -c +"$(( offset + 1 ))" "$KAFKA_LOGS/server.log" 2>/dev/null | grep -q 'Kafka Server started' &&
-       tcp_open "$port" &&
+    if tcp_open "$port" &&
        kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" \
          --command-config "$KAFKA_DIR/admin.properties" --list >/dev/null 2>"$KAFKA_LOGS/readiness.err"; then
       return 0
     fi
     [ "$(now_s)" -lt "$deadline" ] || kafka_fail "broker not ready on 127.0.0.1:$port after ${KAFKA_START_TIMEOUT}s"
-    sleep 0.2
+    sleep 0.5
   done
 }
 
@@ -197,7 +194,6 @@ kafka_up() {
       die "kafka: storage format failed"
   fi
 
-  local log_offset; log_offset=$(kafka_log_size)
   [ ! -f "$KAFKA_LOGS/kafka.out" ] || mv -f "$KAFKA_LOGS/kafka.out" "$KAFKA_LOGS/kafka.out.prev"
   log "kafka: starting $KAFKA_VERSION on 127.0.0.1:$port (controller $cport, data: $KAFKA_DATA)"
   # The child writes its own pid, then execs java (same pid), in a new session
@@ -211,7 +207,7 @@ kafka_up() {
 
   # Give the child a moment to write its pid file.
   for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$KAFKA_PIDFILE" ] && break; sleep 0.1; done
-  kafka_wait_ready "$port" "$log_offset"
+  kafka_wait_ready "$port"
   log "kafka: ready (pid $(kafka_pid))"
   KAFKA_PORT_ACTIVE=$port
 }
