@@ -24,14 +24,16 @@ export class DirectoryPublisher {
   private lastContent: string | undefined;
   private running: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly intervalMs: number;
 
   constructor(private readonly options: DirectoryPublisherOptions) {
     this.now = options.now ?? Date.now;
+    this.intervalMs = options.intervalMs ?? 3_000;
   }
 
   start(): void {
     void this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.options.intervalMs ?? 5_000);
+    this.timer = setInterval(() => void this.refresh(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -62,10 +64,23 @@ export class DirectoryPublisher {
         timestamp: this.now(),
         payload: { entity_id: DIRECTORY_ENTITY_ID, properties: { ...directory } },
       };
-      await this.options.appender.append([event]);
+      // A slow append must not hold back the next refresh: past one interval the attempt is
+      // abandoned (its late outcome ignored) and the next tick publishes the then-current content.
+      const appended = this.options.appender.append([event]);
+      appended.catch(() => undefined);
+      await abandonAfter(appended, this.intervalMs);
       this.lastContent = serialized;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'directory refresh failed; retrying on the next tick');
     }
   }
+}
+
+function abandonAfter<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`directory append took longer than ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
