@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@flux/domain';
 import type { LogRecord } from '@flux/core';
-import { Collector, within } from '@flux/core/testing';
+import { Collector, runUntilKilled, within } from '@flux/core/testing';
 import { LmdbEventLog } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
@@ -125,22 +124,13 @@ describe('LmdbEventLog', () => {
   describe('durability', () => {
     it('keeps every acknowledged append when the process is killed mid-flight', async () => {
       const script = fileURLToPath(new URL('./fixtures/append-until-killed.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', script, path, '3', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      const signal = await within(
-        new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig))),
+      const { signal, stderr, reported: acked } = await runUntilKilled<{ key: string; partition: number; offset: number }>(
+        script,
+        [path, '3', '300'],
         'the child to kill itself',
-        20_000,
       );
       expect(signal, stderr).toBe('SIGKILL');
 
-      const acked = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { key: string; partition: number; offset: number });
       expect(acked.length).toBeGreaterThanOrEqual(300);
 
       const log = openLog();

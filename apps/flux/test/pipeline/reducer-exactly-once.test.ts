@@ -3,12 +3,11 @@
  * restarted reducer resumes from the stored offset, and no stop, failed commit or SIGKILL
  * loses an event or applies one twice (`version` and the applied-events counter prove it).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeRecord, FluxEvent, LogPosition } from '@flux/domain';
 import type { PartitionStateWriter } from '@flux/core';
-import { Collector, deferred, within } from '@flux/core/testing';
+import { Collector, deferred, runUntilKilled, within } from '@flux/core/testing';
 import { Model } from './model.js';
 import { OPEN, openPipeline, tempDir, type Pipeline, type PipelineOptions, type TempDir } from './support.js';
 
@@ -198,21 +197,12 @@ describe('exactly-once materialisation', () => {
     await close(flux);
 
     const script = fileURLToPath(new URL('./fixtures/reduce-until-killed.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dir.path, '25'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const signal = await within(
-      new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig))),
+    const { signal, stderr, reported } = await runUntilKilled<{ partition: number; lastOffset: number }>(
+      script,
+      [dir.path, '25'],
       'the reducer process to kill itself',
-      20_000,
     );
     expect(signal, stderr).toBe('SIGKILL');
-    const reported = stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { partition: number; lastOffset: number });
     expect(reported.length).toBeGreaterThanOrEqual(25);
 
     flux = await open();

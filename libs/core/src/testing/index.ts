@@ -10,3 +10,4 @@ export * from './control-store-contract.js';
 export * from './change-feed-contract.js';
 export * from './rate-limiter-contract.js';
 export * from './services.js';
+export * from './child-process.js';
