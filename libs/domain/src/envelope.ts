@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { v7 as uuidv7 } from 'uuid';
 import { FluxError, ErrorCode } from './errors.js';
 import { entityIdProblem } from './entity-id.js';
+import { newEventId as defaultEventId, type IdGenerator } from './event-id.js';
 
 export type Properties = Record<string, unknown>;
 
@@ -98,13 +98,11 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
     .join('; ');
 }
 
-export type IdGenerator = () => string;
-
 /**
  * Validates a producer's envelope and completes it (eventId). Throws a validation FluxError
  * whose message names every offending field.
  */
-export function parseEnvelope(input: unknown, newEventId: IdGenerator = uuidv7): FluxEvent {
+export function parseEnvelope(input: unknown, newEventId: IdGenerator = defaultEventId): FluxEvent {
   if (!isPlainObject(input)) {
     throw new FluxError(ErrorCode.Validation, `event must be a JSON object, got ${describe(input)}`);
   }
@@ -127,7 +125,7 @@ export const isTombstone = (event: FluxEvent): boolean => event.payload.properti
 /** The stream tombstones written by Flux itself are published on. */
 export const DELETION_STREAM = 'flux.deletions';
 
-export function tombstoneFor(entityId: string, source: string, now: number, newEventId: IdGenerator = uuidv7): FluxEvent {
+export function tombstoneFor(entityId: string, source: string, now: number, newEventId: IdGenerator = defaultEventId): FluxEvent {
   return {
     eventId: newEventId(),
     stream: DELETION_STREAM,

@@ -1,5 +1,4 @@
-import { buildDirectory, DIRECTORY_ENTITY_ID, SYSTEM_NAMESPACE, type FluxEvent } from '@flux/domain';
-import { v7 as uuidv7 } from 'uuid';
+import { buildDirectory, DIRECTORY_ENTITY_ID, newEventId, SYSTEM_NAMESPACE, type FluxEvent } from '@flux/domain';
 import type { Logger } from 'pino';
 import type { StateReader } from '../ports/state-store.js';
 import type { EventAppender } from '../ingest/event-appender.js';
@@ -58,7 +57,7 @@ export class DirectoryPublisher {
       const serialized = JSON.stringify(content);
       if (serialized === this.lastContent) return;
       const event: FluxEvent = {
-        eventId: uuidv7(),
+        eventId: newEventId(),
         stream: 'flux.system',
         source: SYSTEM_NAMESPACE,
         timestamp: this.now(),
