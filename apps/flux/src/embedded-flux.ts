@@ -80,9 +80,21 @@ export async function startEmbeddedFlux(
   recovery.catch((error: unknown) => fail(new Error('recovery failed', { cause: error })));
 
   const truncation = setInterval(() => {
-    for (const [partition, offset] of appliedOffsets) {
-      embedded.log.truncateBefore(partition, offset + 1).catch((error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed'));
-    }
+    // State commits reach the disk after they are applied; records are dropped only once the
+    // state that reflects them is durable, or a crash could leave neither.
+    const durable = [...appliedOffsets];
+    state
+      .flushed()
+      .then(() =>
+        Promise.all(
+          durable.map(([partition, offset]) =>
+            embedded.log
+              .truncateBefore(partition, offset + 1)
+              .catch((error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed')),
+          ),
+        ),
+      )
+      .catch((error: unknown) => logger.warn({ err: error }, 'state flush before log truncation failed'));
   }, LOG_TRUNCATE_INTERVAL_MS);
   truncation.unref();
 

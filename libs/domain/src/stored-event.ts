@@ -15,6 +15,14 @@ export const HISTORY_DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Serialises an event for the log; the same bytes are what the history returns. */
 export const encodeEvent = (event: FluxEvent): string => JSON.stringify(event);
 
+/**
+ * The JSON of a StoredEvent, equal to `JSON.stringify(stored)`. Given the event's log value
+ * (`encodeEvent` output) it splices that in rather than serialising the event a second time.
+ */
+export function encodeStoredEvent(stored: StoredEvent, encodedEvent: string = encodeEvent(stored.event)): string {
+  return `{"event":${encodedEvent},"storedAt":${JSON.stringify(stored.storedAt)}}`;
+}
+
 export function decodeEvent(value: string): FluxEvent {
   return JSON.parse(value) as FluxEvent;
 }

@@ -3,6 +3,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import {
   ErrorCode,
   FluxError,
+  encodeStoredEvent,
   HISTORY_MAX_PER_ENTITY,
   type EntityCounts,
   type EntityQuery,
@@ -39,6 +40,11 @@ const decodeStoredEvent = (json: string): StoredEvent => JSON.parse(json) as Sto
  * Materialised state over its own LMDB environment. Every commit is one LMDB transaction that
  * first checks the claim's epoch, then writes entities, history, counts and the partition's
  * applied offset together, so state and offset always agree, even after a crash.
+ *
+ * Commits resolve once visible, not once on disk (see `Durability`): everything here is
+ * derived from the durable log, so an OS crash that rolls the store back to an earlier commit
+ * only makes the reducers replay from that commit's offset. Whoever discards log records must
+ * first wait for `flushed()`.
  */
 export class LmdbStateStore implements StateStore {
   /** Entity id (UTF-8 bytes) → JSON of the StoredEntity. */
@@ -63,7 +69,7 @@ export class LmdbStateStore implements StateStore {
   }
 
   static open(options: LmdbStateStoreOptions): LmdbStateStore {
-    return new LmdbStateStore(openLmdbEnvironment(options.path));
+    return new LmdbStateStore(openLmdbEnvironment(options.path, 'visible'));
   }
 
   /** The store inside an embedded data directory (`<dataDir>/state`). */
@@ -154,7 +160,13 @@ export class LmdbStateStore implements StateStore {
     assertPartition(claim.partition);
     // Encode first: data JSON cannot represent (a BigInt, a cycle) fails before the transaction.
     const upserts = commit.upserts.map(({ id, entity }) => ({ key: entityKey(id), json: encodeEntity(entity) }));
-    const history = commit.history.map(({ entityId, offset, stored }) => ({ entityId, key: historyKey(entityId, offset), json: JSON.stringify(stored) }));
+    const history = commit.history.map(({ entityId, offset, stored, encodedEvent }) => ({
+      entityId,
+      key: historyKey(entityId, offset),
+      json: encodeStoredEvent(stored, encodedEvent),
+    }));
+    let oldestOffset = Infinity;
+    for (const { offset } of commit.history) oldestOffset = Math.min(oldestOffset, offset);
 
     // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB
     // rolls back every write of the commit, while a plain lmdb-js transaction callback would
@@ -166,7 +178,9 @@ export class LmdbStateStore implements StateStore {
       // Deletes first: an id in both lists ends up with its upserted state.
       for (const id of commit.deletes) this.entitiesDb.remove(entityKey(id));
       for (const { key, json } of upserts) this.entitiesDb.put(key, json);
-      this.appendHistory(history);
+      // History of offsets past the applied one cannot be stored yet: only a replay needs the
+      // per-entry existence check.
+      this.appendHistory(history, oldestOffset <= stored.appliedOffset);
       for (const [countKey, delta] of Object.entries(commit.countDeltas)) {
         if (delta === 0) continue;
         const next = (this.countsDb.get(countKey) ?? 0) + delta;
@@ -187,17 +201,22 @@ export class LmdbStateStore implements StateStore {
     }
   }
 
+  /** Resolves once every commit made so far is on disk. */
+  async flushed(): Promise<void> {
+    await this.root.flushed;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.root.close();
     return this.closing;
   }
 
   /** Adds history entries and trims each touched entity to its newest HISTORY_MAX_PER_ENTITY. */
-  private appendHistory(entries: readonly { entityId: string; key: Buffer; json: string }[]): void {
+  private appendHistory(entries: readonly { entityId: string; key: Buffer; json: string }[], mayReplay: boolean): void {
     const added = new Map<string, number>();
     for (const { entityId, key, json } of entries) {
       // A replayed offset overwrites its entry rather than counting twice.
-      if (!this.historyDb.doesExist(key)) added.set(entityId, (added.get(entityId) ?? 0) + 1);
+      if (!mayReplay || !this.historyDb.doesExist(key)) added.set(entityId, (added.get(entityId) ?? 0) + 1);
       this.historyDb.put(key, json);
     }
     for (const [entityId, count] of added) {

@@ -21,4 +21,21 @@ describe('openLmdbEnvironment', () => {
       await dir.remove();
     }
   });
+
+  // State derived from the log may be rolled back by an OS crash and replayed; only the
+  // resolve-before-fsync setting differs (`flushed` waits for the fsync).
+  it("opens 'visible' environments that resolve commits before their fsync", async () => {
+    const dir = await tempDir();
+    const root = openLmdbEnvironment(join(dir.path, 'env'), 'visible');
+    try {
+      const effective = root as unknown as { overlappingSync?: boolean; noSync?: boolean };
+      expect(effective.overlappingSync).toBe(true);
+      expect(effective.noSync ?? false).toBe(false);
+      expect(await root.put('k', 'v')).toBe(true);
+      await root.flushed;
+    } finally {
+      await root.close();
+      await dir.remove();
+    }
+  });
 });

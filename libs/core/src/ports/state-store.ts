@@ -36,13 +36,21 @@ export interface PartitionClaim {
   readonly appliedOffset: number;
 }
 
+export interface HistoryEntry {
+  readonly entityId: string;
+  readonly offset: number;
+  readonly stored: StoredEvent;
+  /** `encodeEvent(stored.event)` when the caller has it (the log record's value), to spare a re-encoding. */
+  readonly encodedEvent?: string;
+}
+
 /** Everything one reducer batch changes, committed atomically with its offset. */
 export interface PartitionCommit {
   /** Offset of the last log record this commit reflects. */
   readonly lastOffset: number;
   readonly upserts: readonly EntityRecord[];
   readonly deletes: readonly string[];
-  readonly history: readonly { readonly entityId: string; readonly offset: number; readonly stored: StoredEvent }[];
+  readonly history: readonly HistoryEntry[];
   /** Entity count changes per namespace key (see `countKey`). */
   readonly countDeltas: Readonly<Record<string, number>>;
   readonly eventsApplied: number;

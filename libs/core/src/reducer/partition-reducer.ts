@@ -9,7 +9,7 @@ import {
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../ports/change-feed.js';
 import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
-import type { PartitionClaim, PartitionCommit, PartitionStateWriter } from '../ports/state-store.js';
+import type { HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
 
 export interface PartitionReducerOptions {
   readonly partition: number;
@@ -80,7 +80,7 @@ export class PartitionReducer {
     const touched = new Set<string>();
     // No prototype: count keys are namespaces, and `constructor` or `__proto__` are valid ones.
     const countDeltas: Record<string, number> = Object.create(null) as Record<string, number>;
-    const history: PartitionCommit['history'][number][] = [];
+    const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
     let eventsApplied = 0;
 
@@ -91,7 +91,7 @@ export class PartitionReducer {
       const result = applyEvent(current.get(id), event, record.timestamp);
       touched.add(id);
       eventsApplied++;
-      history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp } });
+      history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp }, encodedEvent: record.value });
       const countKey = countKeyFor(id);
       if (result.kind === 'upsert') {
         current.set(id, result.entity);
