@@ -23,25 +23,52 @@ export interface LmdbEventLogOptions {
 export const DEFAULT_MAX_BATCH = 1000;
 
 /**
- * [partition, offset]: lmdb's ordered-binary keys sort numerically, partition first. Ranges
- * also use the one-element [partition] as a bound, hence the plain array type.
+ * [partition, last offset of the chunk]: lmdb's ordered-binary keys sort numerically, partition
+ * first. Ranges also use the one-element [partition] as a bound, hence the plain array type.
  */
-type RecordKey = number[];
-/** A tuple rather than an object: smaller on disk, and no property names to encode. */
-type StoredRecord = [key: string, value: string, timestamp: number];
+type ChunkKey = number[];
+/**
+ * The records one append call put on one partition, stored as one LMDB entry: a batch of a
+ * thousand events costs one write per partition instead of one per event. Flat rather than
+ * nested (no object or tuple per record) so that encoding and decoding allocate little.
+ */
+type StoredChunk = [timestamp: number, ...keysAndValues: string[]];
+/** One record per entry, as logs written before chunking stored them: [key, value, timestamp]. */
+type LegacyRecord = [key: string, value: string, timestamp: number];
+type StoredEntry = StoredChunk | LegacyRecord;
+
+/** Calls `visit(offset, key, value, timestamp)` for each record of a stored entry. */
+function forEachRecord(
+  lastOffset: number,
+  entry: StoredEntry,
+  visit: (offset: number, key: string, value: string, timestamp: number) => boolean | void,
+): void {
+  if (typeof entry[0] === 'string') {
+    const [key, value, timestamp] = entry as LegacyRecord;
+    visit(lastOffset, key, value, timestamp);
+    return;
+  }
+  const timestamp = entry[0];
+  const count = (entry.length - 1) / 2;
+  const first = lastOffset - count + 1;
+  for (let i = 0; i < count; i++) {
+    if (visit(first + i, entry[1 + 2 * i] as string, entry[2 + 2 * i] as string, timestamp) === false) return;
+  }
+}
 
 const PARTITION_COUNT = 'partitionCount';
 /** Per partition, the first offset still stored (everything before it was truncated). */
 const startKey = (partition: number): [string, number] => ['start', partition];
 
 /**
- * The embedded partitioned log: one LMDB environment holding every partition's records under
- * [partition, offset]. Appends resolve once durable (see openLmdbEnvironment); offsets are
- * assigned inside the write transaction, so they stay gap-free even when a transaction fails.
+ * The embedded partitioned log: one LMDB environment holding every partition's records in
+ * chunks (one per append call and partition) under [partition, last offset]. Appends resolve
+ * once durable (see openLmdbEnvironment); offsets are assigned inside the write transaction,
+ * so they stay gap-free even when a transaction fails.
  */
 export class LmdbEventLog implements EventLog {
   readonly partitionCount: number;
-  private readonly records: Database<StoredRecord, RecordKey>;
+  private readonly records: Database<StoredEntry, ChunkKey>;
   private readonly meta: Database<number, string | [string, number]>;
   private readonly signal = new AppendSignal();
   private readonly subscriptions = new Set<LogTailSubscription>();
@@ -53,7 +80,7 @@ export class LmdbEventLog implements EventLog {
     options: LmdbEventLogOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.records = root.openDB<StoredRecord, RecordKey>('records', {});
+    this.records = root.openDB<StoredEntry, ChunkKey>('records', {});
     this.meta = root.openDB<number, string | [string, number]>('meta', {});
     const stored = this.meta.get(PARTITION_COUNT);
     if (stored !== undefined) {
@@ -92,17 +119,28 @@ export class LmdbEventLog implements EventLog {
 
     // A child transaction per call: all of the call's records or none, batched by lmdb-js into
     // the same (single-fsync) transaction as every other append of this event turn.
+    const byPartition = new Map<number, number[]>();
+    records.forEach(({ partition }, index) => {
+      const indexes = byPartition.get(partition);
+      if (indexes === undefined) byPartition.set(partition, [index]);
+      else indexes.push(index);
+    });
     const positions = await this.records.childTransaction(() => {
       const timestamp = this.now();
-      const next = new Map<number, number>();
-      return records.map(({ partition, key, value }): LogPosition => {
-        const offset = next.get(partition) ?? this.endOffsetNow(partition);
-        next.set(partition, offset + 1);
-        this.records.put([partition, offset], [key, value, timestamp]);
-        return { partition, offset };
-      });
+      const assigned: LogPosition[] = new Array(records.length);
+      for (const [partition, indexes] of byPartition) {
+        const first = this.endOffsetNow(partition);
+        const chunk: StoredChunk = [timestamp];
+        indexes.forEach((index, i) => {
+          const { key, value } = records[index]!;
+          chunk.push(key, value);
+          assigned[index] = { partition, offset: first + i };
+        });
+        this.records.put([partition, first + indexes.length - 1], chunk);
+      }
+      return assigned;
     });
-    for (const partition of new Set(positions.map((p) => p.partition))) this.signal.notify(partition);
+    for (const partition of byPartition.keys()) this.signal.notify(partition);
     return positions;
   }
 
@@ -149,7 +187,8 @@ export class LmdbEventLog implements EventLog {
    * Drops the records of a partition before `offset` (clamped to the end offset) so the log
    * does not grow forever; call it with offsets every reader has durably applied. Offsets are
    * never reused: the end offset survives even when every record was dropped. Reading or
-   * subscribing below the new start fails. Resolves with the number of records dropped.
+   * subscribing below the new start fails. Resolves with the number of records dropped. Disk
+   * space comes back a whole chunk at a time, once every record of the chunk is dropped.
    */
   async truncateBefore(partition: number, offset: number): Promise<number> {
     this.assertOpen();
@@ -159,9 +198,10 @@ export class LmdbEventLog implements EventLog {
       const start = this.startOffsetNow(partition);
       const until = Math.min(offset, this.endOffsetNow(partition));
       if (until <= start) return 0;
-      // Offsets are consecutive, so the keys are known without a cursor (and no cursor is
-      // invalidated by removing under it).
-      for (let o = start; o < until; o++) this.records.remove([partition, o]);
+      // Chunks whose last offset lies before `until`; collected first, so that no cursor is
+      // invalidated by removing under it.
+      const dropped = [...this.records.getKeys({ start: [partition], end: [partition, until] })];
+      for (const key of dropped) this.records.remove(key);
       this.meta.put(startKey(partition), until);
       return until - start;
     });
@@ -190,15 +230,21 @@ export class LmdbEventLog implements EventLog {
     }
     if (maxRecords === 0) return [];
     const out: LogRecord[] = [];
-    for (const { key, value } of this.records.getRange({ start: [partition, fromOffset], end: [partition + 1], limit: maxRecords })) {
-      out.push({ partition, offset: key[1]!, key: value[0], value: value[1], timestamp: value[2] });
+    // The first chunk whose last offset is at or past fromOffset is the one that holds it.
+    for (const { key: chunkKey, value: entry } of this.records.getRange({ start: [partition, fromOffset], end: [partition + 1] })) {
+      forEachRecord(chunkKey[1]!, entry, (offset, key, value, timestamp) => {
+        if (offset < fromOffset) return true;
+        out.push({ partition, offset, key, value, timestamp });
+        return out.length < maxRecords;
+      });
+      if (out.length >= maxRecords) break;
     }
     return out;
   }
 
   /** Inside a write transaction this sees the transaction's own writes. */
   private endOffsetNow(partition: number): number {
-    // [partition + 1] sorts after every [partition, offset] key and is never a key itself.
+    // [partition + 1] sorts after every [partition, last offset] key and is never a key itself.
     for (const key of this.records.getKeys({ start: [partition + 1], end: [partition], reverse: true, limit: 1 })) {
       return key[1]! + 1;
     }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@flux/domain';
 import type { LogRecord } from '@flux/core';
 import { Collector, runUntilKilled, within } from '@flux/core/testing';
-import { LmdbEventLog } from '../src/index.js';
+import { LmdbEventLog, openLmdbEnvironment } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
 const append = (log: LmdbEventLog, partition: number, count: number, prefix = 'k') =>
@@ -118,6 +118,49 @@ describe('LmdbEventLog', () => {
       opened.push(log);
       await append(log, 0, 1);
       expect((await log.read(0, 0, 1))[0]?.timestamp).toBe(1_234);
+    });
+  });
+
+  describe('storage', () => {
+    it('reads and truncates within the chunk one append wrote, and across chunks', async () => {
+      const log = openLog(1);
+      await append(log, 0, 5, 'a'); // offsets 0..4, one chunk
+      await append(log, 0, 3, 'b'); // offsets 5..7
+      expect((await log.read(0, 3, 4)).map((r) => `${r.offset}:${r.key}`)).toEqual(['3:a3', '4:a4', '5:b0', '6:b1']);
+      expect((await log.read(0, 6, 100)).map((r) => r.key)).toEqual(['b1', 'b2']);
+
+      expect(await log.truncateBefore(0, 2)).toBe(2);
+      expect((await log.read(0, 2, 100)).map((r) => r.offset)).toEqual([2, 3, 4, 5, 6, 7]);
+      await expect(log.read(0, 1, 1)).rejects.toMatchObject({ code: ErrorCode.Internal });
+      expect(await log.truncateBefore(0, 6)).toBe(4);
+      expect((await log.read(0, 6, 100)).map((r) => r.key)).toEqual(['b1', 'b2']);
+    });
+
+    it('reads logs written one record per entry, and appends after them', async () => {
+      // The layout before chunking: [partition, offset] → [key, value, timestamp].
+      const root = openLmdbEnvironment(path);
+      const records = root.openDB<unknown, number[]>('records', {});
+      const meta = root.openDB<number, string>('meta', {});
+      await meta.put('partitionCount', 1);
+      for (let offset = 0; offset < 3; offset++) await records.put([0, offset], [`old${offset}`, `v${offset}`, 1_000 + offset]);
+      await root.close();
+
+      const log = openLog();
+      expect(await log.endOffset(0)).toBe(3);
+      expect(await append(log, 0, 2, 'new')).toEqual([
+        { partition: 0, offset: 3 },
+        { partition: 0, offset: 4 },
+      ]);
+      const all = await log.read(0, 1, 10);
+      expect(all.map((r) => [r.offset, r.key, r.value])).toEqual([
+        [1, 'old1', 'v1'],
+        [2, 'old2', 'v2'],
+        [3, 'new0', 'new0'],
+        [4, 'new1', 'new1'],
+      ]);
+      expect(all[0]?.timestamp).toBe(1_001);
+      expect(await log.truncateBefore(0, 4)).toBe(4);
+      expect((await log.read(0, 4, 10)).map((r) => r.key)).toEqual(['new1']);
     });
   });
 
