@@ -1,10 +1,13 @@
-import { HISTORY_MAX_PER_ENTITY, type StoredEntity } from '@flux/domain';
+import { encodeStoredEvent, HISTORY_MAX_PER_ENTITY, type StoredEntity } from '@flux/domain';
 import type { PartitionClaim, PartitionCommit } from '@flux/core';
 import type { ScriptArgument } from './lua-script.js';
 import { partitionKeys } from './redis-keys.js';
 
-/** Change summaries each partition's stream keeps (approximately: XADD MAXLEN ~). */
-export const CHANGE_STREAM_MAX_LENGTH = 10_000;
+/**
+ * Log offsets each partition's change stream reaches back (approximately: whole stream nodes
+ * are trimmed at a time), so it holds at most this many summaries plus one commit's.
+ */
+export const CHANGE_STREAM_MAX_OFFSETS = 10_000;
 
 export interface EncodedCommit {
   readonly keys: readonly string[];
@@ -24,9 +27,10 @@ export const encodeEntity = (entity: StoredEntity): string => JSON.stringify(ent
  *
  * Change records: the commit carries upserts and deletes, not the reducer's per-event
  * ChangeRecords, so each entity the commit touches becomes one compact summary (kind, id, the
- * offset of its last event in the commit, version) with stream id `<lastOffset>-<n>`: enough for a
- * subscriber that resumes from a position to learn which entities changed after it and re-read
- * them, and bounded per entry.
+ * offset of its last event in the commit, version): enough for a subscriber that resumes from a
+ * position to learn which entities changed after it and re-read them. A commit's summaries are
+ * one stream entry (see encodeChanges), so the script makes one XADD per commit, not one per
+ * entity.
  */
 export function encodeCommit(prefix: string, claim: PartitionClaim, commit: PartitionCommit): EncodedCommit {
   requireInteger(claim.epoch, 'claim epoch');
@@ -50,11 +54,12 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   // History grouped per entity (one list key each), in log order within the entity.
   const historyByEntity = new Map<string, { offset: number; json: string }[]>();
   const lastEventOffset = new Map<string, number>();
-  for (const { entityId, offset, stored } of commit.history) {
+  for (const { entityId, offset, stored, encodedEvent } of commit.history) {
     requireInteger(offset, 'history offset');
     let entries = historyByEntity.get(entityId);
     if (entries === undefined) historyByEntity.set(entityId, (entries = []));
-    entries.push({ offset, json: JSON.stringify(stored) });
+    // The reducer passes the log record's value: the event's JSON is spliced in, not re-encoded.
+    entries.push({ offset, json: encodeStoredEvent(stored, encodedEvent) });
     lastEventOffset.set(entityId, Math.max(offset, lastEventOffset.get(entityId) ?? offset));
   }
   const historyKeys: string[] = [];
@@ -68,21 +73,17 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   }
 
   // Change summaries, in the order of the entities' last events.
-  const changed: { kind: 'upsert' | 'delete'; id: string; offset: number; version: string }[] = [];
+  const changed: Changed[] = [];
   const deleted = new Set(commit.deletes);
   const upserted = new Set<string>();
   for (const { id, entity } of commit.upserts) {
     upserted.add(id);
-    changed.push({ kind: 'upsert', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: String(entity.version) });
+    changed.push({ kind: 'upsert', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: entity.version });
   }
   for (const id of deleted) {
-    if (!upserted.has(id)) changed.push({ kind: 'delete', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: '' });
+    if (!upserted.has(id)) changed.push({ kind: 'delete', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: 0 });
   }
   changed.sort((a, b) => a.offset - b.offset);
-  const changes: string[] = [];
-  changed.forEach((change, i) => {
-    changes.push(`${commit.lastOffset}-${i + 1}`, change.kind, change.id, String(change.offset), change.version);
-  });
 
   return {
     keys: [keys.meta, keys.entities, keys.ids, keys.counts, keys.changes, ...historyKeys],
@@ -91,17 +92,32 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
       String(commit.lastOffset),
       String(commit.eventsApplied),
       String(HISTORY_MAX_PER_ENTITY),
-      String(CHANGE_STREAM_MAX_LENGTH),
+      String(Math.max(0, commit.lastOffset - CHANGE_STREAM_MAX_OFFSETS)),
       String(commit.deletes.length),
       String(commit.upserts.length),
       String(countEntries),
-      String(changed.length),
+      changed.length === 0 ? '' : encodeChanges(changed),
       ...commit.deletes,
       ...upserts,
       ...counts,
       ...historySizes,
       ...historyJson,
-      ...changes,
     ],
   };
+}
+
+/** One change summary as the stream keeps it: [kind, entity id, offset, version (upserts only)]. */
+export type EncodedChange = readonly ['u', string, number, number] | readonly ['d', string, number];
+
+interface Changed {
+  readonly kind: 'upsert' | 'delete';
+  readonly id: string;
+  readonly offset: number;
+  readonly version: number;
+}
+
+function encodeChanges(changed: readonly Changed[]): string {
+  return JSON.stringify(
+    changed.map(({ kind, id, offset, version }): EncodedChange => (kind === 'upsert' ? ['u', id, offset, version] : ['d', id, offset])),
+  );
 }

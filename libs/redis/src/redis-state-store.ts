@@ -8,7 +8,7 @@ import {
   type StoredEvent,
 } from '@flux/domain';
 import type { EntityPage, HistoryQuery, PartitionClaim, PartitionCommit, StateReader, StateStore } from '@flux/core';
-import { encodeCommit } from './commit-arguments.js';
+import { encodeCommit, type EncodedChange } from './commit-arguments.js';
 import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/commit-partition.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
@@ -164,33 +164,37 @@ export class RedisStateStore implements StateStore {
 
   /**
    * Change summaries of a partition after a log offset (a subscriber's last seen position), in
-   * commit order: what a subscriber needs to resume without gaps. `complete` is false when the
-   * stream (bounded, see CHANGE_STREAM_MAX_LENGTH) no longer reaches back that far.
+   * commit order, at most `limit`: what a subscriber needs to resume without gaps (it resumes
+   * from the last summary's offset for more). `complete` is false when the stream (bounded, see
+   * CHANGE_STREAM_MAX_OFFSETS) no longer reaches back that far.
    */
   async changesAfter(partition: number, afterOffset: number, limit = 1000): Promise<ChangesPage> {
     const keys = this.keysOf(partition);
     return storeCall('changesAfter', async () => {
+      // Entry ids are <commit's last offset>-1: a commit at or before the position holds nothing after it.
       const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
       const [entries, info] = await Promise.all([
+        // Every entry holds at least one summary, so `limit` entries are enough.
         this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
         this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
       ]);
       const changes: ChangeSummary[] = [];
-      for (const [id, flat] of entries) {
-        const fields = new Map<string, string>();
-        for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
-        const offset = Number(fields.get('offset'));
-        // Commits are the unit of the stream; skip changes of a commit at or before the position.
-        if (offset <= afterOffset) continue;
-        const version = fields.get('version');
-        changes.push({
-          partition,
-          offset,
-          commitOffset: Number(id.slice(0, id.indexOf('-'))),
-          kind: fields.get('kind') === 'delete' ? 'delete' : 'upsert',
-          entityId: fields.get('id') ?? '',
-          ...(version === undefined ? {} : { version: Number(version) }),
-        });
+      for (const [id, fields] of entries) {
+        const commitOffset = Number(id.slice(0, id.indexOf('-')));
+        const json = fields[fields.indexOf('changes') + 1] ?? '[]';
+        for (const [kind, entityId, offset, version] of JSON.parse(json) as EncodedChange[]) {
+          // A commit that spans the position: its summaries up to the position were seen already.
+          if (offset <= afterOffset) continue;
+          if (changes.length === limit) return { changes, complete: reachesBack(info, afterOffset) };
+          changes.push({
+            partition,
+            offset,
+            commitOffset,
+            kind: kind === 'd' ? 'delete' : 'upsert',
+            entityId,
+            ...(version === undefined ? {} : { version }),
+          });
+        }
       }
       return { changes, complete: reachesBack(info, afterOffset) };
     });
@@ -210,10 +214,10 @@ export class RedisStateStore implements StateStore {
 }
 
 /**
- * Whether the stream still holds every entry after `afterOffset`, from XINFO STREAM (Redis 7):
+ * Whether the stream still holds every summary after `afterOffset`, from XINFO STREAM (Redis 7):
  * nothing was trimmed when every entry ever added is still there; otherwise the trimmed entries
- * are those below the first one kept, so their commit offsets are at most its offset (when it
- * is not the first entry of its commit) or below it.
+ * are whole commits before the first one kept, so their summaries' offsets are below that
+ * commit's last offset (the first part of its id).
  */
 function reachesBack(info: unknown, afterOffset: number): boolean {
   if (!Array.isArray(info)) return true; // no stream: nothing was ever trimmed
@@ -222,7 +226,6 @@ function reachesBack(info: unknown, afterOffset: number): boolean {
   const added = Number(field.get('entries-added'));
   if (!(added > Number(field.get('length')))) return true;
   const first = String(field.get('recorded-first-entry-id') ?? '');
-  const [ms, seq] = first.split('-').map(Number) as [number, number];
-  const newestTrimmed = seq > 1 ? ms : ms - 1;
+  const newestTrimmed = Number(first.slice(0, first.indexOf('-'))) - 1;
   return newestTrimmed <= afterOffset;
 }

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareIds, ErrorCode, HISTORY_MAX_PER_ENTITY, type Properties, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { PartitionClaim, PartitionCommit } from '@flux/core';
 import { describeWithRedis } from '@flux/core/testing';
-import { CHANGE_STREAM_MAX_LENGTH, encodeCommit, partitionKeys, RedisStateStore } from '../src/index.js';
+import { CHANGE_STREAM_MAX_OFFSETS, encodeCommit, partitionKeys, RedisStateStore } from '../src/index.js';
 import { connect, deletePrefix, monitorRedis, uniquePrefix } from './support.js';
 
 const T0 = 1_767_000_000_000;
@@ -371,16 +371,34 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       expect(await store.changesAfter(5, -1)).toEqual({ changes: [], complete: true });
     });
 
-    it('stays bounded and says when it no longer reaches back to a position', async () => {
+    it('stays bounded by log offsets and says when it no longer reaches back to a position', async () => {
       const claim = await store.claimPartition(0);
-      const many = CHANGE_STREAM_MAX_LENGTH + 500;
-      await store.commit(claim, commitOf(many - 1, { upserts: Array.from({ length: many }, (_, i) => ({ id: `e${i}`, entity: entity({}) })) }));
-      await store.commit(claim, commitOf(many, { upserts: [{ id: 'last', entity: entity({}) }] }));
+      // Commits of 100 offsets each; the stream keeps about the last CHANGE_STREAM_MAX_OFFSETS.
+      const step = 100;
+      // Approximate trimming drops whole stream nodes (100 small entries each): overshoot by more.
+      const commits = CHANGE_STREAM_MAX_OFFSETS / step + 250;
+      for (let c = 0; c < commits; c++) {
+        const last = (c + 1) * step - 1;
+        await store.commit(claim, commitOf(last, { upserts: [{ id: `e${c}`, entity: entity({}) }], history: [{ entityId: `e${c}`, offset: last, stored: storedEvent(`e${c}`, last) }] }));
+      }
       const length = await client.xlen(partitionKeys(prefix, 0).changes);
-      expect(length).toBeLessThan(many);
-      expect(length).toBeGreaterThanOrEqual(CHANGE_STREAM_MAX_LENGTH);
+      expect(length).toBeLessThan(commits);
+      expect(length).toBeGreaterThanOrEqual(CHANGE_STREAM_MAX_OFFSETS / step);
       expect((await store.changesAfter(0, -1, 10)).complete).toBe(false);
-      expect(await store.changesAfter(0, many - 1)).toMatchObject({ complete: true, changes: [{ entityId: 'last', offset: many }] });
+      const lastOffset = commits * step - 1;
+      expect(await store.changesAfter(0, lastOffset - step)).toEqual({
+        complete: true,
+        changes: [{ partition: 0, offset: lastOffset, commitOffset: lastOffset, kind: 'upsert', entityId: `e${commits - 1}`, version: 1 }],
+      });
+    });
+
+    it('pages by summaries: a commit larger than the limit continues from the last offset returned', async () => {
+      const claim = await store.claimPartition(1);
+      const history = Array.from({ length: 5 }, (_, i) => ({ entityId: `k${i}`, offset: i, stored: storedEvent(`k${i}`, i) }));
+      await store.commit(claim, commitOf(4, { upserts: history.map(({ entityId }) => ({ id: entityId, entity: entity({}) })), history }));
+      const first = await store.changesAfter(1, -1, 3);
+      expect(first.changes.map((c) => c.offset)).toEqual([0, 1, 2]);
+      expect((await store.changesAfter(1, 2, 3)).changes.map((c) => c.entityId)).toEqual(['k3', 'k4']);
     });
   });
 });

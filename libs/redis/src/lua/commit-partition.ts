@@ -7,11 +7,11 @@ import type { LuaScript } from '../lua-script.js';
  * `encodeCommit` (commit-arguments.ts); keep the two in step.
  *
  * KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
- * ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 change stream bound,
- *       6 #deletes, 7 #upserts, 8 #count deltas, 9 #changes, then in order:
+ * ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
+ *       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
+ *       (JSON text, '' when none), then in order:
  *       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
- *       history sizes (one per history key) | history JSON (grouped by key, oldest first) |
- *       changes (stream id, kind, entity id, offset, version).
+ *       history sizes (one per history key) | history JSON (grouped by key, oldest first).
  *
  * Entity and event JSON pass through as opaque strings: Lua never decodes or re-encodes them
  * (cjson would turn 9007199254740991 into 9.007199254741e+15 and `{}` into `[]`).
@@ -42,14 +42,13 @@ local function wrong_type(key, wanted)
   local actual = redis.call('TYPE', key)['ok']
   return actual ~= 'none' and actual ~= wanted
 end
-local expected = { [1] = 'hash', [2] = 'hash', [3] = 'zset', [4] = 'hash', [5] = 'stream' }
-for i = 1, #KEYS do
-  if wrong_type(KEYS[i], expected[i] or 'list') then return {'wrongtype', KEYS[i]} end
+local expected = { 'hash', 'hash', 'zset', 'hash', 'stream' }
+for i = 1, 5 do
+  if wrong_type(KEYS[i], expected[i]) then return {'wrongtype', KEYS[i]} end
 end
 
 local historyMax = tonumber(ARGV[4])
-local changesMax = ARGV[5]
-local nDeletes, nUpserts, nCounts, nChanges = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local nDeletes, nUpserts, nCounts = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 
 -- unpack() is bounded by Lua's C stack (8000 slots): pass arguments in pieces.
 local CHUNK = 1000
@@ -76,7 +75,37 @@ local function index_ids(first, last, step)
   if #members > 0 then redis.call('ZADD', ids, unpack(members)) end
 end
 
-local at = 10
+-- History first, before any other write: a history key of another type (one per entity, too
+-- many to TYPE-check each) fails its LPUSH, and the lists pushed so far are popped again, so
+-- the script still writes nothing. Oldest first, so after LPUSH the newest entry is at the head.
+-- Trimming waits until every push succeeded: what LTRIM drops could not be put back.
+local nHistoryKeys = #KEYS - 5
+local at = 10 + nDeletes + 2 * nUpserts + 2 * nCounts
+local entry = at + nHistoryKeys
+local pushed, lengths = {}, {}
+for k = 1, nHistoryKeys do
+  local key = KEYS[5 + k]
+  local n = tonumber(ARGV[at + k - 1])
+  pushed[k], lengths[k] = 0, 0
+  if n > 0 then
+    local first = math.min(entry + n - 1, entry + CHUNK - 1)
+    local length = redis.pcall('LPUSH', key, unpack(ARGV, entry, first))
+    if type(length) == 'table' then
+      for p = 1, k - 1 do
+        if pushed[p] > 0 then redis.call('LPOP', KEYS[5 + p], pushed[p]) end
+      end
+      return {'wrongtype', key}
+    end
+    if first < entry + n - 1 then length = call_chunked('LPUSH', key, first + 1, entry + n - 1, 1) end
+    pushed[k], lengths[k] = n, length
+    entry = entry + n
+  end
+end
+for k = 1, nHistoryKeys do
+  if lengths[k] > historyMax then redis.call('LTRIM', KEYS[5 + k], 0, historyMax - 1) end
+end
+
+at = 10
 
 -- Deletes before upserts: an id in both ends up with its upserted state.
 if nDeletes > 0 then
@@ -94,34 +123,15 @@ end
 for i = at, at + 2 * nCounts - 1, 2 do
   if redis.call('HINCRBY', counts, ARGV[i], ARGV[i + 1]) == 0 then redis.call('HDEL', counts, ARGV[i]) end
 end
-at = at + 2 * nCounts
-
--- History: oldest first, so after LPUSH the newest entry is at the head.
-local nHistoryKeys = #KEYS - 5
-local entry = at + nHistoryKeys
-for k = 1, nHistoryKeys do
-  local key = KEYS[5 + k]
-  local n = tonumber(ARGV[at + k - 1])
-  if n > 0 then
-    local length = call_chunked('LPUSH', key, entry, entry + n - 1, 1)
-    if length > historyMax then redis.call('LTRIM', key, 0, historyMax - 1) end
-    entry = entry + n
-  end
-end
-at = entry
 
 if ARGV[3] ~= '0' then redis.call('HINCRBY', meta, 'events', ARGV[3]) end
 redis.call('HSET', meta, 'offset', ARGV[2])
 
--- Stream ids are <lastOffset>-<n>: above every earlier commit's, since lastOffset grew.
-for i = at, at + 5 * nChanges - 1, 5 do
-  if ARGV[i + 1] == 'upsert' then
-    redis.call('XADD', changes, 'MAXLEN', '~', changesMax, ARGV[i],
-      'kind', 'upsert', 'id', ARGV[i + 2], 'offset', ARGV[i + 3], 'version', ARGV[i + 4])
-  else
-    redis.call('XADD', changes, 'MAXLEN', '~', changesMax, ARGV[i],
-      'kind', ARGV[i + 1], 'id', ARGV[i + 2], 'offset', ARGV[i + 3])
-  end
+-- One stream entry per commit, id <lastOffset>-1: above every earlier commit's, since
+-- lastOffset grew. Entries of offsets older than ARGV[5] are trimmed (approximately: whole
+-- stream nodes at a time), which bounds the stream by log offsets, not by commit sizes.
+if ARGV[9] ~= '' then
+  redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9])
 end
 
 return {'ok'}
