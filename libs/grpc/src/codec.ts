@@ -106,27 +106,44 @@ export function changeToProto(change: ChangeRecord): ProtoChangeRecord {
     : { ...common, kind: { $case: 'delete', delete: {} } };
 }
 
+/**
+ * A change as the query gateways receive it. The property changes stay JSON text until a reader
+ * asks for them: a gateway decodes every change of every shard, but only the WebSocket hub looks
+ * at `changes`, and only while someone is connected, so most batches are never parsed at all.
+ */
 export function changeFromProto(change: ProtoChangeRecord): ChangeRecord {
-  const common = {
-    partition: change.partition,
-    offset: change.offset,
-    entityId: change.entityId,
-    timestamp: change.timestampMs,
-    source: change.source,
-  };
+  const { partition, offset, entityId, timestampMs: timestamp, source } = change;
   switch (change.kind?.$case) {
     case 'upsert': {
-      const changes = parseJson<unknown>(change.kind.upsert.changesJson, `the changes of ${describeChange(change)}`);
-      if (!Array.isArray(changes)) {
-        throw new FluxError(ErrorCode.Internal, `a shard sent changes of ${describeChange(change)} that are not a JSON array`);
-      }
-      return { ...common, kind: 'upsert', changes: changes as PropertyChange[], version: change.kind.upsert.version };
+      const { changesJson, version } = change.kind.upsert;
+      let parsed: PropertyChange[] | undefined;
+      return {
+        partition,
+        offset,
+        entityId,
+        timestamp,
+        source,
+        kind: 'upsert',
+        version,
+        get changes(): readonly PropertyChange[] {
+          parsed ??= parseChanges(changesJson, change);
+          return parsed;
+        },
+      };
     }
     case 'delete':
-      return { ...common, kind: 'delete' };
+      return { partition, offset, entityId, timestamp, source, kind: 'delete' };
     default:
       throw new FluxError(ErrorCode.Internal, `a shard sent ${describeChange(change)} of an unknown kind`);
   }
+}
+
+function parseChanges(json: string, change: ProtoChangeRecord): PropertyChange[] {
+  const changes = parseJson<unknown>(json, `the changes of ${describeChange(change)}`);
+  if (!Array.isArray(changes)) {
+    throw new FluxError(ErrorCode.Internal, `a shard sent changes of ${describeChange(change)} that are not a JSON array`);
+  }
+  return changes as PropertyChange[];
 }
 
 const describeChange = (change: ProtoChangeRecord): string => `the change at partition ${change.partition} offset ${change.offset}`;

@@ -12,7 +12,7 @@ import type { ChangeFeed, StateReader } from '@flux/core';
 import { changeToProto, countsToProto, entityToProto, storedEventToProto } from './codec.js';
 import { HealthStatusBoard, ServingStatus } from './health.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
-import { StateServiceService, type StateServiceServer, type WatchRequest, type WatchResponse } from './generated/flux/v1/state.js';
+import { StateServiceService, WatchResponse, type StateServiceServer, type WatchRequest } from './generated/flux/v1/state.js';
 import type { GrpcLogger } from './logger.js';
 import { fluxStatus, statusFromError } from './status.js';
 
@@ -79,6 +79,24 @@ interface EncodedBatch {
   readonly response: WatchResponse;
   /** Approximate encoded size, for the backlog bound. */
   readonly bytes: number;
+}
+
+/**
+ * StateService as generated, except that Watch responses are serialised once however many
+ * gateways watch: every watcher writes the same response object for a batch (see `encode`), and
+ * grpc-js would otherwise run the protobuf writer once per write.
+ */
+function stateServiceDefinition(): typeof StateServiceService {
+  const serialised = new WeakMap<WatchResponse, Buffer>();
+  const responseSerialize = (value: WatchResponse): Buffer => {
+    let bytes = serialised.get(value);
+    if (bytes === undefined) {
+      bytes = Buffer.from(WatchResponse.encode(value).finish());
+      serialised.set(value, bytes);
+    }
+    return bytes;
+  };
+  return { ...StateServiceService, watch: { ...StateServiceService.watch, responseSerialize } };
 }
 
 interface Watcher {
@@ -255,7 +273,7 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     },
     watch,
   };
-  server.addService(StateServiceService, implementation);
+  server.addService(stateServiceDefinition(), implementation);
   server.addService(HealthService, health.implementation);
 
   return {
