@@ -5,6 +5,8 @@
  * public PORT. Like a Kubernetes controller it restarts a process that dies. Ctrl-C stops all.
  *
  * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names and pids (for failure tests).
+ * FLUX_CLUSTER_NODE_ARGS, when set, are extra Node.js flags for every process (space-separated),
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/flux-prof`: Node refuses --cpu-prof in NODE_OPTIONS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARD_COUNT = Number(process.env.FLUX_CLUSTER_SHARDS ?? 3);
 const QUERY_GATEWAYS = Number(process.env.FLUX_CLUSTER_QUERY_GATEWAYS ?? 2);
 const RESTART_DELAY_MS = Number(process.env.FLUX_CLUSTER_RESTART_DELAY_MS ?? 1000);
+const NODE_ARGS = (process.env.FLUX_CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
 
 const log = (message: string): void => {
   process.stderr.write(`[cluster] ${message}\n`);
@@ -51,7 +54,7 @@ class Supervisor {
   ) {}
 
   start(spec: ProcessSpec): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, spec.app)], {
+    const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', resolve(root, spec.app)], {
       cwd: root,
       env: { ...this.baseEnv, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
