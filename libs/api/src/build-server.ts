@@ -1,7 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
 import type { IngestDeps, QueryDeps, SystemDeps } from './api-deps.js';
@@ -15,7 +14,7 @@ import { namespaceRoutes } from './routes/namespace-routes.js';
 import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
 import { systemRoutes } from './routes/system-routes.js';
 import type { WebSocketHub } from './websocket/websocket-hub.js';
-import { MAX_CLIENT_MESSAGE_BYTES, websocketRoutes } from './websocket/websocket-routes.js';
+import { websocketRoutes } from './websocket/websocket-routes.js';
 
 export interface BuiltServer {
   readonly app: FastifyInstance;
@@ -72,7 +71,6 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  if (roles.query !== undefined) await app.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
 
   app.addHook('onResponse', async (request, reply) => {
     system.metrics.httpDuration.observe(

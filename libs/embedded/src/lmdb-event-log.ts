@@ -56,6 +56,12 @@ function forEachRecord(
   }
 }
 
+interface QueuedAppend {
+  readonly records: readonly AppendRecord[];
+  resolve(positions: readonly LogPosition[]): void;
+  reject(error: unknown): void;
+}
+
 const PARTITION_COUNT = 'partitionCount';
 /** Per partition, the first offset still stored (everything before it was truncated). */
 const startKey = (partition: number): [string, number] => ['start', partition];
@@ -74,6 +80,10 @@ export class LmdbEventLog implements EventLog {
   private readonly subscriptions = new Set<LogTailSubscription>();
   private readonly now: () => number;
   private closing: Promise<void> | undefined;
+  /** Appends waiting for the end of the event-loop turn (see writeQueued). */
+  private queued: QueuedAppend[] = [];
+  /** Settles when the last transaction of queued appends did. */
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -111,37 +121,61 @@ export class LmdbEventLog implements EventLog {
     return LmdbEventLog.open({ ...options, path: join(dataDir, 'log') });
   }
 
-  async append(records: readonly AppendRecord[]): Promise<readonly LogPosition[]> {
-    this.assertOpen();
-    // Validate the whole call first: a bad record fails the call before anything is written.
-    for (const record of records) this.assertPartition(record.partition);
-    if (records.length === 0) return [];
-
-    // A child transaction per call: all of the call's records or none, batched by lmdb-js into
-    // the same (single-fsync) transaction as every other append of this event turn.
-    const byPartition = new Map<number, number[]>();
-    records.forEach(({ partition }, index) => {
-      const indexes = byPartition.get(partition);
-      if (indexes === undefined) byPartition.set(partition, [index]);
-      else indexes.push(index);
+  append(records: readonly AppendRecord[]): Promise<readonly LogPosition[]> {
+    try {
+      this.assertOpen();
+      // Validate the whole call first: a bad record fails the call before anything is written.
+      for (const record of records) this.assertPartition(record.partition);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => this.writeQueued());
+      this.queued.push({ records, resolve, reject });
     });
-    const positions = await this.records.childTransaction(() => {
+  }
+
+  /**
+   * Writes every append queued during this turn of the event loop in one child transaction,
+   * one chunk per partition: under many concurrent single-event requests, one write instead
+   * of one per request. A call's records are written all together or not at all, since the
+   * whole transaction is.
+   */
+  private writeQueued(): void {
+    const calls = this.queued;
+    if (calls.length === 0) return; // already written by close()
+    this.queued = [];
+    const byPartition = new Map<number, { call: number; index: number }[]>();
+    calls.forEach(({ records }, call) => {
+      records.forEach(({ partition }, index) => {
+        const slots = byPartition.get(partition);
+        if (slots === undefined) byPartition.set(partition, [{ call, index }]);
+        else slots.push({ call, index });
+      });
+    });
+    const written = this.records.childTransaction(() => {
       const timestamp = this.now();
-      const assigned: LogPosition[] = new Array(records.length);
-      for (const [partition, indexes] of byPartition) {
+      const assigned = calls.map(({ records }) => new Array<LogPosition>(records.length));
+      for (const [partition, slots] of byPartition) {
         const first = this.endOffsetNow(partition);
         const chunk: StoredChunk = [timestamp];
-        indexes.forEach((index, i) => {
-          const { key, value } = records[index]!;
+        slots.forEach(({ call, index }, i) => {
+          const { key, value } = calls[call]!.records[index]!;
           chunk.push(key, value);
-          assigned[index] = { partition, offset: first + i };
+          assigned[call]![index] = { partition, offset: first + i };
         });
-        this.records.put([partition, first + indexes.length - 1], chunk);
+        this.records.put([partition, first + slots.length - 1], chunk);
       }
       return assigned;
     });
-    for (const partition of byPartition.keys()) this.signal.notify(partition);
-    return positions;
+    this.writing = written.then(
+      (assigned) => {
+        for (const partition of byPartition.keys()) this.signal.notify(partition);
+        calls.forEach(({ resolve }, call) => resolve(assigned[call]!));
+      },
+      (error: unknown) => calls.forEach(({ reject }) => reject(error)),
+    );
   }
 
   async read(partition: number, fromOffset: number, maxRecords: number): Promise<readonly LogRecord[]> {
@@ -207,9 +241,12 @@ export class LmdbEventLog implements EventLog {
     });
   }
 
-  /** Stops every subscription (after its batch in flight) and closes the environment. */
+  /** Writes the appends already accepted, stops every subscription (after its batch in flight) and closes the environment. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Appends accepted before close() are still written.
+      this.writeQueued();
+      await this.writing;
       await Promise.all([...this.subscriptions].map((s) => s.stop()));
       await this.root.close();
     })();

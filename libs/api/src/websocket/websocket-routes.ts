@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { WebSocketHub } from './websocket-hub.js';
@@ -8,7 +9,9 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
 /**
  * `GET /api/ws`: state_update / entity_deleted from the change feed, and metrics_update
- * every interval to every connection. Requires @fastify/websocket to be registered.
+ * every interval to every connection. @fastify/websocket is registered in a scope of its own
+ * with this one route: registered on the whole server it wraps every route's handler, a cost
+ * each REST request paid for nothing.
  */
 export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocketHub {
   const hub = new WebSocketHub({
@@ -33,17 +36,20 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
     hub.closeAll();
   });
 
-  app.route({
-    method: 'GET',
-    url: '/api/ws',
-    schema: routeDoc({
-      summary: 'WebSocket: state_update, entity_deleted and metrics_update messages',
-      tags: ['websocket'],
-      responses: { 101: 'Switching protocols', 426: 'Not a WebSocket upgrade request' },
-    }),
-    handler: async (_request, reply) =>
-      reply.code(426).header('Upgrade', 'websocket').send({ error: 'this endpoint speaks WebSocket: send an Upgrade request' }),
-    wsHandler: (socket) => hub.add(socket),
+  app.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+    scope.route({
+      method: 'GET',
+      url: '/api/ws',
+      schema: routeDoc({
+        summary: 'WebSocket: state_update, entity_deleted and metrics_update messages',
+        tags: ['websocket'],
+        responses: { 101: 'Switching protocols', 426: 'Not a WebSocket upgrade request' },
+      }),
+      handler: async (_request, reply) =>
+        reply.code(426).header('Upgrade', 'websocket').send({ error: 'this endpoint speaks WebSocket: send an Upgrade request' }),
+      wsHandler: (socket) => hub.add(socket),
+    });
   });
   return hub;
 }
