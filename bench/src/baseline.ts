@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { freePort, startServerProcess, waitForOk } from './process-group.js';
+
+export interface Baseline {
+  readonly baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts baseline-server.ts as its own process, like the deployment under test. */
+export async function startBaseline(repoRoot: string): Promise<Baseline> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_ENV;
+  const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForOk(`${baseUrl}/ready`, server, 30_000);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { baseUrl, stop: () => server.stop() };
+}

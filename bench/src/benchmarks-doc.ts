@@ -1,0 +1,195 @@
+/**
+ * docs/benchmarks.md and docs/benchmarks/latency.svg, regenerated from bench/results/*.json so
+ * the page always shows figures that a results file backs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { latencySeries, renderLatencyChart } from './latency-chart.js';
+import { profileFor } from './profile.js';
+import { machineLine, runFigures, runTitle, targetsTable } from './report.js';
+import { pickForDocs, readResultsDir, type BenchResults } from './results.js';
+import { integer } from './format.js';
+
+export const DOC_PATH = 'docs/benchmarks.md';
+export const CHART_PATH = 'docs/benchmarks/latency.svg';
+
+function methodology(): string {
+  const full = profileFor(false, 'embedded');
+  const quick = profileFor(true, 'embedded');
+  const cluster = profileFor(false, 'cluster');
+  return `## Method
+
+**Where things run.** Each run starts a fresh deployment from a Flux checkout: the embedded
+server (\`node --import tsx apps/flux/src/main.ts\`, a new temporary \`FLUX_DATA_DIR\`) or, with
+\`--cluster\`, \`deploy/local/start-cluster.ts\` (3 reducer shards, 1 ingest gateway, 2 query
+gateways behind one port) on local Kafka and Redis with a topic and key prefix of its own,
+deleted afterwards. The load comes from the harness, a separate Node process, over loopback on
+the same machine. The machine has 2 cores, so the load generator and the server compete for
+CPU; each measurement records the cores used by the load process and by the deployment, and
+the load process's event-loop delay, and the results flag a run in which the load process
+itself may have been the bottleneck (a core fully busy, or p99 event-loop delay ≥ 20 ms).
+Other work on the machine shows in the load average recorded at the start and end of a run.
+
+**Single-event ingest.** Every request is a distinct, valid event
+(\`{"stream":"bench","source":"flux-bench","timestamp":…,"payload":{"entity_id":…,"properties":{"seq":n,"v":…}}}\`)
+cycling over ${integer(full.ingest.entities)} entities. *Throughput at saturation*: autocannon,
+closed loop, ${full.ingest.connections} keep-alive connections for ${full.ingest.saturationSeconds} s, non-2xx answers and
+errors counted apart. The same load, with the same bodies, goes to a *baseline*: a bare
+Fastify 5 server whose \`POST /api/events\` parses the JSON body and answers 200 \`{}\`, in its
+own process. Baseline and Flux take turns in ${full.ingest.rounds} rounds and Flux's figure is reported
+as the ratio of the two means, so that load from elsewhere on the machine largely cancels.
+After each Flux run the harness waits until the events are applied, so a backlog never
+spills into the next measurement. *Latency*: open loop at fixed offered rates
+(${full.ingest.rates.join(', ')} events/s for ${full.ingest.rateSeconds} s each) on an undici pool of 128 connections.
+Request *i* is due at t₀ + i/rate whatever happened to earlier requests, and its latency runs
+from when it was **due**, not from when it was sent — the correction for coordinated omission
+that wrk2 makes. A stalled server therefore shows the whole wait its clients would see instead
+of the load generator waiting with it. (autocannon's own rate limit is per connection and
+closed loop, which is why it is used for saturation only.) Latencies go into an HdrHistogram
+(1 µs resolution, 3 significant digits); requests still unanswered when a run ends are recorded
+at their age then and counted as failures.
+
+**Batch ingest.** ${integer(full.batch.events)} events per batch size (${full.batch.sizes.join(' and ')} events per request),
+event *i* going to entity *i* mod ${integer(full.batch.entities)} with \`seq = i\`, ${full.batch.concurrency} requests in flight. Request
+bodies are serialised before the clock starts. The clock runs from the first request until
+every entity shows its last event (\`seq\`) through \`GET /api/state/entities?prefix=\`, listed
+per sub-prefix of 100 entities, a sub-prefix found complete not being listed again; the time is
+taken when the last listing answers. Events per second = events ÷ that time. The
+acknowledgement time (last batch answered) is reported beside it. The target is judged on the
+batches of 1000.
+
+**Reads.** ${integer(full.reads.entities)} entities are loaded (batches of 1000) under one prefix, spread over
+${full.reads.subPrefixes} sub-prefixes of ${integer(full.reads.entities / full.reads.subPrefixes)}. \`GET /api/state/entities/:id\`:
+autocannon, ${full.reads.getConnections} connections for ${full.reads.getSeconds} s, each request a different id in scattered order.
+List latency: ${full.reads.listSamples} sequential requests of each kind on an otherwise idle server,
+\`?prefix=<sub-prefix>\` (every match, ${integer(full.reads.entities / full.reads.subPrefixes)} entities), \`?prefix=<sub-prefix>&limit=${full.reads.pageLimit}\`
+(the first page), and ${full.reads.fullListSamples} unpaged lists of the whole set; time to the last byte,
+a response with the wrong number of entities counted as an error.
+
+**Publish → WebSocket delivery.** ${full.websocket.subscribers} WebSocket connections to \`/api/ws\`, each
+subscribed to its own ${full.websocket.entitiesPerSubscriber} entities. One warm-up event per subscriber, waited for, proves
+every subscription is in place. A publisher then sends single-event POSTs open loop at
+${full.websocket.rates.join(' and ')} events/s (the cluster run: ${cluster.websocket.rates.join(', ')}) for ${full.websocket.rateSeconds} s, round-robin over
+all ${integer(full.websocket.subscribers * full.websocket.entitiesPerSubscriber)} entities, so every event reaches exactly one subscriber. The event has
+one property (Flux sends one \`state_update\` per property) whose value is
+\`[sequence number, due time]\`, the due time in epoch milliseconds with a fraction
+(\`performance.timeOrigin + performance.now()\`). Latency = receive time − due time; publisher
+and subscribers share the load process and its clock. Expected = events answered 200;
+delivered = those that reached their subscriber; lost = expected − delivered; events that
+arrived although their POST was still unanswered when the run ended are counted apart (and in
+the latency), as are duplicates. A run that lost events does not meet its latency target
+whatever its percentiles.
+
+**Memory (embedded).** A second fresh embedded server: RSS right after start, then
+${integer(full.memory.entities)} entities (one event each, batches of ${full.memory.batchSize}, ${full.memory.concurrency} in flight) until all are
+visible, ${full.memory.settleMs / 1000} s to settle, then \`VmRSS\` and the peak \`VmHWM\` from
+\`/proc/<pid>/status\` of the node process that serves. The target is judged on \`VmRSS\`,
+which is also split into private memory (\`RssAnon\`: heap, buffers) and resident pages of
+mapped files (\`RssFile\`: mostly the LMDB map, pages the kernel can drop under memory
+pressure). The materialisation check lists every entity once, which touches the whole map.
+
+**Quick runs** (\`--quick\`) keep the structure with smaller numbers: ${quick.ingest.saturationSeconds} s saturation runs
+(${quick.ingest.rounds} round), rates ${quick.ingest.rates.join(' and ')} for ${quick.ingest.rateSeconds} s, ${integer(quick.batch.events)} events per batch size,
+${integer(quick.reads.entities)} entities for reads, ${quick.websocket.rateSeconds} s per WebSocket rate and ${integer(quick.memory.entities)} entities for memory (so the
+1M-entity memory target is not evaluated). They are for checking the harness and for rough
+before/after comparisons; this page shows one only while no full run of its deployment is
+recorded.
+
+**Which results this page shows.** For each deployment, the newest complete full run in
+\`bench/results/\`; when there is none, the newest complete quick run; else the newest partial
+run (\`--only\`, or a scenario failed). So a quick run never replaces a full run's figures.
+Runs against another checkout (\`--flux-root\`) never appear here.
+
+**Targets** are reported as met or not met, never asserted in tests: figures from a shared
+2-core machine vary from run to run.`;
+}
+
+function running(): string {
+  return `## Running
+
+\`\`\`bash
+npm run bench                      # embedded, full (several minutes)
+npm run bench -- --quick           # the same structure, smaller: under a minute
+npm run bench -- --cluster         # the distributed topology on local Kafka and Redis
+npm run bench -- --only ingest,websocket
+\`\`\`
+
+\`--cluster\` uses \`KAFKA_BROKERS\` / \`REDIS_URL\` when set, else starts (or reuses) them with
+\`npm run services:up\`. Results go to \`bench/results/<YYYY-MM-DD>[-cluster][-quick][-partial].json\`
+(every figure, the parameters, the machine, versions and commit, the targets); \`--out <file>\`
+writes elsewhere. Each run prints its figures and rewrites this page from \`bench/results/\`
+unless \`--no-docs\` is given. Scenarios: \`ingest\`, \`batch\`, \`reads\`, \`websocket\`, \`memory\`.
+
+**Before/after comparisons**: run the same harness against another commit's server.
+
+\`\`\`bash
+git worktree add /tmp/flux-before <commit>
+(cd /tmp/flux-before && npm ci)
+npm run bench -- --quick --flux-root /tmp/flux-before   # → bench/results/<date>-quick-flux-<commit>.json
+npm run bench -- --quick                                 # this checkout
+\`\`\`
+
+The harness (load generators, baseline server) always comes from this checkout; only the
+server under test comes from \`--flux-root\`, started on that checkout's own \`node_modules\`.`;
+}
+
+function resultsSection(embedded: BenchResults | undefined, cluster: BenchResults | undefined): string {
+  const runs = [embedded, cluster].filter((results): results is BenchResults => results !== undefined);
+  if (runs.length === 0) return '## Results\n\nNo results yet: run `npm run bench`.';
+  const perRun = runs.map((results) =>
+    [
+      `### ${results.run.deployment === 'embedded' ? 'Embedded' : 'Cluster'}: ${runTitle(results)}`,
+      '',
+      machineLine(results),
+      '',
+      // Each run's own sections are one heading level down.
+      runFigures(results).replace(/^### /gm, '#### '),
+    ].join('\n'),
+  );
+  const quick = runs.some((results) => results.run.quick)
+    ? ' Runs marked *quick* are smaller runs shown because no full run of that deployment is recorded; their figures are rougher.'
+    : '';
+  return [
+    '## Results',
+    '',
+    `Figures from a 2-core machine that other work shares; see the load averages and the load-generator warnings of each run.${quick}`,
+    '',
+    targetsTable(runs.flatMap((results) => results.targets)),
+    '',
+    `![p50 and p99 latency against offered rate](benchmarks/latency.svg)`,
+    '',
+    ...perRun.flatMap((section) => [section, '']),
+  ].join('\n');
+}
+
+export function renderBenchmarksDoc(embedded: BenchResults | undefined, cluster: BenchResults | undefined): string {
+  return `# Benchmarks
+
+<!-- Written by \`npm run bench\` (bench/src/benchmarks-doc.ts) from bench/results/*.json. -->
+
+\`npm run bench\` measures a fresh Flux deployment from a separate load process over loopback:
+single-event ingest (against a bare Fastify baseline), batch ingest until materialised, reads,
+publish → WebSocket delivery latency and resident memory.
+
+${resultsSection(embedded, cluster)}
+${running()}
+
+${methodology()}
+`;
+}
+
+/** Rewrites the page and the chart from the results directory; returns the results shown. */
+export function writeBenchmarksDoc(repoRoot: string, resultsDir: string): BenchResults[] {
+  const all = readResultsDir(resultsDir);
+  const embedded = pickForDocs(all, 'embedded');
+  const cluster = pickForDocs(all, 'cluster');
+  const shown = [embedded, cluster].filter((results): results is BenchResults => results !== undefined);
+  const chart = renderLatencyChart(latencySeries(shown), 'Flux latency against offered rate (p50 solid, p99 dashed)', [
+    { y: 10, label: 'embedded WebSocket p99 target (5k/s)' },
+    ...(cluster === undefined ? [] : [{ y: 50, label: 'cluster WebSocket p99 target (2k/s)' }]),
+  ]);
+  mkdirSync(dirname(join(repoRoot, CHART_PATH)), { recursive: true });
+  writeFileSync(join(repoRoot, CHART_PATH), `${chart}\n`);
+  writeFileSync(join(repoRoot, DOC_PATH), renderBenchmarksDoc(embedded, cluster));
+  return shown;
+}

@@ -1,0 +1,139 @@
+/**
+ * Servers under test run detached, each in its own process group, so stopping one stops every
+ * process it started (the cluster launcher's reducers and gateways too). Every group started
+ * here is killed when the harness exits, whether it finishes, fails or is interrupted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+const OUTPUT_TAIL_CHARS = 32 * 1024;
+
+export interface ServerProcess {
+  readonly name: string;
+  /** Pid of the spawned process, which is also its process group id. */
+  readonly pid: number;
+  /** The tail of what the group wrote to stdout and stderr. */
+  output(): string;
+  /** True once the spawned process has exited. */
+  exited(): boolean;
+  /** SIGTERM to the whole group, SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const liveGroups = new Set<number>();
+
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-group, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+process.once('exit', () => {
+  for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+});
+
+/**
+ * Runs `cleanup` once on SIGINT/SIGTERM, then exits with 130. The `exit` hook above kills any
+ * group that cleanup did not get to.
+ */
+export function onInterrupt(cleanup: () => Promise<void>): void {
+  let interrupted = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping the deployment\n`);
+    const hardStop = setTimeout(() => process.exit(130), 20_000);
+    hardStop.unref();
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export function startServerProcess(name: string, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ServerProcess {
+  const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} ${args.join(' ')}`);
+  const pid = child.pid;
+  liveGroups.add(pid);
+  let tail = '';
+  const append = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  let hasExited = false;
+  const exit = new Promise<void>((resolveExit) => {
+    child.once('exit', () => {
+      hasExited = true;
+      resolveExit();
+    });
+    child.once('error', (error) => {
+      append(Buffer.from(`\n[bench] spawn error: ${error.message}\n`));
+      hasExited = true;
+      resolveExit();
+    });
+  });
+
+  const groupGone = async (timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (signalGroup(pid, 0)) {
+      if (Date.now() >= deadline) return false;
+      await delay(50);
+    }
+    return true;
+  };
+
+  return {
+    name,
+    pid,
+    output: () => tail,
+    exited: () => hasExited,
+    stop: async (graceMs = 15_000) => {
+      if (!liveGroups.has(pid)) return;
+      signalGroup(pid, 'SIGTERM');
+      await Promise.race([exit, delay(graceMs)]);
+      if (!(await groupGone(Math.max(0, graceMs - 1000)))) {
+        signalGroup(pid, 'SIGKILL');
+        await groupGone(5_000);
+      }
+      liveGroups.delete(pid);
+    },
+  };
+}
+
+export const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Polls `GET <url>` until it answers 200; fails early with the server's output if it exits. */
+export async function waitForOk(url: string, server: ServerProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (server.exited()) throw new Error(`${server.name} exited before ${url} answered 200.\n--- output ---\n${server.output().slice(-4000)}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await delay(100);
+  }
+  throw new Error(`${server.name}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last}).\n--- output ---\n${server.output().slice(-4000)}`);
+}

@@ -1,0 +1,98 @@
+/**
+ * Reads: `GET /api/state/entities/:id` throughput at saturation over a loaded set, and the
+ * latency of `GET /api/state/entities?prefix=` (one sub-prefix, a limited page, the whole set).
+ */
+import { batchLoad, type BatchLoadResult } from '../batch-load.js';
+import { EntitySet } from '../entity-set.js';
+import { HttpClient, listPath } from '../http-client.js';
+import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
+import { runSaturation, type SaturationResult } from '../saturation.js';
+import type { ScenarioContext } from './scenario-context.js';
+
+export interface ListLatency {
+  /** Entities each response must hold; a response with another count is an error. */
+  readonly matches: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly latencyMs: LatencySummary;
+}
+
+export interface ReadsResult {
+  readonly entities: number;
+  readonly subPrefixes: number;
+  readonly load: BatchLoadResult;
+  readonly get: SaturationResult;
+  /** `?prefix=<sub-prefix>`: every match, unpaged. */
+  readonly listPrefix: ListLatency;
+  /** `?prefix=<sub-prefix>&limit=<pageLimit>`: the first page. */
+  readonly listPage: ListLatency & { readonly limit: number };
+  /** `?prefix=<set prefix>`: the whole set, unpaged (time to the last byte). */
+  readonly listAll: ListLatency;
+}
+
+/** Sequential requests, one at a time: the latency of a list on an otherwise idle server. */
+async function listLatency(client: HttpClient, paths: readonly string[], matches: number): Promise<ListLatency> {
+  const recorder = new LatencyRecorder();
+  let errors = 0;
+  for (const path of paths) {
+    const started = performance.now();
+    const response = await client.get(path);
+    recorder.record(performance.now() - started);
+    if (response.status !== 200 || (JSON.parse(response.body) as unknown[]).length !== matches) errors++;
+  }
+  return { matches, requests: paths.length, errors, latencyMs: recorder.summary() };
+}
+
+export async function reads(context: ScenarioContext): Promise<ReadsResult> {
+  const { deployment, profile, log } = context;
+  const parameters = profile.reads;
+  const set = new EntitySet(`${context.idPrefix}reads/`, parameters.entities, parameters.subPrefixes);
+  log(`reads: loading ${parameters.entities} entities over ${parameters.subPrefixes} sub-prefixes`);
+  const load = await batchLoad({
+    baseUrl: deployment.baseUrl,
+    set,
+    events: parameters.entities,
+    batchSize: 1000,
+    concurrency: 8,
+    materialiseTimeoutMs: 300_000,
+    serverCpuSeconds: deployment.cpuSeconds,
+  });
+
+  log(`reads: GET /api/state/entities/:id, ${parameters.getConnections} connections for ${parameters.getSeconds} s`);
+  let next = 0;
+  // A multiplicative stride visits the ids in a scattered order, not in key order.
+  const stride = 7919;
+  const get = await runSaturation({
+    baseUrl: deployment.baseUrl,
+    method: 'GET',
+    next: () => ({ path: `/api/state/entities/${encodeURIComponent(set.id((next++ * stride) % set.count))}` }),
+    connections: parameters.getConnections,
+    durationSeconds: parameters.getSeconds,
+    serverCpuSeconds: deployment.cpuSeconds,
+  });
+
+  log(`reads: list latency (${parameters.listSamples} requests per kind)`);
+  const client = new HttpClient(deployment.baseUrl, 1);
+  try {
+    const groups = Array.from({ length: parameters.listSamples }, (_, sample) => sample % parameters.subPrefixes);
+    const perPrefix = set.groupSize(0);
+    const listPrefix = await listLatency(client, groups.map((group) => listPath(set.groupPrefix(group))), perPrefix);
+    const listPage = await listLatency(
+      client,
+      groups.map((group) => listPath(set.groupPrefix(group), parameters.pageLimit)),
+      Math.min(parameters.pageLimit, perPrefix),
+    );
+    const listAll = await listLatency(client, Array.from({ length: parameters.fullListSamples }, () => listPath(set.prefix)), set.count);
+    return {
+      entities: parameters.entities,
+      subPrefixes: parameters.subPrefixes,
+      load,
+      get,
+      listPrefix,
+      listPage: { ...listPage, limit: parameters.pageLimit },
+      listAll,
+    };
+  } finally {
+    await client.close();
+  }
+}
