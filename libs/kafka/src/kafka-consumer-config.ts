@@ -4,8 +4,10 @@ import { explicitAssigner } from './explicit-assigner.js';
 /** Consumer settings shared by subscriptions and the reader behind read(). */
 export interface ConsumerTuning {
   /**
-   * Longest time the broker holds a fetch open while no record is there: the floor of
-   * publish → delivery latency for an idle partition. Default 50 ms.
+   * Longest time the broker holds a fetch open while no record is there. With minBytes 1 the
+   * broker answers as soon as a record arrives, so this adds no latency: it only sets how often
+   * an idle partition is polled (and how long stopping waits for the fetch in flight).
+   * Default 500 ms.
    */
   readonly maxWaitTimeMs: number;
   /** Default 10 s: a crashed member's group is free again after this long. */
@@ -21,7 +23,7 @@ export interface ConsumerTuning {
 }
 
 export const DEFAULT_CONSUMER_TUNING: ConsumerTuning = {
-  maxWaitTimeMs: 50,
+  maxWaitTimeMs: 500,
   sessionTimeoutMs: 10_000,
   rebalanceTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,
