@@ -94,3 +94,7 @@ export function toLogRecord(partition: number, message: KafkaMessage): LogRecord
 }
 
 export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Whether kafkajs marked an error retriable (leader elections, metadata not yet propagated). */
+export const isRetriable = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;

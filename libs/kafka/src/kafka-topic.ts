@@ -1,7 +1,7 @@
 import { TOPIC_MAX_MESSAGE_BYTES } from './append-batcher.js';
 import type { Admin } from 'kafkajs';
 import { ErrorCode, FluxError } from '@flux/domain';
-import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
+import { createKafkaClient, isRetriable, type KafkaClientOptions } from './kafka-client.js';
 
 export interface KafkaTopicSpec {
   readonly topic: string;
@@ -47,7 +47,7 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
   // which kafkajs would log as an error; a creation race is still settled by the broker.
   const exists = (await admin.listTopics()).includes(topic);
   if (!exists && partitionCount !== undefined) {
-    created = await admin.createTopics({
+    created = await createTopicRetrying(admin, {
       waitForLeaders: true,
       topics: [
         {
@@ -75,6 +75,25 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
 }
 
 /** ensureTopic with a short-lived admin client of its own (deploy scripts, tests). */
+/** Attempts at creating a topic while Kafka answers with a retriable error. */
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * createTopics, retried: waiting for the new topic's leaders, kafkajs gives up when the metadata
+ * has not reached the broker yet (UNKNOWN_TOPIC_OR_PARTITION, retriable). Asking again is safe:
+ * a topic that was created meanwhile answers false (it exists).
+ */
+async function createTopicRetrying(admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.createTopics(options);
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= CREATE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
 export async function ensureKafkaTopic(options: KafkaClientOptions & KafkaTopicSpec): Promise<KafkaTopicInfo> {
   const admin = createKafkaClient(options).admin();
   await admin.connect();
