@@ -12,6 +12,8 @@ export const CHANGE_STREAM_MAX_OFFSETS = 10_000;
 export interface EncodedCommit {
   readonly keys: readonly string[];
   readonly args: readonly ScriptArgument[];
+  /** Length of each upsert's entity JSON, in the order of `commit.upserts`. */
+  readonly entityBytes: readonly number[];
 }
 
 const requireInteger = (value: number, what: string): void => {
@@ -40,7 +42,12 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   const keys = partitionKeys(prefix, claim.partition);
 
   const upserts: string[] = [];
-  for (const { id, entity } of commit.upserts) upserts.push(id, encodeEntity(entity));
+  const entityBytes: number[] = [];
+  for (const { id, entity } of commit.upserts) {
+    const json = encodeEntity(entity);
+    upserts.push(id, json);
+    entityBytes.push(json.length);
+  }
 
   const counts: ScriptArgument[] = [];
   let countEntries = 0;
@@ -103,6 +110,7 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
       ...historySizes,
       ...historyJson,
     ],
+    entityBytes,
   };
 }
 

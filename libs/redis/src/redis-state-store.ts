@@ -9,6 +9,7 @@ import {
 } from '@flux/domain';
 import type { EntityPage, HistoryQuery, PartitionClaim, PartitionCommit, StateReader, StateStore } from '@flux/core';
 import { encodeCommit, type EncodedChange } from './commit-arguments.js';
+import { EntityCache } from './entity-cache.js';
 import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/commit-partition.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
@@ -65,6 +66,7 @@ export class RedisStateStore implements StateStore {
   private readonly commitScript: ScriptCaller;
   private readonly claimScript: ScriptCaller;
   private readonly reader: RedisStateReader;
+  private readonly cache = new EntityCache();
   private closing: Promise<void> | undefined;
 
   constructor(options: RedisStateStoreOptions) {
@@ -116,14 +118,24 @@ export class RedisStateStore implements StateStore {
     return partitionFor(id, this.partitionCount);
   }
 
+  /** The entities of a batch: from what this store committed or read before, the rest in one HMGET. */
   async loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>> {
     const keys = this.keysOf(partition);
     return storeCall('loadEntities', async () => {
       const loaded = new Map<string, StoredEntity>();
-      if (ids.length === 0) return loaded;
-      const values = await this.client.hmget(keys.entities, ...ids);
+      const missing: string[] = [];
+      for (const id of ids) {
+        const cached = this.cache.get(partition, id);
+        if (cached === undefined) missing.push(id);
+        else if (cached.entity !== undefined) loaded.set(id, cached.entity);
+      }
+      if (missing.length === 0) return loaded;
+      const values = await this.client.hmget(keys.entities, ...missing);
       values.forEach((json, i) => {
-        if (json !== null) loaded.set(ids[i]!, decodeEntity(json));
+        const id = missing[i]!;
+        const entity = json === null ? undefined : decodeEntity(json);
+        if (entity !== undefined) loaded.set(id, entity);
+        this.cache.set(partition, id, entity, json?.length ?? 0);
       });
       return loaded;
     });
@@ -131,6 +143,8 @@ export class RedisStateStore implements StateStore {
 
   async claimPartition(partition: number): Promise<PartitionClaim> {
     const keys = this.keysOf(partition);
+    // Whatever was cached may have been written over by the owner this claim fences.
+    this.cache.forget(partition);
     return storeCall('claimPartition', async () => {
       const [epoch, offset] = (await this.claimScript([keys.meta], [])) as [number, string];
       return { partition, epoch: Number(epoch), appliedOffset: Number(offset) };
@@ -140,26 +154,38 @@ export class RedisStateStore implements StateStore {
   async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
     this.keysOf(claim.partition);
     // Encoding happens first, so a commit that cannot be encoded never reaches Redis.
-    const { keys, args } = encodeCommit(this.prefix, claim, commit);
-    return storeCall('commit', async () => {
-      const [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
-      switch (status) {
-        case 'ok':
-        case 'applied':
-          // 'applied': the partition already reflects this offset (the command was resent
-          // after a reconnect and the first attempt had landed); nothing was written twice.
-          return;
-        case 'fenced':
-          throw new FluxError(
-            ErrorCode.Fenced,
-            `partition ${claim.partition} is owned by a newer claim (epoch ${detail === '' ? 'none' : detail}, this claim has ${claim.epoch})`,
-          );
-        case 'wrongtype':
-          throw new FluxError(ErrorCode.Internal, `commit refused, nothing written: Redis key ${detail} holds an unexpected type`);
-        default:
-          throw new FluxError(ErrorCode.Internal, `unexpected reply from the commit script: ${String(status)}`);
+    const { keys, args, entityBytes } = encodeCommit(this.prefix, claim, commit);
+    let status: CommitReply[0] | undefined;
+    try {
+      return await storeCall('commit', async () => {
+        let detail: string | undefined;
+        [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
+        switch (status) {
+          case 'ok':
+          case 'applied':
+            // 'applied': the partition already reflects this offset (the command was resent
+            // after a reconnect and the first attempt had landed); nothing was written twice.
+            return;
+          case 'fenced':
+            throw new FluxError(
+              ErrorCode.Fenced,
+              `partition ${claim.partition} is owned by a newer claim (epoch ${detail === '' ? 'none' : detail}, this claim has ${claim.epoch})`,
+            );
+          case 'wrongtype':
+            throw new FluxError(ErrorCode.Internal, `commit refused, nothing written: Redis key ${detail} holds an unexpected type`);
+          default:
+            throw new FluxError(ErrorCode.Internal, `unexpected reply from the commit script: ${String(status)}`);
+        }
+      });
+    } finally {
+      if (status === 'ok' || status === 'applied') {
+        for (const id of commit.deletes) this.cache.set(claim.partition, id, undefined, 0);
+        commit.upserts.forEach(({ id, entity }, i) => this.cache.set(claim.partition, id, entity, entityBytes[i]!));
+      } else {
+        // Refused, failed or unanswered (it may have landed): Redis is the only truth now.
+        this.cache.forget(claim.partition);
       }
-    });
+    }
   }
 
   /**

@@ -339,6 +339,45 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
     });
   });
 
+  describe('entity cache', () => {
+    it('serves a batch what the store committed, without asking Redis', async () => {
+      const claim = await store.claimPartition(4);
+      await store.commit(claim, commitOf(0, { upserts: [{ id: 'kept', entity: entity({ v: 1 }) }], deletes: ['gone'] }));
+      const reads: string[] = [];
+      const monitor = await monitorRedis(url, ([name, key]) => {
+        if (key?.toString('utf8').startsWith(prefix) === true) reads.push(`${name?.toString('latin1').toLowerCase()} ${key.toString('utf8')}`);
+      });
+      try {
+        const loaded = await store.loadEntities(4, ['kept', 'gone']);
+        expect(new Map(loaded)).toEqual(new Map([['kept', entity({ v: 1 })]]));
+        await store.getEntity('kept'); // a read that does reach Redis: MONITOR has caught up after it
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(reads.some((read) => read.startsWith('hget '))).toBe(true);
+        expect(reads.filter((read) => read.startsWith('hmget '))).toEqual([]);
+      } finally {
+        monitor.stop();
+      }
+    });
+
+    it('reads Redis again once another owner may have written: after a new claim or a refused commit', async () => {
+      const claim = await store.claimPartition(4);
+      await store.commit(claim, commitOf(0, { upserts: [{ id: 'e', entity: entity({ owner: 'first' }) }] }));
+      const rival = await anotherStore();
+      const rivalClaim = await rival.claimPartition(4);
+      await rival.commit(rivalClaim, commitOf(1, { upserts: [{ id: 'e', entity: entity({ owner: 'rival' }, 2) }] }));
+
+      // The stale owner's commit is refused, and what it had cached is dropped with it.
+      await expect(store.commit(claim, commitOf(2, { upserts: [{ id: 'e', entity: entity({ owner: 'stale' }, 2) }] }))).rejects.toMatchObject({
+        code: ErrorCode.Fenced,
+      });
+      expect((await store.loadEntities(4, ['e'])).get('e')).toEqual(entity({ owner: 'rival' }, 2));
+
+      await rival.commit(rivalClaim, commitOf(3, { upserts: [{ id: 'e', entity: entity({ owner: 'rival' }, 3) }] }));
+      await store.claimPartition(4);
+      expect((await store.loadEntities(4, ['e'])).get('e')).toEqual(entity({ owner: 'rival' }, 3));
+    });
+  });
+
   describe('change stream', () => {
     it('records one summary per changed entity at its position, for resuming subscribers', async () => {
       const claim = await store.claimPartition(2);
