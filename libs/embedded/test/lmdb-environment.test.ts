@@ -38,4 +38,17 @@ describe('openLmdbEnvironment', () => {
       await dir.remove();
     }
   });
+
+  // lmdb-js grows a small map by mapping the file again and keeps the old mappings, whose
+  // resident pages then count twice or more in RSS; the whole map is reserved up front instead.
+  it('reserves a map large enough that it is never mapped again as the store grows', async () => {
+    const dir = await tempDir();
+    const root = openLmdbEnvironment(join(dir.path, 'env'));
+    try {
+      expect(root.getStats()).toMatchObject({ mapSize: 2 ** 36 });
+    } finally {
+      await root.close();
+      await dir.remove();
+    }
+  });
 });
