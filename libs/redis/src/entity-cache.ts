@@ -1,7 +1,10 @@
 import type { StoredEntity } from '@flux/domain';
 
-/** Bytes of entity JSON the reducer's cache holds at most, over all its partitions. */
-export const ENTITY_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Characters of entity JSON the reducer's cache holds at most, over all its partitions. Decoded
+ * objects take a few times their JSON in heap, and a reducer pod is limited to 512 MiB.
+ */
+export const ENTITY_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 interface Cached {
   /** Undefined: the entity is known not to exist. */
