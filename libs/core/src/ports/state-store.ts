@@ -60,6 +60,10 @@ export interface PartitionCommit {
 export interface PartitionStateWriter {
   /** Takes ownership of a partition: bumps and returns its epoch and the applied offset. */
   claimPartition(partition: number): Promise<PartitionClaim>;
+  /**
+   * The current state of the given entities of a partition (absent ids are left out). The
+   * returned entities may be the store's own cached objects: callers must not mutate them.
+   */
   loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>>;
   /**
    * Applies a commit atomically (all of it or none) together with the partition's applied
