@@ -28,9 +28,11 @@ export const DEFAULT_MAX_BATCH = 1000;
  */
 type ChunkKey = number[];
 /**
- * The records one append call put on one partition, stored as one LMDB entry: a batch of a
- * thousand events costs one write per partition instead of one per event. Flat rather than
- * nested (no object or tuple per record) so that encoding and decoding allocate little.
+ * Consecutive records of one partition written together (every append of one event-loop turn,
+ * see writeQueued), stored as one LMDB entry: a batch of a thousand events, or a thousand
+ * concurrent single-event appends, cost one write per partition instead of one per event.
+ * Flat rather than nested (no object or tuple per record) so that encoding and decoding
+ * allocate little.
  */
 type StoredChunk = [timestamp: number, ...keysAndValues: string[]];
 /** One record per entry, as logs written before chunking stored them: [key, value, timestamp]. */
@@ -68,7 +70,7 @@ const startKey = (partition: number): [string, number] => ['start', partition];
 
 /**
  * The embedded partitioned log: one LMDB environment holding every partition's records in
- * chunks (one per append call and partition) under [partition, last offset]. Appends resolve
+ * chunks (one per write and partition) under [partition, last offset]. Appends resolve
  * once durable (see openLmdbEnvironment); offsets are assigned inside the write transaction,
  * so they stay gap-free even when a transaction fails.
  */
@@ -154,7 +156,7 @@ export class LmdbEventLog implements EventLog {
         else slots.push({ call, index });
       });
     });
-    const written = this.records.childTransaction(() => {
+    const write = (): LogPosition[][] => {
       const timestamp = this.now();
       const assigned = calls.map(({ records }) => new Array<LogPosition>(records.length));
       for (const [partition, slots] of byPartition) {
@@ -168,7 +170,14 @@ export class LmdbEventLog implements EventLog {
         this.records.put([partition, first + slots.length - 1], chunk);
       }
       return assigned;
-    });
+    };
+    let written: Promise<LogPosition[][]>;
+    try {
+      written = this.records.childTransaction(write);
+    } catch (error) {
+      // Runs from setImmediate: a synchronous throw must reach the callers, not the process.
+      written = Promise.reject(error);
+    }
     this.writing = written.then(
       (assigned) => {
         for (const partition of byPartition.keys()) this.signal.notify(partition);
@@ -241,7 +250,10 @@ export class LmdbEventLog implements EventLog {
     });
   }
 
-  /** Writes the appends already accepted, stops every subscription (after its batch in flight) and closes the environment. */
+  /**
+   * Writes the appends already accepted, stops every subscription (after its batch in flight)
+   * and closes the environment.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       // Appends accepted before close() are still written.
