@@ -26,7 +26,7 @@ export interface RunningFlux extends BuiltServer {
 }
 
 /** How often applied log records are dropped from the embedded log. */
-const LOG_TRUNCATE_INTERVAL_MS = 30_000;
+const LOG_TRUNCATE_INTERVAL_MS = 2_000;
 
 /**
  * The composition root of the single-process deployment: the same services the distributed
@@ -79,22 +79,32 @@ export async function startEmbeddedFlux(
   const recovery = reducers.start();
   recovery.catch((error: unknown) => fail(new Error('recovery failed', { cause: error })));
 
+  // Often and in small steps: one truncation is one write transaction on the log, and appends
+  // queue behind it, so dropping 30 s of records at once stalled ingest for a quarter second.
+  const truncatedBefore = new Map<number, number>();
+  let truncating = false;
   const truncation = setInterval(() => {
+    const due = [...appliedOffsets].filter(([partition, offset]) => offset + 1 > (truncatedBefore.get(partition) ?? 0));
+    if (truncating || due.length === 0) return;
+    truncating = true;
     // State commits reach the disk after they are applied; records are dropped only once the
     // state that reflects them is durable, or a crash could leave neither.
-    const durable = [...appliedOffsets];
     state
       .flushed()
       .then(() =>
         Promise.all(
-          durable.map(([partition, offset]) =>
-            embedded.log
-              .truncateBefore(partition, offset + 1)
-              .catch((error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed')),
+          due.map(([partition, offset]) =>
+            embedded.log.truncateBefore(partition, offset + 1).then(
+              () => truncatedBefore.set(partition, offset + 1),
+              (error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed'),
+            ),
           ),
         ),
       )
-      .catch((error: unknown) => logger.warn({ err: error }, 'state flush before log truncation failed'));
+      .catch((error: unknown) => logger.warn({ err: error }, 'state flush before log truncation failed'))
+      .finally(() => {
+        truncating = false;
+      });
   }, LOG_TRUNCATE_INTERVAL_MS);
   truncation.unref();
 
