@@ -4,7 +4,7 @@
  * here is killed when the harness exits, whether it finishes, fails or is interrupted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { isTrackedProcessGroup, processGroupGone, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
 
 const OUTPUT_TAIL_CHARS = 32 * 1024;
 
@@ -19,21 +19,6 @@ export interface ServerProcess {
   /** SIGTERM to the whole group, SIGKILL after the grace period. */
   stop(graceMs?: number): Promise<void>;
 }
-
-const liveGroups = new Set<number>();
-
-function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-group, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-process.once('exit', () => {
-  for (const group of liveGroups) signalGroup(group, 'SIGKILL');
-});
 
 /**
  * Runs `cleanup` once on SIGINT/SIGTERM, then exits with 130. The `exit` hook above kills any
@@ -57,7 +42,7 @@ export function startServerProcess(name: string, command: string, args: readonly
   const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} ${args.join(' ')}`);
   const pid = child.pid;
-  liveGroups.add(pid);
+  trackProcessGroup(pid);
   let tail = '';
   const append = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -77,47 +62,27 @@ export function startServerProcess(name: string, command: string, args: readonly
     });
   });
 
-  const groupGone = async (timeoutMs: number): Promise<boolean> => {
-    const deadline = Date.now() + timeoutMs;
-    while (signalGroup(pid, 0)) {
-      if (Date.now() >= deadline) return false;
-      await delay(50);
-    }
-    return true;
-  };
-
   return {
     name,
     pid,
     output: () => tail,
     exited: () => hasExited,
     stop: async (graceMs = 15_000) => {
-      if (!liveGroups.has(pid)) return;
-      signalGroup(pid, 'SIGTERM');
+      if (!isTrackedProcessGroup(pid)) return;
+      signalProcessGroup(pid, 'SIGTERM');
       await Promise.race([exit, delay(graceMs)]);
-      if (!(await groupGone(Math.max(0, graceMs - 1000)))) {
-        signalGroup(pid, 'SIGKILL');
-        await groupGone(5_000);
+      if (!(await processGroupGone(pid, Math.max(0, graceMs - 1000)))) {
+        signalProcessGroup(pid, 'SIGKILL');
+        await processGroupGone(pid, 5_000);
       }
-      liveGroups.delete(pid);
+      untrackProcessGroup(pid);
     },
   };
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort } from '@flux/core';
 
 /** Polls `GET <url>` until it answers 200; fails early with the server's output if it exits. */
 export async function waitForOk(url: string, server: ServerProcess, timeoutMs: number): Promise<void> {

@@ -17,3 +17,4 @@ export * from './config/cluster-settings.js';
 export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
 export * from './runtime/free-port.js';
+export * from './runtime/process-groups.js';

@@ -7,7 +7,7 @@
  * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '@flux/core';
+import { freePort, processGroupGone, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
 import { basename } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,46 +85,17 @@ export interface Deployment {
 }
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
-/**
- * Process groups of servers started here. Each server runs in its own group (detached), so the
- * whole group, including processes the server started itself (cluster mode), can be signalled.
- */
-const liveGroups = new Set<number>();
 
-// A vitest worker that exits must not leave servers behind.
-process.once('exit', () => {
-  for (const group of liveGroups) signalGroup(group, 'SIGKILL');
-});
-
-/** Signals every process of the group; false when the group no longer exists. */
-function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-group, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** Signals the server's whole group, or the server alone if it never got its group. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
-  if (!signalGroup(child.pid, signal) && child.exitCode === null && child.signalCode === null) {
+  if (!signalProcessGroup(child.pid, signal) && child.exitCode === null && child.signalCode === null) {
     try {
       child.kill(signal);
     } catch {
       /* already gone */
     }
   }
-}
-
-/** Waits until no process of the group is left, up to `timeoutMs`; true when it is empty. */
-async function groupGone(group: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (signalGroup(group, 0)) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
-  }
-  return true;
 }
 
 /** A port that was free a moment ago: listen on port 0, read it, close. */
@@ -145,7 +116,7 @@ function spawnServer(env: NodeJS.ProcessEnv): Running {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid !== undefined) liveGroups.add(child.pid);
+  if (child.pid !== undefined) trackProcessGroup(child.pid);
   let tail = '';
   const append = (chunk: Buffer): void => {
     tail += chunk.toString('utf8');
@@ -155,7 +126,7 @@ function spawnServer(env: NodeJS.ProcessEnv): Running {
   child.stderr?.on('data', append);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
     child.once('exit', (code, signal) => {
-      if (child.pid !== undefined && !signalGroup(child.pid, 0)) liveGroups.delete(child.pid);
+      if (child.pid !== undefined && !signalProcessGroup(child.pid, 0)) untrackProcessGroup(child.pid);
       resolveExit({ code, signal });
     });
     child.once('error', (error) => {
@@ -239,11 +210,11 @@ async function stopRunning(running: Running, signal: NodeJS.Signals, graceMs = 1
   clearTimeout(timer);
   if (group !== undefined) {
     // The rest of the group (cluster processes) gets the remaining grace time, then SIGKILL.
-    if (!(await groupGone(group, Math.max(0, deadline - Date.now())))) {
-      signalGroup(group, 'SIGKILL');
-      await groupGone(group, 5_000);
+    if (!(await processGroupGone(group, Math.max(0, deadline - Date.now())))) {
+      signalProcessGroup(group, 'SIGKILL');
+      await processGroupGone(group, 5_000);
     }
-    liveGroups.delete(group);
+    untrackProcessGroup(group);
   }
   return code;
 }
