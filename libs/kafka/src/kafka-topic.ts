@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { TOPIC_MAX_MESSAGE_BYTES } from './append-batcher.js';
 import type { Admin } from 'kafkajs';
 import { ErrorCode, FluxError } from '@flux/domain';
@@ -48,7 +49,9 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
   const exists = (await admin.listTopics()).includes(topic);
   if (!exists && partitionCount !== undefined) {
     created = await createTopicRetrying(admin, {
-      waitForLeaders: true,
+      // Leaders are awaited below: when kafkajs waits for them itself and gives up, the topic
+      // exists already, and asking again would wrongly report it as found rather than created.
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -58,30 +61,22 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
             'max.message.bytes': String(TOPIC_MAX_MESSAGE_BYTES),
             ...(replicationFactor >= 3 ? { 'min.insync.replicas': '2' } : {}),
             ...config,
-          }).map(
-            ([name, value]) => ({ name, value }),
-          ),
+          }).map(([name, value]) => ({ name, value })),
         },
       ],
     });
   } else if (!exists) {
     throw new FluxError(ErrorCode.NotConfigured, `the Kafka topic ${topic} does not exist and no partition count was given to create it`);
   }
-
-  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-  const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
-  if (partitions < 1) throw new FluxError(ErrorCode.LogUnavailable, `the Kafka topic ${topic} has no partitions in the cluster metadata`);
-  return { topic, partitionCount: partitions, created };
+  return { topic, partitionCount: await partitionsWithLeaders(admin, topic), created };
 }
 
-/** ensureTopic with a short-lived admin client of its own (deploy scripts, tests). */
 /** Attempts at creating a topic while Kafka answers with a retriable error. */
 const CREATE_ATTEMPTS = 5;
 
 /**
- * createTopics, retried: waiting for the new topic's leaders, kafkajs gives up when the metadata
- * has not reached the broker yet (UNKNOWN_TOPIC_OR_PARTITION, retriable). Asking again is safe:
- * a topic that was created meanwhile answers false (it exists).
+ * createTopics, retried while Kafka answers with a retriable error (e.g. NOT_CONTROLLER while
+ * a controller is elected). Asking again is safe: a topic that exists answers false.
  */
 async function createTopicRetrying(admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
@@ -89,11 +84,40 @@ async function createTopicRetrying(admin: Admin, options: Parameters<Admin['crea
       return await admin.createTopics(options);
     } catch (error) {
       if (!isRetriable(error) || attempt >= CREATE_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      await delay(200 * attempt);
     }
   }
 }
 
+/** How long a topic's partitions may take to elect their leaders before the topic counts as unavailable. */
+const LEADERS_TIMEOUT_MS = 30_000;
+
+/**
+ * The topic's partition count, once every partition has a leader. A topic created moments ago
+ * may not have reached the broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION, retriable) or may
+ * list partitions still without a leader; producing to it then would fail.
+ */
+async function partitionsWithLeaders(admin: Admin, topic: string): Promise<number> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  let lastProblem = 'no metadata';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions.length;
+      lastProblem = partitions.length === 0 ? 'no partitions in the cluster metadata' : 'partitions without a leader';
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      lastProblem = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new FluxError(ErrorCode.LogUnavailable, `the Kafka topic ${topic} is not available after ${LEADERS_TIMEOUT_MS} ms: ${lastProblem}`);
+    }
+    await delay(Math.min(100 * attempt, 1000));
+  }
+}
+
+/** ensureTopic with a short-lived admin client of its own (deploy scripts, tests). */
 export async function ensureKafkaTopic(options: KafkaClientOptions & KafkaTopicSpec): Promise<KafkaTopicInfo> {
   const admin = createKafkaClient(options).admin();
   await admin.connect();
