@@ -69,7 +69,7 @@ async function withDeployment(label: string, run: (deployment: Deployment) => Pr
   log(`starting ${label}`);
   let deployment: Deployment;
   try {
-    deployment = await startDeployment({ kind: options.deployment, fluxRoot: options.fluxRoot, services, runId: `${runId}-${live.size}` });
+    deployment = await startDeployment({ kind: options.deployment, fluxRoot: options.fluxRoot, services, runId: `${runId}-${live.size}`, nodeArgs: options.nodeArgs });
   } catch (error) {
     log(`could not start ${label}: ${errorText(error)}`);
     onStartFailure(`the deployment did not start: ${errorText(error).split('\n')[0]}`);
@@ -133,7 +133,9 @@ if (scenarios.includes('memory')) {
   );
 }
 
-const complete = Object.keys(failures).length === 0 && scenarios.length === scenariosFor(options.deployment, undefined).length;
+// A server run with extra flags (a profiler) is not representative, whatever it measured.
+const complete =
+  Object.keys(failures).length === 0 && scenarios.length === scenariosFor(options.deployment, undefined).length && options.nodeArgs.length === 0;
 const finishedAt = new Date();
 const results: BenchResults = {
   format: 1,

@@ -13,9 +13,11 @@ export interface BenchOptions {
   /** Results file; undefined: bench/results/<name>. */
   readonly out: string | undefined;
   readonly writeDocs: boolean;
+  /** Extra Node.js flags for every server process (e.g. `--cpu-prof`); such a run never counts as complete. */
+  readonly nodeArgs: readonly string[];
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--cluster] [--flux-root <dir>] [--only <${SCENARIOS.join(',')}>] [--out <file>] [--no-docs]`;
+export const USAGE = `usage: npm run bench -- [--quick] [--cluster] [--flux-root <dir>] [--only <${SCENARIOS.join(',')}>] [--out <file>] [--no-docs] [--node-args="<flags>"]`;
 
 export function parseBenchArgs(argv: readonly string[], repoRoot: string): BenchOptions {
   const { values } = parseArgs({
@@ -27,6 +29,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
       only: { type: 'string' },
       out: { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
+      'node-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -47,6 +50,7 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
     only,
     out: values.out === undefined ? undefined : resolve(values.out),
     writeDocs: !values['no-docs'],
+    nodeArgs: (values['node-args'] ?? '').split(/\s+/).filter((arg) => arg !== ''),
   };
 }
 

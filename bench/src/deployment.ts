@@ -30,6 +30,8 @@ export interface DeploymentOptions {
   readonly services?: ClusterServices;
   /** Distinguishes this deployment's Kafka topic and Redis keys from every other run's. */
   readonly runId: string;
+  /** Extra Node.js flags for every server process. */
+  readonly nodeArgs?: readonly string[];
 }
 
 const READY_TIMEOUT_MS: Record<DeploymentKind, number> = { embedded: 60_000, cluster: 180_000 };
@@ -52,7 +54,7 @@ export function checkFluxRoot(fluxRoot: string, kind: DeploymentKind): void {
 }
 
 export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
-  const { kind, fluxRoot, runId } = options;
+  const { kind, fluxRoot, runId, nodeArgs = [] } = options;
   checkFluxRoot(fluxRoot, kind);
   const dataDir = await mkdtemp(join(tmpdir(), 'flux-bench-'));
   const port = await freePort();
@@ -75,13 +77,18 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       REDIS_URL: services.redisUrl,
       FLUX_KAFKA_TOPIC: topic,
       FLUX_REDIS_KEY_PREFIX: keyPrefix,
+      // The cluster launcher passes these to each process it starts.
+      FLUX_CLUSTER_NODE_ARGS: nodeArgs.join(' '),
     });
   }
   const started = performance.now();
   // `node --import tsx` rather than `npm start`/`tsx`: no wrapper process, so the spawned pid
   // is the server itself. `--import` resolves tsx from the cwd, i.e. from the checkout's own
   // node_modules.
-  const server: ServerProcess = startServerProcess(`flux ${kind}`, process.execPath, ['--import', 'tsx', join(fluxRoot, entry)], { cwd: fluxRoot, env });
+  const server: ServerProcess = startServerProcess(`flux ${kind}`, process.execPath, [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(fluxRoot, entry)], {
+    cwd: fluxRoot,
+    env,
+  });
   const baseUrl = `http://127.0.0.1:${port}`;
   const cleanUp = async (): Promise<void> => {
     await server.stop();
