@@ -130,7 +130,15 @@ npm run bench -- --quick                                 # this checkout
 \`\`\`
 
 The harness (load generators, baseline server) always comes from this checkout; only the
-server under test comes from \`--flux-root\`, started on that checkout's own \`node_modules\`.`;
+server under test comes from \`--flux-root\`, started on that checkout's own \`node_modules\`.
+
+**Profiling under the same load**: \`--node-args\` passes Node.js flags to every server process
+(the embedded server, or each process of the cluster). Such a run is never counted as complete,
+so it never takes the place of a complete run on this page.
+
+\`\`\`bash
+npm run bench -- --only batch --no-docs --node-args="--cpu-prof --cpu-prof-dir=/tmp/flux-prof"
+\`\`\``;
 }
 
 function resultsSection(embedded: BenchResults | undefined, cluster: BenchResults | undefined): string {
