@@ -132,6 +132,9 @@ npm run bench -- --quick                                 # this checkout
 The harness (load generators, baseline server) always comes from this checkout; only the
 server under test comes from \`--flux-root\`, started on that checkout's own \`node_modules\`.
 
+**Another disk**: the server's data directory is a fresh directory under \`$TMPDIR\` (default
+\`/tmp\`), so \`TMPDIR=/mnt/other npm run bench\` measures Flux on another filesystem.
+
 **Profiling under the same load**: \`--node-args\` passes Node.js flags to every server process
 (the embedded server, or each process of the cluster). Such a run is never counted as complete,
 so it never takes the place of a complete run on this page.
