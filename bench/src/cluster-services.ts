@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { deleteKafkaTopics } from '@flux/kafka';
+import { deleteRedisKeys } from '@flux/redis';
 
 export interface ClusterServices {
   readonly kafkaBrokers: string;
@@ -65,21 +66,6 @@ export function kafkaVersion(): string {
 
 /** Deletes the run's topic and every Redis key under its prefix. */
 export async function removeClusterData(services: ClusterServices, topic: string, keyPrefix: string): Promise<void> {
-  const kafka = new Kafka({ clientId: 'flux-bench', brokers: services.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic], timeout: 30_000 });
-  } finally {
-    await admin.disconnect();
-  }
-  const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    const stream = redis.scanStream({ match: `${keyPrefix}*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
-  }
+  await deleteKafkaTopics({ brokers: services.kafkaBrokers.split(','), clientId: 'flux-bench', logLevel: 'nothing', topics: [topic] });
+  await deleteRedisKeys(services.redisUrl, keyPrefix);
 }

@@ -6,6 +6,9 @@ REDIS_DIR="$STATE_DIR/redis"
 REDIS_PIDFILE="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 REDIS_START_TIMEOUT=${REDIS_START_TIMEOUT:-30}
+# A Redis still loading a large append-only file answers LOADING: it is making progress, so
+# it gets this much longer before we give up.
+REDIS_LOAD_TIMEOUT=${REDIS_LOAD_TIMEOUT:-600}
 
 redis_ensure_installed() {
   command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return 0
@@ -22,14 +25,19 @@ redis_ensure_installed() {
 # Our redis-server rewrites its process title to "redis-server 127.0.0.1:<port>".
 redis_pid() { pid_running "$REDIS_PIDFILE" "redis-server 127.0.0.1:$1"; }
 
-redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
-
 redis_wait_ready() {
-  local port=$1 deadline=$(( $(now_s) + REDIS_START_TIMEOUT ))
-  until redis_ping "$port"; do
+  local port=$1 start reply loading=""
+  start=$(now_s)
+  local deadline=$(( start + REDIS_START_TIMEOUT ))
+  until reply=$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) && [ "$reply" = "PONG" ]; do
+    if [ -z "$loading" ] && [[ "$reply" == LOADING* ]]; then
+      loading=1
+      deadline=$(( start + REDIS_LOAD_TIMEOUT ))
+      log "redis: loading its append-only file (up to ${REDIS_LOAD_TIMEOUT}s; data: $REDIS_DIR/data)"
+    fi
     if [ "$(now_s)" -ge "$deadline" ]; then
       show_log_tail "$REDIS_LOG"
-      die "redis: not answering PING on 127.0.0.1:$port after ${REDIS_START_TIMEOUT}s"
+      die "redis: not answering PING on 127.0.0.1:$port after $(( $(now_s) - start ))s (last reply: ${reply:-none})"
     fi
     sleep 0.2
   done

@@ -9,3 +9,4 @@ export * from './redis-control-store.js';
 export * from './redis-rate-limiter.js';
 export * from './redis-gateway-presence.js';
 export * from './redis-poll-lease.js';
+export * from './delete-redis-keys.js';

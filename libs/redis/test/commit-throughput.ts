@@ -5,7 +5,7 @@
  * and 1000 change summaries: what a reducer writes for a batch of 1000 events on new ids.
  */
 import type { PartitionCommit } from '@flux/core';
-import { connect, deletePrefix, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 import { RedisStateStore } from '../src/index.js';
 
 const url = process.env.REDIS_URL;
@@ -54,7 +54,7 @@ async function run(label: string, partitions: number, withHistory: boolean): Pro
     const commits = COMMITS * partitions;
     console.log(`${label}: ${commits} commits of ${BATCH} upserts in ${seconds.toFixed(2)} s = ${(commits / seconds).toFixed(1)} commits/s (${Math.round((commits * BATCH) / seconds)} upserts/s, ${((seconds / commits) * 1000).toFixed(1)} ms per commit)`);
   } finally {
-    await deletePrefix(clients[0]!, prefix);
+    await deleteKeysWithPrefix(clients[0]!, prefix);
     await Promise.all(clients.map((client) => client.quit()));
   }
 }

@@ -1,6 +1,6 @@
 import { describeControlStoreContract, describeRateLimiterContract, describeStateStoreContract, describeWithRedis } from '@flux/core/testing';
 import { RedisControlStore, RedisRateLimiter, RedisStateStore } from '../src/index.js';
-import { connect, disposePrefix, uniquePrefix } from './support.js';
+import { connect, deleteRedisKeys, uniquePrefix } from './support.js';
 
 /** More partitions than the suite claims (it uses 0 to 5), so every list and count spans several. */
 const PARTITIONS = 8;
@@ -11,7 +11,9 @@ describeWithRedis('Redis adapters', (url) => {
     return {
       // Each open is a new client on the same prefix: a reopen is a restart.
       open: async () => new RedisStateStore({ client: await connect(url), ownsClient: true, partitionCount: PARTITIONS, keyPrefix }),
-      dispose: () => disposePrefix(url, keyPrefix),
+      dispose: async () => {
+        await deleteRedisKeys(url, keyPrefix);
+      },
     };
   });
 
@@ -19,7 +21,9 @@ describeWithRedis('Redis adapters', (url) => {
     const keyPrefix = uniquePrefix();
     return {
       open: async () => RedisControlStore.open({ client: await connect(url), ownsClient: true, keyPrefix, onListenerError: () => undefined }),
-      dispose: () => disposePrefix(url, keyPrefix),
+      dispose: async () => {
+        await deleteRedisKeys(url, keyPrefix);
+      },
     };
   });
 
@@ -35,7 +39,7 @@ describeWithRedis('Redis adapters', (url) => {
       },
       dispose: async () => {
         await Promise.all(clients.map((client) => client.quit()));
-        await disposePrefix(url, keyPrefix);
+        await deleteRedisKeys(url, keyPrefix);
       },
     };
   });

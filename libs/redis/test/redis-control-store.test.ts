@@ -6,7 +6,7 @@ import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
 import type { NamespaceRecord } from '@flux/core';
 import { Collector, describeWithRedis } from '@flux/core/testing';
 import { controlKeys, RedisControlStore } from '../src/index.js';
-import { connect, deletePrefix, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 
 const namespace = (name: string): NamespaceRecord => ({
   namespaceId: `id-${name}`,
@@ -33,7 +33,7 @@ describeWithRedis('RedisControlStore (adapter)', (url) => {
 
   afterEach(async () => {
     await Promise.all(stores.splice(0).map((store) => store.close()));
-    await deletePrefix(admin, prefix);
+    await deleteKeysWithPrefix(admin, prefix);
     await admin.quit();
   });
 

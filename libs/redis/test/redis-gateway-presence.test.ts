@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeWithRedis } from '@flux/core/testing';
 import { RedisGatewayPresence } from '../src/index.js';
-import { connect, deletePrefix, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 
 describeWithRedis('RedisGatewayPresence', (url) => {
   let prefix: string;
@@ -14,7 +14,7 @@ describeWithRedis('RedisGatewayPresence', (url) => {
   });
 
   afterEach(async () => {
-    await deletePrefix(client, prefix);
+    await deleteKeysWithPrefix(client, prefix);
     await client.quit();
   });
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeWithRedis, waitFor } from '@flux/core/testing';
 import { RedisPollLease } from '../src/index.js';
-import { connect, deletePrefix, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 
 describeWithRedis('RedisPollLease', (url) => {
   let prefix: string;
@@ -16,7 +16,7 @@ describeWithRedis('RedisPollLease', (url) => {
   });
 
   afterEach(async () => {
-    await deletePrefix(client, prefix);
+    await deleteKeysWithPrefix(client, prefix);
     await client.quit();
   });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { takeTokens, type BucketState } from '@flux/domain';
 import { describeWithRedis } from '@flux/core/testing';
 import { rateLimitKey, RedisRateLimiter } from '../src/index.js';
-import { connect, deletePrefix, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 
 /** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
 function random(seed: number): () => number {
@@ -32,7 +32,7 @@ describeWithRedis('RedisRateLimiter (adapter)', (url) => {
   });
 
   afterEach(async () => {
-    await deletePrefix(client, prefix);
+    await deleteKeysWithPrefix(client, prefix);
     await client.quit();
   });
 

@@ -5,7 +5,7 @@ import { compareIds, ErrorCode, HISTORY_MAX_PER_ENTITY, type Properties, type St
 import type { PartitionClaim, PartitionCommit } from '@flux/core';
 import { describeWithRedis } from '@flux/core/testing';
 import { CHANGE_STREAM_MAX_OFFSETS, encodeCommit, partitionKeys, RedisStateStore } from '../src/index.js';
-import { connect, deletePrefix, monitorRedis, uniquePrefix } from './support.js';
+import { connect, deleteKeysWithPrefix, monitorRedis, uniquePrefix } from './support.js';
 
 const T0 = 1_767_000_000_000;
 const PARTITIONS = 6;
@@ -48,7 +48,7 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
 
   afterEach(async () => {
     await Promise.all(extraClients.splice(0).map((other) => other.quit()));
-    await deletePrefix(client, prefix);
+    await deleteKeysWithPrefix(client, prefix);
     await client.quit();
   });
 

@@ -1,34 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import type { Redis } from 'ioredis';
-import { connectRedis, globEscape } from '../src/index.js';
+import { connectRedis } from '../src/index.js';
+
+// Fixtures clean up with the library's own tooling helpers.
+export { deleteKeysWithPrefix, deleteRedisKeys } from '../src/index.js';
 
 /** Tests share one Redis (maybe with other suites and other people): every fixture has its own prefix. */
 export const uniquePrefix = (): string => `flux-test:${randomUUID()}:`;
 
 export const connect = (url: string): Promise<Redis> => connectRedis(url, { connectionName: 'flux-redis-tests' });
-
-/** Deletes every key under a prefix (SCAN + UNLINK: no KEYS, no blocking a shared server). */
-export async function deletePrefix(client: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${globEscape(prefix)}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await client.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
-}
-
-/** A fixture's dispose: its own short-lived connection, since the suite closed the adapters. */
-export async function disposePrefix(url: string, prefix: string): Promise<void> {
-  const client = await connect(url);
-  try {
-    await deletePrefix(client, prefix);
-  } finally {
-    await client.quit();
-  }
-}
 
 /** One command as MONITOR reports it; arguments as raw bytes (keys may hold any UTF-8). */
 export type MonitoredCommand = readonly Buffer[];

@@ -8,6 +8,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort, processGroupGone, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
+import { deleteKafkaTopics } from '@flux/kafka';
+import { deleteRedisKeys } from '@flux/redis';
 import { basename } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -164,6 +166,22 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
   return env;
 }
 
+/**
+ * A cluster deployment's Kafka topic and Redis keys, once it is gone for good: on a long-lived
+ * developer machine they would otherwise pile up run after run (and a Redis loading gigabytes
+ * of leftovers starts slowly). A failure here is reported, not fatal: the test itself is done.
+ */
+async function removeClusterData(env: NodeJS.ProcessEnv): Promise<void> {
+  const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, FLUX_KAFKA_TOPIC: topic, FLUX_REDIS_KEY_PREFIX: keyPrefix } = env;
+  if (deploymentKindName() !== 'cluster' || !brokers || !redisUrl || !topic || !keyPrefix) return;
+  try {
+    await deleteKafkaTopics({ brokers: brokers.split(','), clientId: 'flux-contract-cleanup', logLevel: 'nothing', topics: [topic] });
+    await deleteRedisKeys(redisUrl, keyPrefix);
+  } catch (error) {
+    console.error(`[flux-contract] could not remove topic ${topic} / keys ${keyPrefix}*: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
 
 async function readyStatus(baseUrl: string): Promise<number | string> {
@@ -281,7 +299,9 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     },
     dispose: async () => {
       await stop('SIGTERM');
-      if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!ownsDataDir) return;
+      await rm(dataDir, { recursive: true, force: true });
+      await removeClusterData(serverEnv(port, dataDir, envOverrides));
     },
   };
 }
