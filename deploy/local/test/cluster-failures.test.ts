@@ -253,8 +253,9 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       }
     };
     await waitFor(() => !alive(stalePid), { timeoutMs: 60_000, what: 'the stale reducer to exit' });
-    // Its last lines travel through the supervisor's pipes and may arrive after it is gone.
-    const fenced = (): boolean => fencedLines.slice(fencedBefore).some((line) => line.includes('"shard":1'));
+    // Its last lines travel through the supervisor's pipes and may arrive after it is gone. The
+    // supervisor prefixes them with the process name; the second owner's own lines have no prefix.
+    const fenced = (): boolean => fencedLines.slice(fencedBefore).some((line) => line.startsWith('[reducer-1] ') && line.includes('"shard":1'));
     await waitFor(fenced, { timeoutMs: 10_000, what: 'the stale reducer to log a refused commit' }).catch(() => undefined);
     expect(fenced(), `the stale reducer was fenced; the cluster's last output:\n${output.join('').slice(-3000)}`).toBe(true);
     // The supervisor restarts it; its fresh claim fences the second owner in turn, which exits.

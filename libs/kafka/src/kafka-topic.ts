@@ -68,7 +68,9 @@ export async function ensureTopic(admin: Admin, spec: KafkaTopicSpec): Promise<K
   } else if (!exists) {
     throw new FluxError(ErrorCode.NotConfigured, `the Kafka topic ${topic} does not exist and no partition count was given to create it`);
   }
-  return { topic, partitionCount: await partitionsWithLeaders(admin, topic), created };
+  // Only a topic this call tried to create is waited for: an existing topic with a partition
+  // whose leader is offline still serves the others, as it did before this process started.
+  return { topic, partitionCount: await partitionCountOf(admin, topic, exists ? 0 : LEADERS_TIMEOUT_MS), created };
 }
 
 /** Attempts at creating a topic while Kafka answers with a retriable error. */
@@ -89,29 +91,31 @@ async function createTopicRetrying(admin: Admin, options: Parameters<Admin['crea
   }
 }
 
-/** How long a topic's partitions may take to elect their leaders before the topic counts as unavailable. */
+/** How long a new topic's partitions may take to elect their leaders before it counts as unavailable. */
 const LEADERS_TIMEOUT_MS = 30_000;
 
 /**
- * The topic's partition count, once every partition has a leader. A topic created moments ago
- * may not have reached the broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION, retriable) or may
- * list partitions still without a leader; producing to it then would fail.
+ * The topic's partition count; with a wait, only once every partition has a leader. A topic
+ * created moments ago may not have reached the broker's metadata yet (UNKNOWN_TOPIC_OR_PARTITION,
+ * retriable) or may list partitions still without a leader, and producing to it would fail.
  */
-async function partitionsWithLeaders(admin: Admin, topic: string): Promise<number> {
-  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+async function partitionCountOf(admin: Admin, topic: string, waitForLeadersMs: number): Promise<number> {
+  const deadline = Date.now() + waitForLeadersMs;
   let lastProblem = 'no metadata';
   for (let attempt = 1; ; attempt++) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
       const partitions = metadata.topics.find((t) => t.name === topic)?.partitions ?? [];
-      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions.length;
-      lastProblem = partitions.length === 0 ? 'no partitions in the cluster metadata' : 'partitions without a leader';
+      const leaderless = partitions.filter((p) => p.leader < 0).length;
+      if (partitions.length > 0 && (leaderless === 0 || waitForLeadersMs === 0)) return partitions.length;
+      lastProblem = partitions.length === 0 ? 'no partitions in the cluster metadata' : `${leaderless} partitions without a leader`;
     } catch (error) {
-      if (!isRetriable(error)) throw error;
+      if (!isRetriable(error) || waitForLeadersMs === 0) throw error;
       lastProblem = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() >= deadline) {
-      throw new FluxError(ErrorCode.LogUnavailable, `the Kafka topic ${topic} is not available after ${LEADERS_TIMEOUT_MS} ms: ${lastProblem}`);
+      const waited = waitForLeadersMs === 0 ? '' : ` after ${waitForLeadersMs} ms`;
+      throw new FluxError(ErrorCode.LogUnavailable, `the Kafka topic ${topic} is not available${waited}: ${lastProblem}`);
     }
     await delay(Math.min(100 * attempt, 1000));
   }
