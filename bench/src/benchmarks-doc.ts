@@ -137,7 +137,9 @@ server under test comes from \`--flux-root\`, started on that checkout's own \`n
 
 **Profiling under the same load**: \`--node-args\` passes Node.js flags to every server process
 (the embedded server, or each process of the cluster). Such a run is never counted as complete,
-so it never takes the place of a complete run on this page.
+so it never takes the place of a complete run on this page. \`npm run bench:cpu-profile -- <file>\`
+summarises a profile by part of Flux; [performance.md](performance.md) explains what limits the
+figures.
 
 \`\`\`bash
 npm run bench -- --only batch --no-docs --node-args="--cpu-prof --cpu-prof-dir=/tmp/flux-prof"
