@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '@flux/core';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
+import { deleteKafkaTopics } from '@flux/kafka';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const ENTITIES = 100;
@@ -204,6 +205,9 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     await stopGroup(cluster);
     await stopGroup(redis);
     await rm(dir, { recursive: true, force: true });
+    // The private Redis goes with its directory; the topic lives on the shared Kafka.
+    const topic = clusterEnv?.FLUX_KAFKA_TOPIC;
+    if (topic !== undefined) await deleteKafkaTopics({ brokers, logLevel: 'nothing', topics: [topic] });
   }, 60_000);
 
   it('a reducer killed with SIGKILL is restarted and resumes from its committed offset', async () => {
