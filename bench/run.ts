@@ -9,7 +9,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBenchmarksDoc } from './src/benchmarks-doc.js';
 import { parseBenchArgs, UsageError, type BenchOptions } from './src/cli-options.js';
-import { clusterServices, kafkaVersion, redisVersion, type ClusterServices } from './src/cluster-services.js';
+import { localServices, type LocalServices } from '../deploy/local/local-services.js';
+import { kafkaVersion, redisVersion } from './src/cluster-services.js';
 import { startDeployment, type Deployment } from './src/deployment.js';
 import { loadAverage, machineInfo, versions as collectVersions, type Versions } from './src/machine.js';
 import type { ProcessMemory } from './src/proc-stats.js';
@@ -47,10 +48,10 @@ const machine = machineInfo();
 const profile = profileFor(options.quick, options.deployment);
 const scenarios = scenariosFor(options.deployment, options.only);
 
-let services: ClusterServices | undefined;
+let services: LocalServices | undefined;
 let serviceVersions: Pick<Versions, 'kafka' | 'redis'> = {};
 if (options.deployment === 'cluster') {
-  services = clusterServices(repoRoot);
+  services = localServices();
   serviceVersions = { kafka: kafkaVersion(), redis: await redisVersion(services.redisUrl) };
 }
 const versions: Versions = { ...collectVersions(repoRoot, options.fluxRoot), ...serviceVersions };
@@ -65,11 +66,14 @@ const scenarioResults: { -readonly [K in keyof ScenarioResults]: ScenarioResults
 const failures: Partial<Record<ScenarioName, string>> = {};
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** Deployments started so far: each gets its own topic and key prefix. */
+let deploymentsStarted = 0;
+
 async function withDeployment(label: string, run: (deployment: Deployment) => Promise<void>, onStartFailure: (message: string) => void): Promise<void> {
   log(`starting ${label}`);
   let deployment: Deployment;
   try {
-    deployment = await startDeployment({ kind: options.deployment, fluxRoot: options.fluxRoot, services, runId: `${runId}-${live.size}`, nodeArgs: options.nodeArgs });
+    deployment = await startDeployment({ kind: options.deployment, fluxRoot: options.fluxRoot, services, runId: `${runId}-${deploymentsStarted++}`, nodeArgs: options.nodeArgs });
   } catch (error) {
     log(`could not start ${label}: ${errorText(error)}`);
     onStartFailure(`the deployment did not start: ${errorText(error).split('\n')[0]}`);

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { freePort, startServerProcess, waitForOk } from './process-group.js';
+import { freePort } from '@flux/core';
+import { serverEnv } from './deployment.js';
+import { startServerProcess, waitForOk } from './process-group.js';
 
 export interface Baseline {
   readonly baseUrl: string;
@@ -10,10 +12,7 @@ export interface Baseline {
 export async function startBaseline(repoRoot: string): Promise<Baseline> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
-  delete env.NODE_OPTIONS;
-  delete env.NODE_ENV;
-  const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env });
+  const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: serverEnv({ PORT: String(port) }) });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitForOk(`${baseUrl}/ready`, server, 30_000);

@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeClusterData, type ClusterServices } from './cluster-services.js';
+import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
 import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
-import { freePort, startServerProcess, waitForOk, type ServerProcess } from './process-group.js';
+import { freePort } from '@flux/core';
+import { startServerProcess, waitForOk, type ServerProcess } from './process-group.js';
 
 export type DeploymentKind = 'embedded' | 'cluster';
 
 export interface Deployment {
-  readonly kind: DeploymentKind;
   readonly baseUrl: string;
   readonly startupSeconds: number;
   /** Memory of every process that serves (embedded: the one node process). */
@@ -27,7 +27,7 @@ export interface DeploymentOptions {
   readonly kind: DeploymentKind;
   readonly fluxRoot: string;
   /** Required for the cluster. */
-  readonly services?: ClusterServices;
+  readonly services?: LocalServices;
   /** Distinguishes this deployment's Kafka topic and Redis keys from every other run's. */
   readonly runId: string;
   /** Extra Node.js flags for every server process. */
@@ -36,8 +36,8 @@ export interface DeploymentOptions {
 
 const READY_TIMEOUT_MS: Record<DeploymentKind, number> = { embedded: 60_000, cluster: 180_000 };
 
-/** The server's environment: ours, less any Flux setting that would change what is measured. */
-function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+/** A server's environment: ours, less any Flux or Node setting that would change what is measured. */
+export function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('FLUX_')) delete env[name];
   delete env.NODE_OPTIONS;
@@ -94,7 +94,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
     if (kind === 'cluster' && options.services !== undefined) {
-      await removeClusterData(options.services, topic, keyPrefix).catch((error: unknown) => {
+      await removeDeploymentData(options.services, topic, keyPrefix).catch((error: unknown) => {
         process.stderr.write(`could not remove the run's Kafka topic / Redis keys: ${String(error)}\n`);
       });
     }
@@ -107,7 +107,6 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   }
   const startupSeconds = (performance.now() - started) / 1000;
   return {
-    kind,
     baseUrl,
     startupSeconds,
     memory: () =>

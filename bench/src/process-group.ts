@@ -4,7 +4,7 @@
  * here is killed when the harness exits, whether it finishes, fails or is interrupted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isTrackedProcessGroup, processGroupGone, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
+import { isTrackedProcessGroup, stopProcessGroup, trackProcessGroup } from '@flux/core';
 
 const OUTPUT_TAIL_CHARS = 32 * 1024;
 
@@ -16,13 +16,13 @@ export interface ServerProcess {
   output(): string;
   /** True once the spawned process has exited. */
   exited(): boolean;
-  /** SIGTERM to the whole group, SIGKILL after the grace period. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM to the whole group, SIGKILL to what is left 15 s later. */
+  stop(): Promise<void>;
 }
 
 /**
- * Runs `cleanup` once on SIGINT/SIGTERM, then exits with 130. The `exit` hook above kills any
- * group that cleanup did not get to.
+ * Runs `cleanup` once on SIGINT/SIGTERM, then exits with 130. Any tracked group that cleanup
+ * did not get to is killed at exit (see trackProcessGroup).
  */
 export function onInterrupt(cleanup: () => Promise<void>): void {
   let interrupted = false;
@@ -50,16 +50,12 @@ export function startServerProcess(name: string, command: string, args: readonly
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   let hasExited = false;
-  const exit = new Promise<void>((resolveExit) => {
-    child.once('exit', () => {
-      hasExited = true;
-      resolveExit();
-    });
-    child.once('error', (error) => {
-      append(Buffer.from(`\n[bench] spawn error: ${error.message}\n`));
-      hasExited = true;
-      resolveExit();
-    });
+  child.once('exit', () => {
+    hasExited = true;
+  });
+  child.once('error', (error) => {
+    append(Buffer.from(`\n[bench] spawn error: ${error.message}\n`));
+    hasExited = true;
   });
 
   return {
@@ -67,22 +63,14 @@ export function startServerProcess(name: string, command: string, args: readonly
     pid,
     output: () => tail,
     exited: () => hasExited,
-    stop: async (graceMs = 15_000) => {
-      if (!isTrackedProcessGroup(pid)) return;
-      signalProcessGroup(pid, 'SIGTERM');
-      await Promise.race([exit, delay(graceMs)]);
-      if (!(await processGroupGone(pid, Math.max(0, graceMs - 1000)))) {
-        signalProcessGroup(pid, 'SIGKILL');
-        await processGroupGone(pid, 5_000);
-      }
-      untrackProcessGroup(pid);
+    stop: async () => {
+      if (isTrackedProcessGroup(pid)) await stopProcessGroup(pid);
     },
   };
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
 
-export { freePort } from '@flux/core';
 
 /** Polls `GET <url>` until it answers 200; fails early with the server's output if it exits. */
 export async function waitForOk(url: string, server: ServerProcess, timeoutMs: number): Promise<void> {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../src/cli-options.js';
-import { parseServicesOutput } from '../src/cluster-services.js';
 import { EntitySet, finalSeq } from '../src/entity-set.js';
 import { labelFromArgs, parseStat, statusFieldBytes } from '../src/proc-stats.js';
 
@@ -64,15 +63,5 @@ describe('/proc parsing', () => {
     expect(labelFromArgs(['node', '--import', 'tsx', '/flux/apps/reducer/src/main.ts'])).toBe('reducer');
     expect(labelFromArgs(['node', '--import', 'tsx', '/flux/deploy/local/start-cluster.ts'])).toBe('start-cluster');
     expect(labelFromArgs(['java', '-cp', 'x'])).toBeUndefined();
-  });
-});
-
-describe('parseServicesOutput', () => {
-  it('takes the export lines services.sh prints', () => {
-    expect(parseServicesOutput('noise\nexport KAFKA_BROKERS=127.0.0.1:9092\nexport REDIS_URL=redis://127.0.0.1:6379\n')).toEqual({
-      kafkaBrokers: '127.0.0.1:9092',
-      redisUrl: 'redis://127.0.0.1:6379',
-    });
-    expect(() => parseServicesOutput('export REDIS_URL=redis://x:1\n')).toThrow(/KAFKA_BROKERS/);
   });
 });

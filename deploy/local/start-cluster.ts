@@ -8,11 +8,12 @@
  * FLUX_CLUSTER_NODE_ARGS, when set, are extra Node.js flags for every process (space-separated),
  * e.g. `--cpu-prof --cpu-prof-dir=/tmp/flux-prof`: Node refuses --cpu-prof in NODE_OPTIONS.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, freePort, parseClusterSettings, type ClusterRole } from '@flux/core';
+import { localServices } from './local-services.js';
 import { TcpBalancer } from './tcp-balancer.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,19 +25,6 @@ const NODE_ARGS = (process.env.FLUX_CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter
 const log = (message: string): void => {
   process.stderr.write(`[cluster] ${message}\n`);
 };
-
-function externalServices(): { KAFKA_BROKERS: string; REDIS_URL: string } {
-  const { KAFKA_BROKERS, REDIS_URL } = process.env;
-  if (KAFKA_BROKERS && REDIS_URL) return { KAFKA_BROKERS, REDIS_URL };
-  log('KAFKA_BROKERS / REDIS_URL not set: starting local Kafka and Redis (deploy/local/services.sh up)');
-  const output = execFileSync('bash', [resolve(root, 'deploy/local/services.sh'), 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const value = (name: string): string => {
-    const match = new RegExp(`export ${name}=(\\S+)`).exec(output);
-    if (match?.[1] === undefined) throw new Error(`services.sh did not print ${name}`);
-    return match[1];
-  };
-  return { KAFKA_BROKERS: value('KAFKA_BROKERS'), REDIS_URL: value('REDIS_URL') };
-}
 
 interface ProcessSpec {
   readonly name: string;
@@ -150,7 +138,7 @@ function validateSettings(env: NodeJS.ProcessEnv): void {
 }
 
 validateSettings({ ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
-const services = externalServices();
+const { kafkaBrokers, redisUrl } = localServices();
 const publicPort = Number(process.env.PORT ?? 3000);
 const ingestPort = await freePort();
 const grpcPorts = await Promise.all(Array.from({ length: SHARD_COUNT }, freePort));
@@ -159,7 +147,8 @@ const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
 
 const baseEnv: NodeJS.ProcessEnv = {
   ...process.env,
-  ...services,
+  KAFKA_BROKERS: kafkaBrokers,
+  REDIS_URL: redisUrl,
   FLUX_PARTITIONS: process.env.FLUX_PARTITIONS ?? '12',
   HOST: '127.0.0.1',
 };

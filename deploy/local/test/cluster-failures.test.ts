@@ -15,7 +15,7 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort } from '@flux/core';
+import { freePort, signalProcessGroup } from '@flux/core';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { deleteKafkaTopics } from '@flux/kafka';
 
@@ -59,21 +59,15 @@ function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, o
 
 function stopGroup(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const group = child.pid;
   return new Promise((resolveExit) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 15_000);
+    const timer = setTimeout(() => signalProcessGroup(group, 'SIGKILL'), 15_000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolveExit();
     });
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
+    if (!signalProcessGroup(group, signal)) {
+      // Already gone.
       clearTimeout(timer);
       resolveExit();
     }

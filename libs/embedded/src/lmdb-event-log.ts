@@ -148,26 +148,29 @@ export class LmdbEventLog implements EventLog {
     const calls = this.queued;
     if (calls.length === 0) return; // already written by close()
     this.queued = [];
-    const byPartition = new Map<number, { call: number; index: number }[]>();
+    // Per partition, where its records are, as flat (call, index) pairs: no object per record.
+    const byPartition = new Map<number, number[]>();
     calls.forEach(({ records }, call) => {
       records.forEach(({ partition }, index) => {
-        const slots = byPartition.get(partition);
-        if (slots === undefined) byPartition.set(partition, [{ call, index }]);
-        else slots.push({ call, index });
+        const places = byPartition.get(partition);
+        if (places === undefined) byPartition.set(partition, [call, index]);
+        else places.push(call, index);
       });
     });
     const write = (): LogPosition[][] => {
       const timestamp = this.now();
       const assigned = calls.map(({ records }) => new Array<LogPosition>(records.length));
-      for (const [partition, slots] of byPartition) {
+      for (const [partition, places] of byPartition) {
         const first = this.endOffsetNow(partition);
         const chunk: StoredChunk = [timestamp];
-        slots.forEach(({ call, index }, i) => {
+        for (let i = 0; i < places.length; i += 2) {
+          const call = places[i]!;
+          const index = places[i + 1]!;
           const { key, value } = calls[call]!.records[index]!;
           chunk.push(key, value);
-          assigned[call]![index] = { partition, offset: first + i };
-        });
-        this.records.put([partition, first + slots.length - 1], chunk);
+          assigned[call]![index] = { partition, offset: first + i / 2 };
+        }
+        this.records.put([partition, first + places.length / 2 - 1], chunk);
       }
       return assigned;
     };

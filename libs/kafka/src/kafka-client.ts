@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel, type KafkaMessage, type LogEntry, type logCreator } from 'kafkajs';
 import type { LogRecord } from '@flux/core';
 
@@ -98,3 +99,20 @@ export const errorMessage = (error: unknown): string => (error instanceof Error 
 /** Whether kafkajs marked an error retriable (leader elections, metadata not yet propagated). */
 export const isRetriable = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
+
+/**
+ * Runs `call` until it succeeds, again while it fails with an error kafkajs marked retriable,
+ * at most `attempts` times, waiting `backoffMs` × the attempt number in between. For admin
+ * requests kafkajs does not retry itself (ListOffsets, or CreateTopics around a controller
+ * election); the last error is thrown as it is.
+ */
+export async function retryWhileRetriable<T>(call: () => Promise<T>, attempts: number, backoffMs: number): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= attempts) throw error;
+      await delay(backoffMs * attempt);
+    }
+  }
+}

@@ -3,7 +3,7 @@ import { Partitioners, type Admin, type Kafka, type Producer, type ProducerConfi
 import { ErrorCode, FluxError, type LogPosition } from '@flux/domain';
 import type { AppendRecord, EventLog, LogBatchHandler, LogRecord, LogSubscription } from '@flux/core';
 import { AppendBatcher, DEFAULT_APPEND_LIMITS, appendFailure, type AppendBatcherLimits, type SendStats } from './append-batcher.js';
-import { createKafkaClient, defaultKafkaLogSink, errorMessage, isRetriable, type KafkaClientOptions, type KafkaLogSink } from './kafka-client.js';
+import { createKafkaClient, defaultKafkaLogSink, errorMessage, retryWhileRetriable, type KafkaClientOptions, type KafkaLogSink } from './kafka-client.js';
 import { DEFAULT_CONSUMER_TUNING, type ConsumerTuning } from './kafka-consumer-config.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import { KafkaSubscription } from './kafka-subscription.js';
@@ -260,19 +260,12 @@ export class KafkaEventLog implements EventLog {
 
   private async watermarks(partition: number): Promise<{ low: number; high: number }> {
     let offsets;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        offsets = await this.admin.fetchTopicOffsets(this.topic);
-        break;
-      } catch (error) {
-        // A topic created moments ago may have no leader yet (NOT_LEADER_FOR_PARTITION): kafkajs
-        // marks that retriable but does not retry ListOffsets itself.
-        if (isRetriable(error) && attempt < WATERMARK_ATTEMPTS) {
-          await sleep(100 * attempt);
-          continue;
-        }
-        throw new FluxError(ErrorCode.LogUnavailable, `cannot read the offsets of topic ${this.topic}: ${errorMessage(error)}`, { cause: error });
-      }
+    try {
+      // A topic created moments ago may have no leader yet (NOT_LEADER_FOR_PARTITION): kafkajs
+      // marks that retriable but does not retry ListOffsets itself.
+      offsets = await retryWhileRetriable(() => this.admin.fetchTopicOffsets(this.topic), WATERMARK_ATTEMPTS, 100);
+    } catch (error) {
+      throw new FluxError(ErrorCode.LogUnavailable, `cannot read the offsets of topic ${this.topic}: ${errorMessage(error)}`, { cause: error });
     }
     const entry = offsets.find((o) => o.partition === partition);
     if (entry === undefined) throw new FluxError(ErrorCode.LogUnavailable, `topic ${this.topic} has no partition ${partition}`);

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { TOPIC_MAX_MESSAGE_BYTES } from './append-batcher.js';
 import type { Admin } from 'kafkajs';
 import { ErrorCode, FluxError } from '@flux/domain';
-import { createKafkaClient, isRetriable, type KafkaClientOptions } from './kafka-client.js';
+import { createKafkaClient, isRetriable, retryWhileRetriable, type KafkaClientOptions } from './kafka-client.js';
 
 export interface KafkaTopicSpec {
   readonly topic: string;
@@ -80,16 +80,8 @@ const CREATE_ATTEMPTS = 5;
  * createTopics, retried while Kafka answers with a retriable error (e.g. NOT_CONTROLLER while
  * a controller is elected). Asking again is safe: a topic that exists answers false.
  */
-async function createTopicRetrying(admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await admin.createTopics(options);
-    } catch (error) {
-      if (!isRetriable(error) || attempt >= CREATE_ATTEMPTS) throw error;
-      await delay(200 * attempt);
-    }
-  }
-}
+const createTopicRetrying = (admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> =>
+  retryWhileRetriable(() => admin.createTopics(options), CREATE_ATTEMPTS, 200);
 
 /** How long a new topic's partitions may take to elect their leaders before it counts as unavailable. */
 const LEADERS_TIMEOUT_MS = 30_000;

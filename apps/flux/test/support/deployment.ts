@@ -7,14 +7,12 @@
  * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, processGroupGone, signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
-import { deleteKafkaTopics } from '@flux/kafka';
-import { deleteRedisKeys } from '@flux/redis';
-import { basename } from 'node:path';
+import { freePort, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeDeploymentData } from '../../../../deploy/local/local-services.js';
 
 /** Repository root (/work/main): this file is apps/flux/test/support/deployment.ts. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
@@ -88,18 +86,6 @@ export interface Deployment {
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
 
-/** Signals the server's whole group, or the server alone if it never got its group. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  if (!signalProcessGroup(child.pid, signal) && child.exitCode === null && child.signalCode === null) {
-    try {
-      child.kill(signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 /** A port that was free a moment ago: listen on port 0, read it, close. */
 export { freePort };
 
@@ -172,11 +158,10 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
  * of leftovers starts slowly). A failure here is reported, not fatal: the test itself is done.
  */
 async function removeClusterData(env: NodeJS.ProcessEnv): Promise<void> {
-  const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, FLUX_KAFKA_TOPIC: topic, FLUX_REDIS_KEY_PREFIX: keyPrefix } = env;
-  if (deploymentKindName() !== 'cluster' || !brokers || !redisUrl || !topic || !keyPrefix) return;
+  const { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl, FLUX_KAFKA_TOPIC: topic, FLUX_REDIS_KEY_PREFIX: keyPrefix } = env;
+  if (deploymentKindName() !== 'cluster' || !kafkaBrokers || !redisUrl || !topic || !keyPrefix) return;
   try {
-    await deleteKafkaTopics({ brokers: brokers.split(','), clientId: 'flux-contract-cleanup', logLevel: 'nothing', topics: [topic] });
-    await deleteRedisKeys(redisUrl, keyPrefix);
+    await removeDeploymentData({ kafkaBrokers, redisUrl }, topic, keyPrefix);
   } catch (error) {
     console.error(`[flux-contract] could not remove topic ${topic} / keys ${keyPrefix}*: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -218,23 +203,10 @@ async function waitUntilReady(running: Running, baseUrl: string, timeoutMs: numb
   );
 }
 
+/** The server's whole group (cluster processes too): `signal`, then SIGKILL after `graceMs`. */
 async function stopRunning(running: Running, signal: NodeJS.Signals, graceMs = 15_000): Promise<number | null> {
-  const { child } = running;
-  const group = child.pid;
-  const deadline = Date.now() + graceMs;
-  killGroup(child, signal);
-  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
-  const { code } = await running.exited;
-  clearTimeout(timer);
-  if (group !== undefined) {
-    // The rest of the group (cluster processes) gets the remaining grace time, then SIGKILL.
-    if (!(await processGroupGone(group, Math.max(0, deadline - Date.now())))) {
-      signalProcessGroup(group, 'SIGKILL');
-      await processGroupGone(group, 5_000);
-    }
-    untrackProcessGroup(group);
-  }
-  return code;
+  if (running.child.pid !== undefined) await stopProcessGroup(running.child.pid, signal, graceMs);
+  return (await running.exited).code;
 }
 
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {

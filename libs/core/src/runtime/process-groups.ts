@@ -43,3 +43,19 @@ export async function processGroupGone(group: number, timeoutMs: number): Promis
   }
   return true;
 }
+
+/**
+ * Stops a group: `signal` to every process of it, SIGKILL to whatever is left once `graceMs`
+ * has passed since, then up to 5 s more for the kill to land. The group is no longer killed at
+ * exit. Resolves true when it stopped within the grace period.
+ */
+export async function stopProcessGroup(group: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<boolean> {
+  signalProcessGroup(group, signal);
+  const stopped = await processGroupGone(group, graceMs);
+  if (!stopped) {
+    signalProcessGroup(group, 'SIGKILL');
+    await processGroupGone(group, 5_000);
+  }
+  untrackProcessGroup(group);
+  return stopped;
+}
