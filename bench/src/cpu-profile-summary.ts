@@ -40,7 +40,7 @@ const sampled = (name: string) => (stack: readonly CpuProfileFrame[]) => stack[0
  * The parts of the embedded server, first match wins: a sample under the state store's
  * transaction counts as state store even though the reducer scheduled it.
  */
-export const FLUX_PARTS: readonly CpuProfilePart[] = [
+const FLUX_PARTS: readonly CpuProfilePart[] = [
   { name: 'idle', busy: false, matches: sampled('(idle)') },
   { name: 'start-up (module loading)', busy: false, matches: inFile(/node:internal\/modules\/|\/tsx\/dist\//) },
   { name: 'garbage collection', busy: true, matches: sampled('(garbage collector)') },
@@ -57,13 +57,20 @@ export const FLUX_PARTS: readonly CpuProfilePart[] = [
   { name: 'HTTP (Fastify, sockets) and the rest', busy: true, matches: () => true },
 ];
 
-/** Time per part, in the order of `parts`; a sample no part matches is dropped. */
-export function summariseCpuProfile(profile: CpuProfile, parts: readonly CpuProfilePart[] = FLUX_PARTS): CpuShare[] {
+/** Time per part of FLUX_PARTS, in its order. */
+export function summariseCpuProfile(profile: CpuProfile): CpuShare[] {
+  const parts = FLUX_PARTS;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
   const microsByNode = new Map<number, number>();
-  profile.samples.forEach((id, index) => microsByNode.set(id, (microsByNode.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  // timeDeltas[i] is the gap before sample i: a sample stands for the time until the next one
+  // (as DevTools counts it); the last, which has no next, for the gap before it.
+  const { samples, timeDeltas } = profile;
+  samples.forEach((id, index) => {
+    const gap = timeDeltas[index + 1] ?? timeDeltas[index] ?? 0;
+    microsByNode.set(id, (microsByNode.get(id) ?? 0) + gap);
+  });
 
   const micros = new Array<number>(parts.length).fill(0);
   for (const [id, time] of microsByNode) {

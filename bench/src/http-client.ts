@@ -3,7 +3,6 @@ import { Pool } from 'undici';
 export interface HttpResponse {
   readonly status: number;
   readonly body: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** A keep-alive connection pool to one server, for the harness's own requests (not the load). */
@@ -16,12 +15,12 @@ export class HttpClient {
 
   async get(path: string): Promise<HttpResponse> {
     const response = await this.pool.request({ method: 'GET', path });
-    return { status: response.statusCode, body: await response.body.text(), headers: response.headers };
+    return { status: response.statusCode, body: await response.body.text() };
   }
 
   async post(path: string, body: string): Promise<HttpResponse> {
     const response = await this.pool.request({ method: 'POST', path, body, headers: { 'content-type': 'application/json' } });
-    return { status: response.statusCode, body: await response.body.text(), headers: response.headers };
+    return { status: response.statusCode, body: await response.body.text() };
   }
 
   async getJson<T>(path: string): Promise<T> {

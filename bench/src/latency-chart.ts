@@ -26,7 +26,8 @@ export interface ChartThreshold {
 
 const WIDTH = 900;
 const HEIGHT = 470;
-const PLOT = { left: 70, right: WIDTH - 290, top: 48, bottom: HEIGHT - 58 };
+/** The plot area inside the SVG, in pixels. */
+export const PLOT = { left: 70, right: WIDTH - 290, top: 48, bottom: HEIGHT - 58 };
 
 const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fixed = (value: number): string => value.toFixed(1);

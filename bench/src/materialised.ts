@@ -14,9 +14,10 @@ export interface MaterialisedOptions {
   /** The seq each entity must show at least, or undefined for entities that need not exist. */
   readonly expectedSeq: (index: number) => number | undefined;
   readonly timeoutMs: number;
-  /** Concurrent list requests. */
-  readonly concurrency?: number;
 }
+
+/** Sub-prefixes listed at once while checking. */
+const LIST_CONCURRENCY = 4;
 
 export interface MaterialisedResult {
   /** performance.now() when the listing that found the last sub-prefix complete was answered. */
@@ -53,7 +54,7 @@ export async function waitMaterialised(options: MaterialisedOptions): Promise<Ma
         const expected = expectedPerGroup[group]!;
         return current === expected ? undefined : { group, missing: expected - current };
       },
-      { concurrency: options.concurrency ?? 4 },
+      { concurrency: LIST_CONCURRENCY },
     );
     const incomplete = stillPending.filter((entry) => entry !== undefined);
     if (incomplete.length === 0) return { at: performance.now(), listRequests };

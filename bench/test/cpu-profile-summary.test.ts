@@ -45,6 +45,14 @@ describe('summariseCpuProfile', () => {
     expect(busyShares).toBeCloseTo(1, 10);
   });
 
+  it('counts a sample for the time until the next one, as DevTools does', () => {
+    // idle, then 40 ms before the GC sample is taken, then 1 ms: the idle sample stands for 40 ms.
+    const shares = summariseCpuProfile({ ...profile, samples: [2, 3, 3], timeDeltas: [1000, 40_000, 1000] });
+    const of = (prefix: string) => shares.find((share) => share.part.startsWith(prefix))!.ms;
+    expect(of('idle')).toBe(40);
+    expect(of('garbage collection')).toBe(2);
+  });
+
   it('summarises an empty profile as zeros', () => {
     const empty = summariseCpuProfile({ nodes: [], samples: [], timeDeltas: [] });
     expect(empty.every((share) => share.ms === 0 && share.ofAll === 0)).toBe(true);

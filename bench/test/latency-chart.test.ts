@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { latencySeries, logTicks, renderLatencyChart, type ChartSeries } from '../src/latency-chart.js';
-import { benchResults, embeddedScenarios, websocketRate } from './fixtures.js';
+import { latencySeries, logTicks, PLOT, renderLatencyChart, type ChartSeries } from '../src/latency-chart.js';
+import { benchResults, websocketRate } from './fixtures.js';
 
 /** Checks that every tag is closed in order and text holds no raw markup characters. */
 function expectWellFormed(svg: string): void {
@@ -56,6 +56,10 @@ describe('renderLatencyChart', () => {
     expectWellFormed(svg);
     expect(svg).not.toContain('NaN');
     expect(svg).not.toContain('Infinity');
+    // Both points are drawn, and the zero sits on the bottom edge of the plot.
+    const polyline = /<polyline[^>]* points="([^"]+)"/.exec(svg)?.[1]?.split(' ') ?? [];
+    expect(polyline).toHaveLength(2);
+    expect(Number(polyline[0]!.split(',')[1])).toBe(PLOT.bottom);
   });
 });
 
@@ -77,8 +81,11 @@ describe('latencySeries', () => {
       'cluster: WebSocket p50:3',
       'cluster: WebSocket p99:3',
     ]);
-    const ingest = embeddedScenarios().ingest!;
-    expect(series[1]!.points).toEqual(ingest.fixedRate.map((run) => ({ x: run.offeredRate, y: run.latencyMs.p99 })));
+    // The embedded fixture's fixed-rate runs: 1000/s with p99 3 ms, 5000/s with p99 8 ms.
+    expect(series[1]!.points).toEqual([
+      { x: 1000, y: 3 },
+      { x: 5000, y: 8 },
+    ]);
     expect(series[7]!.points).toEqual([
       { x: 1000, y: 20 },
       { x: 2000, y: 30 },

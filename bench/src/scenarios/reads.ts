@@ -10,7 +10,7 @@ import { runSaturation, type SaturationResult } from '../saturation.js';
 import type { ScenarioContext } from './scenario-context.js';
 
 export interface ListLatency {
-  /** Entities each response must hold; a response with another count is an error. */
+  /** Entities a response must hold (the first request's; sub-prefixes may differ by one). Another count is an error. */
   readonly matches: number;
   readonly requests: number;
   readonly errors: number;
@@ -30,17 +30,20 @@ export interface ReadsResult {
   readonly listAll: ListLatency;
 }
 
-/** Sequential requests, one at a time: the latency of a list on an otherwise idle server. */
-async function listLatency(client: HttpClient, paths: readonly string[], matches: number): Promise<ListLatency> {
+/**
+ * Sequential requests, one at a time: the latency of a list on an otherwise idle server. Each
+ * response must hold its request's `matches` entities; the result reports the first request's.
+ */
+async function listLatency(client: HttpClient, requests: readonly { path: string; matches: number }[]): Promise<ListLatency> {
   const recorder = new LatencyRecorder();
   let errors = 0;
-  for (const path of paths) {
+  for (const { path, matches } of requests) {
     const started = performance.now();
     const response = await client.get(path);
     recorder.record(performance.now() - started);
     if (response.status !== 200 || (JSON.parse(response.body) as unknown[]).length !== matches) errors++;
   }
-  return { matches, requests: paths.length, errors, latencyMs: recorder.summary() };
+  return { matches: requests[0]?.matches ?? 0, requests: requests.length, errors, latencyMs: recorder.summary() };
 }
 
 export async function reads(context: ScenarioContext): Promise<ReadsResult> {
@@ -75,14 +78,18 @@ export async function reads(context: ScenarioContext): Promise<ReadsResult> {
   const client = new HttpClient(deployment.baseUrl, 1);
   try {
     const groups = Array.from({ length: parameters.listSamples }, (_, sample) => sample % parameters.subPrefixes);
-    const perPrefix = set.groupSize(0);
-    const listPrefix = await listLatency(client, groups.map((group) => listPath(set.groupPrefix(group))), perPrefix);
+    const listPrefix = await listLatency(
+      client,
+      groups.map((group) => ({ path: listPath(set.groupPrefix(group)), matches: set.groupSize(group) })),
+    );
     const listPage = await listLatency(
       client,
-      groups.map((group) => listPath(set.groupPrefix(group), parameters.pageLimit)),
-      Math.min(parameters.pageLimit, perPrefix),
+      groups.map((group) => ({ path: listPath(set.groupPrefix(group), parameters.pageLimit), matches: Math.min(parameters.pageLimit, set.groupSize(group)) })),
     );
-    const listAll = await listLatency(client, Array.from({ length: parameters.fullListSamples }, () => listPath(set.prefix)), set.count);
+    const listAll = await listLatency(
+      client,
+      Array.from({ length: parameters.fullListSamples }, () => ({ path: listPath(set.prefix), matches: set.count })),
+    );
     return {
       entities: parameters.entities,
       subPrefixes: parameters.subPrefixes,

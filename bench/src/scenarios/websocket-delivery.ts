@@ -9,7 +9,7 @@
 import WebSocket from 'ws';
 import { envelope } from '../entity-set.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
-import { LoadProbe, type LoadProbeSummary } from '../load-probe.js';
+import type { LoadProbeSummary } from '../load-probe.js';
 import { runOpenLoop, type OpenLoopResult } from '../open-loop.js';
 import { delay } from '../process-group.js';
 import type { ScenarioContext } from './scenario-context.js';
@@ -32,7 +32,7 @@ export interface WebSocketRateResult {
   /** Accepted events that never arrived. */
   readonly lost: number;
   readonly latencyMs: LatencySummary;
-  /** Covers subscribers and publisher: both run in the load process. */
+  /** The publish run's probe; it covers the subscribers too, which share the load process. */
   readonly probe: LoadProbeSummary;
 }
 
@@ -115,7 +115,6 @@ async function measureRate(context: ScenarioContext, rate: number): Promise<WebS
       while (warmedUp.size < subscribers && performance.now() < retryAt) await delay(10);
     }
 
-    const probe = new LoadProbe(deployment.cpuSeconds);
     const publish = await runOpenLoop({
       baseUrl: deployment.baseUrl,
       path: '/api/events',
@@ -131,11 +130,11 @@ async function measureRate(context: ScenarioContext, rate: number): Promise<WebS
         if (seen[index] === 1) deliveredAcknowledged++;
       },
       drainTimeoutMs: Math.max(5_000, rateSeconds * 1000),
+      serverCpuSeconds: deployment.cpuSeconds,
     });
     // Deliveries trail the last answers; give them up to 5 s (they normally take milliseconds).
     const graceEnd = performance.now() + 5000;
     while (deliveredAcknowledged < publish.ok && performance.now() < graceEnd) await delay(10);
-    const probeSummary = probe.stop();
     return {
       rate,
       durationSeconds: rateSeconds,
@@ -146,7 +145,7 @@ async function measureRate(context: ScenarioContext, rate: number): Promise<WebS
       duplicates,
       lost: publish.ok - deliveredAcknowledged,
       latencyMs: latency.summary(),
-      probe: probeSummary,
+      probe: publish.probe,
     };
   } finally {
     for (const socket of sockets) socket.terminate();
