@@ -1,4 +1,5 @@
 import { FluxError, ErrorCode } from './errors.js';
+import { ILL_FORMED_TEXT, isWellFormedText } from './property-values.js';
 
 export const MAX_ENTITY_ID_LENGTH = 512;
 
@@ -15,7 +16,16 @@ export function entityIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return 'must be a string';
   if (id.length === 0) return 'must not be empty';
   if (id.length > MAX_ENTITY_ID_LENGTH) return `must be at most ${MAX_ENTITY_ID_LENGTH} characters`;
-  if (CONTROL_CHARACTERS.test(id)) return 'must not contain control characters';
+  return textProblem(id);
+}
+
+/**
+ * Why a string used as (part of) a key cannot be one: control characters, or unpaired
+ * surrogates, which UTF-8 cannot carry and would fold distinct ids into one.
+ */
+export function textProblem(text: string): string | undefined {
+  if (CONTROL_CHARACTERS.test(text)) return 'must not contain control characters';
+  if (!isWellFormedText(text)) return ILL_FORMED_TEXT;
   return undefined;
 }
 

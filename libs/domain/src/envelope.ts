@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FluxError, ErrorCode } from './errors.js';
 import { entityIdProblem } from './entity-id.js';
+import { ILL_FORMED_TEXT, isWellFormedText, MAX_PROPERTY_DEPTH, propertiesProblem } from './property-values.js';
 import { newEventId as defaultEventId, type IdGenerator } from './event-id.js';
 
 export type Properties = Record<string, unknown>;
@@ -34,16 +35,24 @@ const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 
 const requiredString = (what: string) =>
-  z.string({
-    error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`),
-  });
+  z
+    .string({
+      error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}, got ${describe(issue.input)}`),
+    })
+    .refine(isWellFormedText, { error: ILL_FORMED_TEXT, abort: true });
+
+const optionalString = () =>
+  z.string({ error: 'must be a string' }).refine(isWellFormedText, { error: ILL_FORMED_TEXT }).optional();
+
+/** The latest instant a JavaScript Date can hold: later timestamps could not be shown as ISO 8601. */
+export const MAX_TIMESTAMP_MS = 8.64e15;
 
 /**
  * The envelope as producers send it. Properties are checked with a predicate rather than
  * parsed, so the caller's object (including a plain-data `__proto__` key) is kept as is.
  */
 export const eventEnvelopeSchema = z.object({
-  eventId: z.string({ error: 'must be a string' }).optional(),
+  eventId: optionalString(),
   stream: requiredString('a string').regex(STREAM_PATTERN, {
     error: 'must be lowercase letters, digits and dots (^[a-z0-9]+(\\.[a-z0-9]+)*$)',
   }),
@@ -54,7 +63,8 @@ export const eventEnvelopeSchema = z.object({
         issue.input === undefined ? 'is required' : `must be an integer (epoch milliseconds), got ${describe(issue.input)}`,
     })
     .int({ error: 'must be an integer (epoch milliseconds)' })
-    .positive({ error: 'must be greater than 0' }),
+    .positive({ error: 'must be greater than 0' })
+    .max(MAX_TIMESTAMP_MS, { error: `must be at most ${MAX_TIMESTAMP_MS} (the latest date JavaScript can represent)` }),
   payload: z.strictObject(
     {
       entity_id: requiredString('a string').check((ctx) => {
@@ -67,11 +77,14 @@ export const eventEnvelopeSchema = z.object({
             issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`,
         })
         .check((ctx) => {
-          // The contract: property names are non-empty strings.
-          if (isPlainObject(ctx.value) && Object.hasOwn(ctx.value, '')) {
-            ctx.issues.push({ code: 'custom', message: 'must not contain an empty property name', input: ctx.value });
-          }
-        }),
+          if (!isPlainObject(ctx.value)) return;
+          const problem = propertiesProblem(ctx.value);
+          if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem.message, input: ctx.value, path: [...problem.path] });
+        })
+        .describe(
+          `Property names are non-empty; values are JSON nested at most ${MAX_PROPERTY_DEPTH} levels deep, ` +
+            'with finite numbers and no unpaired UTF-16 surrogates in names or strings',
+        ),
     },
     {
       error: (issue) => {
@@ -82,8 +95,8 @@ export const eventEnvelopeSchema = z.object({
       },
     },
   ),
-  key: z.string({ error: 'must be a string' }).optional(),
-  schema: z.string({ error: 'must be a string' }).optional(),
+  key: optionalString(),
+  schema: optionalString(),
 });
 
 export type EventEnvelopeInput = z.input<typeof eventEnvelopeSchema>;

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './entity-id.js';
 export * from './namespace.js';
 export * from './envelope.js';
+export * from './property-values.js';
 export * from './event-id.js';
 export * from './entity.js';
 export * from './merge.js';
