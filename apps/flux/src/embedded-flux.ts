@@ -54,7 +54,7 @@ export async function startEmbeddedFlux(
   const warning = adminTokenWarning(settings);
   if (warning !== undefined) logger.warn(warning);
   const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
-  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics });
+  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
   const namespaces = new NamespaceService(control, state);
   const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));

@@ -81,6 +81,25 @@ describe('batch publishing', () => {
     expect(stored?.event).toMatchObject({ key: 'k', schema: 's', eventId: (results[8] as { eventId: string }).eventId });
   });
 
+  it('defect 3: an element whose validation throws unexpectedly fails alone; the others are appended', async () => {
+    await flux.runtimeConfig.update({ rate_limit_enabled: false });
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new TypeError('hostile getter');
+        },
+      },
+    );
+    const results = await flux.ingest.publishBatch([envelope('alpha/before', { n: 1 }), hostile, envelope('alpha/after', { n: 2 })], alpha);
+    expect(results[0]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    expect(results[1]).toEqual({ error: expect.any(String) });
+    expect(results[2]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    await flux.settle();
+    const ids = (await flux.embedded.state.listEntities({ prefix: '', limit: 100 })).entities.map((record) => record.id);
+    expect(ids).toEqual(['alpha/after', 'alpha/before']);
+  });
+
   it('applies events of one batch to one entity in array order', async () => {
     await flux.runtimeConfig.update({ rate_limit_per_namespace_per_minute: 1000 });
     const inputs = [

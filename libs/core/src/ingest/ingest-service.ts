@@ -1,4 +1,5 @@
 import { ErrorCode, FluxError, isFluxError, parseEnvelope, type FluxEvent, type LogPosition } from '@flux/domain';
+import type { Logger } from 'pino';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
 import { EventAppender } from './event-appender.js';
@@ -23,6 +24,8 @@ export interface IngestServiceOptions {
   readonly rateLimiter: RateLimiter;
   readonly runtimeConfig: RuntimeConfigService;
   readonly observer?: IngestObserver;
+  /** Where an unexpected failure to validate one batch element is reported. */
+  readonly logger?: Pick<Logger, 'error'>;
 }
 
 export const RATE_LIMIT_MESSAGE = 'rate limit exceeded';
@@ -41,6 +44,7 @@ export class IngestService {
   private readonly rateLimiter: RateLimiter;
   private readonly runtimeConfig: RuntimeConfigService;
   private readonly observer: IngestObserver | undefined;
+  private readonly logger: Pick<Logger, 'error'> | undefined;
 
   constructor(options: IngestServiceOptions) {
     this.appender = new EventAppender(options.log, options.observer);
@@ -48,6 +52,7 @@ export class IngestService {
     this.rateLimiter = options.rateLimiter;
     this.runtimeConfig = options.runtimeConfig;
     this.observer = options.observer;
+    this.logger = options.logger;
   }
 
   async publish(input: unknown, principal: Principal): Promise<PublishResult> {
@@ -85,9 +90,10 @@ export class IngestService {
         this.authorizer.authorizeWrite(principal, event.payload.entity_id);
         accepted.push({ index, event });
       } catch (error) {
-        if (!isFluxError(error)) throw error;
-        this.observer?.eventsRejected(rejectionReason(error), 1);
-        results[index] = { error: error.message, ...knownFields(input) };
+        // One element must never fail the others, whatever went wrong with it.
+        if (!isFluxError(error)) this.logger?.error({ err: error, index }, 'unexpected failure validating a batch element');
+        this.observer?.eventsRejected(isFluxError(error) ? rejectionReason(error) : 'invalid', 1);
+        results[index] = { error: isFluxError(error) ? error.message : 'internal error validating this event', ...knownFields(input) };
       }
     }
 
@@ -125,9 +131,13 @@ export class IngestService {
 /** eventId and stream of a rejected element, where it has them, so clients can correlate. */
 function knownFields(input: unknown): { eventId?: string; stream?: string } {
   if (typeof input !== 'object' || input === null) return {};
-  const { eventId, stream } = input as { eventId?: unknown; stream?: unknown };
-  return {
-    ...(typeof eventId === 'string' && eventId !== '' ? { eventId } : {}),
-    ...(typeof stream === 'string' ? { stream } : {}),
-  };
+  try {
+    const { eventId, stream } = input as { eventId?: unknown; stream?: unknown };
+    return {
+      ...(typeof eventId === 'string' && eventId !== '' ? { eventId } : {}),
+      ...(typeof stream === 'string' ? { stream } : {}),
+    };
+  } catch {
+    return {}; // an element whose fields cannot even be read is reported without them
+  }
 }
