@@ -14,6 +14,8 @@ declare module 'fastify' {
 /** How much of an oversized body is read and discarded so the client can read its 413. */
 const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 const tooLarge = (limit: number) => new FluxError(ErrorCode.PayloadTooLarge, `request body exceeds the limit of ${limit} bytes`);
 
 /**
@@ -59,11 +61,13 @@ export function registerJsonBodyParser(app: FastifyInstance, runtimeConfig: Runt
     payload.on('end', () => {
       if (size > limit) return settle(tooLarge(limit));
       if (size === 0) return settle(null, undefined);
-      const text = Buffer.concat(chunks, size).toString('utf8');
       try {
+        // Fatal: ill-formed UTF-8 is refused rather than silently turned into U+FFFD.
+        const text = utf8.decode(Buffer.concat(chunks, size));
         settle(null, JSON.parse(text) as unknown);
       } catch (error) {
-        settle(new FluxError(ErrorCode.Validation, `malformed JSON body: ${(error as Error).message}`));
+        const problem = error instanceof TypeError ? 'the body is not valid UTF-8' : (error as Error).message;
+        settle(new FluxError(ErrorCode.Validation, `malformed JSON body: ${problem}`));
       }
     });
   });
