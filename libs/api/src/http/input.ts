@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, FluxError, formatIssues } from '@flux/domain';
+import { entityIdProblem, ErrorCode, FluxError, formatIssues, MAX_ENTITY_ID_LENGTH, textProblem } from '@flux/domain';
 
 /** Parses request input with a zod schema, turning issues into a 400 that names each field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -21,3 +21,24 @@ export const positiveIntegerParam = z
   .regex(/^\d+$/, { error: 'must be a positive integer' })
   .transform(Number)
   .refine((n) => n > 0, { error: 'must be a positive integer' });
+
+/** Adds `problem(value)` as an issue of a string schema (domain rules phrase their own messages). */
+const withProblem = (schema: z.ZodString, problem: (value: string) => string | undefined) =>
+  schema.check((ctx) => {
+    const message = problem(ctx.value);
+    if (message !== undefined) ctx.issues.push({ code: 'custom', message, input: ctx.value });
+  });
+
+/** A path or query parameter holding an entity id: checked before it reaches any store. */
+export const entityIdParam = (base: z.ZodString = z.string()) =>
+  withProblem(base.max(MAX_ENTITY_ID_LENGTH, { error: `must be at most ${MAX_ENTITY_ID_LENGTH} characters` }), entityIdProblem);
+
+/** A query parameter matched against the start of ids (prefix, namespace): bounded like an id. */
+export const idFragmentParam = withProblem(
+  z.string().max(MAX_ENTITY_ID_LENGTH, { error: `must be at most ${MAX_ENTITY_ID_LENGTH} characters` }),
+  textProblem,
+);
+
+/** Any other free-text parameter (names looked up in a fixed set): short and printable. */
+export const nameParam = (maxLength: number) =>
+  withProblem(z.string().min(1).max(maxLength, { error: `must be at most ${maxLength} characters` }), textProblem);

@@ -3,11 +3,14 @@ import { z } from 'zod';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { credentialOwnerOf } from '../http/principal.js';
+import { nameParam, parseInput } from '../http/input.js';
 
 const summary = z.object({ name: z.string(), enabled: z.boolean(), status: z.enum(['configured', 'not_configured', 'error']) });
-const nameParams = z.object({ name: z.string() });
+/** Connector names are short identifiers; a longer one is refused before any lookup. */
+const MAX_CONNECTOR_NAME_LENGTH = 64;
+const nameParams = z.object({ name: nameParam(MAX_CONNECTOR_NAME_LENGTH) });
 const success = z.object({ success: z.literal(true) });
-const nameOf = (params: unknown): string => (params as { name: string }).name;
+const nameOf = (params: unknown): string => parseInput(nameParams, params, 'path').name;
 
 export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
   app.get(

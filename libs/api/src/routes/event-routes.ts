@@ -10,7 +10,7 @@ import {
 } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { parseInput, positiveIntegerParam, requireBody } from '../http/input.js';
+import { entityIdParam, parseInput, positiveIntegerParam, requireBody } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
 
 const publishResult = z.object({ eventId: z.string(), stream: z.string() });
@@ -23,7 +23,7 @@ const batchResult = z.object({
 
 const ISO_8601 = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const historyQuery = z.object({
-  entity: z.string({ error: 'is required' }).min(1, { error: 'is required' }),
+  entity: entityIdParam(z.string({ error: 'is required' }).min(1, { error: 'is required' })),
   since: ISO_8601.optional(),
   limit: positiveIntegerParam.optional(),
 });

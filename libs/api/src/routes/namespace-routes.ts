@@ -1,11 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ErrorCode, FluxError } from '@flux/domain';
+import { ErrorCode, FluxError, namespaceNameProblem } from '@flux/domain';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { requireBody } from '../http/input.js';
+import { parseInput, requireBody } from '../http/input.js';
 
-const nameParams = z.object({ name: z.string() });
+const nameParams = z.object({
+  name: z
+    .string()
+    .min(3)
+    .max(32)
+    .regex(/^[a-z0-9_-]+$/),
+});
+
+/** The name in the path, checked by the registration rules before any lookup. */
+function nameOf(params: unknown): string {
+  const { name } = parseInput(z.object({ name: z.string() }), params, 'path');
+  const problem = namespaceNameProblem(name);
+  if (problem !== undefined) throw new FluxError(ErrorCode.Validation, `invalid path: ${problem}`);
+  return name;
+}
 
 export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
   // Namespaces exist only in public mode; in internal mode the routes answer 404 like unknown ones.
@@ -56,7 +70,7 @@ export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
     },
     async (request) => {
       requirePublicMode();
-      const info = await deps.namespaces.get((request.params as { name: string }).name);
+      const info = await deps.namespaces.get(nameOf(request.params));
       return { ...info, createdAt: new Date(info.createdAt).toISOString() };
     },
   );
@@ -74,7 +88,7 @@ export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
     async (request, reply) => {
       requirePublicMode();
       deps.authorizer.authorizeAdmin(request.headers.authorization);
-      await deps.namespaces.delete((request.params as { name: string }).name);
+      await deps.namespaces.delete(nameOf(request.params));
       return reply.code(204).send();
     },
   );

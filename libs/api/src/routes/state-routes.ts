@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { combineFilters, decodeCursor, encodeCursor, ErrorCode, FluxError, toEntityView } from '@flux/domain';
+import { assertEntityId, combineFilters, decodeCursor, encodeCursor, entityIdProblem, ErrorCode, FluxError, toEntityView } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { parseInput, positiveIntegerParam } from '../http/input.js';
+import { entityIdParam, idFragmentParam, parseInput, positiveIntegerParam } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
 
 export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
@@ -16,12 +16,22 @@ const entitySchema = z.object({
   version: z.number().int(),
 });
 
+/** A cursor encodes one id (at most 512 characters, 4 UTF-8 bytes each at worst) in base64url. */
+const MAX_CURSOR_CHARS = 4096;
+
 const listQuery = z.object({
-  prefix: z.string().optional(),
-  namespace: z.string().optional(),
+  prefix: idFragmentParam.optional(),
+  namespace: idFragmentParam.optional(),
   limit: positiveIntegerParam.optional(),
-  cursor: z.string().optional(),
+  cursor: z.string().max(MAX_CURSOR_CHARS, { error: 'is not a cursor returned by Flux' }).optional(),
 });
+
+/** The id a cursor resumes after; a forged one must not reach the store. */
+function cursorPosition(cursor: string): string {
+  const after = decodeCursor(cursor);
+  if (entityIdProblem(after) !== undefined) throw new FluxError(ErrorCode.Validation, 'cursor is not a cursor returned by Flux');
+  return after;
+}
 
 const deleteSelector = z.union([
   z.object({ namespace: z.string() }),
@@ -29,7 +39,7 @@ const deleteSelector = z.union([
   z.object({ entity_ids: z.array(z.string()) }),
 ]);
 
-const idParams = z.object({ id: z.string().describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
+const idParams = z.object({ id: entityIdParam().describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
 
 /**
  * Entity ids are sent percent-encoded (`a%2Fb`) and arrive in `:id`; ids sent with raw
@@ -39,6 +49,7 @@ const entityIdOf = (request: FastifyRequest): string => {
   const params = request.params as { id?: string; '*'?: string };
   const id = params.id ?? params['*'] ?? '';
   if (id === '') throw new FluxError(ErrorCode.Validation, 'entity id is required in the path');
+  assertEntityId(id, 'id');
   return id;
 };
 
@@ -96,7 +107,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
     },
     async (request, reply) => {
       const query = parseInput(listQuery, request.query, 'query');
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const after = query.cursor === undefined ? undefined : cursorPosition(query.cursor);
       const prefix = combineFilters(query.prefix, query.namespace);
       if (prefix === undefined) return [];
       if (query.limit === undefined && after === undefined) {
