@@ -42,6 +42,9 @@ export interface QueryDeps extends SystemDeps {
   readonly websocket: {
     readonly metricsIntervalMs: number;
     readonly maxBufferedBytes: number;
+    readonly maxSubscriptionBytes: number;
+    /** 0: unlimited. */
+    readonly maxConnectionsPerAddress: number;
     /**
      * WebSocket connections of the whole deployment, given this process's own count; the
      * default is the local count (one process).

@@ -1,14 +1,30 @@
 import type { WebSocket } from 'ws';
-import type { ChangeRecord } from '@flux/domain';
+import { entityIdProblem, type ChangeRecord } from '@flux/domain';
 
 /** Wildcard subscription: every entity. */
 export const ALL_ENTITIES = '*';
 /** Subscriptions one connection may hold; further subscribe messages are ignored. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 10_000;
+/**
+ * Time the hub sends for before yielding to the event loop: one event with thousands of
+ * properties fanned out to hundreds of connections would otherwise block every request for
+ * seconds (a send costs from a few µs to tens of µs when it reaches the kernel).
+ */
+const TURN_BUDGET_MS = 2;
+/**
+ * Fan-out jobs waiting past which the hub stops yielding: when clients ask for more than the
+ * process can send, sending at once (as a hub without yields would) keeps the queue bounded.
+ */
+const MAX_QUEUED_JOBS = 10_000;
+
+/** What a subscribe or unsubscribe may name: an entity id as the HTTP API accepts it, or "*". */
+export const isSubscribableId = (id: string): boolean => id === ALL_ENTITIES || entityIdProblem(id) === undefined;
 
 interface Connection {
   readonly socket: WebSocket;
   readonly subscriptions: Set<string>;
+  /** UTF-16 bytes of the ids in `subscriptions`. */
+  subscriptionBytes: number;
   /** Once a client subscribed it never returns to the firehose, even after unsubscribing from everything. */
   hasSubscribed: boolean;
 }
@@ -16,22 +32,34 @@ interface Connection {
 export interface WebSocketHubOptions {
   /** Unsent bytes above which a client is cut off as a slow consumer. */
   readonly maxBufferedBytes: number;
+  /** Bytes of subscription ids one connection may hold; subscribes past it are ignored. */
+  readonly maxSubscriptionBytes: number;
   readonly onSlowConsumer?: () => void;
   readonly onConnectionCount?: (count: number) => void;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const encode = (message: object): Buffer => Buffer.from(JSON.stringify(message), 'utf8');
+/** What an id costs in memory (JavaScript strings hold UTF-16 code units). */
+const idBytes = (id: string): number => id.length * 2;
+
+/** Fan-out work, done a step (one frame to one connection) at a time. */
+type FanOutJob = Iterator<void, void>;
 
 /**
  * Fans applied changes out to WebSocket clients. Each message is serialised once and the
  * same bytes go to every recipient; recipients are found through a subscription index
- * rather than by asking every connection.
+ * rather than by asking every connection. Every message goes through one FIFO of jobs, so
+ * each connection receives them in order even when a large fan-out is spread over several
+ * turns of the event loop.
  */
 export class WebSocketHub {
   private readonly connections = new Set<Connection>();
   /** Connections that never subscribed, plus those subscribed to "*". */
   private readonly everything = new Set<Connection>();
   private readonly byEntity = new Map<string, Set<Connection>>();
+  private readonly jobs: FanOutJob[] = [];
+  private draining = false;
 
   constructor(private readonly options: WebSocketHubOptions) {}
 
@@ -40,7 +68,7 @@ export class WebSocketHub {
   }
 
   add(socket: WebSocket): void {
-    const connection: Connection = { socket, subscriptions: new Set(), hasSubscribed: false };
+    const connection: Connection = { socket, subscriptions: new Set(), subscriptionBytes: 0, hasSubscribed: false };
     this.connections.add(connection);
     this.everything.add(connection);
     this.options.onConnectionCount?.(this.connections.size);
@@ -53,39 +81,64 @@ export class WebSocketHub {
 
   publishChanges(changes: readonly ChangeRecord[]): void {
     if (this.connections.size === 0) return;
-    for (const change of changes) {
-      if (change.kind === 'delete') {
-        this.sendTo(this.connections, { type: 'entity_deleted', entity_id: change.entityId, timestamp: iso(change.timestamp) });
-        continue;
-      }
-      const subscribers = this.byEntity.get(change.entityId);
-      const timestamp = iso(change.timestamp);
-      for (const { property, value } of change.changes) {
-        const frame = Buffer.from(
-          JSON.stringify({ type: 'state_update', entity_id: change.entityId, property, value, timestamp }),
-          'utf8',
-        );
-        this.sendFrame(this.everything, frame);
-        if (subscribers !== undefined) this.sendFrame(subscribers, frame, this.everything);
-      }
-    }
+    this.enqueue(this.changeFrames(changes));
   }
 
   /** Sends one message to every connection. */
   broadcast(message: object): void {
-    this.sendTo(this.connections, message);
+    this.enqueue(this.sendFrame(this.connections, encode(message)));
   }
 
   closeAll(code = 1001, reason = 'server shutting down'): void {
+    this.jobs.length = 0;
     for (const connection of this.connections) connection.socket.close(code, reason);
   }
 
-  private sendTo(recipients: Iterable<Connection>, message: object): void {
-    this.sendFrame(recipients, Buffer.from(JSON.stringify(message), 'utf8'));
+  private *changeFrames(changes: readonly ChangeRecord[]): Generator<void, void> {
+    for (const change of changes) {
+      if (change.kind === 'delete') {
+        yield* this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: change.entityId, timestamp: iso(change.timestamp) }));
+        continue;
+      }
+      const timestamp = iso(change.timestamp);
+      for (const { property, value } of change.changes) {
+        // Looked up per frame: the subscribers may change while a large change is being sent.
+        const subscribers = this.byEntity.get(change.entityId);
+        if (this.everything.size === 0 && subscribers === undefined) continue;
+        const frame = encode({ type: 'state_update', entity_id: change.entityId, property, value, timestamp });
+        yield* this.sendFrame(this.everything, frame);
+        if (subscribers !== undefined) yield* this.sendFrame(subscribers, frame, this.everything);
+      }
+    }
   }
 
-  /** Sends to each recipient not in `skip` (those already got the frame). */
-  private sendFrame(recipients: Iterable<Connection>, frame: Buffer, skip?: ReadonlySet<Connection>): void {
+  private enqueue(job: FanOutJob): void {
+    this.jobs.push(job);
+    if (!this.draining) this.drain();
+  }
+
+  /** Runs queued jobs in order until they are done or this turn's time is spent. */
+  private drain(): void {
+    this.draining = true;
+    const deadline = performance.now() + TURN_BUDGET_MS;
+    while (this.jobs.length > 0) {
+      if (this.jobs[0]!.next().done === true) {
+        this.jobs.shift();
+        continue;
+      }
+      if (performance.now() >= deadline && this.jobs.length <= MAX_QUEUED_JOBS) {
+        setImmediate(() => this.drain());
+        return;
+      }
+    }
+    this.draining = false;
+  }
+
+  /**
+   * Sends to each recipient not in `skip` (those already got the frame), one step per send.
+   * Set iteration survives connections leaving or joining between steps.
+   */
+  private *sendFrame(recipients: Iterable<Connection>, frame: Buffer, skip?: ReadonlySet<Connection>): Generator<void, void> {
     for (const connection of recipients) {
       if (skip?.has(connection) === true) continue;
       const { socket } = connection;
@@ -98,6 +151,7 @@ export class WebSocketHub {
         continue;
       }
       socket.send(frame, { binary: false });
+      yield;
     }
   }
 
@@ -110,7 +164,8 @@ export class WebSocketHub {
     }
     if (typeof message !== 'object' || message === null) return;
     const { type, entity_id: entityId } = message as { type?: unknown; entity_id?: unknown };
-    if (typeof entityId !== 'string' || entityId === '') return;
+    // An id no entity can have is ignored like any unknown message, and never stored.
+    if (typeof entityId !== 'string' || !isSubscribableId(entityId)) return;
     if (type === 'subscribe') this.subscribe(connection, entityId);
     else if (type === 'unsubscribe') this.unsubscribe(connection, entityId);
   }
@@ -120,8 +175,16 @@ export class WebSocketHub {
       connection.hasSubscribed = true;
       this.everything.delete(connection);
     }
-    if (connection.subscriptions.has(entityId) || connection.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) return;
+    const bytes = idBytes(entityId);
+    if (
+      connection.subscriptions.has(entityId) ||
+      connection.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION ||
+      connection.subscriptionBytes + bytes > this.options.maxSubscriptionBytes
+    ) {
+      return;
+    }
     connection.subscriptions.add(entityId);
+    connection.subscriptionBytes += bytes;
     if (entityId === ALL_ENTITIES) {
       this.everything.add(connection);
       return;
@@ -134,6 +197,7 @@ export class WebSocketHub {
   private unsubscribe(connection: Connection, entityId: string): void {
     // A connection that never subscribed stays on the firehose: there is nothing to remove.
     if (!connection.subscriptions.delete(entityId)) return;
+    connection.subscriptionBytes -= idBytes(entityId);
     if (entityId === ALL_ENTITIES) {
       this.everything.delete(connection);
       return;

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
+import { ErrorCode, FluxError } from '@flux/domain';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { WebSocketHub } from './websocket-hub.js';
@@ -16,6 +17,7 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocketHub {
   const hub = new WebSocketHub({
     maxBufferedBytes: deps.websocket.maxBufferedBytes,
+    maxSubscriptionBytes: deps.websocket.maxSubscriptionBytes,
     onSlowConsumer: () => deps.metrics.websocketSlowConsumers.inc(),
     onConnectionCount: (count) => deps.metrics.websocketConnections.set(count),
   });
@@ -36,6 +38,8 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
     hub.closeAll();
   });
 
+  const admitAddress = addressLimit(deps.websocket.maxConnectionsPerAddress);
+
   app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
     scope.route({
@@ -44,14 +48,42 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
       schema: routeDoc({
         summary: 'WebSocket: state_update, entity_deleted and metrics_update messages',
         tags: ['websocket'],
-        responses: { 101: 'Switching protocols', 426: 'Not a WebSocket upgrade request' },
+        responses: {
+          101: 'Switching protocols',
+          426: 'Not a WebSocket upgrade request',
+          429: 'Too many WebSocket connections from this client address',
+        },
       }),
+      preValidation: async (request) => admitAddress(request),
       handler: async (_request, reply) =>
         reply.code(426).header('Upgrade', 'websocket').send({ error: 'this endpoint speaks WebSocket: send an Upgrade request' }),
       wsHandler: (socket) => hub.add(socket),
     });
   });
   return hub;
+}
+
+/**
+ * Counts upgrade requests per client address until their TCP connection closes, and refuses
+ * one past `max` (0: no limit) with a 429 before the upgrade. Counted at the request rather
+ * than once the socket opened, so a burst of simultaneous upgrades cannot slip past.
+ */
+function addressLimit(max: number): (request: FastifyRequest) => void {
+  const open = new Map<string, number>();
+  return (request) => {
+    if (max === 0 || !request.ws) return;
+    const address = request.ip;
+    const count = open.get(address) ?? 0;
+    if (count >= max) {
+      throw new FluxError(ErrorCode.RateLimited, `too many WebSocket connections from this address (at most ${max})`);
+    }
+    open.set(address, count + 1);
+    request.raw.socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  };
 }
 
 async function metricsMessage(deps: QueryDeps, localConnections: number): Promise<object> {

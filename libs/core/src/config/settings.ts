@@ -22,6 +22,10 @@ export interface Settings {
     readonly metricsIntervalMs: number;
     /** A client whose unsent data exceeds this is disconnected as a slow consumer. */
     readonly maxBufferedBytes: number;
+    /** Total bytes of subscription ids one connection may hold; further subscribes are ignored. */
+    readonly maxSubscriptionBytes: number;
+    /** Open connections per client address (0: unlimited); more are refused with 429. */
+    readonly maxConnectionsPerAddress: number;
   };
   readonly github: {
     readonly apiUrl: string;
@@ -151,6 +155,8 @@ export function readSettings(read: EnvReader): Settings {
     websocket: {
       metricsIntervalMs: read.integer('FLUX_WS_METRICS_INTERVAL_MS', 2000, 100, 3_600_000),
       maxBufferedBytes: read.integer('FLUX_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxSubscriptionBytes: read.integer('FLUX_WS_MAX_SUBSCRIPTION_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxConnectionsPerAddress: read.integer('FLUX_WS_MAX_CONNECTIONS_PER_ADDRESS', 256, 0, 1_000_000),
     },
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
