@@ -12,6 +12,7 @@ import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { parseInput, positiveIntegerParam, requireBody } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
+import { rateLimitHeaders } from '../http/rate-limit-headers.js';
 
 const publishResult = z.object({ eventId: z.string(), stream: z.string() });
 const batchBody = z.object({ events: z.array(eventEnvelopeSchema).min(1) });
@@ -66,7 +67,7 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
       config: { bodyLimit: 'single' },
       schema: PUBLISH_DOC,
     },
-    async (request) => deps.ingest.publish(request.body, await writerOf(deps, request)),
+    async (request, reply) => deps.ingest.publish(request.body, await writerOf(deps, request), rateLimitHeaders(reply)),
   );
 
   app.post(
@@ -75,12 +76,12 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
       config: { bodyLimit: 'batch' },
       schema: BATCH_DOC,
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = await writerOf(deps, request);
       const events = requireBody(request.body).events;
       if (!Array.isArray(events)) throw new FluxError(ErrorCode.Validation, 'events is required and must be an array');
       if (events.length === 0) throw new FluxError(ErrorCode.Validation, 'events must not be empty');
-      const results = await deps.ingest.publishBatch(events, principal);
+      const results = await deps.ingest.publishBatch(events, principal, rateLimitHeaders(reply));
       const failed = results.filter((result) => 'error' in result).length;
       return { successful: results.length - failed, failed, results };
     },

@@ -165,7 +165,7 @@ export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void
   app.post(
     BATCH_DELETE_URL,
     {
-      config: { bodyLimit: 'batch' },
+      config: { bodyLimit: 'batch-delete' },
       schema: BATCH_DELETE_DOC,
     },
     async (request) => deps.deletion.deleteMatching(request.body, await writerOf(deps, request)),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
+import { websocketErrorHandler } from '../http/errors.js';
 import { WebSocketHub } from './websocket-hub.js';
 
 /** Largest client message accepted (subscribe/unsubscribe are tiny). */
@@ -37,7 +38,7 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
   });
 
   app.register(async (scope) => {
-    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES }, errorHandler: websocketErrorHandler });
     scope.route({
       method: 'GET',
       url: '/api/ws',

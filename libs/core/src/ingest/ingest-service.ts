@@ -2,7 +2,7 @@ import { ErrorCode, FluxError, isFluxError, parseEnvelope, type FluxEvent, type 
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
 import { EventAppender } from './event-appender.js';
-import type { RateLimiter } from '../ports/rate-limiter.js';
+import { rateLimitStatus, type RateLimiter, type RateLimitStatus } from '../ports/rate-limiter.js';
 import type { RuntimeConfigService } from '../runtime/runtime-config-service.js';
 
 export interface PublishResult {
@@ -50,7 +50,8 @@ export class IngestService {
     this.observer = options.observer;
   }
 
-  async publish(input: unknown, principal: Principal): Promise<PublishResult> {
+  /** `onRateLimit` hears the caller's bucket after the take, when rate limiting applies (for response headers). */
+  async publish(input: unknown, principal: Principal, onRateLimit?: (status: RateLimitStatus) => void): Promise<PublishResult> {
     let event: FluxEvent;
     try {
       event = parseEnvelope(input);
@@ -61,7 +62,9 @@ export class IngestService {
     }
     const namespace = this.rateLimitedNamespace(principal);
     if (namespace !== undefined) {
-      const decision = await this.rateLimiter.take(namespace, 1, this.runtimeConfig.current.rate_limit_per_namespace_per_minute);
+      const perMinute = this.runtimeConfig.current.rate_limit_per_namespace_per_minute;
+      const decision = await this.rateLimiter.take(namespace, 1, perMinute);
+      onRateLimit?.(rateLimitStatus(decision, perMinute));
       if (decision.granted < 1) {
         this.observer?.eventsRejected('rate_limited', 1);
         throw new FluxError(ErrorCode.RateLimited, RATE_LIMIT_MESSAGE, { retryAfterSeconds: decision.retryAfterSeconds });
@@ -75,7 +78,11 @@ export class IngestService {
    * Publishes each element on its own terms (validation, authorisation, rate limit) and
    * appends every accepted one in a single log append, in array order.
    */
-  async publishBatch(inputs: readonly unknown[], principal: Principal): Promise<BatchItemResult[]> {
+  async publishBatch(
+    inputs: readonly unknown[],
+    principal: Principal,
+    onRateLimit?: (status: RateLimitStatus) => void,
+  ): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(inputs.length);
     const accepted: { index: number; event: FluxEvent }[] = [];
     for (let index = 0; index < inputs.length; index++) {
@@ -94,11 +101,9 @@ export class IngestService {
     let admitted = accepted;
     const namespace = this.rateLimitedNamespace(principal);
     if (namespace !== undefined && accepted.length > 0) {
-      const decision = await this.rateLimiter.take(
-        namespace,
-        accepted.length,
-        this.runtimeConfig.current.rate_limit_per_namespace_per_minute,
-      );
+      const perMinute = this.runtimeConfig.current.rate_limit_per_namespace_per_minute;
+      const decision = await this.rateLimiter.take(namespace, accepted.length, perMinute);
+      onRateLimit?.(rateLimitStatus(decision, perMinute));
       admitted = accepted.slice(0, decision.granted);
       for (const { index, event } of accepted.slice(decision.granted)) {
         results[index] = { error: RATE_LIMIT_MESSAGE, eventId: event.eventId, stream: event.stream };
