@@ -53,7 +53,7 @@ export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: strin
               failed.log.warn({ err: error }, 'ingest gateway unreachable');
               // The body was being streamed to the gateway and is left half read: without
               // this the connection's next request would never be answered.
-              releaseUnreadBody(request, failed);
+              releaseUnreadBody(request, reply);
               void failed.code(503).send(errorBody(ErrorCode.Unavailable, 'ingest gateway unavailable, retry later'));
             },
           }),

@@ -97,7 +97,10 @@ export function historyRoutes(app: FastifyInstance, deps: QueryDeps): void {
         summary: "An entity's stored events (tombstones included), newest first",
         tags: ['events'],
         querystring: historyQuery,
-        responses: { 200: 'Array of event envelopes', 400: 'entity missing, since not ISO 8601, or limit not a positive integer' },
+        responses: {
+          200: { description: 'Array of event envelopes, newest first', schema: z.array(eventEnvelopeSchema) },
+          400: 'entity missing, since not ISO 8601, or limit not a positive integer',
+        },
       }),
     },
     async (request) => {
