@@ -15,12 +15,14 @@ export const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
  */
 export function releaseUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
-  if (raw.complete || raw.destroyed) return;
+  if (raw.complete) return;
   const declared = Number(request.headers['content-length']);
+  const socket = raw.socket;
   const close = (): void => {
-    raw.socket?.destroy();
+    socket?.destroy();
   };
-  if (!Number.isFinite(declared) || declared > MAX_DRAINED_BYTES) {
+  // A body stream that its consumer destroyed (a failed forward) can no longer be drained.
+  if (raw.destroyed || !Number.isFinite(declared) || declared > MAX_DRAINED_BYTES) {
     reply.header('Connection', 'close');
     reply.raw.once('finish', close);
     return;
