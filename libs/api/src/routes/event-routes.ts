@@ -52,7 +52,9 @@ export const BATCH_DOC = routeDoc({
     200: { description: 'One result per input, in input order', schema: batchResult },
     400: 'events missing, not an array, or empty',
     401: 'Missing or unknown token (public mode)',
+    403: 'Token of a deleted namespace, or admin token used to write',
     413: 'Body larger than body_size_limit_batch_bytes',
+    503: 'Event log unavailable',
   },
 });
 
@@ -100,6 +102,7 @@ export function historyRoutes(app: FastifyInstance, deps: QueryDeps): void {
         responses: {
           200: { description: 'Array of event envelopes, newest first', schema: z.array(eventEnvelopeSchema) },
           400: 'entity missing, since not ISO 8601, or limit not a positive integer',
+          503: 'State store unavailable',
         },
       }),
     },

@@ -29,7 +29,7 @@ const deleteSelector = z.union([
   z.object({ entity_ids: z.array(z.string()) }),
 ]);
 
-const idParams = z.object({ id: z.string().describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
+const idParams = z.object({ id: z.string().min(1).max(512).describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
 
 /**
  * Entity ids are sent percent-encoded (`a%2Fb`) and arrive in `:id`; ids sent with raw
@@ -91,6 +91,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
         responses: {
           200: { description: `Array of entities; header ${NEXT_CURSOR_HEADER} while more remain`, schema: z.array(entitySchema) },
           400: 'Invalid limit or cursor',
+          503: 'State store unavailable',
         },
       }),
     },
@@ -117,7 +118,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
       summary: 'Get one entity',
       tags: ['state'],
       params: idParams,
-      responses: { 200: { description: 'The entity', schema: entitySchema }, 404: 'Entity not found' },
+      responses: { 200: { description: 'The entity', schema: entitySchema }, 400: 'Invalid id', 404: 'Entity not found', 503: 'State store unavailable' },
     }),
     async (request) => {
       const id = entityIdOf(request);
@@ -134,8 +135,10 @@ export const DELETE_ONE_DOC = routeDoc({
   params: idParams,
   responses: {
     200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+    400: 'Invalid id',
     401: 'Missing or unknown token (public mode)',
     403: 'Outside the token’s namespace',
+    503: 'Event log unavailable',
   },
 });
 
@@ -149,7 +152,10 @@ export const BATCH_DELETE_DOC = routeDoc({
       schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
     },
     400: 'Invalid selector, or more than max_batch_delete entities match',
+    401: 'Missing or unknown token (public mode)',
     403: 'A matched entity is outside the token’s namespace; nothing was deleted',
+    413: 'Body larger than 16 MiB',
+    503: 'Event log or state store unavailable',
   },
 });
 
