@@ -53,7 +53,7 @@ export async function startEmbeddedFlux(
   const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
   const warning = adminTokenWarning(settings);
   if (warning !== undefined) logger.warn(warning);
-  const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+  const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
   const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
   const namespaces = new NamespaceService(control, state);
@@ -133,7 +133,7 @@ export async function startEmbeddedFlux(
   };
   const server = await buildServer(
     { system: deps, ingest: deps, query: deps },
-    { logger, version },
+    { logger, version, http: settings.http },
   );
 
   const connectorRuntime = new ConnectorRuntime({

@@ -54,7 +54,6 @@ describe('every error is JSON {"error": "..."}', () => {
     ['GET', '/api/state'],
     ['POST', '/api/unknown/route'],
     ['GET', '/api/events/batch/extra'],
-    ['DELETE', '/api/namespaces'],
   ])('unknown route %s %s is 404 JSON', async (method, path) => {
     expectError(await request(flux, method, path), 404);
   });

@@ -155,11 +155,11 @@ describe('body size limits follow the runtime config', () => {
   });
 
   it('batch limit: lowered takes effect at once, raised above 10 MiB is reachable', async () => {
-    await setConfig(pub, { body_size_limit_batch_bytes: 16_384, rate_limit_enabled: false });
+    await setConfig(pub, { body_size_limit_batch_bytes: 65_536, rate_limit_enabled: false });
     try {
       const ns = await registerNamespace(pub, unique('lim-b'), ADMIN);
-      expectStatus(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/a`, 16_000), ns.token), 200, '16000 under 16384');
-      expectError(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/b`, 17_000), ns.token), 413, '17000 over 16384');
+      expectStatus(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/a`, 65_000), ns.token), 200, '65000 under 65536');
+      expectError(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/b`, 66_000), ns.token), 413, '66000 over 65536');
       await setConfig(pub, { body_size_limit_batch_bytes: 12 * 1_048_576 });
       expectStatus(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/c`, 11 * 1_048_576, 16), ns.token), 200, '11 MiB under 12 MiB');
     } finally {

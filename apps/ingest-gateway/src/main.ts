@@ -47,7 +47,7 @@ const metrics = new FluxMetrics();
 const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
 const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
 const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
 
@@ -77,7 +77,7 @@ const deps = {
     }
   },
 };
-const { app } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version });
+const { app } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version, http: settings.http });
 
 handleShutdown(logger, async () => {
   await app.close();

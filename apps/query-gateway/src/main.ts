@@ -41,7 +41,7 @@ const stopActivity = feed.subscribe((changes) => activity.record(changes));
 const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
+const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
 const namespaces = new NamespaceService(control, reader);
 // The same definitions as the ingest gateway that runs them, so status reads agree.
 const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
@@ -83,7 +83,7 @@ const deps = {
 };
 const { app } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.gateway!.ingestUrl! } },
-  { logger, version: packageJson.version },
+  { logger, version: packageJson.version, http: settings.http },
 );
 
 handleShutdown(logger, async () => {

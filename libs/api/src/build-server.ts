@@ -3,9 +3,11 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
+import type { HttpTimeouts } from '@flux/core';
 import type { IngestDeps, QueryDeps, SystemDeps } from './api-deps.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { registerErrorHandling } from './http/errors.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
@@ -35,13 +37,37 @@ export interface ServerRoles {
 export interface BuildServerOptions {
   readonly logger: Logger;
   readonly version: string;
+  /** Timeouts against slow and idle clients (the settings' `http`; defaults: DEFAULT_HTTP_TIMEOUTS). */
+  readonly http?: HttpTimeouts;
 }
+
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
+
+/** Sent with every response: the API serves JSON only, never anything to sniff, frame or cache. */
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+} as const;
 
 /** The public API of the contract (or the part of it a role serves) as one Fastify instance. */
 export async function buildServer(roles: ServerRoles, options: BuildServerOptions): Promise<BuiltServer> {
   const { system } = roles;
+  const timeouts = options.http ?? DEFAULT_HTTP_TIMEOUTS;
   const app = Fastify({
     loggerInstance: options.logger,
+    genReqId: requestIdOf,
+    // Slow-loris defence: Node checks these deadlines only every connectionsCheckingInterval
+    // (30 s by default), so the interval follows the shortest of them.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
+    },
     // The real limits follow the runtime config (see body-parser); this is only the hard ceiling.
     bodyLimit: MAX_BODY_LIMIT_BYTES,
     // Per-request logs would dominate the hot path; errors are still logged by the error handler.
@@ -54,14 +80,18 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
   registerErrorHandling(app);
   registerJsonBodyParser(app, system.runtimeConfig);
 
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type'],
-    exposedHeaders: [NEXT_CURSOR_HEADER, 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    allowedHeaders: ['Authorization', 'Content-Type', REQUEST_ID_HEADER],
+    exposedHeaders: [NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 86_400,
   });
   await app.register(swagger, {

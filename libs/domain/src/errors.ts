@@ -10,6 +10,9 @@ export const ErrorCode = {
   Conflict: 'FLUX_CONFLICT',
   RateLimited: 'FLUX_RATE_LIMITED',
   PayloadTooLarge: 'FLUX_PAYLOAD_TOO_LARGE',
+  MethodNotAllowed: 'FLUX_METHOD_NOT_ALLOWED',
+  /** The server (or a part of it, such as the ingest gateway behind a query gateway) cannot serve now. */
+  Unavailable: 'FLUX_UNAVAILABLE',
   LogUnavailable: 'FLUX_LOG_UNAVAILABLE',
   StoreUnavailable: 'FLUX_STORE_UNAVAILABLE',
   NotConfigured: 'FLUX_NOT_CONFIGURED',

@@ -20,17 +20,29 @@ export const DEFAULT_RUNTIME_CONFIG: RuntimeConfig = {
 /** Above this no request body is accepted, whatever the runtime config says. */
 export const MAX_BODY_LIMIT_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The smallest values a limit may take. Below them the API is unusable (no event fits, or no
+ * namespace can write at all), so they are refused, and a persisted config below them (from
+ * an older version) is raised to them on load.
+ */
+export const RUNTIME_CONFIG_FLOORS = {
+  rate_limit_per_namespace_per_minute: 1,
+  body_size_limit_single_bytes: 1024,
+  body_size_limit_batch_bytes: 65_536,
+} as const satisfies Partial<Record<keyof RuntimeConfig, number>>;
+
 const count = z
   .number({ error: (issue) => `must be a number, got ${issue.input === null ? 'null' : typeof issue.input}` })
   .int({ error: 'must be an integer' })
   .nonnegative({ error: 'must not be negative' });
-const bytes = count.max(MAX_BODY_LIMIT_BYTES, { error: `must be at most ${MAX_BODY_LIMIT_BYTES}` });
+const atLeast = (schema: z.ZodNumber, floor: number) => schema.min(floor, { error: `must be at least ${floor}` });
+const bytes = (floor: number) => atLeast(count, floor).max(MAX_BODY_LIMIT_BYTES, { error: `must be at most ${MAX_BODY_LIMIT_BYTES}` });
 
 export const runtimeConfigSchema = z.strictObject({
   rate_limit_enabled: z.boolean({ error: 'must be a boolean' }),
-  rate_limit_per_namespace_per_minute: count,
-  body_size_limit_single_bytes: bytes,
-  body_size_limit_batch_bytes: bytes,
+  rate_limit_per_namespace_per_minute: atLeast(count, RUNTIME_CONFIG_FLOORS.rate_limit_per_namespace_per_minute),
+  body_size_limit_single_bytes: bytes(RUNTIME_CONFIG_FLOORS.body_size_limit_single_bytes),
+  body_size_limit_batch_bytes: bytes(RUNTIME_CONFIG_FLOORS.body_size_limit_batch_bytes),
 });
 
 export const runtimeConfigUpdateSchema = runtimeConfigSchema.partial();
@@ -49,3 +61,12 @@ export const applyRuntimeConfigUpdate = (current: RuntimeConfig, update: Runtime
   ...current,
   ...Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined)),
 });
+
+/** The limits of `config` that lie below their floor, each with the floor it is raised to. */
+export function limitsBelowFloor(config: RuntimeConfig): Partial<Record<keyof typeof RUNTIME_CONFIG_FLOORS, number>> {
+  const below: Partial<Record<keyof typeof RUNTIME_CONFIG_FLOORS, number>> = {};
+  for (const [key, floor] of Object.entries(RUNTIME_CONFIG_FLOORS) as [keyof typeof RUNTIME_CONFIG_FLOORS, number][]) {
+    if (!(config[key] >= floor)) below[key] = floor;
+  }
+  return below;
+}

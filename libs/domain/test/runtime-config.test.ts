@@ -5,6 +5,7 @@ import {
   FluxError,
   MAX_BODY_LIMIT_BYTES,
   applyRuntimeConfigUpdate,
+  limitsBelowFloor,
   parseRuntimeConfigUpdate,
   type RuntimeConfig,
 } from '@flux/domain';
@@ -38,7 +39,7 @@ describe('parseRuntimeConfigUpdate', () => {
       rate_limit_enabled: false,
       rate_limit_per_namespace_per_minute: 50,
       body_size_limit_single_bytes: 2048,
-      body_size_limit_batch_bytes: 4096,
+      body_size_limit_batch_bytes: 65_536,
     };
     expect(parseRuntimeConfigUpdate(full)).toEqual(full);
   });
@@ -47,15 +48,27 @@ describe('parseRuntimeConfigUpdate', () => {
     [{}],
     [{ rate_limit_enabled: false }],
     [{ rate_limit_per_namespace_per_minute: 5 }],
-    [{ body_size_limit_single_bytes: 1 }],
+    [{ body_size_limit_single_bytes: 1024 }],
     [{ body_size_limit_batch_bytes: 20_000_000, rate_limit_enabled: true }],
   ])('accepts the subset %j', (update) => {
     expect(parseRuntimeConfigUpdate(update)).toEqual(update);
   });
 
-  it('accepts zero', () => {
-    expect(parseRuntimeConfigUpdate({ rate_limit_per_namespace_per_minute: 0 })).toEqual({
-      rate_limit_per_namespace_per_minute: 0,
+  it.each([
+    ['body_size_limit_single_bytes', 0, 1024],
+    ['body_size_limit_single_bytes', 1023, 1024],
+    ['body_size_limit_batch_bytes', 65_535, 65_536],
+    ['rate_limit_per_namespace_per_minute', 0, 1],
+  ])('defect 1: rejects %s = %d below its floor, naming the field and the floor', (key, value, floor) => {
+    expect(rejectionOf({ [key]: value })).toMatch(new RegExp(`${key}.*at least ${floor}`));
+    expect(parseRuntimeConfigUpdate({ [key]: floor })).toEqual({ [key]: floor });
+  });
+
+  it('defect 1: limitsBelowFloor names the limits a stored config must be raised on', () => {
+    expect(limitsBelowFloor(DEFAULT_RUNTIME_CONFIG)).toEqual({});
+    expect(limitsBelowFloor({ ...DEFAULT_RUNTIME_CONFIG, body_size_limit_single_bytes: 0, rate_limit_per_namespace_per_minute: 0 })).toEqual({
+      body_size_limit_single_bytes: 1024,
+      rate_limit_per_namespace_per_minute: 1,
     });
   });
 
@@ -141,8 +154,8 @@ describe('applyRuntimeConfigUpdate', () => {
   it('accumulates successive updates', () => {
     let config: RuntimeConfig = DEFAULT_RUNTIME_CONFIG;
     config = applyRuntimeConfigUpdate(config, parseRuntimeConfigUpdate({ rate_limit_enabled: false }));
-    config = applyRuntimeConfigUpdate(config, parseRuntimeConfigUpdate({ body_size_limit_single_bytes: 512 }));
-    expect(config).toEqual({ ...DEFAULT_RUNTIME_CONFIG, rate_limit_enabled: false, body_size_limit_single_bytes: 512 });
+    config = applyRuntimeConfigUpdate(config, parseRuntimeConfigUpdate({ body_size_limit_single_bytes: 2048 }));
+    expect(config).toEqual({ ...DEFAULT_RUNTIME_CONFIG, rate_limit_enabled: false, body_size_limit_single_bytes: 2048 });
   });
 
   it('does not mutate the current config', () => {

@@ -44,7 +44,11 @@ export class MemoryRateLimiter implements RateLimiter {
     this.buckets.set(namespace, { state: result.state, perMinute });
     const refused = result.granted < requested;
     // Retry-After is whole seconds; rounding up never invites a retry that is refused again.
-    return { granted: result.granted, retryAfterSeconds: refused ? Math.max(1, Math.ceil(result.retryAfterMs / 1000)) : 0 };
+    return {
+      granted: result.granted,
+      retryAfterSeconds: refused ? Math.max(1, Math.ceil(result.retryAfterMs / 1000)) : 0,
+      remaining: Math.floor(result.state.tokens),
+    };
   }
 
   private sweep(now: number): void {

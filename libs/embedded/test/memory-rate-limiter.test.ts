@@ -12,7 +12,7 @@ describe('MemoryRateLimiter', () => {
     const clock = manualClock();
     const limiter = new MemoryRateLimiter({ now: clock.now });
     expect((await limiter.take('ns', 60, 60)).granted).toBe(60);
-    expect(await limiter.take('ns', 1, 60)).toEqual({ granted: 0, retryAfterSeconds: 1 });
+    expect(await limiter.take('ns', 1, 60)).toEqual({ granted: 0, retryAfterSeconds: 1, remaining: 0 });
     clock.advance(2_500);
     expect((await limiter.take('ns', 5, 60)).granted).toBe(2);
     clock.advance(10 * 60_000);
@@ -23,9 +23,9 @@ describe('MemoryRateLimiter', () => {
     const clock = manualClock();
     const limiter = new MemoryRateLimiter({ now: clock.now });
     await limiter.take('ns', 6, 6);
-    expect(await limiter.take('ns', 1, 6)).toEqual({ granted: 0, retryAfterSeconds: 10 });
+    expect(await limiter.take('ns', 1, 6)).toEqual({ granted: 0, retryAfterSeconds: 10, remaining: 0 });
     clock.advance(9_001);
-    expect(await limiter.take('ns', 1, 6)).toEqual({ granted: 0, retryAfterSeconds: 1 });
+    expect(await limiter.take('ns', 1, 6)).toEqual({ granted: 0, retryAfterSeconds: 1, remaining: 0 });
     clock.advance(999);
     expect((await limiter.take('ns', 1, 6)).granted).toBe(1);
   });

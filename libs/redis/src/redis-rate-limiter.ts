@@ -43,8 +43,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async take(namespace: string, requested: number, perMinute: number): Promise<RateLimitDecision> {
-    const { granted, retryAfterSeconds } = await this.takeWithDetails(namespace, requested, perMinute);
-    return { granted, retryAfterSeconds };
+    const { granted, retryAfterSeconds, remaining } = await this.takeWithDetails(namespace, requested, perMinute);
+    return { granted, retryAfterSeconds, remaining };
   }
 
   async takeWithDetails(namespace: string, requested: number, perMinute: number): Promise<TakeDetails> {
@@ -60,6 +60,7 @@ export class RedisRateLimiter implements RateLimiter {
     return {
       granted,
       retryAfterSeconds: refused ? Math.max(1, Math.ceil(retryAfterMs / 1000)) : 0,
+      remaining: Math.floor(Number(tokens)),
       retryAfterMs,
       tokens: Number(tokens),
       now: Number(used),

@@ -90,12 +90,12 @@ describe('RuntimeConfigService', () => {
   it('keeps an update across a reopen of the data directory', async () => {
     const first = openStore();
     const service = await load(first, initial);
-    await service.update({ rate_limit_enabled: false, body_size_limit_batch_bytes: 4096 });
+    await service.update({ rate_limit_enabled: false, body_size_limit_batch_bytes: 65_536 });
     service.close();
     await first.close();
 
     const reopened = await load(openStore(), DEFAULT_RUNTIME_CONFIG);
-    expect(reopened.current).toEqual({ ...initial, rate_limit_enabled: false, body_size_limit_batch_bytes: 4096 });
+    expect(reopened.current).toEqual({ ...initial, rate_limit_enabled: false, body_size_limit_batch_bytes: 65_536 });
   });
 
   it('another service on the same control store sees an update at once, through its watch', async () => {

@@ -51,7 +51,7 @@ describe('parseSettings', () => {
       FLUX_RATE_LIMIT_ENABLED: 'false',
       FLUX_RATE_LIMIT_PER_NAMESPACE_PER_MINUTE: '600',
       FLUX_BODY_SIZE_LIMIT_SINGLE_BYTES: '2048',
-      FLUX_BODY_SIZE_LIMIT_BATCH_BYTES: '4096',
+      FLUX_BODY_SIZE_LIMIT_BATCH_BYTES: '65536',
       FLUX_GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
       FLUX_GITHUB_POLL_INTERVAL_SECONDS: '60',
     });
@@ -64,7 +64,7 @@ describe('parseSettings', () => {
         rate_limit_enabled: false,
         rate_limit_per_namespace_per_minute: 600,
         body_size_limit_single_bytes: 2048,
-        body_size_limit_batch_bytes: 4096,
+        body_size_limit_batch_bytes: 65_536,
       },
       github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60 },
     });

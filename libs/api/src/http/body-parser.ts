@@ -1,18 +1,26 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode, FluxError } from '@flux/domain';
 import type { RuntimeConfigService } from '@flux/core';
+import { MAX_DRAINED_BYTES } from './early-reply.js';
 
-/** Which runtime limit applies to a route's body (set in the route's `config`). */
-export type BodyLimitKind = 'single' | 'batch';
+/**
+ * Which limit applies to a route's body (set in the route's `config`): the runtime config's
+ * `single` or `batch` event limits, or the fixed one of the batch delete. Every other route
+ * (admin, namespaces, connector tokens) has the fixed control limit, so no runtime config can
+ * lock an admin out of the routes that would undo it.
+ */
+export type BodyLimitKind = 'single' | 'batch' | 'batch-delete';
+
+/** Body limit of admin and control routes (config updates, namespace and token requests). */
+export const CONTROL_BODY_LIMIT_BYTES = 64 * 1024;
+/** Body limit of the batch delete: 10,000 ids of 512 characters, at up to 3 UTF-8 bytes each. */
+export const BATCH_DELETE_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     bodyLimit?: BodyLimitKind;
   }
 }
-
-/** How much of an oversized body is read and discarded so the client can read its 413. */
-const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -25,10 +33,16 @@ const tooLarge = (limit: number) => new FluxError(ErrorCode.PayloadTooLarge, `re
  */
 export function registerJsonBodyParser(app: FastifyInstance, runtimeConfig: RuntimeConfigService): void {
   const limitFor = (request: FastifyRequest): number => {
-    const config = runtimeConfig.current;
-    return request.routeOptions.config.bodyLimit === 'batch'
-      ? config.body_size_limit_batch_bytes
-      : config.body_size_limit_single_bytes;
+    switch (request.routeOptions.config.bodyLimit) {
+      case 'single':
+        return runtimeConfig.current.body_size_limit_single_bytes;
+      case 'batch':
+        return runtimeConfig.current.body_size_limit_batch_bytes;
+      case 'batch-delete':
+        return BATCH_DELETE_BODY_LIMIT_BYTES;
+      default:
+        return CONTROL_BODY_LIMIT_BYTES;
+    }
   };
 
   app.removeAllContentTypeParsers();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ErrorCode } from '@flux/domain';
 
 export interface RouteDoc {
   readonly summary: string;
@@ -9,6 +10,13 @@ export interface RouteDoc {
   /** Status code → description (and optional zod schema of the JSON body). */
   readonly responses: Readonly<Record<number, string | { description: string; schema: z.ZodType }>>;
 }
+
+/** Every error body: a message and the stable code of libs/domain/src/errors.ts. */
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error', 'code'],
+  properties: { error: { type: 'string' }, code: { type: 'string', enum: Object.values(ErrorCode) } },
+} as const;
 
 const toJson = (schema: z.ZodType): Record<string, unknown> =>
   z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -23,7 +31,7 @@ export function routeDoc(doc: RouteDoc): Record<string, unknown> {
   for (const [status, entry] of Object.entries(doc.responses)) {
     response[status] =
       typeof entry === 'string'
-        ? { description: entry, type: 'object', properties: { error: { type: 'string' } } }
+        ? { description: entry, ...ERROR_SCHEMA }
         : { description: entry.description, ...toJson(entry.schema) };
   }
   return {

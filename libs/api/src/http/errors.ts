@@ -1,11 +1,13 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, isFluxError } from '@flux/domain';
+import { releaseUnreadBody } from './early-reply.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
+  [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,
@@ -14,31 +16,129 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.LogUnavailable]: 503,
   [ErrorCode.StoreUnavailable]: 503,
   [ErrorCode.Fenced]: 503,
+  [ErrorCode.Unavailable]: 503,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_BY_CODE[code];
 
 /**
- * Every error leaves as `{"error": "..."}` with a fitting status, including the framework's
- * own (malformed JSON, unknown route, unsupported media type); 5xx details stay in the log.
+ * What a client reads for a 5xx. The messages of server-side failures name hosts, ports and
+ * drivers' errors; those stay in the log line, found by the response's x-request-id.
+ */
+const SERVER_ERROR_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = {
+  [ErrorCode.NotConfigured]: 'the server lacks a setting this request needs (e.g. FLUX_ENCRYPTION_KEY for connector credentials); see the server log',
+  [ErrorCode.Internal]: 'internal server error',
+  [ErrorCode.LogUnavailable]: 'event log unavailable, retry later',
+  [ErrorCode.StoreUnavailable]: 'state store unavailable, retry later',
+  [ErrorCode.Fenced]: 'this instance is being replaced, retry later',
+  [ErrorCode.Unavailable]: 'service unavailable, retry later',
+};
+
+/** The stable code of a status the framework answers on its own (malformed JSON, unknown route, ...). */
+export function codeOfStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return ErrorCode.Unauthorized;
+    case 403:
+      return ErrorCode.Forbidden;
+    case 404:
+      return ErrorCode.NotFound;
+    case 405:
+      return ErrorCode.MethodNotAllowed;
+    case 409:
+      return ErrorCode.Conflict;
+    case 413:
+      return ErrorCode.PayloadTooLarge;
+    case 429:
+      return ErrorCode.RateLimited;
+    case 503:
+      return ErrorCode.Unavailable;
+    default:
+      return status >= 500 ? ErrorCode.Internal : ErrorCode.Validation;
+  }
+}
+
+/** The one shape of every error body. */
+export interface ErrorBody {
+  readonly error: string;
+  readonly code: ErrorCode;
+}
+
+export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: message, code });
+
+/** The client-facing body of an error: its own message for 4xx, a fixed one per code for 5xx. */
+export function clientErrorBody(code: ErrorCode, message: string): ErrorBody {
+  return errorBody(code, statusOf(code) >= 500 ? (SERVER_ERROR_MESSAGES[code] ?? 'internal server error') : message);
+}
+
+/** The client went away mid-request: nothing to answer and nothing wrong with the server. */
+export function isClientAbort(error: unknown, request?: FastifyRequest): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  if ((error as Error | null)?.message === 'aborted') return true;
+  return request !== undefined && request.raw.destroyed && request.raw.socket?.destroyed === true;
+}
+
+/** HTTP methods a route can be registered for; OPTIONS is CORS's catch-all and tells nothing. */
+const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+function allowedMethods(app: FastifyInstance, path: string): string[] {
+  return ROUTABLE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  releaseUnreadBody(request, reply);
+  return reply.code(status).send(body);
+}
+
+/**
+ * Every error leaves as `{"error": "...", "code": "FLUX_..."}` with a fitting status,
+ * including the framework's own (malformed JSON, unknown route, wrong method); 5xx bodies
+ * carry a fixed message per code and the details go to the log with the request id.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isFluxError(error)) {
       const status = statusOf(error.code);
       if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
-      if (status >= 500) request.log.error({ err: error }, error.message);
-      return reply.code(status).send({ error: error.message });
+      if (status >= 500) request.log.error({ err: error, code: error.code }, error.message);
+      return sendError(request, reply, status, clientErrorBody(error.code, error.message));
+    }
+    if (isClientAbort(error, request)) {
+      request.log.debug({ reason: error.message }, 'client aborted the request');
+      return sendError(request, reply, 400, errorBody(ErrorCode.Validation, 'request aborted'));
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+    const code = codeOfStatus(status);
     if (status >= 500) {
-      request.log.error({ err: error }, 'request failed');
-      return reply.code(status).send({ error: 'internal server error' });
+      request.log.error({ err: error, code }, 'request failed');
+      return sendError(request, reply, status, clientErrorBody(code, error.message));
     }
-    return reply.code(status).send({ error: error.message });
+    return sendError(request, reply, status, errorBody(code, error.message));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0] ?? ''}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length > 0) {
+      reply.header('Allow', allowed.join(', '));
+      return sendError(request, reply, 405, errorBody(ErrorCode.MethodNotAllowed, `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
+    }
+    return sendError(request, reply, 404, errorBody(ErrorCode.NotFound, `no route for ${request.method} ${path}`));
+  });
+}
+
+/**
+ * Errors on an established WebSocket: protocol violations by the client (bad frames, oversized
+ * messages; ws codes `WS_ERR_*`) and unclean disconnects are the client's doing and logged at
+ * info, not as server errors with a stack. Either way the socket is terminated.
+ */
+export function websocketErrorHandler(error: Error, socket: { terminate(): void }, request: FastifyRequest): void {
+  const code = (error as { code?: unknown }).code;
+  if ((typeof code === 'string' && code.startsWith('WS_ERR_')) || isClientAbort(error)) {
+    request.log.info({ reason: error.message, code }, 'websocket closed on a client protocol error');
+  } else {
+    request.log.error({ err: error }, 'websocket failed');
+  }
+  socket.terminate();
 }

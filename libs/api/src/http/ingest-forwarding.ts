@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import replyFrom from '@fastify/reply-from';
+import { ErrorCode } from '@flux/domain';
+import { REQUEST_ID_HEADER } from './request-id.js';
+import { releaseUnreadBody } from './early-reply.js';
+import { errorBody } from './errors.js';
 import { BATCH_DOC, BATCH_URL, EVENTS_URL, PUBLISH_DOC } from '../routes/event-routes.js';
 import { BATCH_DELETE_DOC, BATCH_DELETE_URL, DELETE_ONE_DOC, ENTITY_URL, ENTITY_WILDCARD_URL } from '../routes/state-routes.js';
 
@@ -12,10 +16,6 @@ export const INGEST_ROUTES = [
   { method: 'POST', url: BATCH_DELETE_URL, schema: BATCH_DELETE_DOC },
 ] as const;
 
-/**
- * Forwards the write routes to an ingest gateway, so one public address serves the whole API.
- * Bodies are streamed through unparsed: the ingest gateway validates and enforces the limits.
- */
 /** Whether the ingest gateway answers its readiness probe (part of a query gateway's readiness). */
 export async function ingestGatewayReady(ingestUrl: string): Promise<boolean> {
   try {
@@ -27,6 +27,11 @@ export async function ingestGatewayReady(ingestUrl: string): Promise<boolean> {
   }
 }
 
+/**
+ * Forwards the write routes to an ingest gateway, so one public address serves the whole API.
+ * Bodies are streamed through unparsed: the ingest gateway validates and enforces the limits.
+ * The request id goes along, so both gateways log a request under the same id.
+ */
 export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: string): Promise<void> {
   await app.register(async (scope) => {
     await scope.register(replyFrom, {
@@ -43,9 +48,13 @@ export async function forwardIngestRoutes(app: FastifyInstance, ingestUrl: strin
         schema,
         handler: (request, reply) =>
           reply.from(request.url, {
+            rewriteRequestHeaders: (_original, headers) => ({ ...headers, [REQUEST_ID_HEADER]: request.id }),
             onError: (failed, { error }) => {
               failed.log.warn({ err: error }, 'ingest gateway unreachable');
-              void failed.code(503).send({ error: 'ingest gateway unavailable, retry later' });
+              // The body was being streamed to the gateway and is left half read: without
+              // this the connection's next request would never be answered.
+              releaseUnreadBody(request, reply);
+              void failed.code(503).send(errorBody(ErrorCode.Unavailable, 'ingest gateway unavailable, retry later'));
             },
           }),
       });

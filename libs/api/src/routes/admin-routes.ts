@@ -25,9 +25,10 @@ export function adminRoutes(app: FastifyInstance, deps: QueryDeps): void {
         body: runtimeConfigUpdateSchema,
         responses: {
           200: { description: 'The full new config', schema: runtimeConfigSchema },
-          400: 'Wrong types, negative numbers or unknown keys',
+          400: 'Wrong types, limits below their floor (rate 1, single 1024, batch 65536) or unknown keys',
           401: 'Missing or wrong admin token',
           403: 'Admin operations disabled (public mode without FLUX_ADMIN_TOKEN)',
+          413: 'Body larger than 64 KiB',
         },
       }),
     },

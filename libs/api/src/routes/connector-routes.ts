@@ -55,7 +55,9 @@ export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
         responses: {
           200: { description: 'Stored', schema: success },
           400: 'token missing',
+          401: 'Namespace token required (public mode)',
           404: 'Unknown connector',
+          413: 'Body larger than 64 KiB',
           500: 'No FLUX_ENCRYPTION_KEY configured',
         },
       }),

@@ -12,6 +12,7 @@ import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, parseInput, positiveIntegerParam, requireBody } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
+import { rateLimitHeaders } from '../http/rate-limit-headers.js';
 
 const publishResult = z.object({ eventId: z.string(), stream: z.string() });
 const batchBody = z.object({ events: z.array(eventEnvelopeSchema).min(1) });
@@ -51,7 +52,9 @@ export const BATCH_DOC = routeDoc({
     200: { description: 'One result per input, in input order', schema: batchResult },
     400: 'events missing, not an array, or empty',
     401: 'Missing or unknown token (public mode)',
+    403: 'Token of a deleted namespace, or admin token used to write',
     413: 'Body larger than body_size_limit_batch_bytes',
+    503: 'Event log unavailable',
   },
 });
 
@@ -66,7 +69,7 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
       config: { bodyLimit: 'single' },
       schema: PUBLISH_DOC,
     },
-    async (request) => deps.ingest.publish(request.body, await writerOf(deps, request)),
+    async (request, reply) => deps.ingest.publish(request.body, await writerOf(deps, request), rateLimitHeaders(reply)),
   );
 
   app.post(
@@ -75,12 +78,12 @@ export function publishRoutes(app: FastifyInstance, deps: IngestDeps): void {
       config: { bodyLimit: 'batch' },
       schema: BATCH_DOC,
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = await writerOf(deps, request);
       const events = requireBody(request.body).events;
       if (!Array.isArray(events)) throw new FluxError(ErrorCode.Validation, 'events is required and must be an array');
       if (events.length === 0) throw new FluxError(ErrorCode.Validation, 'events must not be empty');
-      const results = await deps.ingest.publishBatch(events, principal);
+      const results = await deps.ingest.publishBatch(events, principal, rateLimitHeaders(reply));
       const failed = results.filter((result) => 'error' in result).length;
       return { successful: results.length - failed, failed, results };
     },
@@ -96,7 +99,11 @@ export function historyRoutes(app: FastifyInstance, deps: QueryDeps): void {
         summary: "An entity's stored events (tombstones included), newest first",
         tags: ['events'],
         querystring: historyQuery,
-        responses: { 200: 'Array of event envelopes', 400: 'entity missing, since not ISO 8601, or limit not a positive integer' },
+        responses: {
+          200: { description: 'Array of event envelopes, newest first', schema: z.array(eventEnvelopeSchema) },
+          400: 'entity missing, since not ISO 8601, or limit not a positive integer',
+          503: 'State store unavailable',
+        },
       }),
     },
     async (request) => {

@@ -42,6 +42,7 @@ export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
           401: 'Admin token required',
           403: 'Admin operations disabled (public mode without FLUX_ADMIN_TOKEN)',
           409: 'Name taken or reserved',
+          413: 'Body larger than 64 KiB',
         },
       }),
     },

@@ -102,6 +102,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
         responses: {
           200: { description: `Array of entities; header ${NEXT_CURSOR_HEADER} while more remain`, schema: z.array(entitySchema) },
           400: 'Invalid limit or cursor',
+          503: 'State store unavailable',
         },
       }),
     },
@@ -128,7 +129,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
       summary: 'Get one entity',
       tags: ['state'],
       params: idParams,
-      responses: { 200: { description: 'The entity', schema: entitySchema }, 404: 'Entity not found' },
+      responses: { 200: { description: 'The entity', schema: entitySchema }, 400: 'Invalid id', 404: 'Entity not found', 503: 'State store unavailable' },
     }),
     async (request) => {
       const id = entityIdOf(request);
@@ -145,8 +146,10 @@ export const DELETE_ONE_DOC = routeDoc({
   params: idParams,
   responses: {
     200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+    400: 'Invalid id',
     401: 'Missing or unknown token (public mode)',
     403: 'Outside the token’s namespace',
+    503: 'Event log unavailable',
   },
 });
 
@@ -160,7 +163,10 @@ export const BATCH_DELETE_DOC = routeDoc({
       schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
     },
     400: 'Invalid selector, or more than max_batch_delete entities match',
+    401: 'Missing or unknown token (public mode)',
     403: 'A matched entity is outside the token’s namespace; nothing was deleted',
+    413: 'Body larger than 16 MiB',
+    503: 'Event log or state store unavailable',
   },
 });
 
@@ -176,7 +182,7 @@ export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void
   app.post(
     BATCH_DELETE_URL,
     {
-      config: { bodyLimit: 'batch' },
+      config: { bodyLimit: 'batch-delete' },
       schema: BATCH_DELETE_DOC,
     },
     async (request) => deps.deletion.deleteMatching(request.body, await writerOf(deps, request)),

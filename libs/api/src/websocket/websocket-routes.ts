@@ -3,6 +3,7 @@ import websocket from '@fastify/websocket';
 import { ErrorCode, FluxError } from '@flux/domain';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
+import { websocketErrorHandler } from '../http/errors.js';
 import { WebSocketHub } from './websocket-hub.js';
 
 /** Largest client message accepted (subscribe/unsubscribe are tiny). */
@@ -41,7 +42,7 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
   const admitAddress = addressLimit(deps.websocket.maxConnectionsPerAddress);
 
   app.register(async (scope) => {
-    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES } });
+    await scope.register(websocket, { options: { maxPayload: MAX_CLIENT_MESSAGE_BYTES }, errorHandler: websocketErrorHandler });
     scope.route({
       method: 'GET',
       url: '/api/ws',

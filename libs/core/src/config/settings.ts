@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, type RuntimeConfig } from '@flux/domain';
+import { DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, RUNTIME_CONFIG_FLOORS, type RuntimeConfig } from '@flux/domain';
 
 /** Everything a Flux process reads from its environment, parsed once at start-up. */
 export interface Settings {
@@ -18,6 +18,8 @@ export interface Settings {
   readonly partitionCount: number;
   /** Upper bound of one list response (paged or not). */
   readonly listMaxLimit: number;
+  /** Timeouts that keep slow or idle clients from holding sockets and memory. */
+  readonly http: HttpTimeouts;
   readonly websocket: {
     readonly metricsIntervalMs: number;
     /** A client whose unsent data exceeds this is disconnected as a slow consumer. */
@@ -31,6 +33,15 @@ export interface Settings {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
   };
+}
+
+export interface HttpTimeouts {
+  /** Time allowed to receive a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Time allowed to receive a whole request, headers and body. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -133,25 +144,30 @@ export function readSettings(read: EnvReader): Settings {
       rate_limit_per_namespace_per_minute: read.integer(
         'FLUX_RATE_LIMIT_PER_NAMESPACE_PER_MINUTE',
         DEFAULT_RUNTIME_CONFIG.rate_limit_per_namespace_per_minute,
-        0,
+        RUNTIME_CONFIG_FLOORS.rate_limit_per_namespace_per_minute,
         Number.MAX_SAFE_INTEGER,
       ),
       body_size_limit_single_bytes: read.integer(
         'FLUX_BODY_SIZE_LIMIT_SINGLE_BYTES',
         DEFAULT_RUNTIME_CONFIG.body_size_limit_single_bytes,
-        0,
+        RUNTIME_CONFIG_FLOORS.body_size_limit_single_bytes,
         MAX_BODY_LIMIT_BYTES,
       ),
       body_size_limit_batch_bytes: read.integer(
         'FLUX_BODY_SIZE_LIMIT_BATCH_BYTES',
         DEFAULT_RUNTIME_CONFIG.body_size_limit_batch_bytes,
-        0,
+        RUNTIME_CONFIG_FLOORS.body_size_limit_batch_bytes,
         MAX_BODY_LIMIT_BYTES,
       ),
     },
     maxBatchDelete: read.integer('FLUX_MAX_BATCH_DELETE', 10_000, 1, 1_000_000),
     partitionCount: read.integer('FLUX_PARTITIONS', 8, 1, 1024),
     listMaxLimit: read.integer('FLUX_LIST_MAX_LIMIT', 10_000, 1, 1_000_000),
+    http: {
+      headersTimeoutMs: read.integer('FLUX_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+      requestTimeoutMs: read.integer('FLUX_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+      keepAliveTimeoutMs: read.integer('FLUX_HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    },
     websocket: {
       metricsIntervalMs: read.integer('FLUX_WS_METRICS_INTERVAL_MS', 2000, 100, 3_600_000),
       maxBufferedBytes: read.integer('FLUX_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -163,5 +179,8 @@ export function readSettings(read: EnvReader): Settings {
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
     },
   };
+  if (settings.http.headersTimeoutMs > settings.http.requestTimeoutMs) {
+    read.problems.push('FLUX_HTTP_HEADERS_TIMEOUT_MS must not exceed FLUX_HTTP_REQUEST_TIMEOUT_MS');
+  }
   return settings;
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
 import { EventAppender } from './event-appender.js';
-import type { RateLimiter } from '../ports/rate-limiter.js';
+import { rateLimitStatus, type RateLimiter, type RateLimitStatus } from '../ports/rate-limiter.js';
 import type { RuntimeConfigService } from '../runtime/runtime-config-service.js';
 
 export interface PublishResult {
@@ -55,7 +55,8 @@ export class IngestService {
     this.logger = options.logger;
   }
 
-  async publish(input: unknown, principal: Principal): Promise<PublishResult> {
+  /** `onRateLimit` hears the caller's bucket after the take, when rate limiting applies (for response headers). */
+  async publish(input: unknown, principal: Principal, onRateLimit?: (status: RateLimitStatus) => void): Promise<PublishResult> {
     let event: FluxEvent;
     try {
       event = parseEnvelope(input);
@@ -66,7 +67,9 @@ export class IngestService {
     }
     const namespace = this.rateLimitedNamespace(principal);
     if (namespace !== undefined) {
-      const decision = await this.rateLimiter.take(namespace, 1, this.runtimeConfig.current.rate_limit_per_namespace_per_minute);
+      const perMinute = this.runtimeConfig.current.rate_limit_per_namespace_per_minute;
+      const decision = await this.rateLimiter.take(namespace, 1, perMinute);
+      onRateLimit?.(rateLimitStatus(decision, perMinute));
       if (decision.granted < 1) {
         this.observer?.eventsRejected('rate_limited', 1);
         throw new FluxError(ErrorCode.RateLimited, RATE_LIMIT_MESSAGE, { retryAfterSeconds: decision.retryAfterSeconds });
@@ -80,7 +83,11 @@ export class IngestService {
    * Publishes each element on its own terms (validation, authorisation, rate limit) and
    * appends every accepted one in a single log append, in array order.
    */
-  async publishBatch(inputs: readonly unknown[], principal: Principal): Promise<BatchItemResult[]> {
+  async publishBatch(
+    inputs: readonly unknown[],
+    principal: Principal,
+    onRateLimit?: (status: RateLimitStatus) => void,
+  ): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(inputs.length);
     const accepted: { index: number; event: FluxEvent }[] = [];
     for (let index = 0; index < inputs.length; index++) {
@@ -100,11 +107,9 @@ export class IngestService {
     let admitted = accepted;
     const namespace = this.rateLimitedNamespace(principal);
     if (namespace !== undefined && accepted.length > 0) {
-      const decision = await this.rateLimiter.take(
-        namespace,
-        accepted.length,
-        this.runtimeConfig.current.rate_limit_per_namespace_per_minute,
-      );
+      const perMinute = this.runtimeConfig.current.rate_limit_per_namespace_per_minute;
+      const decision = await this.rateLimiter.take(namespace, accepted.length, perMinute);
+      onRateLimit?.(rateLimitStatus(decision, perMinute));
       admitted = accepted.slice(0, decision.granted);
       for (const { index, event } of accepted.slice(decision.granted)) {
         results[index] = { error: RATE_LIMIT_MESSAGE, eventId: event.eventId, stream: event.stream };

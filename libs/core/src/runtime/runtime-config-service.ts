@@ -1,5 +1,7 @@
+import type { Logger } from 'pino';
 import {
   applyRuntimeConfigUpdate,
+  limitsBelowFloor,
   parseRuntimeConfigUpdate,
   type RuntimeConfig,
 } from '@flux/domain';
@@ -18,16 +20,22 @@ export class RuntimeConfigService {
   private constructor(
     private readonly control: ControlStore,
     initial: RuntimeConfig,
+    private readonly logger: Logger | undefined,
   ) {
     this.config = initial;
     this.stopWatching = control.watchRuntimeConfig((config) => this.adopt(config));
   }
 
-  /** Loads the persisted config, persisting `initial` when there is none yet. */
-  static async load(control: ControlStore, initial: RuntimeConfig): Promise<RuntimeConfigService> {
+  /**
+   * Loads the persisted config, persisting `initial` when there is none yet. Limits below their
+   * floor (written by an older version, which accepted them and thereby locked its admin out)
+   * are raised to it and persisted, so a restart recovers such an instance.
+   */
+  static async load(control: ControlStore, initial: RuntimeConfig, logger?: Logger): Promise<RuntimeConfigService> {
     const persisted = await control.getRuntimeConfig();
-    if (persisted === undefined) await control.putRuntimeConfig(initial);
-    return new RuntimeConfigService(control, persisted ?? initial);
+    const loaded = raiseToFloors(persisted ?? initial, logger);
+    if (persisted === undefined || loaded !== persisted) await control.putRuntimeConfig(loaded);
+    return new RuntimeConfigService(control, loaded, logger);
   }
 
   get current(): RuntimeConfig {
@@ -58,7 +66,15 @@ export class RuntimeConfigService {
   }
 
   private adopt(config: RuntimeConfig): void {
-    this.config = config;
-    for (const listener of this.listeners) listener(config);
+    this.config = raiseToFloors(config, this.logger);
+    for (const listener of this.listeners) listener(this.config);
   }
+}
+
+/** `config` with every limit below its floor raised to it (the same object when none is). */
+function raiseToFloors(config: RuntimeConfig, logger: Logger | undefined): RuntimeConfig {
+  const raised = limitsBelowFloor(config);
+  if (Object.keys(raised).length === 0) return config;
+  logger?.warn({ stored: config, raised }, 'runtime config limits below their floor raised to it');
+  return { ...config, ...raised };
 }

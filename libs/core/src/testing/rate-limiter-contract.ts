@@ -20,7 +20,7 @@ export function describeRateLimiterContract(name: string, factory: RateLimiterFa
 
     it('grants up to perMinute, then partially, then nothing with a Retry-After of at least a second', async () => {
       const limiter = await fixture.open();
-      expect(await limiter.take('ns-a', 4, SLOW)).toEqual({ granted: 4, retryAfterSeconds: 0 });
+      expect(await limiter.take('ns-a', 4, SLOW)).toEqual({ granted: 4, retryAfterSeconds: 0, remaining: 2 });
       const partial = await limiter.take('ns-a', 4, SLOW);
       expect(partial.granted).toBe(2);
       expect(partial.retryAfterSeconds).toBeGreaterThanOrEqual(1);
@@ -33,11 +33,20 @@ export function describeRateLimiterContract(name: string, factory: RateLimiterFa
 
     it('never grants more than requested and asks no wait when all was granted', async () => {
       const limiter = await fixture.open();
-      expect(await limiter.take('ns-a', 1, 1000)).toEqual({ granted: 1, retryAfterSeconds: 0 });
-      expect(await limiter.take('ns-a', 0, 1000)).toEqual({ granted: 0, retryAfterSeconds: 0 });
+      expect(await limiter.take('ns-a', 1, 1000)).toEqual({ granted: 1, retryAfterSeconds: 0, remaining: 999 });
+      expect(await limiter.take('ns-a', 0, 1000)).toMatchObject({ granted: 0, retryAfterSeconds: 0 });
       const zeroLimit = await limiter.take('ns-zero', 1, 0);
       expect(zeroLimit.granted).toBe(0);
       expect(zeroLimit.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    });
+
+    it('tells the whole tokens remaining after each take, down to zero when refused', async () => {
+      const limiter = await fixture.open();
+      expect((await limiter.take('ns-r', 1, SLOW)).remaining).toBe(SLOW - 1);
+      expect((await limiter.take('ns-r', 2, SLOW)).remaining).toBe(SLOW - 3);
+      const partial = await limiter.take('ns-r', 10, SLOW);
+      expect(partial).toMatchObject({ granted: SLOW - 3, remaining: 0 });
+      expect((await limiter.take('ns-r', 1, SLOW)).remaining).toBe(0);
     });
 
     it('keeps namespaces independent', async () => {

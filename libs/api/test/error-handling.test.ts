@@ -1,0 +1,44 @@
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, FluxError } from '@flux/domain';
+import { registerErrorHandling } from '../src/http/errors.js';
+
+async function serverThrowing(error: Error) {
+  const lines: string[] = [];
+  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => lines.push(line) } } });
+  registerErrorHandling(app);
+  app.get('/fail', async () => {
+    throw error;
+  });
+  await app.ready();
+  return { app, lines };
+}
+
+describe('defect 8: error bodies leak no internals', () => {
+  it('defect 8: a 5xx FluxError whose message holds an address answers a fixed message with its code; the log keeps the detail', async () => {
+    const leak = 'Redis unavailable during getEntity: connect ECONNREFUSED 10.1.2.3:6379';
+    const { app, lines } = await serverThrowing(new FluxError(ErrorCode.StoreUnavailable, leak));
+    const response = await app.inject({ method: 'GET', url: '/fail' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ error: 'state store unavailable, retry later', code: 'FLUX_STORE_UNAVAILABLE' });
+    expect(response.body).not.toContain('10.1.2.3');
+    expect(lines.join('')).toContain('10.1.2.3');
+    await app.close();
+  });
+
+  it('defect 8: an unexpected error is a 500 FLUX_INTERNAL without its message or stack', async () => {
+    const { app } = await serverThrowing(new Error('GetEntity on shard 1 (host-a:50051) failed'));
+    const response = await app.inject({ method: 'GET', url: '/fail' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({ error: 'internal server error', code: 'FLUX_INTERNAL' });
+    await app.close();
+  });
+
+  it('a 4xx FluxError keeps its message and code', async () => {
+    const { app } = await serverThrowing(new FluxError(ErrorCode.Validation, 'entity_id is required'));
+    const response = await app.inject({ method: 'GET', url: '/fail' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'entity_id is required', code: 'FLUX_VALIDATION' });
+    await app.close();
+  });
+});
