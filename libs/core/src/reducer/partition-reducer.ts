@@ -1,5 +1,5 @@
 import {
-  applyEvent,
+  MergeBatch,
   countKeyFor,
   decodeEvent,
   type ChangeRecord,
@@ -83,12 +83,14 @@ export class PartitionReducer {
     const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
     let eventsApplied = 0;
+    // Copy-on-write per batch: each touched entity is copied once, then merged in place.
+    const merge = new MergeBatch();
 
     for (const { record, event } of decoded) {
       if (event === undefined) continue;
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
-      const result = applyEvent(current.get(id), event, record.timestamp);
+      const result = merge.apply(current.get(id), event, record.timestamp);
       touched.add(id);
       eventsApplied++;
       history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp }, encodedEvent: record.value });
