@@ -14,3 +14,4 @@ export * from './change.js';
 export * from './stored-event.js';
 export * from './directory.js';
 export * from './shard-ownership.js';
+export * from './entity-bounds.js';

@@ -28,28 +28,52 @@ function setOwn(target: Properties, key: string, value: unknown): void {
 /**
  * Applies one event to the current state of its entity (the merge rules of the contract):
  * top-level properties replace whole values, `null` removes a property, `__deleted__: true`
- * deletes the entity, and the first event after a deletion starts a fresh entity.
+ * deletes the entity, and the first event after a deletion starts a fresh entity. The given
+ * entity is never mutated.
  */
 export function applyEvent(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
-  const incoming = event.payload.properties;
-  if (incoming[DELETED_PROPERTY] === true) return { kind: 'delete', existed: current !== undefined };
+  return new MergeBatch().apply(current, event, storedAt);
+}
 
-  // Object spread defines own data properties, so a "__proto__" key is copied as data.
-  const properties: Properties = current === undefined ? {} : { ...current.properties };
-  const changes: PropertyChange[] = [];
-  for (const key of Object.keys(incoming)) {
-    const value = incoming[key];
-    if (value === null) {
-      delete properties[key];
-    } else {
-      setOwn(properties, key, value);
+/**
+ * Applies the events of one reducer batch with copy-on-write: an entity's properties are
+ * copied once, the first time the batch touches it, and every later event of the batch merges
+ * into that copy in place, so an event costs what it carries, not what its entity holds.
+ * Entities handed in (a store's cached objects, say) are never mutated; the entities it
+ * returns stay owned by the batch and change with its later events, so keep only the last.
+ */
+export class MergeBatch {
+  /** Properties objects this batch created: the only ones it may write to. */
+  private readonly owned = new WeakSet<Properties>();
+
+  apply(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
+    const incoming = event.payload.properties;
+    if (incoming[DELETED_PROPERTY] === true) return { kind: 'delete', existed: current !== undefined };
+
+    const properties = this.writable(current);
+    const changes: PropertyChange[] = [];
+    for (const key of Object.keys(incoming)) {
+      const value = incoming[key];
+      if (value === null) {
+        delete properties[key];
+      } else {
+        setOwn(properties, key, value);
+      }
+      changes.push({ property: key, value });
     }
-    changes.push({ property: key, value });
+    return {
+      kind: 'upsert',
+      created: current === undefined,
+      changes,
+      entity: { properties, version: (current?.version ?? 0) + 1, lastUpdated: storedAt },
+    };
   }
-  return {
-    kind: 'upsert',
-    created: current === undefined,
-    changes,
-    entity: { properties, version: (current?.version ?? 0) + 1, lastUpdated: storedAt },
-  };
+
+  private writable(current: StoredEntity | undefined): Properties {
+    if (current !== undefined && this.owned.has(current.properties)) return current.properties;
+    // Object spread defines own data properties, so a "__proto__" key is copied as data.
+    const properties: Properties = current === undefined ? {} : { ...current.properties };
+    this.owned.add(properties);
+    return properties;
+  }
 }

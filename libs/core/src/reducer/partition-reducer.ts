@@ -1,6 +1,10 @@
 import {
-  applyEvent,
+  EntitySize,
+  exceededBound,
+  MergeBatch,
+  type EntityBound,
   countKeyFor,
+  isTombstone,
   decodeEvent,
   type ChangeRecord,
   type FluxEvent,
@@ -20,6 +24,13 @@ export interface PartitionReducerOptions {
   /** Records applied per commit at most. */
   readonly maxBatch?: number;
   readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
+  /**
+   * The largest entity kept; an event that would make its entity exceed it is not applied (the
+   * entity stays as it was). The decision depends only on the entity and the event, so a replay
+   * decides the same while the bound is unchanged. Unbounded when absent.
+   */
+  readonly entityBound?: EntityBound;
+  readonly onRefused?: (reason: 'entity_limit') => void;
 }
 
 /**
@@ -83,12 +94,32 @@ export class PartitionReducer {
     const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
     let eventsApplied = 0;
+    // Copy-on-write per batch: each touched entity is copied once, then merged in place.
+    const merge = new MergeBatch();
+    // Sizes of the entities this batch touched, tracked per event so a check costs O(event).
+    const sizes = new Map<string, EntitySize>();
+    const bound = this.options.entityBound;
 
     for (const { record, event } of decoded) {
       if (event === undefined) continue;
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
-      const result = applyEvent(current.get(id), event, record.timestamp);
+      if (bound !== undefined && !isTombstone(event)) {
+        const entity = current.get(id);
+        let size = sizes.get(id);
+        if (size === undefined) sizes.set(id, (size = EntitySize.of(entity?.properties)));
+        const next = size.after(entity?.properties ?? {}, event.payload.properties);
+        const exceeded = exceededBound(next, bound);
+        if (exceeded !== undefined) {
+          this.options.logger.warn({ partition: this.partition, offset: record.offset, eventId: event.eventId, entityId: id }, `event not applied: ${exceeded}`);
+          this.options.onRefused?.('entity_limit');
+          continue;
+        }
+        next.commit();
+      }
+      const result = merge.apply(current.get(id), event, record.timestamp);
+      // A deleted entity starts afresh: so does its size.
+      if (result.kind === 'delete') sizes.delete(id);
       touched.add(id);
       eventsApplied++;
       history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp }, encodedEvent: record.value });

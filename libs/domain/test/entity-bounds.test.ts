@@ -1,0 +1,53 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ENTITY_BOUND, EntitySize, MergeBatch, exceededBound, type Properties, type StoredEntity } from '@flux/domain';
+
+const event = (properties: Properties) => ({
+  eventId: 'evt',
+  stream: 's',
+  source: 't',
+  timestamp: 1,
+  payload: { entity_id: 'g/e', properties },
+});
+
+const measured = (properties: Properties) => ({
+  properties: Object.keys(properties).length,
+  bytes: Buffer.byteLength(JSON.stringify(properties)),
+});
+
+describe('EntitySize', () => {
+  it('measures the UTF-8 bytes of the properties JSON', () => {
+    const properties = JSON.parse('{"a": 1, "é": "ü", "__proto__": {"x": [1, 2]}}') as Properties;
+    const size = EntitySize.of(properties);
+    expect({ properties: size.properties, bytes: size.bytes }).toEqual(measured(properties));
+    expect(EntitySize.of(undefined).bytes).toBe(2);
+  });
+
+  it('tracks merges incrementally exactly as a full measurement would', () => {
+    const name = fc.constantFrom('a', 'b', 'ü', '__proto__', 'long name');
+    const value = fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 5 }), fc.array(fc.integer(), { maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(name, value, { maxKeys: 3 }), { maxLength: 20 }), (events) => {
+        const merge = new MergeBatch();
+        let current: StoredEntity | undefined;
+        const size = EntitySize.of(undefined);
+        for (const raw of events) {
+          const incoming = JSON.parse(JSON.stringify(raw)) as Properties;
+          const next = size.after(current?.properties ?? {}, incoming);
+          const result = merge.apply(current, event(incoming), 1);
+          if (result.kind !== 'upsert') throw new Error('expected an upsert');
+          current = result.entity;
+          next.commit();
+          expect({ properties: size.properties, bytes: size.bytes }).toEqual(measured(current.properties));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('names the limit an entity would exceed', () => {
+    expect(exceededBound({ properties: 10_001, bytes: 10 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 10000/);
+    expect(exceededBound({ properties: 1, bytes: 1_048_577 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 1048576/);
+    expect(exceededBound({ properties: 10_000, bytes: 1_048_576 }, DEFAULT_ENTITY_BOUND)).toBeUndefined();
+  });
+});
