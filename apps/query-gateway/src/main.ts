@@ -7,6 +7,7 @@ import {
   ConnectorService,
   CredentialVault,
   FluxMetrics,
+  guardStartup,
   handleShutdown,
   loadOrExit,
   NamespaceService,
@@ -27,6 +28,7 @@ import packageJson from '../package.json' with { type: 'json' };
 const settings = loadOrExit('flux-query-gateway', () => parseClusterSettings('query-gateway'));
 const connectorSet = loadOrExit('flux-query-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
+const started = guardStartup(logger, 'flux-query-gateway');
 
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
@@ -95,7 +97,8 @@ handleShutdown(logger, async () => {
   closeShardClients(shards);
   await control.close();
   await redis.quit();
-});
+}, undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 logger.info({ url, shards: settings.gateway!.shardAddresses.length }, 'query gateway listening');
+started();

@@ -14,18 +14,38 @@ export function loadOrExit<T>(service: string, parse: () => T): T {
   }
 }
 
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
+
 /**
- * Runs `close` on SIGINT/SIGTERM (once) and exits; exits non-zero when `failed` rejects, so a
- * supervisor restarts the process and it recovers from committed state (crash-only design).
+ * Runs `close` on SIGINT/SIGTERM (once) and exits 0 once it finished: `close` stops accepting,
+ * drains the requests in flight and the current batch. A second signal, or `timeoutMs` without
+ * `close` finishing, forces exit 1 with a log line, so a stuck drain never outlives its grace
+ * period (Kubernetes would SIGKILL it without a word). Exits non-zero when `failed` rejects, so
+ * a supervisor restarts the process and it recovers from committed state (crash-only design).
  */
-export function handleShutdown(logger: Logger, close: () => Promise<void>, failed?: Promise<unknown>): void {
+export function handleShutdown(
+  logger: Logger,
+  close: () => Promise<void>,
+  failed?: Promise<unknown>,
+  timeoutMs: number = DEFAULT_SHUTDOWN_TIMEOUT_MS,
+): void {
   let stopping = false;
   const shutdown = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      logger.fatal({ signal }, 'second signal during shutdown; exiting without finishing the drain');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, timeoutMs }, 'shutting down');
+    setTimeout(() => {
+      logger.fatal({ timeoutMs }, 'shutdown deadline passed; exiting without finishing the drain');
+      process.exit(1);
+    }, timeoutMs).unref();
     close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped gracefully');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -38,4 +58,20 @@ export function handleShutdown(logger: Logger, close: () => Promise<void>, faile
   });
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/**
+ * Until the returned function is called, any error that escapes start-up (a top-level await
+ * that rejects: Kafka or Redis unreachable, a port taken) ends the process with one structured
+ * fatal log line and exit 1, rather than a raw stack on stderr.
+ */
+export function guardStartup(logger: Logger, service: string): () => void {
+  const onFailure = (error: unknown): void => {
+    logger.fatal({ err: error }, `${service} failed to start`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', onFailure);
+  return () => {
+    process.off('uncaughtException', onFailure);
+  };
 }
