@@ -1,11 +1,12 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady } from '@flux/api';
+import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
   adminTokenWarning,
   ActivityTracker,
   Authorizer,
   ConnectorService,
   CredentialVault,
+  FallbackStateReader,
   FluxMetrics,
   guardStartup,
   handleShutdown,
@@ -16,7 +17,7 @@ import {
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
-import { connectRedis, RedisControlStore, RedisGatewayPresence } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -25,6 +26,13 @@ import packageJson from '../package.json' with { type: 'json' };
  * config and connectors from Redis, and the write routes forwarded to the ingest gateway,
  * so that any replica serves the whole API at one address.
  */
+
+/**
+ * Deadline of a read from a shard: short, because a shard that does not answer in time is
+ * read around (from Redis, marked Flux-Stale) instead of failing the request.
+ */
+const SHARD_READ_DEADLINE_MS = 1_000;
+
 const settings = loadOrExit('flux-query-gateway', () => parseClusterSettings('query-gateway'));
 const connectorSet = loadOrExit('flux-query-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
@@ -33,7 +41,14 @@ const started = guardStartup(logger, 'flux-query-gateway');
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 const shards = createShardClients(settings.gateway!.shardAddresses);
-const reader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount });
+const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
+// The state the shards serve is in Redis: while a shard is down or restarting, reads of its
+// entities are served from there, possibly behind the log (Flux-Stale: true).
+const reader = new FallbackStateReader({
+  primary: shardReader,
+  fallback: new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix }),
+  onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
+});
 const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 
@@ -73,7 +88,7 @@ const deps = {
       }
     }
     try {
-      await Promise.all([redis.ping(), reader.counts()]);
+      await Promise.all([redis.ping(), shardReader.counts()]);
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
@@ -87,6 +102,7 @@ const { app } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.gateway!.ingestUrl! } },
   { logger, version: packageJson.version },
 );
+registerStaleHeader(app);
 
 handleShutdown(logger, async () => {
   await app.close();

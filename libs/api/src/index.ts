@@ -3,3 +3,4 @@ export * from './build-server.js';
 export * from './http/errors.js';
 export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';
+export * from './http/stale-header.js';
