@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
+import { buildServer, ingestGatewayReady, purgeThroughIngestGateway, registerStaleHeader } from '@flux/api';
 import {
   adminTokenWarning,
   ActivityTracker,
@@ -59,7 +59,18 @@ const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
-const namespaces = new NamespaceService(control, reader);
+// A deleted namespace's entities are tombstoned through the ingest gateway, which owns the log.
+const namespaces = new NamespaceService(
+  control,
+  reader,
+  Date.now,
+  purgeThroughIngestGateway({
+    ingestUrl: settings.gateway!.ingestUrl!,
+    reader,
+    adminToken: settings.adminToken,
+    chunkSize: Math.min(1_000, settings.maxBatchDelete),
+  }),
+);
 // The same definitions as the ingest gateway that runs them, so status reads agree.
 const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
