@@ -1,11 +1,13 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady, purgeThroughIngestGateway, registerStaleHeader } from '@flux/api';
+import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
   adminTokenWarning,
   ActivityTracker,
   Authorizer,
   ConnectorService,
   CredentialVault,
+  DeletionService,
+  EventAppender,
   FallbackStateReader,
   FluxMetrics,
   guardStartup,
@@ -17,6 +19,7 @@ import {
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
+import { KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -59,18 +62,33 @@ const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig);
-// A deleted namespace's entities are tombstoned through the ingest gateway, which owns the log.
-const namespaces = new NamespaceService(
-  control,
+// A deleted namespace's entities get tombstones appended by this gateway itself (the admin
+// token cannot write through the ingest gateway), over a Kafka producer opened on first use:
+// reads never need it.
+let tombstoneLog: Promise<KafkaEventLog> | undefined;
+const openTombstoneLog = (): Promise<KafkaEventLog> => {
+  tombstoneLog ??= KafkaEventLog.open({
+    brokers: settings.cluster.kafkaBrokers,
+    clientId: 'flux-query-gateway',
+    topic: settings.cluster.kafkaTopic,
+    partitionCount: settings.partitionCount,
+    replicationFactor: settings.cluster.kafkaReplicationFactor,
+    logger: logger.child({ component: 'kafka' }),
+  }).catch((error: unknown) => {
+    tombstoneLog = undefined; // the next deletion tries again
+    throw error;
+  });
+  return tombstoneLog;
+};
+const deletion = new DeletionService({
+  ingest: { appendEvents: async (events) => new EventAppender(await openTombstoneLog()).append(events) },
   reader,
-  Date.now,
-  purgeThroughIngestGateway({
-    ingestUrl: settings.gateway!.ingestUrl!,
-    reader,
-    adminToken: settings.adminToken,
-    chunkSize: Math.min(1_000, settings.maxBatchDelete),
-  }),
-);
+  authorizer,
+  maxBatchDelete: settings.maxBatchDelete,
+});
+const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
+  await deletion.deleteNamespace(name);
+});
 // The same definitions as the ingest gateway that runs them, so status reads agree.
 const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
@@ -122,6 +140,7 @@ handleShutdown(logger, async () => {
   await presence.close();
   runtimeConfig.close();
   closeShardClients(shards);
+  await (await tombstoneLog?.catch(() => undefined))?.close();
   await control.close();
   await redis.quit();
 }, undefined, settings.shutdownTimeoutMs);

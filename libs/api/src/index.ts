@@ -4,4 +4,3 @@ export * from './http/errors.js';
 export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';
 export * from './http/stale-header.js';
-export * from './http/ingest-namespace-purge.js';

@@ -43,7 +43,8 @@ const NAMESPACE_PAGE = 1000;
 const DELETION_SOURCE = 'flux-api';
 
 export interface DeletionServiceOptions {
-  readonly ingest: IngestService;
+  /** Only its raw append is used: tombstones are Flux's own events (no auth, no rate limit). */
+  readonly ingest: Pick<IngestService, 'appendEvents'>;
   readonly reader: StateReader;
   readonly authorizer: Authorizer;
   readonly maxBatchDelete: number;
