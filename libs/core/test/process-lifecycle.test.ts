@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/shutdown-fixture.ts', import.meta.url));
 
-/** Starts the fixture, sends `signals` once it is ready (one after another), resolves with its exit and output. */
-async function stopFixture(args: string[], signals: NodeJS.Signals[]): Promise<{ code: number | null; output: string }> {
+/**
+ * Starts the fixture, sends `signals` once it is ready, each once the previous one was handled
+ * and `gapMs` later, and resolves with its exit code and output.
+ */
+async function stopFixture(args: string[], signals: NodeJS.Signals[], gapMs = 0): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -23,6 +26,7 @@ async function stopFixture(args: string[], signals: NodeJS.Signals[]): Promise<{
       const check = (): void => (output.includes('shutting down') ? resolve() : void setTimeout(check, 20));
       check();
     });
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
   }
   return { code: await exited, output };
 }
@@ -41,8 +45,15 @@ describe('handleShutdown', () => {
   });
 
   it('exits 1 at once on a second signal', async () => {
-    const { code, output } = await stopFixture(['never', '60000'], ['SIGTERM', 'SIGINT']);
+    // Past the window in which a repeat counts as the same signal relayed by npm.
+    const { code, output } = await stopFixture(['never', '60000'], ['SIGTERM', 'SIGINT'], 1_100);
     expect(code).toBe(1);
     expect(output).toContain('second signal during shutdown');
+  });
+
+  it('takes a signal repeated at once (a terminal and npm both sending it) as one stop', async () => {
+    const { code, output } = await stopFixture(['500', '20000'], ['SIGINT', 'SIGINT']);
+    expect(code).toBe(0);
+    expect(output).toContain('"msg":"stopped gracefully"');
   });
 });

@@ -16,9 +16,13 @@ export function loadOrExit<T>(service: string, parse: () => T): T {
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
 
+/** A second signal this soon after the first is the same stop, relayed by a launcher. */
+const RELAYED_SIGNAL_WINDOW_MS = 1_000;
+
 /**
  * Runs `close` on SIGINT/SIGTERM (once) and exits 0 once it finished: `close` stops accepting,
- * drains the requests in flight and the current batch. A second signal, or `timeoutMs` without
+ * drains the requests in flight and the current batch. A second signal (a second or more after
+ * the first), or `timeoutMs` without
  * `close` finishing, forces exit 1 with a log line, so a stuck drain never outlives its grace
  * period (Kubernetes would SIGKILL it without a word). Exits non-zero when `failed` rejects, so
  * a supervisor restarts the process and it recovers from committed state (crash-only design).
@@ -29,13 +33,16 @@ export function handleShutdown(
   failed?: Promise<unknown>,
   timeoutMs: number = DEFAULT_SHUTDOWN_TIMEOUT_MS,
 ): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = (signal: string): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // A terminal signals the whole process group and npm forwards the same signal again:
+      // a repeat that close is one stop, not a request to force it.
+      if (performance.now() - stoppingSince < RELAYED_SIGNAL_WINDOW_MS) return;
       logger.fatal({ signal }, 'second signal during shutdown; exiting without finishing the drain');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     logger.info({ signal, timeoutMs }, 'shutting down');
     setTimeout(() => {
       logger.fatal({ timeoutMs }, 'shutdown deadline passed; exiting without finishing the drain');
