@@ -95,8 +95,13 @@ afterAll(async () => {
   if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 
-describe.skipIf(!embedded)('SIGTERM to npm start under load', () => {
-  it('answers every request it received, logs a graceful stop, and keeps every acknowledged event', async () => {
+describe.skipIf(!embedded)('stopping npm start under load', () => {
+  it.each([
+    { how: 'SIGTERM to the npm process (a service manager)', group: false, signal: 'SIGTERM' as const },
+    { how: 'SIGINT to the process group (Ctrl-C in a terminal)', group: true, signal: 'SIGINT' as const },
+  ])('$how: answers every request it received, logs a graceful stop, and keeps every acknowledged event', async ({ group, signal: stopSignal }) => {
+    if (server?.child.pid !== undefined) await stopProcessGroup(server.child.pid, 'SIGKILL', 1_000);
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
     dataDir = await mkdtemp(join(tmpdir(), 'flux-shutdown-'));
     const port = await freePort();
     server = startNpm(port, dataDir);
@@ -125,7 +130,7 @@ describe.skipIf(!embedded)('SIGTERM to npm start under load', () => {
       }
     });
     await signalDue;
-    signalled = process.kill(server.child.pid!, 'SIGTERM');
+    signalled = process.kill(group ? -server.child.pid! : server.child.pid!, stopSignal);
     const exit = await server.exited;
     expect(signalled).toBe(true);
     // npm's exit is not enough: the server under it must be gone too (not orphaned).
