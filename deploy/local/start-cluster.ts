@@ -20,6 +20,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARD_COUNT = Number(process.env.FLUX_CLUSTER_SHARDS ?? 3);
 const QUERY_GATEWAYS = Number(process.env.FLUX_CLUSTER_QUERY_GATEWAYS ?? 2);
 const RESTART_DELAY_MS = Number(process.env.FLUX_CLUSTER_RESTART_DELAY_MS ?? 1000);
+/** Each process drains for up to FLUX_SHUTDOWN_TIMEOUT_MS on SIGTERM; it is killed only after that. */
+const STOP_GRACE_MS = Number(process.env.FLUX_SHUTDOWN_TIMEOUT_MS ?? 20_000) + 5_000;
 const NODE_ARGS = (process.env.FLUX_CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
 
 const log = (message: string): void => {
@@ -71,13 +73,18 @@ class Supervisor {
     });
   }
 
+  /** A second Ctrl-C: no more waiting. */
+  kill(): void {
+    for (const child of this.children.values()) child.kill('SIGKILL');
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     const exits = [...this.children.values()].map(
       (child) =>
         new Promise<void>((resolveExit) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolveExit();
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
           child.once('exit', () => {
             clearTimeout(timer);
             resolveExit();
@@ -179,9 +186,13 @@ const listening = await balancer.listen(publicPort, process.env.FLUX_CLUSTER_HOS
 
 let stopping = false;
 const shutdown = async (signal: string, code = 0): Promise<void> => {
-  if (stopping) return;
+  if (stopping) {
+    log(`${signal} again: killing every process`);
+    supervisor.kill();
+    process.exit(1);
+  }
   stopping = true;
-  log(`${signal}: stopping`);
+  log(`${signal}: stopping (again to kill at once)`);
   await balancer.close();
   await supervisor.stop();
   process.exit(code);

@@ -56,7 +56,9 @@ export async function startEmbeddedFlux(
   const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
   const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
-  const namespaces = new NamespaceService(control, state);
+  const namespaces = new NamespaceService(control, state, Date.now, async (name) => {
+    await deletion.deleteNamespace(name);
+  });
   const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
   let fail: (error: unknown) => void = () => {};

@@ -12,7 +12,7 @@ const startedAt = performance.now();
 
 try {
   const flux = await startEmbeddedFlux(settings, connectors, logger, packageJson.version);
-  handleShutdown(logger, () => flux.close(), flux.failed);
+  handleShutdown(logger, () => flux.close(), flux.failed, settings.shutdownTimeoutMs);
   const url = await flux.app.listen({ port: settings.port, host: settings.host });
   logger.info(
     { url, dataDir: settings.dataDir, mode: settings.authEnabled ? 'public' : 'internal', startupMs: Math.round(performance.now() - startedAt) },

@@ -7,6 +7,7 @@ import {
   CredentialVault,
   DeletionService,
   FluxMetrics,
+  guardStartup,
   handleShutdown,
   IngestService,
   loadOrExit,
@@ -27,6 +28,7 @@ import packageJson from '../package.json' with { type: 'json' };
 const settings = loadOrExit('flux-ingest-gateway', () => parseClusterSettings('ingest-gateway'));
 const connectorSet = loadOrExit('flux-ingest-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-ingest-gateway' } });
+const started = guardStartup(logger, 'flux-ingest-gateway');
 
 const log = await KafkaEventLog.open({
   brokers: settings.cluster.kafkaBrokers,
@@ -87,8 +89,9 @@ handleShutdown(logger, async () => {
   await log.close();
   await control.close();
   await redis.quit();
-});
+}, undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 connectorRuntime.start();
 logger.info({ url, partitions: log.partitionCount, mode: settings.authEnabled ? 'public' : 'internal' }, 'ingest gateway listening');
+started();

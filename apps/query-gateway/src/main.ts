@@ -1,12 +1,16 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady } from '@flux/api';
+import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
   adminTokenWarning,
   ActivityTracker,
   Authorizer,
   ConnectorService,
   CredentialVault,
+  DeletionService,
+  EventAppender,
+  FallbackStateReader,
   FluxMetrics,
+  guardStartup,
   handleShutdown,
   loadOrExit,
   NamespaceService,
@@ -15,7 +19,8 @@ import {
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
-import { connectRedis, RedisControlStore, RedisGatewayPresence } from '@flux/redis';
+import { KafkaEventLog } from '@flux/kafka';
+import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -24,14 +29,29 @@ import packageJson from '../package.json' with { type: 'json' };
  * config and connectors from Redis, and the write routes forwarded to the ingest gateway,
  * so that any replica serves the whole API at one address.
  */
+
+/**
+ * Deadline of a read from a shard: short, because a shard that does not answer in time is
+ * read around (from Redis, marked Flux-Stale) instead of failing the request.
+ */
+const SHARD_READ_DEADLINE_MS = 1_000;
+
 const settings = loadOrExit('flux-query-gateway', () => parseClusterSettings('query-gateway'));
 const connectorSet = loadOrExit('flux-query-gateway', () => configuredConnectors(settings, process.env));
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
+const started = guardStartup(logger, 'flux-query-gateway');
 
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 const shards = createShardClients(settings.gateway!.shardAddresses);
-const reader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount });
+const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
+// The state the shards serve is in Redis: while a shard is down or restarting, reads of its
+// entities are served from there, possibly behind the log (Flux-Stale: true).
+const reader = new FallbackStateReader({
+  primary: shardReader,
+  fallback: new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix }),
+  onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
+});
 const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 
@@ -42,7 +62,33 @@ const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
-const namespaces = new NamespaceService(control, reader);
+// A deleted namespace's entities get tombstones appended by this gateway itself (the admin
+// token cannot write through the ingest gateway), over a Kafka producer opened on first use:
+// reads never need it.
+let tombstoneLog: Promise<KafkaEventLog> | undefined;
+const openTombstoneLog = (): Promise<KafkaEventLog> => {
+  tombstoneLog ??= KafkaEventLog.open({
+    brokers: settings.cluster.kafkaBrokers,
+    clientId: 'flux-query-gateway',
+    topic: settings.cluster.kafkaTopic,
+    partitionCount: settings.partitionCount,
+    replicationFactor: settings.cluster.kafkaReplicationFactor,
+    logger: logger.child({ component: 'kafka' }),
+  }).catch((error: unknown) => {
+    tombstoneLog = undefined; // the next deletion tries again
+    throw error;
+  });
+  return tombstoneLog;
+};
+const deletion = new DeletionService({
+  ingest: { appendEvents: async (events) => new EventAppender(await openTombstoneLog()).append(events) },
+  reader,
+  authorizer,
+  maxBatchDelete: settings.maxBatchDelete,
+});
+const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
+  await deletion.deleteNamespace(name);
+});
 // The same definitions as the ingest gateway that runs them, so status reads agree.
 const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
 
@@ -71,7 +117,7 @@ const deps = {
       }
     }
     try {
-      await Promise.all([redis.ping(), reader.counts()]);
+      await Promise.all([redis.ping(), shardReader.counts()]);
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
@@ -85,6 +131,7 @@ const { app } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.gateway!.ingestUrl! } },
   { logger, version: packageJson.version, http: settings.http },
 );
+registerStaleHeader(app);
 
 handleShutdown(logger, async () => {
   await app.close();
@@ -93,9 +140,11 @@ handleShutdown(logger, async () => {
   await presence.close();
   runtimeConfig.close();
   closeShardClients(shards);
+  await (await tombstoneLog?.catch(() => undefined))?.close();
   await control.close();
   await redis.quit();
-});
+}, undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 logger.info({ url, shards: settings.gateway!.shardAddresses.length }, 'query gateway listening');
+started();

@@ -3,6 +3,7 @@ import {
   DirectoryPublisher,
   EventAppender,
   FluxMetrics,
+  guardStartup,
   handleShutdown,
   loadOrExit,
   parseClusterSettings,
@@ -22,6 +23,7 @@ import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
 const settings = loadOrExit('flux-reducer', () => parseClusterSettings('reducer'));
 const shard = settings.shard!;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer', shard: shard.shardIndex } });
+const started = guardStartup(logger, 'flux-reducer');
 
 const log = await KafkaEventLog.open({
   brokers: settings.cluster.kafkaBrokers,
@@ -88,6 +90,7 @@ handleShutdown(
     await redis.quit();
   },
   failed,
+  settings.shutdownTimeoutMs,
 );
 
 logger.info({ partitions, grpcPort: port }, 'reducer shard starting: claiming partitions and catching up');
@@ -95,3 +98,4 @@ await reducers.start();
 grpc.setReady();
 directory?.start();
 logger.info({ partitions, grpcPort: port }, 'reducer shard ready');
+started();

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, signalProcessGroup } from '@flux/core';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
+import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -210,6 +211,67 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     await waitForNewPid('reducer-0', before);
     await waitForProgress(100, 'events acknowledged after the reducer restart');
   }, 90_000);
+
+  it('while a reducer is killed and restarted, reads of its entities keep answering 200 with their state', async () => {
+    // Entities of shard 0 (the one killed), written once and then only read.
+    const ids = Array.from({ length: 60 }, (_, k) => `failures/read-${k}`).filter((id) => shardForEntity(id, 12, 3) === 0).slice(0, 8);
+    for (const id of ids) {
+      const response = await fetch(`${baseUrl}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stream: 'failures', source: 'failure-test', timestamp: Date.now(), payload: { entity_id: id, properties: { id } } }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const read = async (path: string): Promise<{ status: number; body: unknown; stale: boolean }> => {
+      try {
+        const response = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
+        const text = await response.text();
+        return { status: response.status, body: response.status === 200 ? JSON.parse(text) : text, stale: response.headers.get('flux-stale') === 'true' };
+      } catch (error) {
+        return { status: 0, body: String(error), stale: false };
+      }
+    };
+    await waitFor(async () => (await Promise.all(ids.map((id) => read(`/api/state/entities/${encodeURIComponent(id)}`)))).every((r) => r.status === 200), {
+      timeoutMs: 30_000,
+      what: 'the read entities to be applied',
+    });
+
+    const failures: { at: number; path: string; status: number; body: unknown }[] = [];
+    let reads = 0;
+    let staleReads = 0;
+    let reading = true;
+    const reader = async (): Promise<void> => {
+      for (let n = 0; reading; n++) {
+        const id = ids[n % ids.length]!;
+        const point = n % 3 !== 2;
+        const path = point ? `/api/state/entities/${encodeURIComponent(id)}` : `/api/state/entities?prefix=${encodeURIComponent('failures/read-')}`;
+        const result = await read(path);
+        reads += 1;
+        if (result.stale) staleReads += 1;
+        const right = point
+          ? result.status === 200 && (result.body as { properties: { id: string } }).properties.id === id
+          : result.status === 200 && ids.every((want) => (result.body as { id: string }[]).some((entity) => entity.id === want));
+        if (!right) failures.push({ at: Date.now(), path, status: result.status, body: result.body });
+        await new Promise((resolveTick) => setTimeout(resolveTick, 10));
+      }
+    };
+    const readers = [reader(), reader()];
+    const killedAt = Date.now();
+    const pid = (await state()).processes['reducer-0']!;
+    process.kill(pid, 'SIGKILL');
+    await waitForNewPid('reducer-0', pid);
+    // Back to normal: the restarted shard answers again (no fallback, so no stale marker).
+    await waitFor(async () => {
+      const result = await read(`/api/state/entities/${encodeURIComponent(ids[0]!)}`);
+      return result.status === 200 && !result.stale;
+    }, { timeoutMs: 60_000, what: 'reducer-0 to serve reads again' });
+    reading = false;
+    await Promise.all(readers);
+    const gapMs = failures.length === 0 ? 0 : failures[failures.length - 1]!.at - failures[0]!.at;
+    console.log(JSON.stringify({ readAvailability: { reads, failed: failures.length, stale: staleReads, gapMs, windowMs: Date.now() - killedAt } }));
+    expect(failures.slice(0, 5)).toEqual([]);
+  }, 120_000);
 
   it('a killed query gateway costs only its connections; the other keeps serving', async () => {
     const before = (await state()).processes['query-gateway-0']!;

@@ -4,3 +4,4 @@ export * from './http/errors.js';
 export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';
 export * from './http/request-id.js';
+export * from './http/stale-header.js';

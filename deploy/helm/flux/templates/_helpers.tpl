@@ -134,6 +134,14 @@ Checks that stop a bad install at render time instead of as crash-looping pods.
 {{- if and (not .Values.redis.url) (not .Values.redis.existingSecret) }}
 {{- fail "redis.url (or redis.existingSecret) is required (redis:// URL of an existing Redis)" }}
 {{- end }}
+{{- $drainSeconds := div (add (int64 .Values.config.shutdownTimeoutMs) 999) 1000 }}
+{{- range $role := list "reducer" "ingestGateway" "queryGateway" }}
+{{- $values := index $.Values $role }}
+{{- $needed := add $drainSeconds (int64 ($values.preStopSleepSeconds | default 0)) }}
+{{- if lt (int64 $values.terminationGracePeriodSeconds) $needed }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%v) must cover config.shutdownTimeoutMs plus the preStop sleep: at least %d" $role $values.terminationGracePeriodSeconds $needed) }}
+{{- end }}
+{{- end }}
 {{- with .Values.secrets.encryptionKey }}
 {{- if or (not (regexMatch "^[A-Za-z0-9+/]+={0,2}$" .)) (ne (len (b64dec .)) 32) }}
 {{- fail "secrets.encryptionKey must be the base64 encoding of exactly 32 bytes (openssl rand -base64 32)" }}

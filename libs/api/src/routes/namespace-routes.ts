@@ -80,10 +80,18 @@ export function namespaceRoutes(app: FastifyInstance, deps: QueryDeps): void {
     '/api/namespaces/:name',
     {
       schema: routeDoc({
-        summary: 'Delete a namespace; its token stops working at once',
+        summary:
+          'Delete a namespace and its entities: the token stops working at once, every entity gets a tombstone (not bounded by max_batch_delete) ' +
+          'before the 204, and whoever registers the name later starts empty',
         tags: ['namespaces'],
         params: nameParams,
-        responses: { 204: 'Deleted', 401: 'Admin token required', 403: 'Admin operations disabled', 404: 'Unknown namespace' },
+        responses: {
+          204: 'Deleted, with tombstones appended for all its entities',
+          401: 'Admin token required',
+          403: 'Admin operations disabled',
+          404: 'Unknown namespace',
+          503: 'The log is unavailable: the token is revoked, some entities may remain (delete them with POST /api/state/entities/delete)',
+        },
       }),
     },
     async (request, reply) => {

@@ -15,11 +15,15 @@ export interface NamespaceInfo extends Namespace {
   readonly entityCount: number;
 }
 
+/** Appends a tombstone for every entity of a namespace; resolves once all are in the log. */
+export type NamespaceEntityPurge = (namespace: string) => Promise<void>;
+
 export class NamespaceService {
   constructor(
     private readonly control: ControlStore,
     private readonly reader: StateReader,
     private readonly now: () => number = Date.now,
+    private readonly purgeEntities?: NamespaceEntityPurge,
   ) {}
 
   async register(name: unknown): Promise<RegisteredNamespace> {
@@ -48,10 +52,16 @@ export class NamespaceService {
     };
   }
 
+  /**
+   * Deletes a namespace and its entities. The token stops working first, so no new writes
+   * arrive; then every entity gets a tombstone, before the caller hears 204. Whoever registers
+   * the name afterwards starts empty: their events follow the tombstones in each entity's log.
+   */
   async delete(name: string): Promise<void> {
     if (!(await this.control.deleteNamespace(name))) {
       throw new FluxError(ErrorCode.NotFound, `namespace "${name}" not found`);
     }
+    await this.purgeEntities?.(name);
   }
 
   async names(): Promise<string[]> {

@@ -14,6 +14,8 @@ export interface Settings {
   /** Runtime config used when none has been persisted yet. */
   readonly initialRuntimeConfig: RuntimeConfig;
   readonly maxBatchDelete: number;
+  /** How long a stopping process may drain before it exits anyway (non-zero). */
+  readonly shutdownTimeoutMs: number;
   /** Partitions of the event log; fixed when the log is created. */
   readonly partitionCount: number;
   /** Upper bound of one list response (paged or not). */
@@ -161,6 +163,7 @@ export function readSettings(read: EnvReader): Settings {
       ),
     },
     maxBatchDelete: read.integer('FLUX_MAX_BATCH_DELETE', 10_000, 1, 1_000_000),
+    shutdownTimeoutMs: read.integer('FLUX_SHUTDOWN_TIMEOUT_MS', 20_000, 100, 3_600_000),
     partitionCount: read.integer('FLUX_PARTITIONS', 8, 1, 1024),
     listMaxLimit: read.integer('FLUX_LIST_MAX_LIMIT', 10_000, 1, 1_000_000),
     http: {

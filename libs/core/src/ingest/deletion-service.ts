@@ -36,11 +36,15 @@ const SELECTOR_HELP = 'body must be exactly one of {"namespace": ns}, {"prefix":
 
 const EXISTENCE_CHECK_CONCURRENCY = 64;
 
+/** Entities tombstoned per append when a whole namespace goes. */
+const NAMESPACE_PAGE = 1000;
+
 /** Source recorded on tombstones Flux writes on behalf of an API caller. */
 const DELETION_SOURCE = 'flux-api';
 
 export interface DeletionServiceOptions {
-  readonly ingest: IngestService;
+  /** Only its raw append is used: tombstones are Flux's own events (no auth, no rate limit). */
+  readonly ingest: Pick<IngestService, 'appendEvents'>;
   readonly reader: StateReader;
   readonly authorizer: Authorizer;
   readonly maxBatchDelete: number;
@@ -106,6 +110,27 @@ export class DeletionService {
       await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
     }
     return { deleted: ids.length, failed: errors.length, errors };
+  }
+
+  /**
+   * Tombstones every entity of `namespace`, however many: an admin operation (deleting the
+   * namespace itself), so max_batch_delete does not apply. Appended page by page.
+   */
+  async deleteNamespace(namespace: string): Promise<number> {
+    if (namespace.includes('/')) return 0;
+    let deleted = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.options.reader.listEntities({ prefix: `${namespace}/`, limit: NAMESPACE_PAGE, ...(after === undefined ? {} : { after }) });
+      const ids = page.entities.map((record) => record.id).filter((id) => !isSystemEntity(id));
+      if (ids.length > 0) {
+        const now = this.now();
+        await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
+        deleted += ids.length;
+      }
+      if (page.lastId === undefined) return deleted;
+      after = page.lastId;
+    }
   }
 
   /** Every id under `prefix`, refusing (before deleting anything) more than the configured maximum. */
