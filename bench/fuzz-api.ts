@@ -99,7 +99,9 @@ function runSchemathesis(binary: string, baseUrl: string, headers: readonly stri
   ];
   log(`schemathesis ${args.join(' ')}`);
   return new Promise((resolveRun) => {
-    const child = spawn(binary, args, { stdio: 'inherit' });
+    // schemathesis keeps its cache (.schemathesis/) in its working directory: the report's.
+    mkdirSync(reportDir, { recursive: true });
+    const child = spawn(binary, args, { stdio: 'inherit', cwd: reportDir });
     child.once('exit', (code) => resolveRun(code ?? 1));
   });
 }
