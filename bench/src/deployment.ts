@@ -32,6 +32,8 @@ export interface DeploymentOptions {
   readonly runId: string;
   /** Extra Node.js flags for every server process. */
   readonly nodeArgs?: readonly string[];
+  /** Extra environment for the servers (public mode, a cluster state file). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const READY_TIMEOUT_MS: Record<DeploymentKind, number> = { embedded: 60_000, cluster: 180_000 };
@@ -64,7 +66,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   let entry: string;
   if (kind === 'embedded') {
     entry = 'apps/flux/src/main.ts';
-    env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir });
+    env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir, ...options.env });
   } else {
     const services = options.services;
     if (services === undefined) throw new Error('the cluster deployment needs Kafka and Redis');
@@ -79,6 +81,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       FLUX_REDIS_KEY_PREFIX: keyPrefix,
       // The cluster launcher passes these to each process it starts.
       FLUX_CLUSTER_NODE_ARGS: nodeArgs.join(' '),
+      ...options.env,
     });
   }
   const started = performance.now();

@@ -1,0 +1,137 @@
+/**
+ * The deployment a chaos run hurts. Embedded: one server process, killed with SIGKILL and
+ * started again on the same data directory and port. Cluster: the cluster launcher
+ * (deploy/local/start-cluster.ts) on private Kafka and Redis; a killed reducer or gateway is
+ * restarted by the launcher's supervisor, Redis and Kafka by services.sh.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, untrackProcessGroup } from '@flux/core';
+import { serverEnv, startDeployment, type Deployment } from '../deployment.js';
+import { delay, startServerProcess, waitForOk, type ServerProcess } from '../process-group.js';
+import type { FaultTarget } from './fault-plan.js';
+import { PrivateServices } from './private-services.js';
+import type { SeededRandom } from './random.js';
+
+export interface ChaosTarget {
+  readonly baseUrl: string;
+  /** Kills one process of the role (restarted by whoever supervises it); says what was done. */
+  inject(target: FaultTarget, random: SeededRandom): Promise<string>;
+  /** Resolves once the deployment answers /ready again. */
+  ready(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function pollReady(baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // down: try again
+    }
+    await delay(100);
+  }
+  throw new Error(`${baseUrl}/ready not 200 within ${timeoutMs} ms`);
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+export async function startEmbeddedTarget(repoRoot: string): Promise<ChaosTarget> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'flux-chaos-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir });
+  const launch = async (): Promise<ServerProcess> => {
+    const started = startServerProcess('flux embedded', process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/flux/src/main.ts')], { cwd: repoRoot, env });
+    await waitForOk(`${baseUrl}/ready`, started, 60_000);
+    return started;
+  };
+  let server = await launch();
+  return {
+    baseUrl,
+    inject: async (_target, random) => {
+      const killed = server.pid;
+      killGroup(killed);
+      while (!server.exited()) await delay(10);
+      // Its group id is free for reuse now: the harness must not signal it at exit.
+      untrackProcessGroup(killed);
+      const downMs = random.int(200, 2000);
+      await delay(downMs);
+      server = await launch();
+      return `kill -9 server (pid ${killed}), restarted after ${downMs} ms as pid ${server.pid}`;
+    },
+    ready: (timeoutMs) => pollReady(baseUrl, timeoutMs),
+    stop: async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface ClusterState {
+  readonly processes: Record<string, number>;
+}
+
+export async function startClusterTarget(repoRoot: string, runId: string): Promise<ChaosTarget> {
+  const dir = await mkdtemp(join(tmpdir(), 'flux-chaos-cluster-'));
+  const stateFile = join(dir, 'cluster.json');
+  process.stderr.write(`[chaos] starting private Kafka and Redis in ${dir}/services\n`);
+  const services = await PrivateServices.start(join(dir, 'services'));
+  let deployment: Deployment;
+  try {
+    deployment = await startDeployment({
+      kind: 'cluster',
+      fluxRoot: repoRoot,
+      runId,
+      services: services.services,
+      env: { FLUX_CLUSTER_STATE_FILE: stateFile },
+    });
+  } catch (error) {
+    await services.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const processes = (): Record<string, number> => (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState).processes;
+  const killRole = async (prefix: string, random: SeededRandom): Promise<string> => {
+    const names = Object.keys(processes()).filter((name) => name.startsWith(prefix)).sort();
+    if (names.length === 0) throw new Error(`no ${prefix} process in ${stateFile}`);
+    const name = random.pick(names);
+    const pid = processes()[name]!;
+    process.kill(pid, 'SIGKILL');
+    // The supervisor restarts it after FLUX_CLUSTER_RESTART_DELAY_MS and records the new pid.
+    const deadline = Date.now() + 30_000;
+    while (processes()[name] === undefined || processes()[name] === pid) {
+      if (Date.now() > deadline) throw new Error(`${name} was not restarted within 30 s`);
+      await delay(50);
+    }
+    return `kill -9 ${name} (pid ${pid}), restarted as pid ${processes()[name]}`;
+  };
+  return {
+    baseUrl: deployment.baseUrl,
+    inject: async (target, random) => {
+      if (target === 'redis' || target === 'kafka') {
+        const started = performance.now();
+        const pid = await services.restart(target);
+        return `kill -9 ${target} (pid ${pid}), back after ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      }
+      return killRole(target === 'reducer' ? 'reducer-' : target, random);
+    },
+    ready: (timeoutMs) => pollReady(deployment.baseUrl, timeoutMs),
+    stop: async () => {
+      await deployment.stop();
+      await services.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
