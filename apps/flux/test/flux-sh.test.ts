@@ -154,7 +154,7 @@ describe('internal mode', () => {
   it('get of an unknown id: exit non-zero, prints {"error": "Entity not found"}', async () => {
     const run = await runFlux(['get', `${unique('sh-none')}/x`], env());
     expect(run.code).not.toBe(0);
-    expect(JSON.parse(run.stdout)).toEqual({ error: 'Entity not found' });
+    expect(JSON.parse(run.stdout)).toEqual({ error: 'Entity not found', code: 'FLUX_NOT_FOUND' });
   });
 
   it('list, list --prefix P and list --namespace NS', async () => {

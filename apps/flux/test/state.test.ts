@@ -268,6 +268,6 @@ describe('queries (3)', () => {
   it('answers 404 {"error": "Entity not found"} for an unknown id', async () => {
     const response = await get(flux, `/api/state/entities/${encodeURIComponent(`${unique('q-missing')}/nothing`)}`);
     expect(expectError(response, 404)).toBe('Entity not found');
-    expect(response.body).toEqual({ error: 'Entity not found' });
+    expect(response.body).toEqual({ error: 'Entity not found', code: 'FLUX_NOT_FOUND' });
   });
 });
