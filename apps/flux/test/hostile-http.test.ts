@@ -174,29 +174,31 @@ describe('defect 9: an early reply leaves no poisoned connection', () => {
   });
 });
 
+/**
+ * Writes one byte every 200 ms until the server closes the connection: the server's cut (not
+ * the test's) ends it, and the suite timeout bounds the wait.
+ */
+async function trickleUntilClosed(connection: Awaited<ReturnType<typeof rawConnection>>, byte: string): Promise<void> {
+  const trickle = setInterval(() => connection.socket.write(byte), 200);
+  try {
+    await connection.closed;
+  } finally {
+    clearInterval(trickle);
+  }
+}
+
 describe('defect 7: slow clients are cut', () => {
   it('defect 7: a body trickled one byte at a time is cut soon after the request timeout', async () => {
     const connection = await rawConnection();
     connection.socket.write('POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
-    const trickle = setInterval(() => connection.socket.write('a'), 200);
-    try {
-      // The server's cut (not the test's) ends the connection; the suite timeout bounds the wait.
-      await connection.closed;
-    } finally {
-      clearInterval(trickle);
-    }
+    await trickleUntilClosed(connection, 'a');
     expect(connection.socket.bytesWritten).toBeLessThan(200);
   });
 
   it('defect 7: headers trickled one byte at a time are cut soon after the headers timeout', async () => {
     const connection = await rawConnection();
     connection.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
-    const trickle = setInterval(() => connection.socket.write('X'), 200);
-    try {
-      await connection.closed;
-    } finally {
-      clearInterval(trickle);
-    }
+    await trickleUntilClosed(connection, 'X');
     expect(statusLines(connection.received())).not.toContain('HTTP/1.1 200');
   });
 });

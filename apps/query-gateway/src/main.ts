@@ -65,23 +65,26 @@ const runtimeConfig = await RuntimeConfigService.load(control, settings.initialR
 // A deleted namespace's entities get tombstones appended by this gateway itself (the admin
 // token cannot write through the ingest gateway), over a Kafka producer opened on first use:
 // reads never need it.
-let tombstoneLog: Promise<KafkaEventLog> | undefined;
-const openTombstoneLog = (): Promise<KafkaEventLog> => {
-  tombstoneLog ??= KafkaEventLog.open({
+let tombstones: Promise<{ log: KafkaEventLog; appender: EventAppender }> | undefined;
+const openTombstones = (): Promise<{ log: KafkaEventLog; appender: EventAppender }> => {
+  tombstones ??= KafkaEventLog.open({
     brokers: settings.cluster.kafkaBrokers,
     clientId: 'flux-query-gateway',
     topic: settings.cluster.kafkaTopic,
     partitionCount: settings.partitionCount,
     replicationFactor: settings.cluster.kafkaReplicationFactor,
     logger: logger.child({ component: 'kafka' }),
-  }).catch((error: unknown) => {
-    tombstoneLog = undefined; // the next deletion tries again
-    throw error;
-  });
-  return tombstoneLog;
+  }).then(
+    (log) => ({ log, appender: new EventAppender(log) }),
+    (error: unknown) => {
+      tombstones = undefined; // the next deletion tries again
+      throw error;
+    },
+  );
+  return tombstones;
 };
 const deletion = new DeletionService({
-  ingest: { appendEvents: async (events) => new EventAppender(await openTombstoneLog()).append(events) },
+  ingest: { appendEvents: async (events) => (await openTombstones()).appender.append(events) },
   reader,
   authorizer,
   maxBatchDelete: settings.maxBatchDelete,
@@ -140,7 +143,7 @@ handleShutdown(logger, async () => {
   await presence.close();
   runtimeConfig.close();
   closeShardClients(shards);
-  await (await tombstoneLog?.catch(() => undefined))?.close();
+  await (await tombstones?.catch(() => undefined))?.log.close();
   await control.close();
   await redis.quit();
 }, undefined, settings.shutdownTimeoutMs);

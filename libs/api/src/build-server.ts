@@ -80,9 +80,11 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request and needs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(SECURITY_HEADERS);
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
   registerErrorHandling(app);
   registerJsonBodyParser(app, system.runtimeConfig);

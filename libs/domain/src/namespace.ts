@@ -1,6 +1,7 @@
 import { SYSTEM_NAMESPACE } from './entity-id.js';
 
-const NAMESPACE_NAME = /^[a-z0-9_-]{3,32}$/;
+/** A namespace name: 3 to 32 characters of a-z, 0-9, _ and -. */
+export const NAMESPACE_NAME_PATTERN = /^[a-z0-9_-]{3,32}$/;
 const RESERVED = new Set([SYSTEM_NAMESPACE]);
 
 export interface Namespace {
@@ -12,7 +13,7 @@ export interface Namespace {
 
 export function namespaceNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string') return 'name must be a string';
-  if (!NAMESPACE_NAME.test(name)) return 'name must be 3 to 32 characters of a-z, 0-9, _ and -';
+  if (!NAMESPACE_NAME_PATTERN.test(name)) return 'name must be 3 to 32 characters of a-z, 0-9, _ and -';
   return undefined;
 }
 

@@ -1,17 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ErrorCode, FluxError, namespaceNameProblem } from '@flux/domain';
+import { ErrorCode, FluxError, NAMESPACE_NAME_PATTERN, namespaceNameProblem } from '@flux/domain';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { parseInput, requireBody } from '../http/input.js';
 
-const nameParams = z.object({
-  name: z
-    .string()
-    .min(3)
-    .max(32)
-    .regex(/^[a-z0-9_-]+$/),
-});
+const nameParams = z.object({ name: z.string().regex(NAMESPACE_NAME_PATTERN) });
 
 /** The name in the path, checked by the registration rules before any lookup. */
 function nameOf(params: unknown): string {

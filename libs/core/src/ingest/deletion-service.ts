@@ -105,10 +105,7 @@ export class DeletionService {
       this.checkOwnership(ids, own);
     }
 
-    if (ids.length > 0) {
-      const now = this.now();
-      await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
-    }
+    await this.appendTombstones(ids);
     return { deleted: ids.length, failed: errors.length, errors };
   }
 
@@ -119,33 +116,39 @@ export class DeletionService {
   async deleteNamespace(namespace: string): Promise<number> {
     if (namespace.includes('/')) return 0;
     let deleted = 0;
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.options.reader.listEntities({ prefix: `${namespace}/`, limit: NAMESPACE_PAGE, ...(after === undefined ? {} : { after }) });
-      const ids = page.entities.map((record) => record.id).filter((id) => !isSystemEntity(id));
-      if (ids.length > 0) {
-        const now = this.now();
-        await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
-        deleted += ids.length;
-      }
-      if (page.lastId === undefined) return deleted;
-      after = page.lastId;
+    for await (const ids of this.pages(`${namespace}/`, NAMESPACE_PAGE)) {
+      await this.appendTombstones(ids);
+      deleted += ids.length;
     }
+    return deleted;
   }
 
   /** Every id under `prefix`, refusing (before deleting anything) more than the configured maximum. */
   private async matching(prefix: string): Promise<string[]> {
     const ids: string[] = [];
+    for await (const page of this.pages(prefix, Math.min(1000, this.options.maxBatchDelete + 1))) {
+      ids.push(...page);
+      this.checkLimit(ids.length);
+    }
+    return ids;
+  }
+
+  /** The ids under `prefix`, a page at a time; system entities are Flux's own and skipped. */
+  private async *pages(prefix: string, pageSize: number): AsyncGenerator<string[]> {
     let after: string | undefined;
-    const pageSize = Math.min(1000, this.options.maxBatchDelete + 1);
     for (;;) {
       const page = await this.options.reader.listEntities({ prefix, limit: pageSize, ...(after === undefined ? {} : { after }) });
-      // System entities are Flux's own; a broad prefix skips them rather than failing.
-      for (const record of page.entities) if (!isSystemEntity(record.id)) ids.push(record.id);
-      this.checkLimit(ids.length);
-      if (page.lastId === undefined) return ids;
+      const ids = page.entities.map((record) => record.id).filter((id) => !isSystemEntity(id));
+      if (ids.length > 0) yield ids;
+      if (page.lastId === undefined) return;
       after = page.lastId;
     }
+  }
+
+  private async appendTombstones(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const now = this.now();
+    await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
   }
 
   private checkLimit(count: number): void {
