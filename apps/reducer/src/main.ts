@@ -20,6 +20,9 @@ import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
  * from Kafka into Redis exactly once, and serves them over gRPC. Shard 0 also keeps the
  * flux-core/directory entity current.
  */
+/** One HGET per owned partition this often: cheap next to the commits it protects. */
+const CLAIM_CHECK_INTERVAL_MS = 2_000;
+
 const settings = loadOrExit('flux-reducer', () => parseClusterSettings('reducer'));
 const shard = settings.shard!;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer', shard: shard.shardIndex } });
@@ -53,6 +56,8 @@ const reducers = new ReducerGroup({
   feed,
   logger: logger.child({ component: 'reducer' }),
   onCommitted: (partition, _offset, events) => metrics.eventsApplied(partition, events),
+  // A replaced shard that is idle stops within this long of waking (see PartitionReducer).
+  claimCheckIntervalMs: CLAIM_CHECK_INTERVAL_MS,
   onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
 });
 

@@ -156,6 +156,11 @@ export class LmdbStateStore implements StateStore {
     });
   }
 
+  async claimEpoch(partition: number): Promise<number> {
+    assertPartition(partition);
+    return this.partitionsDb.get(partition)?.epoch ?? 0;
+  }
+
   async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
     assertPartition(claim.partition);
     // Encode first: data JSON cannot represent (a BigInt, a cycle) fails before the transaction.

@@ -151,6 +151,11 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  async claimEpoch(partition: number): Promise<number> {
+    const keys = this.keysOf(partition);
+    return storeCall('claimEpoch', async () => Number((await this.client.hget(keys.meta, 'epoch')) ?? 0));
+  }
+
   async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
     this.keysOf(claim.partition);
     // Encoding happens first, so a commit that cannot be encoded never reaches Redis.

@@ -39,6 +39,10 @@ class RecordingWriter implements PartitionStateWriter {
     return this.store.claimPartition(partition);
   }
 
+  claimEpoch(partition: number) {
+    return this.store.claimEpoch(partition);
+  }
+
   loadEntities(partition: number, ids: readonly string[]) {
     return this.store.loadEntities(partition, ids);
   }
@@ -60,8 +64,15 @@ class RecordingWriter implements PartitionStateWriter {
   }
 }
 
-function startReducer(writer: PartitionStateWriter): PartitionReducer {
-  const reducer = new PartitionReducer({ partition: 0, log: embedded.log, store: writer, feed: embedded.feed, logger: silentLogger });
+function startReducer(writer: PartitionStateWriter, claimCheckIntervalMs?: number): PartitionReducer {
+  const reducer = new PartitionReducer({
+    partition: 0,
+    log: embedded.log,
+    store: writer,
+    feed: embedded.feed,
+    logger: silentLogger,
+    ...(claimCheckIntervalMs === undefined ? {} : { claimCheckIntervalMs }),
+  });
   reducers.push(reducer);
   return reducer;
 }
@@ -140,5 +151,40 @@ describe('fencing', () => {
     await append('ns/raced', { n: 2 });
     await within(b.waitForOffset(1), 'the second reducer to apply offset 1');
     expect((await embedded.state.getEntity('ns/raced'))?.version).toBe(2);
+  });
+
+  it('an idle owner learns from its claim check that it was replaced, and stops without a commit', async () => {
+    const first = new RecordingWriter(embedded.state);
+    const a = startReducer(first, 20);
+    await a.start();
+    await append('ns/idle', { n: 1 });
+    await within(a.waitForOffset(0), 'the first reducer to apply offset 0');
+
+    const b = startReducer(new RecordingWriter(embedded.state));
+    await b.start();
+    // Nothing more is appended: only the check can tell the first owner.
+    await expect(within(a.done, 'the first reducer to stop')).rejects.toMatchObject({ code: ErrorCode.Fenced });
+    expect(first.rejected).toEqual([]);
+
+    // Records appended afterwards are the second owner's alone.
+    await append('ns/idle', { n: 2 });
+    await within(b.waitForOffset(1), 'the second reducer to apply offset 1');
+    expect(first.committed.map((commit) => commit.lastOffset)).toEqual([0]);
+    expect((await embedded.state.getEntity('ns/idle'))?.version).toBe(2);
+  });
+
+  it('a current owner keeps applying while its claim checks pass', async () => {
+    const a = startReducer(new RecordingWriter(embedded.state), 1);
+    await a.start();
+    let stopped = false;
+    a.done.then(
+      () => (stopped = true),
+      () => (stopped = true),
+    );
+    // Each append is an fsync: the checks run many times between them.
+    for (let n = 1; n <= 20; n++) await append('ns/checked', { n });
+    await within(a.waitForOffset(19), 'the reducer to apply offsets 0..19');
+    expect(stopped).toBe(false);
+    expect((await embedded.state.getEntity('ns/checked'))?.version).toBe(20);
   });
 });

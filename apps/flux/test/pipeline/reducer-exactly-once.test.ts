@@ -162,6 +162,7 @@ describe('exactly-once materialisation', () => {
       let commits = 0;
       const crashing = (store: PartitionStateWriter): PartitionStateWriter => ({
         claimPartition: (partition) => store.claimPartition(partition),
+        claimEpoch: (partition) => store.claimEpoch(partition),
         loadEntities: (partition, ids) => store.loadEntities(partition, ids),
         async commit(claim, commit) {
           if (++commits !== 6) return store.commit(claim, commit);

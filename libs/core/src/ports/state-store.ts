@@ -61,6 +61,11 @@ export interface PartitionStateWriter {
   /** Takes ownership of a partition: bumps and returns its epoch and the applied offset. */
   claimPartition(partition: number): Promise<PartitionClaim>;
   /**
+   * The epoch of the partition's newest claim (0 when it was never claimed). An owner whose
+   * claim is older has been replaced, even if it has nothing to commit that would tell it so.
+   */
+  claimEpoch(partition: number): Promise<number>;
+  /**
    * The current state of the given entities of a partition (absent ids are left out). The
    * returned entities may be the store's own cached objects: callers must not mutate them.
    */

@@ -1,4 +1,6 @@
 import {
+  ErrorCode,
+  FluxError,
   EntitySize,
   exceededBound,
   MergeBatch,
@@ -31,6 +33,13 @@ export interface PartitionReducerOptions {
    */
   readonly entityBound?: EntityBound;
   readonly onRefused?: (reason: 'entity_limit') => void;
+  /**
+   * How often the reducer checks that its claim is still the newest (off when absent). Only a
+   * commit meets the fence, so without this an owner that was paused (SIGSTOP, a long GC, a VM
+   * freeze) and has nothing to commit would never learn it was replaced, and would keep
+   * serving its partitions. A timer overdue after a pause fires as soon as the process wakes.
+   */
+  readonly claimCheckIntervalMs?: number;
 }
 
 /**
@@ -44,6 +53,12 @@ export class PartitionReducer {
   private subscription: LogSubscription | undefined;
   private applied = -1;
   private readonly waiters: { offset: number; resolve: () => void }[] = [];
+  private claimCheck: NodeJS.Timeout | undefined;
+  private rejectReplaced: (error: FluxError) => void = () => {};
+  /** Rejects once a claim check finds a newer owner. */
+  private readonly replaced = new Promise<never>((_, reject) => {
+    this.rejectReplaced = reject;
+  });
 
   constructor(private readonly options: PartitionReducerOptions) {
     this.partition = options.partition;
@@ -65,6 +80,12 @@ export class PartitionReducer {
     this.subscription.done.catch((error: unknown) => {
       this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer stopped');
     });
+    this.replaced.catch(() => undefined);
+    const interval = this.options.claimCheckIntervalMs;
+    if (interval !== undefined) {
+      this.claimCheck = setInterval(() => void this.checkClaim(claim), interval);
+      this.claimCheck.unref();
+    }
   }
 
   /** Resolves once every record up to `offset` is applied. */
@@ -75,11 +96,31 @@ export class PartitionReducer {
 
   /** Settles when the reducer stops on its own (rejects with the failure, e.g. when fenced). */
   get done(): Promise<void> {
-    return this.subscription?.done ?? Promise.resolve();
+    const subscription = this.subscription?.done ?? Promise.resolve();
+    return this.options.claimCheckIntervalMs === undefined ? subscription : Promise.race([subscription, this.replaced]);
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.claimCheck);
     await this.subscription?.stop();
+  }
+
+  private async checkClaim(claim: PartitionClaim): Promise<void> {
+    let newest: number;
+    try {
+      newest = await this.options.store.claimEpoch(this.partition);
+    } catch (error) {
+      // The store being unreachable says nothing about ownership; commits will tell.
+      this.options.logger.debug({ err: error, partition: this.partition }, 'claim check failed; trying again later');
+      return;
+    }
+    if (newest === claim.epoch) return;
+    clearInterval(this.claimCheck);
+    const error = new FluxError(ErrorCode.Fenced, `partition ${this.partition} is owned by a newer claim (epoch ${newest}, this claim has ${claim.epoch})`);
+    this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer replaced; it stops applying');
+    this.rejectReplaced(error);
+    // Nothing more may be applied under the old claim (a commit would be fenced anyway).
+    void this.subscription?.stop();
   }
 
   private async apply(records: readonly LogRecord[]): Promise<void> {

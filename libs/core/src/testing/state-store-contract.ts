@@ -76,6 +76,16 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         expect(other).toMatchObject({ partition: 5, appliedOffset: -1 });
       });
 
+      it('reports the epoch of the newest claim, so a replaced owner can tell without committing', async () => {
+        const store = await fixture.open();
+        expect(await store.claimEpoch(3)).toBe(0);
+        const first = await store.claimPartition(3);
+        expect(await store.claimEpoch(3)).toBe(first.epoch);
+        const second = await store.claimPartition(3);
+        expect(await store.claimEpoch(3)).toBe(second.epoch);
+        expect(await store.claimEpoch(4)).toBe(0);
+      });
+
       it('commits state together with the applied offset', async () => {
         const store = await fixture.open();
         const claim = await store.claimPartition(1);
