@@ -23,7 +23,7 @@ const requireInteger = (value: number, what: string): void => {
 export const encodeEntity = (entity: StoredEntity): string => JSON.stringify(entity);
 
 /**
- * Builds the KEYS and ARGV of the commit script (see lua/commit-partition.ts for the layout).
+ * Builds the KEYS and ARGV of the commit script (see lua/commit-partition.lua for the layout).
  * Everything that could make the script fail half-way (a non-integer delta for HINCRBY, a value
  * JSON cannot encode, a negative offset for a stream id) is rejected here, before Redis sees it.
  *

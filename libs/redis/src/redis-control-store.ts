@@ -4,10 +4,10 @@ import {
   CREATE_NAMESPACE,
   DELETE_NAMESPACE,
   FIND_NAMESPACE_BY_TOKEN,
+  HASH_ENTRIES,
   PUT_RUNTIME_CONFIG,
   UPDATE_RUNTIME_CONFIG,
-} from './lua/control-scripts.js';
-import { HASH_ENTRIES } from './lua/commit-partition.js';
+} from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
 import { checkKeyPrefix, controlKeys, DEFAULT_KEY_PREFIX, type ControlKeys } from './redis-keys.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { REPORT_PRESENCE } from './lua/report-presence.js';
+import { REPORT_PRESENCE } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, presenceKeys, type PresenceKeys } from './redis-keys.js';
 

@@ -1,6 +1,6 @@
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX } from './redis-keys.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
-import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from './lua/poll-lease-scripts.js';
+import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from './lua/scripts.js';
 import { storeCall } from './redis-errors.js';
 
 export interface RedisPollLeaseOptions {

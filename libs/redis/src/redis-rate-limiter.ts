@@ -1,5 +1,5 @@
 import type { RateLimitDecision, RateLimiter } from '@flux/core';
-import { TAKE_TOKENS } from './lua/take-tokens.js';
+import { TAKE_TOKENS } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, rateLimitKey } from './redis-keys.js';

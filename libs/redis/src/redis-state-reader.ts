@@ -1,6 +1,6 @@
 import { HISTORY_MAX_PER_ENTITY, partitionFor, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
-import { HASH_ENTRIES } from './lua/commit-partition.js';
+import { HASH_ENTRIES } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
 import type { PartitionKeys } from './redis-keys.js';

@@ -10,7 +10,7 @@ import {
 import type { EntityPage, HistoryQuery, PartitionClaim, PartitionCommit, StateReader, StateStore } from '@flux/core';
 import { encodeCommit, type EncodedChange } from './commit-arguments.js';
 import { EntityCache } from './entity-cache.js';
-import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/commit-partition.js';
+import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
 import { decodeEntity, RedisStateReader } from './redis-state-reader.js';

@@ -1,25 +1,19 @@
-import type { LuaScript } from '../lua-script.js';
-
-/**
- * `takeTokens` of libs/domain/src/token-bucket.ts in Lua, operation for operation (Lua numbers
- * are IEEE doubles like JavaScript's, so the same operations give the same results; the
- * comparison test in test/redis-rate-limiter.test.ts holds the two together). Keep both in step.
- *
- * The clock is the Redis server's (TIME), so every gateway refills buckets by the same clock.
- * A test may pass its own clock in ARGV[3].
- *
- * The bucket's tokens are a fraction: they are stored with %.17g, which round-trips every
- * double exactly (tostring would keep 14 digits). An idle bucket expires a minute after it
- * would have refilled completely: a missing bucket starts full, which is what the refill
- * reaches at the same limit, so idle namespaces cost no memory. (Only a limit raised after such
- * an expiry differs from keeping the bucket forever: the new bucket starts at the new capacity.)
- *
- * KEYS: 1 bucket. ARGV: 1 perMinute, 2 requested, 3 now (epoch ms) or ''.
- * Reply: {granted, retryAfterMs, tokens left (%.17g), now}.
- */
-export const TAKE_TOKENS: LuaScript = {
-  name: 'fluxTakeTokens',
-  lua: `#!lua
+#!lua
+-- `takeTokens` of libs/domain/src/token-bucket.ts in Lua, operation for operation (Lua numbers
+-- are IEEE doubles like JavaScript's, so the same operations give the same results; the
+-- comparison test in test/redis-rate-limiter.test.ts holds the two together). Keep both in step.
+--
+-- The clock is the Redis server's (TIME), so every gateway refills buckets by the same clock.
+-- A test may pass its own clock in ARGV[3].
+--
+-- The bucket's tokens are a fraction: they are stored with %.17g, which round-trips every
+-- double exactly (tostring would keep 14 digits). An idle bucket expires a minute after it
+-- would have refilled completely: a missing bucket starts full, which is what the refill
+-- reaches at the same limit, so idle namespaces cost no memory. (Only a limit raised after such
+-- an expiry differs from keeping the bucket forever: the new bucket starts at the new capacity.)
+--
+-- KEYS: 1 bucket. ARGV: 1 perMinute, 2 requested, 3 now (epoch ms) or ''.
+-- Reply: {granted, retryAfterMs, tokens left (%.17g), now}.
 local MINUTE_MS = 60000
 local perMinute = tonumber(ARGV[1])
 local requested = tonumber(ARGV[2])
@@ -60,5 +54,3 @@ if capacity > 0 then untilFull = math.ceil(((capacity - tokens) * MINUTE_MS) / c
 redis.call('HSET', KEYS[1], 'tokens', encoded, 'updatedAt', string.format('%.17g', now))
 redis.call('PEXPIRE', KEYS[1], untilFull + MINUTE_MS)
 return {granted, retryAfterMs, encoded, string.format('%.17g', now)}
-`,
-};

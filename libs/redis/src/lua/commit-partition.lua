@@ -1,32 +1,26 @@
-import type { LuaScript } from '../lua-script.js';
-
-/**
- * Applies one reducer batch of a partition: the fence check and every write of the commit in
- * ONE script, so state, history, counts, the applied offset and the change records are written
- * together or not at all (invariants 1 and 2). The argument layout is built by
- * `encodeCommit` (commit-arguments.ts); keep the two in step.
- *
- * KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
- * ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
- *       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
- *       (JSON text, '' when none), then in order:
- *       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
- *       history sizes (one per history key) | history JSON (grouped by key, oldest first).
- *
- * Entity and event JSON pass through as opaque strings: Lua never decodes or re-encodes them
- * (cjson would turn 9007199254740991 into 9.007199254741e+15 and `{}` into `[]`).
- *
- * Redis does not roll back a script that fails half-way, so everything that could fail is
- * checked before the first write: the fence, the offset, and the type of every key. The
- * `#!lua` shebang makes Redis (7+) refuse the whole script up front when it is out of memory,
- * instead of failing at some write in the middle.
- *
- * Replies: {'ok'}; {'fenced', stored epoch}; {'applied', stored offset} when the commit's
- * offset is already reflected (a resent command), nothing written; {'wrongtype', key}.
- */
-export const COMMIT_PARTITION: LuaScript = {
-  name: 'fluxCommitPartition',
-  lua: `#!lua
+#!lua
+-- Applies one reducer batch of a partition: the fence check and every write of the commit in
+-- ONE script, so state, history, counts, the applied offset and the change records are written
+-- together or not at all (invariants 1 and 2). The argument layout is built by
+-- `encodeCommit` (commit-arguments.ts); keep the two in step.
+--
+-- KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
+-- ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
+--       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
+--       (JSON text, '' when none), then in order:
+--       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
+--       history sizes (one per history key) | history JSON (grouped by key, oldest first).
+--
+-- Entity and event JSON pass through as opaque strings: Lua never decodes or re-encodes them
+-- (cjson would turn 9007199254740991 into 9.007199254741e+15 and `{}` into `[]`).
+--
+-- Redis does not roll back a script that fails half-way, so everything that could fail is
+-- checked before the first write: the fence, the offset, and the type of every key. The
+-- `#!lua` shebang makes Redis (7+) refuse the whole script up front when it is out of memory,
+-- instead of failing at some write in the middle.
+--
+-- Replies: {'ok'}; {'fenced', stored epoch}; {'applied', stored offset} when the commit's
+-- offset is already reflected (a resent command), nothing written; {'wrongtype', key}.
 local meta, entities, ids, counts, changes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 -- The fence: only the newest claim may write.
@@ -135,27 +129,3 @@ if ARGV[9] ~= '' then
 end
 
 return {'ok'}
-`,
-};
-
-/** Takes ownership of a partition: bumps its epoch (fencing every older owner). */
-export const CLAIM_PARTITION: LuaScript = {
-  name: 'fluxClaimPartition',
-  lua: `#!lua
-local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
-local offset = redis.call('HGET', KEYS[1], 'offset')
-return {epoch, offset or '-1'}
-`,
-};
-
-/**
- * A hash as a flat [field, value, ...] array. ioredis turns HGETALL replies into objects by
- * assignment; going through a script keeps the raw array, so `__proto__` stays a field.
- */
-export const HASH_ENTRIES: LuaScript = {
-  name: 'fluxHashEntries',
-  readOnly: true,
-  lua: `#!lua flags=no-writes
-return redis.call('HGETALL', KEYS[1])
-`,
-};
