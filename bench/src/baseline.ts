@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@flux/core';
+import { freePort } from '@flux/core/tooling';
 import { serverEnv } from './deployment.js';
 import { startServerProcess, waitForOk } from './process-group.js';
 

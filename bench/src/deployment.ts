@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
 import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
-import { freePort } from '@flux/core';
+import { freePort } from '@flux/core/tooling';
 import { startServerProcess, waitForOk, type ServerProcess } from './process-group.js';
 
 export type DeploymentKind = 'embedded' | 'cluster';

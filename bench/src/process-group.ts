@@ -4,7 +4,7 @@
  * here is killed when the harness exits, whether it finishes, fails or is interrupted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isTrackedProcessGroup, stopProcessGroup, trackProcessGroup } from '@flux/core';
+import { isTrackedProcessGroup, stopProcessGroup, trackProcessGroup } from '@flux/core/tooling';
 
 const OUTPUT_TAIL_CHARS = 32 * 1024;
 

@@ -12,7 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, freePort, parseClusterSettings, type ClusterRole } from '@flux/core';
+import { ConfigError, parseClusterSettings, type ClusterRole } from '@flux/core';
+import { freePort } from '@flux/core/tooling';
 import { localServices } from './local-services.js';
 import { TcpBalancer } from './tcp-balancer.js';
 

@@ -12,7 +12,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { processGroupGone, stopProcessGroup, trackProcessGroup } from '@flux/core';
+import { processGroupGone, stopProcessGroup, trackProcessGroup } from '@flux/core/tooling';
 import { deploymentKindName, freePort, REPO_ROOT } from './support/deployment.js';
 import { get, waitFor, waitForEntity, type Target } from './support/client.js';
 

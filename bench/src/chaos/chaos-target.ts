@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, untrackProcessGroup } from '@flux/core';
+import { freePort, untrackProcessGroup } from '@flux/core/tooling';
 import { serverEnv, startDeployment, type Deployment } from '../deployment.js';
 import { delay, startServerProcess, waitForOk, type ServerProcess } from '../process-group.js';
 import type { FaultTarget } from './fault-plan.js';

@@ -15,7 +15,7 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, signalProcessGroup } from '@flux/core';
+import { freePort, signalProcessGroup } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '@flux/core';
+import { freePort } from '@flux/core/tooling';
 import { registerErrorHandling } from '../src/http/errors.js';
 import { forwardIngestRoutes } from '../src/http/ingest-forwarding.js';
 

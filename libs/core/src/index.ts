@@ -16,7 +16,5 @@ export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
 export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
-export * from './runtime/free-port.js';
-export * from './runtime/process-groups.js';
 export * from './reading/stale-reads.js';
 export * from './reading/fallback-state-reader.js';

@@ -7,7 +7,7 @@
  * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core';
+import { freePort, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
