@@ -16,7 +16,7 @@ import {
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
-import { openEmbedded } from '@flux/embedded';
+import { MemoryPollLease, openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
   /** Stops accepting requests, lets reducers finish their batch, and closes the stores. */
@@ -140,6 +140,7 @@ export async function startEmbeddedFlux(
 
   const connectorRuntime = new ConnectorRuntime({
     connectors: connectorSet,
+    lease: new MemoryPollLease(),
     control,
     credentials: connectors,
     ingest,

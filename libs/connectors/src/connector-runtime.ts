@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { ConnectorState, ControlStore, IngestService, StateReader, StoredCredential } from '@flux/core';
+import type { ConnectorState, ControlStore, IngestService, PollLease, StateReader, StoredCredential } from '@flux/core';
 import { systemClock, type Clock } from './clock.js';
 import { ConnectorError, CredentialRejectedError, RateLimitedError, type Connector, type Cursors, type PollResult } from './connector.js';
 import { messageOf } from './http/json-http.js';
 import { silentConnectorLogger, type ConnectorLogger } from './logger.js';
 import { ObservationPublisher, type PublishOutcome } from './observation-publisher.js';
-import { InProcessPollLease, pollLeaseKey, type PollLease } from './poll-lease.js';
+import { pollLeaseKey } from './poll-lease.js';
 
 /** Where the decrypted tokens come from (ConnectorService). */
 export interface CredentialSource {
@@ -24,8 +24,8 @@ export interface ConnectorRuntimeOptions {
   readonly ingest: Pick<IngestService, 'appendEvents'>;
   /** Read to skip observations the state already shows. */
   readonly state: Pick<StateReader, 'getEntity'>;
-  /** Defaults to an in-process lease (single process). The cluster passes a Redis lease. */
-  readonly lease?: PollLease;
+  /** Who polls which credential: an in-process lease in one process, a Redis lease in the cluster. */
+  readonly lease: PollLease;
   /** Identity of this runtime in the lease (default: a random UUID). */
   readonly holder?: string;
   readonly clock?: Clock;
@@ -91,7 +91,7 @@ export class ConnectorRuntime {
   constructor(private readonly options: ConnectorRuntimeOptions) {
     this.connectors = new Map(options.connectors.map((connector) => [connector.name, connector]));
     this.clock = options.clock ?? systemClock;
-    this.lease = options.lease ?? new InProcessPollLease(this.clock);
+    this.lease = options.lease;
     this.holder = options.holder ?? randomUUID();
     this.logger = options.logger ?? silentConnectorLogger;
     this.scanIntervalMs = options.scanIntervalMs ?? 2_000;

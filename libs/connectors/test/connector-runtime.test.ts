@@ -1,6 +1,7 @@
 /** The runtime's scheduling: background polling, token deletion, leases, stop. Real HTTP, real LMDB. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GitHubConnector, InProcessPollLease, pollLeaseKey } from '@flux/connectors';
+import { GitHubConnector, pollLeaseKey } from '@flux/connectors';
+import { MemoryPollLease } from '@flux/embedded';
 import { FakeGitHubApi, isoAt } from './support/fake-github-api.js';
 import { openHarness, tempDir, type Harness, type TempDir } from './support/harness.js';
 import { ManualClock } from './support/manual-clock.js';
@@ -100,7 +101,7 @@ describe('poll lease', () => {
   it('exactly one of two runtimes sharing a lease polls a credential at a time', async () => {
     api.delays.push({ path: /^\/user\/repos$/, ms: 300 });
     harness = await openHarness(dir.path, { connectors: [github(300)] });
-    const lease = new InProcessPollLease();
+    const lease = new MemoryPollLease();
     const one = harness.runtime({ lease, holder: 'process-1' });
     const two = harness.runtime({ lease, holder: 'process-2' });
     await harness.connectorService.storeToken('', 'github', { token });
@@ -116,7 +117,7 @@ describe('poll lease', () => {
   it('another process takes over when the lease holder dies (its lease expires)', async () => {
     const clock = new ManualClock();
     harness = await openHarness(dir.path, { connectors: [github(300)], clock });
-    const lease = new InProcessPollLease(clock);
+    const lease = new MemoryPollLease(() => clock.now());
     // A process that took the lease and died without releasing it.
     expect(await lease.acquire(pollLeaseKey('github', ''), 'dead-process', 30_000)).toBe(true);
     const survivor = harness.runtime({ lease, holder: 'survivor', leaseTtlMs: 30_000 });
@@ -130,25 +131,5 @@ describe('poll lease', () => {
     await survivor.runOnce();
     expect(repoListings()).toBe(1);
     expect((await harness.connectorService.detail('', 'github')).status).toBe('configured');
-  });
-
-  it('in-process lease: acquire, renew, release and expiry', async () => {
-    const clock = new ManualClock(1_000);
-    const lease = new InProcessPollLease(clock);
-    expect(await lease.acquire('k', 'a', 100)).toBe(true);
-    expect(await lease.acquire('k', 'b', 100)).toBe(false);
-    expect(await lease.acquire('k', 'a', 100)).toBe(true); // re-entrant
-    expect(await lease.renew('k', 'b', 100)).toBe(false);
-    clock.advance(99);
-    expect(await lease.renew('k', 'a', 100)).toBe(true);
-    clock.advance(99);
-    expect(await lease.acquire('k', 'b', 100)).toBe(false);
-    await lease.release('k', 'b'); // not b's: no effect
-    expect(await lease.acquire('k', 'b', 100)).toBe(false);
-    clock.advance(1);
-    expect(await lease.renew('k', 'a', 100)).toBe(false); // expired
-    expect(await lease.acquire('k', 'b', 100)).toBe(true);
-    await lease.release('k', 'b');
-    expect(await lease.acquire('k', 'a', 100)).toBe(true);
   });
 });

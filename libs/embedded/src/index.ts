@@ -4,5 +4,6 @@ export * from './lmdb-state-store.js';
 export * from './lmdb-control-store.js';
 export * from './memory-change-feed.js';
 export * from './memory-rate-limiter.js';
+export * from './memory-poll-lease.js';
 export * from './listener-set.js';
 export * from './open-embedded.js';

@@ -3,10 +3,11 @@ import {
   describeChangeFeedContract,
   describeControlStoreContract,
   describeEventLogContract,
+  describePollLeaseContract,
   describeRateLimiterContract,
   describeStateStoreContract,
 } from '@flux/core/testing';
-import { LmdbControlStore, LmdbEventLog, LmdbStateStore, MemoryChangeFeed, MemoryRateLimiter } from '../src/index.js';
+import { LmdbControlStore, LmdbEventLog, LmdbStateStore, MemoryChangeFeed, MemoryPollLease, MemoryRateLimiter } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
 describeEventLogContract('LmdbEventLog', async ({ partitionCount }) => {
@@ -43,4 +44,9 @@ describeChangeFeedContract('MemoryChangeFeed', async () => {
 describeRateLimiterContract('MemoryRateLimiter', async () => {
   const limiter = new MemoryRateLimiter();
   return { open: async () => limiter, dispose: async () => undefined };
+});
+
+describePollLeaseContract('MemoryPollLease', async () => {
+  const lease = new MemoryPollLease();
+  return { open: async () => lease, dispose: async () => undefined };
 });

@@ -1,3 +1,4 @@
+import type { PollLease } from '@flux/core';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX } from './redis-keys.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from './lua/scripts.js';
@@ -13,7 +14,7 @@ export interface RedisPollLeaseOptions {
  * deployment polls a credential at a time, and another takes over once a dead holder's lease
  * expires. Each operation is one script, so check-and-set never races.
  */
-export class RedisPollLease {
+export class RedisPollLease implements PollLease {
   private readonly prefix: string;
   private readonly acquireScript: ScriptCaller;
   private readonly renewScript: ScriptCaller;

@@ -1,5 +1,12 @@
-import { describeControlStoreContract, describeRateLimiterContract, describeStateStoreContract, describeWithRedis } from '@flux/core/testing';
-import { RedisControlStore, RedisRateLimiter, RedisStateStore } from '../src/index.js';
+import {
+  describeControlStoreContract,
+  describePollLeaseContract,
+  describeRateLimiterContract,
+  describeStateStoreContract,
+  describeWithRedis,
+  type ContractFixture,
+} from '@flux/core/testing';
+import { RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '../src/index.js';
 import { connect, deleteRedisKeys, uniquePrefix } from './support.js';
 
 /** More partitions than the suite claims (it uses 0 to 5), so every list and count spans several. */
@@ -27,20 +34,34 @@ describeWithRedis('Redis adapters', (url) => {
     };
   });
 
-  describeRateLimiterContract('RedisRateLimiter', async () => {
-    const keyPrefix = uniquePrefix();
-    const clients: Awaited<ReturnType<typeof connect>>[] = [];
-    return {
-      // A new client per open: instances share buckets only through Redis.
-      open: async () => {
-        const client = await connect(url);
-        clients.push(client);
-        return new RedisRateLimiter({ client, keyPrefix });
-      },
-      dispose: async () => {
-        await Promise.all(clients.map((client) => client.quit()));
-        await deleteRedisKeys(url, keyPrefix);
-      },
+  /**
+   * Adapters that share state only through Redis: every open is a new client on the fixture's
+   * prefix, as two gateways of one deployment would be.
+   */
+  const sharedThroughRedis =
+    <T>(make: (client: Awaited<ReturnType<typeof connect>>, keyPrefix: string) => T) =>
+    async (): Promise<ContractFixture<T>> => {
+      const keyPrefix = uniquePrefix();
+      const clients: Awaited<ReturnType<typeof connect>>[] = [];
+      return {
+        open: async () => {
+          const client = await connect(url);
+          clients.push(client);
+          return make(client, keyPrefix);
+        },
+        dispose: async () => {
+          await Promise.all(clients.map((client) => client.quit()));
+          await deleteRedisKeys(url, keyPrefix);
+        },
+      };
     };
-  });
+
+  describeRateLimiterContract(
+    'RedisRateLimiter',
+    sharedThroughRedis((client, keyPrefix) => new RedisRateLimiter({ client, keyPrefix })),
+  );
+  describePollLeaseContract(
+    'RedisPollLease',
+    sharedThroughRedis((client, keyPrefix) => new RedisPollLease({ client, keyPrefix })),
+  );
 });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Authorizer, ConnectorService, CredentialVault, IngestService, ReducerGroup, RuntimeConfigService } from '@flux/core';
 import { within } from '@flux/core/testing';
 import { decodeEvent, DEFAULT_RUNTIME_CONFIG, type FluxEvent, type StoredEntity } from '@flux/domain';
-import { openEmbedded, type Embedded } from '@flux/embedded';
+import { MemoryPollLease, openEmbedded, type Embedded } from '@flux/embedded';
 import {
   ConnectorRuntime,
   connectorDefinitions,
@@ -80,6 +80,7 @@ export async function openHarness(dataDir: string, options: HarnessOptions): Pro
     runtime(overrides = {}) {
       const runtime = new ConnectorRuntime({
         connectors: options.connectors,
+        lease: new MemoryPollLease(clock === undefined ? undefined : () => clock.now()),
         control,
         credentials: connectorService,
         ingest,

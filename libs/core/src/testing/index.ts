@@ -9,5 +9,6 @@ export * from './state-store-contract.js';
 export * from './control-store-contract.js';
 export * from './change-feed-contract.js';
 export * from './rate-limiter-contract.js';
+export * from './poll-lease-contract.js';
 export * from './services.js';
 export * from './child-process.js';
