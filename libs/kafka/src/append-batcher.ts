@@ -96,8 +96,11 @@ interface Slice {
 export class AppendBatcher {
   private readonly queue: PendingCall[] = [];
   private pending = 0;
-  private sending = false;
-  private scheduled = false;
+  /**
+   * `scheduled`: a send will start after this event-loop turn; `sending`: the one produce
+   * request allowed in flight is out. Calls queued meanwhile wait for the next request.
+   */
+  private state: 'idle' | 'scheduled' | 'sending' = 'idle';
   private readonly idle = new Set<() => void>();
 
   constructor(
@@ -161,28 +164,28 @@ export class AppendBatcher {
 
   /** Resolves once nothing is queued or in flight. */
   drained(): Promise<void> {
-    if (!this.sending && this.queue.length === 0) return Promise.resolve();
+    if (this.state !== 'sending' && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.add(resolve));
   }
 
   /** Next produce request after this event-loop turn, so that same-turn callers join it. */
   private schedule(): void {
-    if (this.sending || this.scheduled || this.queue.length === 0) return;
-    this.scheduled = true;
+    if (this.state !== 'idle' || this.queue.length === 0) return;
+    this.state = 'scheduled';
     setImmediate(() => {
-      this.scheduled = false;
+      this.state = 'idle';
       void this.sendNext();
     });
   }
 
   private async sendNext(): Promise<void> {
-    if (this.sending) return;
+    if (this.state === 'sending') return;
     const slices = this.take();
     if (slices.length === 0) {
       this.notifyIdle();
       return;
     }
-    this.sending = true;
+    this.state = 'sending';
     const messages = slices.flatMap(({ call, start, end }) => call.messages.slice(start, end));
     const bytes = messages.reduce((sum, m) => sum + m.size, 0);
     const started = performance.now();
@@ -206,7 +209,7 @@ export class AppendBatcher {
     }
     if (bases !== undefined) this.acknowledge(slices, bases);
     else this.fail(slices, failure);
-    this.sending = false;
+    this.state = 'idle';
     if (this.queue.length > 0) this.schedule();
     else this.notifyIdle();
   }
@@ -318,7 +321,7 @@ export class AppendBatcher {
   }
 
   private notifyIdle(): void {
-    if (this.sending || this.queue.length > 0) return;
+    if (this.state === 'sending' || this.queue.length > 0) return;
     const waiters = [...this.idle];
     this.idle.clear();
     for (const resolve of waiters) resolve();
