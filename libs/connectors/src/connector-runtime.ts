@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConnectorState, ControlStore, IngestService, PollLease, StateReader, StoredCredential } from '@flux/core';
+import type { ConnectorState, ControlStore, IngestService, PollLease, PollSchedule, StateReader, StoredCredential } from '@flux/core';
 import { systemClock, type Clock } from './clock.js';
 import { ConnectorError, CredentialRejectedError, RateLimitedError, type Connector, type Cursors, type PollResult } from './connector.js';
 import { messageOf } from './http/json-http.js';
@@ -45,15 +45,6 @@ export interface ConnectorRuntimeOptions {
   /** In public mode credentials of a deleted namespace are not polled. */
   readonly publicMode?: boolean;
 }
-
-/**
- * Runtime bookkeeping, persisted among the cursors of ConnectorState (so every process of a
- * cluster schedules from the same data). Connectors never see these keys.
- */
-const RUNTIME_PREFIX = 'flux:';
-const CREDENTIAL_CURSOR = 'flux:credential';
-const NEXT_POLL_CURSOR = 'flux:next_poll';
-const NOT_BEFORE_CURSOR = 'flux:not_before';
 
 /** Identifies one stored credential: storing a token again (even the same one) gives a new version. */
 const credentialVersion = (credential: StoredCredential): string => `${credential.createdAt}:${credential.iv}`;
@@ -159,13 +150,12 @@ export class ConnectorRuntime {
 
   /** When the credential's next poll is due (epoch ms); 0 for a credential never polled. */
   private dueAt(connector: Connector, credential: StoredCredential, state: ConnectorState | undefined): number {
-    if (state === undefined || state.cursors[CREDENTIAL_CURSOR] !== credentialVersion(credential)) return 0;
+    const schedule = state?.schedule;
+    if (schedule === undefined || schedule.credentialVersion !== credentialVersion(credential)) return 0;
     const intervalMs = connector.pollIntervalSeconds * 1000;
-    const last = state.lastPoll ?? 0;
-    const scheduled = Number(state.cursors[NEXT_POLL_CURSOR] ?? last + intervalMs);
-    const notBefore = Number(state.cursors[NOT_BEFORE_CURSOR] ?? 0);
+    const last = state?.lastPoll ?? 0;
     // A shorter interval configured since applies at once; a rate-limit wait always holds.
-    return Math.max(Math.min(Number.isFinite(scheduled) ? scheduled : 0, last + intervalMs), Number.isFinite(notBefore) ? notBefore : 0);
+    return Math.max(Math.min(schedule.nextPoll, last + intervalMs), schedule.notBefore ?? 0);
   }
 
   private launch(key: string, connector: Connector, credential: StoredCredential): Promise<void> {
@@ -197,8 +187,8 @@ export class ConnectorRuntime {
       // Another process may have polled between our scan and the lease.
       const state = await this.options.control.getConnectorState(owner, connector.name);
       if (this.dueAt(connector, credential, state) > this.clock.now()) return;
-      const sameCredential = state !== undefined && state.cursors[CREDENTIAL_CURSOR] === credentialVersion(credential);
-      const previousCursors = sameCredential ? connectorCursors(state.cursors) : {};
+      const sameCredential = state !== undefined && state.schedule?.credentialVersion === credentialVersion(credential);
+      const previousCursors = sameCredential ? state.cursors : {};
 
       let result: PollResult;
       try {
@@ -236,7 +226,8 @@ export class ConnectorRuntime {
         lastPoll: now,
         lastError: null,
         consecutiveFailures: 0,
-        cursors: withRuntimeCursors(result.cursors, credential, now, nextPoll, result.notBefore),
+        cursors: result.cursors,
+        schedule: scheduleFor(credential, now, nextPoll, result.notBefore),
       });
       const log = outcome.published > 0 || result.notBefore !== undefined ? this.logger.info : this.logger.debug;
       log.call(
@@ -295,7 +286,8 @@ export class ConnectorRuntime {
         lastPoll: now,
         lastError: state?.lastError ?? null,
         consecutiveFailures: state?.consecutiveFailures ?? 0,
-        cursors: withRuntimeCursors(cursors, credential, now, error.until, error.until),
+        cursors,
+        schedule: scheduleFor(credential, now, error.until, error.until),
       });
       this.logger.warn({ connector: connector.name, owner: credential.owner, until: new Date(error.until).toISOString() }, 'connector rate limited');
       return;
@@ -306,26 +298,22 @@ export class ConnectorRuntime {
     const intervalMs = connector.pollIntervalSeconds * 1000;
     const retryMs = error instanceof CredentialRejectedError ? intervalMs : Math.min(intervalMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 20));
     const shown = permanent ? message : failures >= this.failureThreshold ? `${message} (${failures} consecutive failures)` : (state?.lastError ?? null);
-    const notBefore = state?.cursors[NOT_BEFORE_CURSOR];
     await this.options.control.putConnectorState(credential.owner, connector.name, {
       lastPoll: now,
       lastError: shown,
       consecutiveFailures: failures,
-      cursors: withRuntimeCursors(cursors, credential, now, now + retryMs, notBefore === undefined ? undefined : Number(notBefore)),
+      cursors,
+      schedule: scheduleFor(credential, now, now + retryMs, state?.schedule?.notBefore ?? undefined),
     });
     this.logger.warn({ connector: connector.name, owner: credential.owner, failures, err: error }, 'connector poll failed');
   }
 }
 
-function connectorCursors(cursors: Cursors): Cursors {
-  return Object.fromEntries(Object.entries(cursors).filter(([key]) => !key.startsWith(RUNTIME_PREFIX)));
-}
-
-function withRuntimeCursors(cursors: Cursors, credential: StoredCredential, now: number, nextPoll: number, notBefore: number | undefined): Cursors {
+function scheduleFor(credential: StoredCredential, now: number, nextPoll: number, notBefore: number | undefined): PollSchedule {
   return {
-    ...connectorCursors(cursors),
-    [CREDENTIAL_CURSOR]: credentialVersion(credential),
-    [NEXT_POLL_CURSOR]: String(nextPoll),
-    ...(notBefore !== undefined && Number.isFinite(notBefore) && notBefore > now ? { [NOT_BEFORE_CURSOR]: String(notBefore) } : {}),
+    credentialVersion: credentialVersion(credential),
+    nextPoll,
+    // A wait that is over needs no keeping.
+    notBefore: notBefore !== undefined && Number.isFinite(notBefore) && notBefore > now ? notBefore : null,
   };
 }

@@ -311,7 +311,7 @@ describe('GitHub connector', () => {
     expect((await harness.events()).map((event) => event.payload.entity_id).sort()).toEqual(['github/repo/octo/flux', 'github/repo/octo/quiet']);
     expect((await harness.connectorService.detail('', 'github')).status).toBe('configured');
     const state = await harness.embedded.control.getConnectorState('', 'github');
-    expect(state?.cursors['flux:not_before']).toBe(String(reset * 1000));
+    expect(state?.schedule?.notBefore).toBe(reset * 1000);
 
     // Still before the reset: no request at all.
     clock.set(reset * 1000 - 1);

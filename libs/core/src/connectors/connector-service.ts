@@ -79,6 +79,8 @@ export class ConnectorService {
       lastError: null,
       consecutiveFailures: 0,
       cursors: previous?.cursors ?? {},
+      // The runtime sees the schedule belongs to the old credential and polls at once.
+      ...(previous?.schedule === undefined ? {} : { schedule: previous.schedule }),
     });
   }
 

@@ -16,12 +16,28 @@ export interface StoredCredential {
   readonly createdAt: number;
 }
 
+/**
+ * When the connector runtime polls a credential next. Stored with the state, so every process
+ * of a cluster schedules from the same data.
+ */
+export interface PollSchedule {
+  /** The credential this schedule was made for: a newly stored credential is polled at once. */
+  readonly credentialVersion: string;
+  /** Epoch ms of the next poll (the interval, a retry backoff, or a rate limit's reset). */
+  readonly nextPoll: number;
+  /** Epoch ms before which the service asked not to be called (a rate limit), or null. */
+  readonly notBefore: number | null;
+}
+
 /** Connector progress and health, persisted so a restart resumes where it stopped. */
 export interface ConnectorState {
   readonly lastPoll: number | null;
   readonly lastError: string | null;
   readonly consecutiveFailures: number;
+  /** The connector's own positions (ETags, pages, timestamps); opaque to the runtime. */
   readonly cursors: Readonly<Record<string, string>>;
+  /** Absent until the runtime polled the credential once. */
+  readonly schedule?: PollSchedule;
 }
 
 export type Unsubscribe = () => void;

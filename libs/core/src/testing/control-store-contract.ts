@@ -175,7 +175,13 @@ export function describeControlStoreContract(name: string, factory: ControlStore
       it('keeps connector state per owner and connector', async () => {
         const store = await fixture.open();
         expect(await store.getConnectorState('', 'github')).toBeUndefined();
-        const healthy: ConnectorState = { lastPoll: T0, lastError: null, consecutiveFailures: 0, cursors: { repos: 'page-2' } };
+        const healthy: ConnectorState = {
+          lastPoll: T0,
+          lastError: null,
+          consecutiveFailures: 0,
+          cursors: { repos: 'page-2' },
+          schedule: { credentialVersion: `${T0}:iv`, nextPoll: T0 + 60_000, notBefore: null },
+        };
         const failing: ConnectorState = {
           lastPoll: null,
           lastError: 'GitHub answered 401',
