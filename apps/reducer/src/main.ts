@@ -52,6 +52,8 @@ const reducers = new ReducerGroup({
   store,
   feed,
   logger: logger.child({ component: 'reducer' }),
+  entityBound: settings.entityBound,
+  onRefused: (reason) => metrics.eventsRefused(reason),
   onCommitted: (partition, _offset, events) => metrics.eventsApplied(partition, events),
   onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
 });
