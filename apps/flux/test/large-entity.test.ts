@@ -37,7 +37,7 @@ async function whileAnsweringHealth(steps: () => Promise<void>): Promise<void> {
     while (!done) {
       const status = await get(flux, '/health', { timeoutMs: 5_000 }).then(
         (response) => response.status,
-        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        (error: unknown) => (error instanceof Error ? `${error.message} (${String((error as { cause?: unknown }).cause)})` : String(error)),
       );
       statuses.push(status);
       // A polling period, not a wait for a condition: the loop only samples while steps run.
