@@ -19,6 +19,7 @@ import { profileFor } from './src/profile.js';
 import { machineLine, runFigures, runTitle, targetsTable } from './src/report.js';
 import { resultsFileName, scenariosFor, type BenchResults, type ScenarioName, type ScenarioResults } from './src/results.js';
 import { batchIngest } from './src/scenarios/batch-ingest.js';
+import { largeEntity } from './src/scenarios/large-entity.js';
 import { memory } from './src/scenarios/memory.js';
 import { reads } from './src/scenarios/reads.js';
 import type { ScenarioContext } from './src/scenarios/scenario-context.js';
@@ -119,6 +120,7 @@ if (mainScenarios.length > 0) {
       await runScenario('batch', () => batchIngest(context));
       await runScenario('reads', () => reads(context));
       await runScenario('websocket', () => websocketDelivery(context));
+      await runScenario('large-entity', () => largeEntity(context));
       const processes: ProcessMemory[] = deployment.memory();
       deploymentFigures = { startupSeconds: Math.round(deployment.startupSeconds * 100) / 100, processes };
     },

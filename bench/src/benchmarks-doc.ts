@@ -9,6 +9,7 @@ import { profileFor } from './profile.js';
 import { machineLine, runFigures, runTitle, targetsTable } from './report.js';
 import { pickForDocs, readResultsDir, type BenchResults } from './results.js';
 import { integer } from './format.js';
+import { DEFAULT_ENTITY_BOUND } from '@flux/domain';
 
 export const DOC_PATH = 'docs/benchmarks.md';
 export const CHART_PATH = 'docs/benchmarks/latency.svg';
@@ -80,6 +81,16 @@ arrived although their POST was still unanswered when the run ended are counted 
 the latency), as are duplicates. A run that lost events does not meet its latency target
 whatever its percentiles.
 
+**Large entity.** One event with ${integer(DEFAULT_ENTITY_BOUND.maxProperties - 1)} properties (one short of the default entity bound,
+\`FLUX_MAX_ENTITY_PROPERTIES\`) to one id, waited for until visible, then ${full.largeEntity.batches} batches of
+${full.largeEntity.batchSize} \`{"tick": i}\` events to the same id, each sent once the previous one is
+acknowledged, until the entity shows the last tick. Meanwhile \`GET /health\` is asked every
+50 ms. The server's worst event-loop delay comes from its \`/metrics\` (prom-client's
+\`nodejs_eventloop_lag_max_seconds\`, which restarts at every scrape; its 10 ms sampling period
+is subtracted), scraped before the large event, once it is visible and once the last tick is:
+one figure for taking in and applying the large event, one for the ticks. The cluster's reducers
+serve no \`/metrics\`, so the cluster run reports no delay (\`npm run soak\` samples every process).
+
 **Memory (embedded).** A second fresh embedded server: RSS right after start, then
 ${integer(full.memory.entities)} entities (one event each, batches of ${full.memory.batchSize}, ${full.memory.concurrency} in flight) until all are
 visible, ${full.memory.settleMs / 1000} s to settle, then \`VmRSS\` and the peak \`VmHWM\` from
@@ -90,7 +101,7 @@ pressure). The materialisation check lists every entity once, which touches the 
 
 **Quick runs** (\`--quick\`) keep the structure with smaller numbers: ${quick.ingest.saturationSeconds} s saturation runs
 (${quick.ingest.rounds} round), rates ${quick.ingest.rates.join(' and ')} for ${quick.ingest.rateSeconds} s, ${integer(quick.batch.events)} events per batch size,
-${integer(quick.reads.entities)} entities for reads, ${quick.websocket.rateSeconds} s per WebSocket rate and ${integer(quick.memory.entities)} entities for memory (so the
+${integer(quick.reads.entities)} entities for reads, ${quick.websocket.rateSeconds} s per WebSocket rate, ${quick.largeEntity.batches} tick batches for the large entity and ${integer(quick.memory.entities)} entities for memory (so the
 1M-entity memory target is not evaluated). They are for checking the harness and for rough
 before/after comparisons; this page shows one only while no full run of its deployment is
 recorded.

@@ -14,6 +14,7 @@ import { startServerProcess, waitForOk, type ServerProcess } from './process-gro
 export type DeploymentKind = 'embedded' | 'cluster';
 
 export interface Deployment {
+  readonly kind: DeploymentKind;
   readonly baseUrl: string;
   readonly startupSeconds: number;
   /** Memory of every process that serves (embedded: the one node process). */
@@ -110,6 +111,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   }
   const startupSeconds = (performance.now() - started) / 1000;
   return {
+    kind,
     baseUrl,
     startupSeconds,
     memory: () =>

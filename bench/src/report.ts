@@ -128,6 +128,30 @@ function websocketSection(results: BenchResults): string | undefined {
   );
 }
 
+function largeEntitySection(results: BenchResults): string | undefined {
+  const large = results.scenarios['large-entity'];
+  if (large === undefined) return undefined;
+  const { largeEvent, ticks } = large.serverEventLoopDelayMaxMs;
+  const loopDelay =
+    largeEvent === null || ticks === null ? `— (${large.serverEventLoopNote ?? 'not measured'})` : `${milliseconds(largeEvent)} / **${milliseconds(ticks)}**`;
+  return section(
+    `Large entity (one event with ${integer(large.properties - 1)} properties, ${integer(large.largeEventBytes)} bytes, then ${large.batches} batches of ${large.batchSize} \`{"tick": i}\` to the same id)`,
+    markdownTable(
+      ['large event acknowledged / visible', 'tick batch acknowledged p50 / max', 'ticks visible after', 'ticks/s', 'GET /health p99 / max', 'server worst event-loop delay: large event / ticks'],
+      [
+        [
+          `${milliseconds(large.largeEventAckMs)} / ${milliseconds(large.largeEventVisibleMs)}`,
+          `${milliseconds(large.batchAckMs.p50)} / ${milliseconds(large.batchAckMs.max)}`,
+          `${large.ticksVisibleSeconds.toFixed(2)} s`,
+          integer(large.ticksPerSecond),
+          `${milliseconds(large.health.latencyMs.p99)} / ${milliseconds(large.health.latencyMs.max)}${large.health.failures > 0 ? ` (${integer(large.health.failures)} failed)` : ''}`,
+          loopDelay,
+        ],
+      ],
+    ),
+  );
+}
+
 function memorySection(results: BenchResults): string | undefined {
   const memory = results.scenarios.memory;
   if (memory === undefined) return undefined;
@@ -162,13 +186,15 @@ export function loadWarningsOf(results: BenchResults): string[] {
   batch?.forEach((run) => add(`batch of ${run.batchSize}`, run.probe));
   if (reads !== undefined) add('GET throughput', reads.get.probe);
   websocket?.rates.forEach((run) => add(`WebSocket at ${run.rate}/s`, run.probe));
+  const large = results.scenarios['large-entity'];
+  if (large !== undefined) add('large entity', large.probe);
   if (memory !== undefined) add('memory load', memory.load.probe);
   return warnings;
 }
 
 /** The figures of one run, section by section. */
 export function runFigures(results: BenchResults): string {
-  const sections = [ingestSection, batchSection, readsSection, websocketSection, memorySection]
+  const sections = [ingestSection, batchSection, readsSection, websocketSection, largeEntitySection, memorySection]
     .map((section) => section(results))
     .filter((section): section is string => section !== undefined);
   const failed = Object.entries(results.failures).map(([name, error]) => `- **${name} failed**: ${String(error).split('\n')[0]}`);

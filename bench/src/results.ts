@@ -6,13 +6,14 @@ import type { DeploymentKind } from './deployment.js';
 import type { MachineInfo, Versions } from './machine.js';
 import type { ProcessMemory } from './proc-stats.js';
 import type { Profile } from './profile.js';
+import type { LargeEntityResult } from './scenarios/large-entity.js';
 import type { MemoryResult } from './scenarios/memory.js';
 import type { ReadsResult } from './scenarios/reads.js';
 import type { SingleEventIngestResult } from './scenarios/single-event-ingest.js';
 import type { WebSocketResult } from './scenarios/websocket-delivery.js';
 import type { TargetOutcome } from './targets.js';
 
-export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'memory'] as const;
+export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'large-entity', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Memory is measured on the embedded deployment only. */
@@ -25,6 +26,7 @@ export interface ScenarioResults {
   readonly batch?: readonly BatchLoadResult[];
   readonly reads?: ReadsResult;
   readonly websocket?: WebSocketResult;
+  readonly 'large-entity'?: LargeEntityResult;
   readonly memory?: MemoryResult;
 }
 

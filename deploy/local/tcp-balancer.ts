@@ -38,15 +38,20 @@ export class TcpBalancer {
   private accept(client: Socket): void {
     this.track(client);
     client.pause();
-    this.connect(client, 0);
+    this.connect(client, this.next++ % this.backends.length, 0);
   }
 
-  private connect(client: Socket, attempt: number): void {
+  /**
+   * Tries the backends in turn from `first`, each once: a shared counter would let concurrent
+   * connections steer one another back to a backend that refused them (one gateway still
+   * starting), and a connection would be dropped although another gateway was up.
+   */
+  private connect(client: Socket, first: number, attempt: number): void {
     if (attempt >= this.backends.length) {
       client.destroy();
       return;
     }
-    const backend = this.backends[this.next++ % this.backends.length]!;
+    const backend = this.backends[(first + attempt) % this.backends.length]!;
     const upstream = createConnection({ host: backend.host, port: backend.port });
     let connected = false;
     upstream.once('connect', () => {
@@ -63,7 +68,7 @@ export class TcpBalancer {
       client.on('close', () => upstream.destroy());
     });
     upstream.once('error', () => {
-      if (!connected) this.connect(client, attempt + 1);
+      if (!connected) this.connect(client, first, attempt + 1);
     });
   }
 

@@ -54,7 +54,7 @@ export async function startEmbeddedFlux(
   const warning = adminTokenWarning(settings);
   if (warning !== undefined) logger.warn(warning);
   const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
-  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
+  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger, entityBound: settings.entityBound });
   const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
   const namespaces = new NamespaceService(control, state, Date.now, async (name) => {
     await deletion.deleteNamespace(name);
@@ -72,6 +72,8 @@ export async function startEmbeddedFlux(
     store: state,
     feed,
     logger: logger.child({ component: 'reducer' }),
+    entityBound: settings.entityBound,
+    onRefused: (reason) => metrics.eventsRefused(reason),
     onCommitted: (partition, lastOffset, events) => {
       appliedOffsets.set(partition, lastOffset);
       metrics.eventsApplied(partition, events);

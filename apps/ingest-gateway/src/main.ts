@@ -50,7 +50,7 @@ const warning = adminTokenWarning(settings);
 if (warning !== undefined) logger.warn(warning);
 const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
 const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
-const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger });
+const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger, entityBound: settings.entityBound });
 const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
 
 const connectorRuntime = new ConnectorRuntime({

@@ -55,6 +55,8 @@ const reducers = new ReducerGroup({
   store,
   feed,
   logger: logger.child({ component: 'reducer' }),
+  entityBound: settings.entityBound,
+  onRefused: (reason) => metrics.eventsRefused(reason),
   onCommitted: (partition, _offset, events) => metrics.eventsApplied(partition, events),
   // A replaced shard that is idle stops within this long of waking (see PartitionReducer).
   claimCheckIntervalMs: CLAIM_CHECK_INTERVAL_MS,

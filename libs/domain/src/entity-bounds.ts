@@ -86,3 +86,15 @@ export function exceededBound(size: { properties: number; bytes: number }, bound
   if (size.bytes > bound.maxBytes) return `entity properties would take ${size.bytes} bytes of JSON, over the limit of ${bound.maxBytes}`;
   return undefined;
 }
+
+/**
+ * Which limit an event's properties exceed on their own, as the first event of a new entity:
+ * such an event could never be applied, so ingest refuses it. Counting comes first, so an event
+ * with far too many properties is refused without measuring the bytes of each.
+ */
+export function exceededByEvent(incoming: Properties, bound: EntityBound): string | undefined {
+  let count = 0;
+  for (const name of Object.keys(incoming)) if (incoming[name] !== null) count++;
+  if (count > bound.maxProperties) return exceededBound({ properties: count, bytes: 0 }, bound);
+  return exceededBound(EntitySize.of(undefined).after({}, incoming), bound);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ENTITY_BOUND, EntitySize, MergeBatch, exceededBound, type Properties, type StoredEntity } from '@flux/domain';
+import { DEFAULT_ENTITY_BOUND, EntitySize, MergeBatch, exceededBound, exceededByEvent, type Properties, type StoredEntity } from '@flux/domain';
 
 const event = (properties: Properties) => ({
   eventId: 'evt',
@@ -49,5 +49,21 @@ describe('EntitySize', () => {
     expect(exceededBound({ properties: 10_001, bytes: 10 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 10000/);
     expect(exceededBound({ properties: 1, bytes: 1_048_577 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 1048576/);
     expect(exceededBound({ properties: 10_000, bytes: 1_048_576 }, DEFAULT_ENTITY_BOUND)).toBeUndefined();
+  });
+});
+
+describe('exceededByEvent', () => {
+  const bound = { maxProperties: 3, maxBytes: 40 };
+
+  it('measures an event as the first of a new entity: removals take no room', () => {
+    expect(exceededByEvent({ a: 1, b: 2, c: 3 }, bound)).toBeUndefined();
+    expect(exceededByEvent({ a: 1, b: 2, c: 3, d: null, e: null }, bound)).toBeUndefined();
+    expect(exceededByEvent({ a: 1, b: 2, c: 3, d: 4 }, bound)).toMatch(/4 properties, over the limit of 3/);
+    expect(exceededByEvent({ text: 'x'.repeat(40) }, bound)).toMatch(/over the limit of 40/);
+  });
+
+  it('counts properties before measuring bytes', () => {
+    const many = Object.fromEntries(Array.from({ length: 10 }, (_, index) => [`p${index}`, 'y'.repeat(100)]));
+    expect(exceededByEvent(many, bound)).toMatch(/10 properties/);
   });
 });

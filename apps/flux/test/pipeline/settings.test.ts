@@ -27,6 +27,7 @@ describe('parseSettings', () => {
       encryptionKey: undefined,
       initialRuntimeConfig: DEFAULT_RUNTIME_CONFIG,
       maxBatchDelete: 10_000,
+      entityBound: { maxProperties: 10_000, maxBytes: 1_048_576 },
       github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 },
     });
     expect(settings.initialRuntimeConfig).toEqual({
@@ -54,6 +55,8 @@ describe('parseSettings', () => {
       FLUX_BODY_SIZE_LIMIT_BATCH_BYTES: '65536',
       FLUX_GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
       FLUX_GITHUB_POLL_INTERVAL_SECONDS: '60',
+      FLUX_MAX_ENTITY_PROPERTIES: '500',
+      FLUX_MAX_ENTITY_BYTES: '65536',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -67,6 +70,7 @@ describe('parseSettings', () => {
         body_size_limit_batch_bytes: 65_536,
       },
       github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60 },
+      entityBound: { maxProperties: 500, maxBytes: 65_536 },
     });
     expect(settings.encryptionKey?.equals(key)).toBe(true);
     expect(parseSettings({ FLUX_GITHUB_API_URL: 'http://127.0.0.1:9999' }).github.apiUrl).toBe('http://127.0.0.1:9999');
@@ -99,6 +103,10 @@ describe('parseSettings', () => {
     ['FLUX_ENCRYPTION_KEY', `${randomBytes(33).toString('base64')}`],
     ['FLUX_GITHUB_API_URL', 'not a url'],
     ['FLUX_GITHUB_POLL_INTERVAL_SECONDS', '0'],
+    ['FLUX_MAX_ENTITY_PROPERTIES', '0'],
+    ['FLUX_MAX_ENTITY_PROPERTIES', 'many'],
+    ['FLUX_MAX_ENTITY_BYTES', '10'],
+    ['FLUX_MAX_ENTITY_BYTES', '1GB'],
   ])('rejects %s=%s', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.problems).toHaveLength(1);

@@ -16,7 +16,7 @@ import {
   type RateLimiter,
 } from '@flux/core';
 import { within } from '@flux/core/testing';
-import { DEFAULT_RUNTIME_CONFIG, type EventEnvelopeInput, type RuntimeConfig } from '@flux/domain';
+import { DEFAULT_RUNTIME_CONFIG, type EntityBound, type EventEnvelopeInput, type RuntimeConfig } from '@flux/domain';
 import { openEmbedded, type Embedded } from '@flux/embedded';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -49,6 +49,8 @@ export interface PipelineOptions {
   /** Wraps the state store the reducers write through (fault injection). */
   readonly wrapStore?: (store: PartitionStateWriter) => PartitionStateWriter;
   readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
+  /** Given to ingest and reducers alike, as the app does. */
+  readonly entityBound?: EntityBound;
 }
 
 export interface Pipeline {
@@ -72,7 +74,8 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
   const { log, state, control, feed } = embedded;
   const authorizer = new Authorizer({ authEnabled: options.authEnabled ?? false, adminToken: options.adminToken, control });
   const runtimeConfig = await RuntimeConfigService.load(control, { ...DEFAULT_RUNTIME_CONFIG, ...options.initialRuntimeConfig });
-  const ingest = new IngestService({ log, authorizer, rateLimiter: options.rateLimiter ?? embedded.rateLimiter, runtimeConfig });
+  const bound = options.entityBound === undefined ? {} : { entityBound: options.entityBound };
+  const ingest = new IngestService({ log, authorizer, rateLimiter: options.rateLimiter ?? embedded.rateLimiter, runtimeConfig, ...bound });
   const partitions = Array.from({ length: log.partitionCount }, (_, partition) => partition);
   const reducers = new ReducerGroup({
     partitions,
@@ -80,6 +83,7 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
     store: options.wrapStore?.(state) ?? state,
     feed,
     logger: silentLogger,
+    ...bound,
     ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
     ...(options.onCommitted === undefined ? {} : { onCommitted: options.onCommitted }),
   });

@@ -38,14 +38,14 @@ export const PUBLISH_DOC = routeDoc({
     400: 'Invalid envelope (the message names the field)',
     401: 'Missing or unknown token (public mode)',
     403: 'Token of another namespace',
-    413: 'Body larger than body_size_limit_single_bytes',
+    413: 'Body larger than body_size_limit_single_bytes, or properties that alone exceed the entity bound (FLUX_MAX_ENTITY_PROPERTIES, FLUX_MAX_ENTITY_BYTES)',
     429: 'Rate limited; see Retry-After',
     503: 'Event log unavailable',
   },
 });
 
 export const BATCH_DOC = routeDoc({
-  summary: 'Publish events; each element is validated, authorised and rate-limited on its own',
+  summary: 'Publish events; each element is validated, authorised, bounded and rate-limited on its own',
   tags: ['events'],
   body: batchBody,
   responses: {

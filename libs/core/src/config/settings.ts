@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, RUNTIME_CONFIG_FLOORS, type RuntimeConfig } from '@flux/domain';
+import { DEFAULT_ENTITY_BOUND, DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, RUNTIME_CONFIG_FLOORS, type EntityBound, type RuntimeConfig } from '@flux/domain';
 
 /** Everything a Flux process reads from its environment, parsed once at start-up. */
 export interface Settings {
@@ -14,6 +14,11 @@ export interface Settings {
   /** Runtime config used when none has been persisted yet. */
   readonly initialRuntimeConfig: RuntimeConfig;
   readonly maxBatchDelete: number;
+  /**
+   * The largest entity kept. Ingest refuses an event that exceeds it on its own; the reducer
+   * skips one that would push its entity past it. Ingest and reducers should agree on it.
+   */
+  readonly entityBound: EntityBound;
   /** How long a stopping process may drain before it exits anyway (non-zero). */
   readonly shutdownTimeoutMs: number;
   /** Partitions of the event log; fixed when the log is created. */
@@ -163,6 +168,11 @@ export function readSettings(read: EnvReader): Settings {
       ),
     },
     maxBatchDelete: read.integer('FLUX_MAX_BATCH_DELETE', 10_000, 1, 1_000_000),
+    entityBound: {
+      maxProperties: read.integer('FLUX_MAX_ENTITY_PROPERTIES', DEFAULT_ENTITY_BOUND.maxProperties, 1, 10_000_000),
+      // Below 64 bytes an entity could hardly hold one property; an entity is read and stored whole, so it stays within the largest body.
+      maxBytes: read.integer('FLUX_MAX_ENTITY_BYTES', DEFAULT_ENTITY_BOUND.maxBytes, 64, MAX_BODY_LIMIT_BYTES),
+    },
     shutdownTimeoutMs: read.integer('FLUX_SHUTDOWN_TIMEOUT_MS', 20_000, 100, 3_600_000),
     partitionCount: read.integer('FLUX_PARTITIONS', 8, 1, 1024),
     listMaxLimit: read.integer('FLUX_LIST_MAX_LIMIT', 10_000, 1, 1_000_000),

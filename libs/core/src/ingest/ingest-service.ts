@@ -1,4 +1,14 @@
-import { ErrorCode, FluxError, isFluxError, parseEnvelope, type FluxEvent, type LogPosition } from '@flux/domain';
+import {
+  ErrorCode,
+  exceededByEvent,
+  FluxError,
+  isFluxError,
+  isTombstone,
+  parseEnvelope,
+  type EntityBound,
+  type FluxEvent,
+  type LogPosition,
+} from '@flux/domain';
 import type { Logger } from 'pino';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
@@ -13,9 +23,11 @@ export interface PublishResult {
 
 export type BatchItemResult = PublishResult | { readonly error: string; readonly eventId?: string; readonly stream?: string };
 
+export type IngestRejection = 'invalid' | 'forbidden' | 'entity_limit' | 'rate_limited' | 'unavailable';
+
 export interface IngestObserver {
   eventsAccepted(count: number): void;
-  eventsRejected(reason: 'invalid' | 'forbidden' | 'rate_limited' | 'unavailable', count: number): void;
+  eventsRejected(reason: IngestRejection, count: number): void;
 }
 
 export interface IngestServiceOptions {
@@ -24,14 +36,18 @@ export interface IngestServiceOptions {
   readonly rateLimiter: RateLimiter;
   readonly runtimeConfig: RuntimeConfigService;
   readonly observer?: IngestObserver;
+  /** An event whose properties alone exceed it is refused (413); unbounded when absent. */
+  readonly entityBound?: EntityBound;
   /** Where an unexpected failure to validate one batch element is reported. */
   readonly logger?: Pick<Logger, 'error'>;
 }
 
 export const RATE_LIMIT_MESSAGE = 'rate limit exceeded';
 
-const rejectionReason = (error: FluxError): 'invalid' | 'forbidden' =>
-  error.code === ErrorCode.Validation ? 'invalid' : 'forbidden';
+function rejectionReason(error: FluxError): IngestRejection {
+  if (error.code === ErrorCode.Validation) return 'invalid';
+  return error.code === ErrorCode.PayloadTooLarge ? 'entity_limit' : 'forbidden';
+}
 
 /**
  * The write path: validate, authorise, rate-limit, partition, append. It answers only after
@@ -45,6 +61,7 @@ export class IngestService {
   private readonly runtimeConfig: RuntimeConfigService;
   private readonly observer: IngestObserver | undefined;
   private readonly logger: Pick<Logger, 'error'> | undefined;
+  private readonly entityBound: EntityBound | undefined;
 
   constructor(options: IngestServiceOptions) {
     this.appender = new EventAppender(options.log, options.observer);
@@ -53,14 +70,14 @@ export class IngestService {
     this.runtimeConfig = options.runtimeConfig;
     this.observer = options.observer;
     this.logger = options.logger;
+    this.entityBound = options.entityBound;
   }
 
   /** `onRateLimit` hears the caller's bucket after the take, when rate limiting applies (for response headers). */
   async publish(input: unknown, principal: Principal, onRateLimit?: (status: RateLimitStatus) => void): Promise<PublishResult> {
     let event: FluxEvent;
     try {
-      event = parseEnvelope(input);
-      this.authorizer.authorizeWrite(principal, event.payload.entity_id);
+      event = this.admit(input, principal);
     } catch (error) {
       if (isFluxError(error)) this.observer?.eventsRejected(rejectionReason(error), 1);
       throw error;
@@ -80,7 +97,7 @@ export class IngestService {
   }
 
   /**
-   * Publishes each element on its own terms (validation, authorisation, rate limit) and
+   * Publishes each element on its own terms (validation, authorisation, entity bound, rate limit) and
    * appends every accepted one in a single log append, in array order.
    */
   async publishBatch(
@@ -93,8 +110,7 @@ export class IngestService {
     for (let index = 0; index < inputs.length; index++) {
       const input = inputs[index];
       try {
-        const event = parseEnvelope(input);
-        this.authorizer.authorizeWrite(principal, event.payload.entity_id);
+        const event = this.admit(input, principal);
         accepted.push({ index, event });
       } catch (error) {
         // One element must never fail the others, whatever went wrong with it.
@@ -125,6 +141,18 @@ export class IngestService {
   /** Appends events Flux produces itself (tombstones, connector observations): no auth, no rate limit. */
   appendEvents(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
     return this.appender.append(events);
+  }
+
+  /** Validates, authorises and bounds one event; throws the FluxError that refuses it. */
+  private admit(input: unknown, principal: Principal): FluxEvent {
+    const event = parseEnvelope(input);
+    this.authorizer.authorizeWrite(principal, event.payload.entity_id);
+    // A tombstone ends its entity whatever else it carries, so it never grows one.
+    if (this.entityBound !== undefined && !isTombstone(event)) {
+      const exceeded = exceededByEvent(event.payload.properties, this.entityBound);
+      if (exceeded !== undefined) throw new FluxError(ErrorCode.PayloadTooLarge, `payload.properties: ${exceeded}`);
+    }
+    return event;
   }
 
   private rateLimitedNamespace(principal: Principal): string | undefined {

@@ -7,6 +7,7 @@ export class FluxMetrics implements IngestObserver {
   private readonly accepted: Counter;
   private readonly rejected: Counter<'reason'>;
   private readonly applied: Counter<'partition'>;
+  private readonly refused: Counter<'reason'>;
   readonly websocketConnections: Gauge;
   readonly websocketSlowConsumers: Counter;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
@@ -24,6 +25,12 @@ export class FluxMetrics implements IngestObserver {
       name: 'flux_events_applied_total',
       help: 'Events applied to state by this process, by partition',
       labelNames: ['partition'],
+      registers: [this.registry],
+    });
+    this.refused = new Counter({
+      name: 'flux_events_refused_total',
+      help: 'Acknowledged events the reducer did not apply, by reason (entity_limit: the entity would exceed its bound)',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.websocketConnections = new Gauge({ name: 'flux_websocket_connections', help: 'Open WebSocket connections', registers: [this.registry] });
@@ -61,5 +68,9 @@ export class FluxMetrics implements IngestObserver {
 
   eventsApplied(partition: number, count: number): void {
     this.applied.inc({ partition: String(partition) }, count);
+  }
+
+  eventsRefused(reason: string): void {
+    this.refused.inc({ reason });
   }
 }

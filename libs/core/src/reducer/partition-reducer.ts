@@ -152,7 +152,18 @@ export class PartitionReducer {
         const next = size.after(entity?.properties ?? {}, event.payload.properties);
         const exceeded = exceededBound(next, bound);
         if (exceeded !== undefined) {
-          this.options.logger.warn({ partition: this.partition, offset: record.offset, eventId: event.eventId, entityId: id }, `event not applied: ${exceeded}`);
+          this.options.logger.warn(
+            {
+              partition: this.partition,
+              offset: record.offset,
+              eventId: event.eventId,
+              entityId: id,
+              entity: { properties: size.properties, bytes: size.bytes },
+              wouldBe: { properties: next.properties, bytes: next.bytes },
+              bound,
+            },
+            `event not applied: ${exceeded}`,
+          );
           this.options.onRefused?.('entity_limit');
           continue;
         }

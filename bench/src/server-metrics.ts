@@ -1,0 +1,21 @@
+/** Figures a Flux process publishes on GET /metrics that the harness reads. */
+import type { HttpClient } from './http-client.js';
+
+/** prom-client's event-loop delay maximum, under the prefix FluxMetrics gives the default metrics. */
+const LOOP_DELAY_MAX = 'flux_process_nodejs_eventloop_lag_max_seconds';
+/** prom-client samples the loop with this period (its default precision); every sample includes it. */
+const LOOP_SAMPLE_MS = 10;
+
+/**
+ * The server's worst event-loop delay, in ms, since the previous scrape (prom-client restarts
+ * the histogram at every scrape, so a first call opens the window the next one reads).
+ * Undefined when the metric is missing.
+ */
+export async function serverEventLoopDelayMaxMs(client: HttpClient): Promise<number | undefined> {
+  const response = await client.get('/metrics');
+  if (response.status !== 200) throw new Error(`GET /metrics: HTTP ${response.status}`);
+  const line = response.body.split('\n').find((candidate) => candidate.startsWith(`${LOOP_DELAY_MAX} `));
+  if (line === undefined) return undefined;
+  const seconds = Number(line.slice(LOOP_DELAY_MAX.length + 1));
+  return Number.isFinite(seconds) ? Math.round(Math.max(0, seconds * 1000 - LOOP_SAMPLE_MS) * 100) / 100 : undefined;
+}
