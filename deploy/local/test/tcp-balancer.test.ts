@@ -1,6 +1,6 @@
 import { createConnection, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '@flux/core';
+import { freePort } from '@flux/core/tooling';
 import { TcpBalancer } from '../tcp-balancer.js';
 
 const servers: { close(): unknown }[] = [];
