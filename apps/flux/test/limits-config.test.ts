@@ -27,15 +27,13 @@ const DEFAULTS = {
   body_size_limit_batch_bytes: 10_485_760,
 };
 
-let pub: Deployment; // public mode, admin token, default config (entity bound raised to 4 MiB)
+let pub: Deployment; // public mode, admin token, default config
 let internal: Deployment; // internal mode, admin token, config from the environment
 let disabled: Deployment; // public mode, FLUX_RATE_LIMIT_ENABLED=false
 
 beforeAll(async () => {
   [pub, internal, disabled] = await Promise.all([
-    // The entity bound (1 MiB of properties by default) would refuse the 1.5 MB event sent once
-    // the single-event limit is raised past it: a separate limit, raised here with the body limit.
-    startDeployment({ env: publicEnv(ADMIN, { FLUX_MAX_ENTITY_BYTES: String(4 * 1_048_576) }) }),
+    startDeployment({ env: publicEnv(ADMIN) }),
     startDeployment({
       env: {
         FLUX_ADMIN_TOKEN: ADMIN,

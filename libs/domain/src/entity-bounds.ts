@@ -6,7 +6,12 @@ export interface EntityBound {
   readonly maxBytes: number;
 }
 
-export const DEFAULT_ENTITY_BOUND: EntityBound = { maxProperties: 10_000, maxBytes: 1_048_576 };
+/**
+ * The count is what costs (each batch copies and measures an entity property by property);
+ * the bytes default stays above any single event the default body limits admit, even when an
+ * admin raises the single-event limit a few MiB, so the contract's limits remain reachable.
+ */
+export const DEFAULT_ENTITY_BOUND: EntityBound = { maxProperties: 10_000, maxBytes: 16 * 1_048_576 };
 
 /** Bytes one property adds inside its object's JSON: `"name":value` (commas counted apart). */
 export const propertyBytes = (name: string, value: unknown): number =>

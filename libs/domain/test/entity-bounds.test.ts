@@ -47,8 +47,8 @@ describe('EntitySize', () => {
 
   it('names the limit an entity would exceed', () => {
     expect(exceededBound({ properties: 10_001, bytes: 10 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 10000/);
-    expect(exceededBound({ properties: 1, bytes: 1_048_577 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 1048576/);
-    expect(exceededBound({ properties: 10_000, bytes: 1_048_576 }, DEFAULT_ENTITY_BOUND)).toBeUndefined();
+    expect(exceededBound({ properties: 1, bytes: 16_777_217 }, DEFAULT_ENTITY_BOUND)).toMatch(/limit of 16777216/);
+    expect(exceededBound({ properties: 10_000, bytes: 16_777_216 }, DEFAULT_ENTITY_BOUND)).toBeUndefined();
   });
 });
 

@@ -27,7 +27,7 @@ describe('parseSettings', () => {
       encryptionKey: undefined,
       initialRuntimeConfig: DEFAULT_RUNTIME_CONFIG,
       maxBatchDelete: 10_000,
-      entityBound: { maxProperties: 10_000, maxBytes: 1_048_576 },
+      entityBound: { maxProperties: 10_000, maxBytes: 16_777_216 },
       github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 },
     });
     expect(settings.initialRuntimeConfig).toEqual({
