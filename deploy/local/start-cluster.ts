@@ -12,18 +12,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseClusterSettings, type ClusterRole } from '@flux/core';
+import { loadOrExit } from '@flux/core';
 import { freePort } from '@flux/core/tooling';
+import { parseLauncherSettings } from './launcher-settings.js';
 import { localServices } from './local-services.js';
 import { TcpBalancer } from './tcp-balancer.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SHARD_COUNT = Number(process.env.FLUX_CLUSTER_SHARDS ?? 3);
-const QUERY_GATEWAYS = Number(process.env.FLUX_CLUSTER_QUERY_GATEWAYS ?? 2);
-const RESTART_DELAY_MS = Number(process.env.FLUX_CLUSTER_RESTART_DELAY_MS ?? 1000);
-/** Each process drains for up to FLUX_SHUTDOWN_TIMEOUT_MS on SIGTERM; it is killed only after that. */
-const STOP_GRACE_MS = Number(process.env.FLUX_SHUTDOWN_TIMEOUT_MS ?? 20_000) + 5_000;
-const NODE_ARGS = (process.env.FLUX_CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
+const settings = loadOrExit('flux cluster', () => parseLauncherSettings(process.env));
 
 const log = (message: string): void => {
   process.stderr.write(`[cluster] ${message}\n`);
@@ -45,7 +41,7 @@ class Supervisor {
   ) {}
 
   start(spec: ProcessSpec): void {
-    const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', resolve(root, spec.app)], {
+    const child = spawn(process.execPath, [...settings.nodeArgs, '--import', 'tsx', resolve(root, spec.app)], {
       cwd: root,
       env: { ...this.baseEnv, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,10 +63,10 @@ class Supervisor {
     child.once('exit', (code, signal) => {
       if (this.children.get(spec.name) === child) this.children.delete(spec.name);
       if (this.stopping) return;
-      log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${RESTART_DELAY_MS} ms`);
+      log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${settings.restartDelayMs} ms`);
       setTimeout(() => {
         if (!this.stopping) this.start(spec);
-      }, RESTART_DELAY_MS);
+      }, settings.restartDelayMs);
     });
   }
 
@@ -85,7 +81,7 @@ class Supervisor {
       (child) =>
         new Promise<void>((resolveExit) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolveExit();
-          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+          const timer = setTimeout(() => child.kill('SIGKILL'), settings.stopGraceMs);
           child.once('exit', () => {
             clearTimeout(timer);
             resolveExit();
@@ -120,37 +116,10 @@ async function waitReady(url: string, deadlineMs: number): Promise<void> {
   }
 }
 
-/**
- * Checks every role's settings before anything starts, so a bad variable stops start-up with
- * one message naming each problem instead of processes failing and being restarted forever.
- */
-function validateSettings(env: NodeJS.ProcessEnv): void {
-  const roleEnv: Record<ClusterRole, NodeJS.ProcessEnv> = {
-    reducer: { ...env, SHARD_INDEX: '0', SHARD_COUNT: String(SHARD_COUNT), GRPC_PORT: '0' },
-    'ingest-gateway': { ...env, FLUX_SHARD_ADDRESSES: '127.0.0.1:1' },
-    'query-gateway': { ...env, FLUX_SHARD_ADDRESSES: '127.0.0.1:1', FLUX_INGEST_URL: 'http://127.0.0.1:1' },
-  };
-  const problems = new Set<string>();
-  for (const [role, values] of Object.entries(roleEnv) as [ClusterRole, NodeJS.ProcessEnv][]) {
-    try {
-      parseClusterSettings(role, values);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      for (const problem of error.problems) problems.add(problem);
-    }
-  }
-  if (problems.size > 0) {
-    process.stderr.write(`flux cluster: ${new ConfigError([...problems]).message}\n`);
-    process.exit(1);
-  }
-}
-
-validateSettings({ ...process.env, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
 const { kafkaBrokers, redisUrl } = localServices();
-const publicPort = Number(process.env.PORT ?? 3000);
 const ingestPort = await freePort();
-const grpcPorts = await Promise.all(Array.from({ length: SHARD_COUNT }, freePort));
-const queryPorts = await Promise.all(Array.from({ length: QUERY_GATEWAYS }, freePort));
+const grpcPorts = await Promise.all(Array.from({ length: settings.shardCount }, freePort));
+const queryPorts = await Promise.all(Array.from({ length: settings.queryGateways }, freePort));
 const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
 
 const baseEnv: NodeJS.ProcessEnv = {
@@ -160,13 +129,13 @@ const baseEnv: NodeJS.ProcessEnv = {
   FLUX_PARTITIONS: process.env.FLUX_PARTITIONS ?? '12',
   HOST: '127.0.0.1',
 };
-const supervisor = new Supervisor(baseEnv, process.env.FLUX_CLUSTER_STATE_FILE);
+const supervisor = new Supervisor(baseEnv, settings.stateFile);
 
-for (let shard = 0; shard < SHARD_COUNT; shard++) {
+for (let shard = 0; shard < settings.shardCount; shard++) {
   supervisor.start({
     name: `reducer-${shard}`,
     app: 'apps/reducer/src/main.ts',
-    env: { SHARD_INDEX: String(shard), SHARD_COUNT: String(SHARD_COUNT), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPorts[shard]) },
+    env: { SHARD_INDEX: String(shard), SHARD_COUNT: String(settings.shardCount), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPorts[shard]) },
   });
 }
 supervisor.start({
@@ -183,7 +152,7 @@ queryPorts.forEach((port, index) =>
 );
 
 const balancer = new TcpBalancer(queryPorts.map((port) => ({ host: '127.0.0.1', port })));
-const listening = await balancer.listen(publicPort, process.env.FLUX_CLUSTER_HOST ?? '0.0.0.0');
+const listening = await balancer.listen(settings.publicPort, settings.host);
 
 let stopping = false;
 const shutdown = async (signal: string, code = 0): Promise<void> => {
@@ -206,7 +175,7 @@ try {
     waitReady(`http://127.0.0.1:${ingestPort}/ready`, 120_000),
     ...queryPorts.map((port) => waitReady(`http://127.0.0.1:${port}/ready`, 120_000)),
   ]);
-  log(`Flux cluster ready on http://localhost:${listening} (${SHARD_COUNT} reducer shards, 1 ingest gateway, ${QUERY_GATEWAYS} query gateways)`);
+  log(`Flux cluster ready on http://localhost:${listening} (${settings.shardCount} reducer shards, 1 ingest gateway, ${settings.queryGateways} query gateways)`);
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));
   await shutdown('startup failure', 1);

@@ -41,7 +41,7 @@ const log = await KafkaEventLog.open({
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-ingest-gateway' });
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 const rateLimiter = new RedisRateLimiter({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
-const shards = createShardClients(settings.gateway!.shardAddresses);
+const shards = createShardClients(settings.shardAddresses);
 // Batch deletes by prefix or namespace need to know which entities exist.
 const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
 

@@ -43,7 +43,7 @@ const started = guardStartup(logger, 'flux-query-gateway');
 
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
-const shards = createShardClients(settings.gateway!.shardAddresses);
+const shards = createShardClients(settings.shardAddresses);
 const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
 // The state the shards serve is in Redis: while a shard is down or restarting, reads of its
 // entities are served from there, possibly behind the log (Flux-Stale: true).
@@ -125,13 +125,13 @@ const deps = {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
     if (!feed.connectedShards.every(Boolean)) return { ready: false, reason: 'change feed not connected to every shard' };
-    if (!(await ingestGatewayReady(settings.gateway!.ingestUrl!))) return { ready: false, reason: 'ingest gateway unreachable' };
+    if (!(await ingestGatewayReady(settings.ingestUrl))) return { ready: false, reason: 'ingest gateway unreachable' };
     connectedOnce = true;
     return { ready: true };
   },
 };
 const { app } = await buildServer(
-  { system: deps, query: deps, ingest: { forwardTo: settings.gateway!.ingestUrl! } },
+  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
   { logger, version: packageJson.version, http: settings.http },
 );
 registerStaleHeader(app);
@@ -149,5 +149,5 @@ handleShutdown(logger, async () => {
 }, undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
-logger.info({ url, shards: settings.gateway!.shardAddresses.length }, 'query gateway listening');
+logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
 started();

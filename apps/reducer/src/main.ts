@@ -24,7 +24,7 @@ import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
 const CLAIM_CHECK_INTERVAL_MS = 2_000;
 
 const settings = loadOrExit('flux-reducer', () => parseClusterSettings('reducer'));
-const shard = settings.shard!;
+const shard = settings.shard;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer', shard: shard.shardIndex } });
 const started = guardStartup(logger, 'flux-reducer');
 

@@ -19,18 +19,32 @@ export interface ShardSettings {
   readonly grpcPort: number;
 }
 
-/** How gateways reach the shards (index = shard) and, for query gateways, the ingest gateway. */
-export interface GatewaySettings {
-  readonly shardAddresses: readonly string[];
-  readonly ingestUrl: string | undefined;
-}
-
 export type ClusterRole = 'reducer' | 'ingest-gateway' | 'query-gateway';
 
+/** What every process of the distributed topology reads: the shared settings and where the log and state live. */
 export interface ClusterProcessSettings extends Settings {
   readonly cluster: ClusterSettings;
-  readonly shard: ShardSettings | undefined;
-  readonly gateway: GatewaySettings | undefined;
+}
+
+export interface ReducerSettings extends ClusterProcessSettings {
+  readonly shard: ShardSettings;
+}
+
+export interface IngestGatewaySettings extends ClusterProcessSettings {
+  /** gRPC address of each reducer shard (index = shard). */
+  readonly shardAddresses: readonly string[];
+}
+
+export interface QueryGatewaySettings extends IngestGatewaySettings {
+  /** Where writes are forwarded. */
+  readonly ingestUrl: string;
+}
+
+/** The settings type of each role: no optional parts, so a role's wiring needs no assertions. */
+export interface ClusterRoleSettings {
+  readonly reducer: ReducerSettings;
+  readonly 'ingest-gateway': IngestGatewaySettings;
+  readonly 'query-gateway': QueryGatewaySettings;
 }
 
 function required(read: EnvReader, name: string): string {
@@ -41,51 +55,53 @@ function required(read: EnvReader, name: string): string {
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
-/** Parses the environment of one process of the distributed topology; throws a ConfigError naming every bad variable. */
-export function parseClusterSettings(role: ClusterRole, env: Env = process.env): ClusterProcessSettings {
-  const read = new EnvReader(env);
-  const base = readSettings(read);
-  const brokers = required(read, 'KAFKA_BROKERS')
+function addressList(read: EnvReader, name: string, problem: string): string[] {
+  const addresses = required(read, name)
     .split(',')
-    .map((broker) => broker.trim())
-    .filter((broker) => broker !== '');
-  if (brokers.some((broker) => !ADDRESS.test(broker))) read.problems.push('KAFKA_BROKERS must be host:port[,host:port...]');
+    .map((address) => address.trim())
+    .filter((address) => address !== '');
+  if (addresses.some((address) => !ADDRESS.test(address))) read.problems.push(problem);
+  return addresses;
+}
+
+function readCluster(read: EnvReader): ClusterSettings {
+  const kafkaBrokers = addressList(read, 'KAFKA_BROKERS', 'KAFKA_BROKERS must be host:port[,host:port...]');
   const redisUrl = required(read, 'REDIS_URL');
   if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) read.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
-  const cluster: ClusterSettings = {
-    kafkaBrokers: brokers,
+  return {
+    kafkaBrokers,
     kafkaTopic: read.string('FLUX_KAFKA_TOPIC', 'flux-events'),
     kafkaReplicationFactor: read.integer('FLUX_KAFKA_REPLICATION_FACTOR', 1, 1, 16),
     redisUrl,
     redisKeyPrefix: read.string('FLUX_REDIS_KEY_PREFIX', 'flux:'),
   };
+}
 
-  let shard: ShardSettings | undefined;
-  if (role === 'reducer') {
-    const shardCount = read.integer('SHARD_COUNT', 1, 1, 1024);
-    const shardIndex = read.integer('SHARD_INDEX', 0, 0, 1023);
-    if (shardIndex >= shardCount) read.problems.push(`SHARD_INDEX must be below SHARD_COUNT (${shardCount}), got ${shardIndex}`);
-    shard = {
-      shardIndex,
-      shardCount,
-      grpcHost: read.string('GRPC_HOST', '0.0.0.0'),
-      grpcPort: read.integer('GRPC_PORT', 50051, 0, 65_535),
-    };
-  }
+function readShard(read: EnvReader): ShardSettings {
+  const shardCount = read.integer('SHARD_COUNT', 1, 1, 1024);
+  const shardIndex = read.integer('SHARD_INDEX', 0, 0, 1023);
+  if (shardIndex >= shardCount) read.problems.push(`SHARD_INDEX must be below SHARD_COUNT (${shardCount}), got ${shardIndex}`);
+  return { shardIndex, shardCount, grpcHost: read.string('GRPC_HOST', '0.0.0.0'), grpcPort: read.integer('GRPC_PORT', 50051, 0, 65_535) };
+}
 
-  let gateway: GatewaySettings | undefined;
-  if (role !== 'reducer') {
-    const shardAddresses = required(read, 'FLUX_SHARD_ADDRESSES')
-      .split(',')
-      .map((address) => address.trim())
-      .filter((address) => address !== '');
-    if (shardAddresses.some((address) => !ADDRESS.test(address))) {
-      read.problems.push('FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
-    }
-    const ingestUrl = role === 'query-gateway' ? read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001') : undefined;
-    gateway = { shardAddresses, ingestUrl };
-  }
+const shardAddresses = (read: EnvReader): string[] =>
+  addressList(read, 'FLUX_SHARD_ADDRESSES', 'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
 
+/** What each role reads beyond the shared settings, given a reader that collects problems. */
+const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: ClusterProcessSettings) => ClusterRoleSettings[R] } = {
+  reducer: (read, base) => ({ ...base, shard: readShard(read) }),
+  'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read) }),
+  'query-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read), ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001') }),
+};
+
+/**
+ * Parses the environment of one process of the distributed topology into its role's settings;
+ * throws a ConfigError naming every bad variable.
+ */
+export function parseClusterSettings<R extends ClusterRole>(role: R, env: Env = process.env): ClusterRoleSettings[R] {
+  const read = new EnvReader(env);
+  const base: ClusterProcessSettings = { ...readSettings(read), cluster: readCluster(read) };
+  const settings = ROLE_READERS[role](read, base);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
-  return { ...base, cluster, shard, gateway };
+  return settings;
 }
