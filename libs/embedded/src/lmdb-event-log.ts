@@ -35,21 +35,12 @@ type ChunkKey = number[];
  * allocate little.
  */
 type StoredChunk = [timestamp: number, ...keysAndValues: string[]];
-/** One record per entry, as logs written before chunking stored them: [key, value, timestamp]. */
-type LegacyRecord = [key: string, value: string, timestamp: number];
-type StoredEntry = StoredChunk | LegacyRecord;
-
 /** Calls `visit(offset, key, value, timestamp)` for each record of a stored entry. */
 function forEachRecord(
   lastOffset: number,
-  entry: StoredEntry,
+  entry: StoredChunk,
   visit: (offset: number, key: string, value: string, timestamp: number) => boolean | void,
 ): void {
-  if (typeof entry[0] === 'string') {
-    const [key, value, timestamp] = entry as LegacyRecord;
-    visit(lastOffset, key, value, timestamp);
-    return;
-  }
   const timestamp = entry[0];
   const count = (entry.length - 1) / 2;
   const first = lastOffset - count + 1;
@@ -76,7 +67,7 @@ const startKey = (partition: number): [string, number] => ['start', partition];
  */
 export class LmdbEventLog implements EventLog {
   readonly partitionCount: number;
-  private readonly records: Database<StoredEntry, ChunkKey>;
+  private readonly records: Database<StoredChunk, ChunkKey>;
   private readonly meta: Database<number, string | [string, number]>;
   private readonly signal = new AppendSignal();
   private readonly subscriptions = new Set<LogTailSubscription>();
@@ -92,7 +83,7 @@ export class LmdbEventLog implements EventLog {
     options: LmdbEventLogOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.records = root.openDB<StoredEntry, ChunkKey>('records', {});
+    this.records = root.openDB<StoredChunk, ChunkKey>('records', {});
     this.meta = root.openDB<number, string | [string, number]>('meta', {});
     const stored = this.meta.get(PARTITION_COUNT);
     if (stored !== undefined) {

@@ -135,33 +135,6 @@ describe('LmdbEventLog', () => {
       expect(await log.truncateBefore(0, 6)).toBe(4);
       expect((await log.read(0, 6, 100)).map((r) => r.key)).toEqual(['b1', 'b2']);
     });
-
-    it('reads logs written one record per entry, and appends after them', async () => {
-      // The layout before chunking: [partition, offset] → [key, value, timestamp].
-      const root = openLmdbEnvironment(path);
-      const records = root.openDB<unknown, number[]>('records', {});
-      const meta = root.openDB<number, string>('meta', {});
-      await meta.put('partitionCount', 1);
-      for (let offset = 0; offset < 3; offset++) await records.put([0, offset], [`old${offset}`, `v${offset}`, 1_000 + offset]);
-      await root.close();
-
-      const log = openLog();
-      expect(await log.endOffset(0)).toBe(3);
-      expect(await append(log, 0, 2, 'new')).toEqual([
-        { partition: 0, offset: 3 },
-        { partition: 0, offset: 4 },
-      ]);
-      const all = await log.read(0, 1, 10);
-      expect(all.map((r) => [r.offset, r.key, r.value])).toEqual([
-        [1, 'old1', 'v1'],
-        [2, 'old2', 'v2'],
-        [3, 'new0', 'new0'],
-        [4, 'new1', 'new1'],
-      ]);
-      expect(all[0]?.timestamp).toBe(1_001);
-      expect(await log.truncateBefore(0, 4)).toBe(4);
-      expect((await log.read(0, 4, 10)).map((r) => r.key)).toEqual(['new1']);
-    });
   });
 
   describe('durability', () => {
