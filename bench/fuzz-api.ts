@@ -4,7 +4,7 @@
  * content type, header or body the document does not describe. The examples per operation are
  * bounded and the seed is fixed, so a run is reproducible and a finding can be replayed.
  *
- *   npm run fuzz:api -- [--cluster] [--public] [--max-examples 100] [--seed 9] [--report-dir <dir>]
+ *   npm run fuzz:api -- [--cluster] [--public] [--max-examples 50] [--seed 9] [--report-dir <dir>]
  *
  * schemathesis is pinned (SCHEMATHESIS_VERSION) and installed on first use into a virtualenv
  * under ~/.cache/flux (python3 >= 3.9 with venv).
@@ -38,7 +38,7 @@ const { values } = parseArgs({
   options: {
     cluster: { type: 'boolean', default: false },
     public: { type: 'boolean', default: false },
-    'max-examples': { type: 'string', default: '100' },
+    'max-examples': { type: 'string', default: '50' },
     seed: { type: 'string', default: '9' },
     'report-dir': { type: 'string' },
   },

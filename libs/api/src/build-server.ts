@@ -50,7 +50,7 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, r
  * takes must fit with room to spare: a list query may carry a 512-character prefix and
  * namespace and a 4096-character cursor, and percent-encoding triples non-ASCII characters.
  */
-export const MAX_HEADER_BYTES = 64 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024;
 /**
  * Longest path parameter the router matches (its default, 100, is shorter than an entity id):
  * a 512-character id percent-encoded as 3-byte UTF-8 is 4608 characters.

@@ -154,20 +154,19 @@ export function answerUnroutedEarly(app: FastifyInstance): void {
   });
 }
 
-/**
- * Errors Fastify's router raises before any hook runs (a path that is not valid percent-encoding,
- * a path parameter past the router's length bound): the same shape and headers as every other.
- */
+/** Errors Fastify's router raises before any hook runs, with what a client is told of them. */
+const FRAMEWORK_ERRORS: Readonly<Record<string, { readonly status: number; readonly message: string }>> = {
+  FST_ERR_BAD_URL: { status: 400, message: 'the URL is not valid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'a path segment of the URL is too long' },
+};
+
+/** Fastify's frameworkErrors: the router's own errors in the same shape, with the same headers, as every other. */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 400;
-  const message =
-    error.code === 'FST_ERR_BAD_URL'
-      ? 'the URL is not valid percent-encoding'
-      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? 'a path segment of the URL is too long'
-        : error.message;
+  const known = FRAMEWORK_ERRORS[error.code];
+  const status = known?.status ?? 500;
+  if (known === undefined) request.log.error({ err: error }, 'router failed');
   void reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, request.id);
-  void sendError(request, reply, status, status >= 500 ? clientErrorBody(codeOfStatus(status), message) : errorBody(codeOfStatus(status), message));
+  void sendError(request, reply, status, clientErrorBody(codeOfStatus(status), known?.message ?? error.message));
 }
 
 /**
