@@ -4,7 +4,7 @@
  * content type, header or body the document does not describe. The examples per operation are
  * bounded and the seed is fixed, so a run is reproducible and a finding can be replayed.
  *
- *   npm run fuzz:api -- [--cluster] [--public] [--max-examples 25] [--seed 9] [--report-dir <dir>]
+ *   npm run fuzz:api -- [--cluster] [--public] [--max-examples 50] [--seed 9] [--report-dir <dir>]
  *
  * schemathesis is pinned (SCHEMATHESIS_VERSION) and installed on first use into a virtualenv
  * under ~/.cache/flux (python3 >= 3.9 with venv).
@@ -38,7 +38,7 @@ const { values } = parseArgs({
   options: {
     cluster: { type: 'boolean', default: false },
     public: { type: 'boolean', default: false },
-    'max-examples': { type: 'string', default: '25' },
+    'max-examples': { type: 'string', default: '50' },
     seed: { type: 'string', default: '9' },
     'report-dir': { type: 'string' },
   },
@@ -122,6 +122,12 @@ try {
     ...(kind === 'cluster' ? { services: localServices() } : {}),
     env: {
       FLUX_LOG_LEVEL: 'error',
+      // Configured as a real deployment is, so the connector token routes store credentials
+      // (their 500 without a key is the contract's, covered by connectors.test.ts). The GitHub
+      // connector a stored token enables polls a closed local port, never the real GitHub.
+      FLUX_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      FLUX_GITHUB_API_URL: 'http://127.0.0.1:9',
+      FLUX_GITHUB_POLL_INTERVAL_SECONDS: '3600',
       ...(mode === 'public' ? { FLUX_AUTH_ENABLED: 'true', FLUX_ADMIN_TOKEN: ADMIN_TOKEN, FLUX_RATE_LIMIT_ENABLED: 'false' } : {}),
     },
   });

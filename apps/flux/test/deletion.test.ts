@@ -167,6 +167,26 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
     expectError(await batchDelete(flux, body), 400);
   });
 
+  it.each([
+    ['prefix', 'p'.repeat(513), 'at most 512'],
+    ['namespace', 'n'.repeat(513), 'at most 512'],
+    ['prefix', 'bad\u0001prefix', 'control characters'],
+    ['namespace', 'bad\u0007ns', 'control characters'],
+  ])('rejects a %s that could never be part of an id (%#) with 400 naming the field', async (field, value, problem) => {
+    const message = expectError(await batchDelete(flux, { [field]: value }), 400);
+    expect(message).toContain(`${field} must`);
+    expect(message).toContain(problem);
+  });
+
+  it('a prefix of the longest id length is taken (and deletes the entity that has that id)', async () => {
+    const id = unique('bd-long').padEnd(512, 'x');
+    await seed(flux, [id]);
+    const response = await batchDelete(flux, { prefix: id });
+    expectStatus(response, 200);
+    expect(response.body.deleted).toBe(1);
+    await waitForGone(flux, id);
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const response = await request(flux, 'POST', '/api/state/entities/delete', { raw: '{"prefix": ', headers: { 'content-type': 'application/json' } });
     expectError(response, 400);

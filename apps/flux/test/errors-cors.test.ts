@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { envelope, errorShapeProblem, get, publishOk, request, unique, waitFor, type ApiResponse } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
+import { rawRequest } from './support/raw-http.js';
 
 const ADMIN = 'cors-admin-token-0123456789abcdef';
 let flux: Deployment;
@@ -107,9 +108,9 @@ describe('every error is JSON {"error": "..."}', () => {
 
   it('an id with a malformed percent-encoding is a JSON 4xx', async () => {
     const response = await get(flux, '/api/state/entities/%E0%A4%A');
-    expect(response.status).toBeGreaterThanOrEqual(400);
-    expect(response.status).toBeLessThan(500);
-    expect(errorShapeProblem(response)).toBeUndefined();
+    expectError(response, 400);
+    expect(response.body.code).toBe('FLUX_VALIDATION');
+    expect(response.headers.get('x-request-id')).toBeTruthy();
   });
 
   it('auth errors are JSON (401/403) and validation errors are JSON in public mode', async () => {
@@ -119,9 +120,44 @@ describe('every error is JSON {"error": "..."}', () => {
 
   it('a WebSocket-only path answers a plain GET with a JSON 4xx (no upgrade)', async () => {
     const response = await get(flux, '/api/ws');
-    expect(response.status).toBeGreaterThanOrEqual(400);
-    expect(response.status).toBeLessThan(500);
-    expect(errorShapeProblem(response)).toBeUndefined();
+    expectError(response, 426);
+    expect(response.body.code).toBe('FLUX_VALIDATION');
+  });
+});
+
+describe('what the HTTP framework answers on its own has the {"error", "code"} shape too', () => {
+  const expectFluxError = (response: ApiResponse, status: number, code: string): void => {
+    expectError(response, status);
+    expect(response.body.code, response.text).toBe(code);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+  };
+
+  it.each(['QUERY', 'TRACE', 'PROPFIND', 'FROBNICATE'])('%s on a known path is 405 with Allow', async (method) => {
+    const response = await rawRequest(flux, `${method} /api/admin/config HTTP/1.1\r\nHost: x\r\nConnection: close`);
+    expectFluxError(response, 405, 'FLUX_METHOD_NOT_ALLOWED');
+    expect(response.headers.get('allow')).toBe('GET, HEAD, PUT');
+  });
+
+  it('an unknown method on an unknown path is 404', async () => {
+    expectFluxError(await rawRequest(flux, 'FROBNICATE /api/nothing-here HTTP/1.1\r\nHost: x\r\nConnection: close'), 404, 'FLUX_NOT_FOUND');
+  });
+
+  it('a request Node cannot parse is 400', async () => {
+    expectFluxError(await rawRequest(flux, 'GET /health HTTP/1.1\r\nHost: x\r\nnot a header line'), 400, 'FLUX_VALIDATION');
+  });
+
+  it('headers past 64 KiB are 431', async () => {
+    expectFluxError(await rawRequest(flux, `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'p'.repeat(70_000)}`), 431, 'FLUX_VALIDATION');
+  });
+
+  it('a long query string within that bound reaches the route, which names the parameter at fault', async () => {
+    const message = expectError(await get(flux, `/api/state/entities?prefix=${'p'.repeat(20_000)}`), 400);
+    expect(message).toContain('prefix must be at most 512 characters');
+  });
+
+  it('a path segment longer than any parameter the API takes is 414', async () => {
+    expectFluxError(await get(flux, `/api/connectors/${'c'.repeat(9_000)}`), 414, 'FLUX_VALIDATION');
   });
 });
 

@@ -199,6 +199,7 @@ describe('defect 7: slow clients are cut', () => {
     const connection = await rawConnection();
     connection.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
     await trickleUntilClosed(connection, 'X');
-    expect(statusLines(connection.received())).not.toContain('HTTP/1.1 200');
+    expect(statusLines(connection.received())).toEqual(['HTTP/1.1 408']);
+    expect(connection.received()).toContain('{"error":"the request was not received in time","code":"FLUX_TIMEOUT"}');
   });
 });

@@ -64,6 +64,14 @@ describe('GET /metrics', () => {
 });
 
 describe('GET /api/openapi.json', () => {
+  it('documents /metrics as the text it serves and the batch delete selectors with their bounds', async () => {
+    const doc = (await get(flux, '/api/openapi.json')).body as Json;
+    expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
+    const selectors = doc.paths['/api/state/entities/delete'].post.requestBody.content['application/json'].schema.anyOf as Json[];
+    expect(selectors.map((selector) => selector.required)).toEqual([['namespace'], ['prefix'], ['entity_ids']]);
+    for (const selector of selectors.slice(0, 2)) expect(Object.values(selector.properties)).toEqual([{ type: 'string', minLength: 1, maxLength: 512 }]);
+  });
+
   it('is an OpenAPI 3 document describing the API paths', async () => {
     const response = await get(flux, '/api/openapi.json');
     expectStatus(response, 200);

@@ -6,8 +6,10 @@ import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
 import type { HttpTimeouts } from '@flux/core';
 import type { IngestDeps, QueryDeps, SystemDeps } from './api-deps.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
-import { registerErrorHandling } from './http/errors.js';
+import { answerClientError } from './http/client-errors.js';
+import { answerUnroutedEarly, frameworkErrorHandler, registerErrorHandling } from './http/errors.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
+import { SECURITY_HEADERS } from './http/security-headers.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
@@ -43,14 +45,17 @@ export interface BuildServerOptions {
 
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
 
-/** Sent with every response: the API serves JSON only, never anything to sniff, frame or cache. */
-const SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'Cache-Control': 'no-store',
-  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-} as const;
+/**
+ * Bound of the request line plus headers (Node's default is 16 KiB). Every request the API
+ * takes must fit with room to spare: a list query may carry a 512-character prefix and
+ * namespace and a 4096-character cursor, and percent-encoding triples non-ASCII characters.
+ */
+const MAX_HEADER_BYTES = 64 * 1024;
+/**
+ * Longest path parameter the router matches (its default, 100, is shorter than an entity id):
+ * a 512-character id percent-encoded as 3-byte UTF-8 is 4608 characters.
+ */
+const MAX_PARAM_CHARS = 8 * 1024;
 
 /** The public API of the contract (or the part of it a role serves) as one Fastify instance. */
 export async function buildServer(roles: ServerRoles, options: BuildServerOptions): Promise<BuiltServer> {
@@ -64,6 +69,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     requestTimeout: timeouts.requestTimeoutMs,
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     http: {
+      maxHeaderSize: MAX_HEADER_BYTES,
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
@@ -73,6 +79,10 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     // Per-request logs would dominate the hot path; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    // Errors raised before a request reaches any hook leave in the same shape as all others.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: frameworkErrorHandler,
   }) as unknown as FastifyInstance;
 
   // Route schemas document the API (OpenAPI); handlers validate with the domain's schemas so
@@ -96,6 +106,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     exposedHeaders: [NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, 'Flux-Stale', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 86_400,
   });
+  answerUnroutedEarly(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -1,7 +1,9 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, FluxError } from '@flux/domain';
+import type { SystemDeps } from '../src/api-deps.js';
 import { registerErrorHandling } from '../src/http/errors.js';
+import { systemRoutes } from '../src/routes/system-routes.js';
 
 async function serverThrowing(error: Error) {
   const lines: string[] = [];
@@ -39,6 +41,19 @@ describe('defect 8: error bodies leak no internals', () => {
     const response = await app.inject({ method: 'GET', url: '/fail' });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'entity_id is required', code: 'FLUX_VALIDATION' });
+    await app.close();
+  });
+});
+
+describe('answers of the system routes', () => {
+  it('/ready answers 503 with the error shape and FLUX_UNAVAILABLE while the server is not ready', async () => {
+    const app = Fastify();
+    registerErrorHandling(app);
+    systemRoutes(app, { readiness: async () => ({ ready: false, reason: 'recovery running' }) } as unknown as SystemDeps);
+    await app.ready();
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ error: 'not ready: recovery running', code: 'FLUX_UNAVAILABLE' });
     await app.close();
   });
 });

@@ -11,6 +11,8 @@ export const ErrorCode = {
   RateLimited: 'FLUX_RATE_LIMITED',
   PayloadTooLarge: 'FLUX_PAYLOAD_TOO_LARGE',
   MethodNotAllowed: 'FLUX_METHOD_NOT_ALLOWED',
+  /** The client did not send its request in time (slow or stalled clients are cut). */
+  Timeout: 'FLUX_TIMEOUT',
   /** The server (or a part of it, such as the ingest gateway behind a query gateway) cannot serve now. */
   Unavailable: 'FLUX_UNAVAILABLE',
   LogUnavailable: 'FLUX_LOG_UNAVAILABLE',

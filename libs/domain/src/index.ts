@@ -15,3 +15,4 @@ export * from './stored-event.js';
 export * from './directory.js';
 export * from './shard-ownership.js';
 export * from './entity-bounds.js';
+export * from './delete-selector.js';

@@ -142,6 +142,9 @@ Checks that stop a bad install at render time instead of as crash-looping pods.
 {{- fail (printf "%s.terminationGracePeriodSeconds (%v) must cover config.shutdownTimeoutMs plus the preStop sleep: at least %d" $role $values.terminationGracePeriodSeconds $needed) }}
 {{- end }}
 {{- end }}
+{{- if gt (int64 .Values.config.http.headersTimeoutMs) (int64 .Values.config.http.requestTimeoutMs) }}
+{{- fail (printf "config.http.headersTimeoutMs (%v) must not exceed config.http.requestTimeoutMs (%v)" .Values.config.http.headersTimeoutMs .Values.config.http.requestTimeoutMs) }}
+{{- end }}
 {{- with .Values.secrets.encryptionKey }}
 {{- if or (not (regexMatch "^[A-Za-z0-9+/]+={0,2}$" .)) (ne (len (b64dec .)) 32) }}
 {{- fail "secrets.encryptionKey must be the base64 encoding of exactly 32 bytes (openssl rand -base64 32)" }}

@@ -7,8 +7,11 @@ export interface RouteDoc {
   readonly querystring?: z.ZodType;
   readonly params?: z.ZodType;
   readonly body?: z.ZodType;
-  /** Status code → description (and optional zod schema of the JSON body). */
-  readonly responses: Readonly<Record<number, string | { description: string; schema: z.ZodType }>>;
+  /**
+   * Status code → description of an error body, or the description and zod schema of the body
+   * (JSON unless `contentType` names another media type).
+   */
+  readonly responses: Readonly<Record<number, string | { description: string; schema: z.ZodType; contentType?: string }>>;
 }
 
 /** Every error body: a message and the stable code of libs/domain/src/errors.ts. */
@@ -29,10 +32,9 @@ const toJson = (schema: z.ZodType): Record<string, unknown> =>
 export function routeDoc(doc: RouteDoc): Record<string, unknown> {
   const response: Record<string, unknown> = {};
   for (const [status, entry] of Object.entries(doc.responses)) {
-    response[status] =
-      typeof entry === 'string'
-        ? { description: entry, ...ERROR_SCHEMA }
-        : { description: entry.description, ...toJson(entry.schema) };
+    if (typeof entry === 'string') response[status] = { description: entry, ...ERROR_SCHEMA };
+    else if (entry.contentType === undefined) response[status] = { description: entry.description, ...toJson(entry.schema) };
+    else response[status] = { description: entry.description, content: { [entry.contentType]: { schema: toJson(entry.schema) } } };
   }
   return {
     summary: doc.summary,

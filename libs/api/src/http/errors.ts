@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, isFluxError } from '@flux/domain';
 import { releaseUnreadBody } from './early-reply.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
@@ -8,6 +10,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.MethodNotAllowed]: 405,
+  [ErrorCode.Timeout]: 408,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,
@@ -45,6 +48,8 @@ export function codeOfStatus(status: number): ErrorCode {
       return ErrorCode.NotFound;
     case 405:
       return ErrorCode.MethodNotAllowed;
+    case 408:
+      return ErrorCode.Timeout;
     case 409:
       return ErrorCode.Conflict;
     case 413:
@@ -82,8 +87,19 @@ export function isClientAbort(error: unknown, request?: FastifyRequest): boolean
 /** HTTP methods a route can be registered for; OPTIONS is CORS's catch-all and tells nothing. */
 const ROUTABLE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
-function allowedMethods(app: FastifyInstance, path: string): string[] {
-  return ROUTABLE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+export interface UnroutedAnswer {
+  readonly status: 404 | 405;
+  /** The Allow header of a 405. */
+  readonly allow?: string;
+  readonly body: ErrorBody;
+}
+
+/** The answer to a request no route takes: 405 with Allow when its path has routes for other methods, else 404. */
+export function unroutedAnswer(app: FastifyInstance, method: string, path: string): UnroutedAnswer {
+  const allowed = ROUTABLE_METHODS.filter((candidate) => app.findRoute({ method: candidate, url: path }) !== null);
+  if (allowed.length === 0) return { status: 404, body: errorBody(ErrorCode.NotFound, `no route for ${method} ${path}`) };
+  const allow = allowed.join(', ');
+  return { status: 405, allow, body: errorBody(ErrorCode.MethodNotAllowed, `${method} is not allowed on ${path}; use ${allow}`) };
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
@@ -117,15 +133,40 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, status, errorBody(code, error.message));
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const allowed = allowedMethods(app, path);
-    if (allowed.length > 0) {
-      reply.header('Allow', allowed.join(', '));
-      return sendError(request, reply, 405, errorBody(ErrorCode.MethodNotAllowed, `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
-    }
-    return sendError(request, reply, 404, errorBody(ErrorCode.NotFound, `no route for ${request.method} ${path}`));
+  app.setNotFoundHandler((request, reply) => answerUnrouted(app, request, reply));
+}
+
+function answerUnrouted(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const answer = unroutedAnswer(app, request.method, request.url.split('?')[0] ?? '');
+  if (answer.allow !== undefined) reply.header('Allow', answer.allow);
+  return sendError(request, reply, answer.status, answer.body);
+}
+
+/**
+ * Answers unrouted requests as soon as they arrive. Fastify would otherwise parse their body
+ * first, and refuse some methods (QUERY without Content-Type) with a 400 of its own before
+ * the not-found handler could say 405. Registered after CORS, so these answers carry its headers.
+ */
+export function answerUnroutedEarly(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404) return done();
+    answerUnrouted(app, request, reply);
   });
+}
+
+/** Errors Fastify's router raises before any hook runs, with what a client is told of them. */
+const FRAMEWORK_ERRORS: Readonly<Record<string, { readonly status: number; readonly message: string }>> = {
+  FST_ERR_BAD_URL: { status: 400, message: 'the URL is not valid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'a path segment of the URL is too long' },
+};
+
+/** Fastify's frameworkErrors: the router's own errors in the same shape, with the same headers, as every other. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = FRAMEWORK_ERRORS[error.code];
+  const status = known?.status ?? 500;
+  if (known === undefined) request.log.error({ err: error }, 'router failed');
+  void reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, request.id);
+  void sendError(request, reply, status, clientErrorBody(codeOfStatus(status), known?.message ?? error.message));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { entityIdProblem, ErrorCode, FluxError, formatIssues, MAX_ENTITY_ID_LENGTH, textProblem } from '@flux/domain';
+import { entityIdProblem, ErrorCode, FluxError, formatIssues, idFragmentSchema, MAX_ENTITY_ID_LENGTH, textProblem, withProblem } from '@flux/domain';
 
 /** Parses request input with a zod schema, turning issues into a 400 that names each field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -22,22 +22,12 @@ export const positiveIntegerParam = z
   .transform(Number)
   .refine((n) => n > 0, { error: 'must be a positive integer' });
 
-/** Adds `problem(value)` as an issue of a string schema (domain rules phrase their own messages). */
-const withProblem = (schema: z.ZodString, problem: (value: string) => string | undefined) =>
-  schema.check((ctx) => {
-    const message = problem(ctx.value);
-    if (message !== undefined) ctx.issues.push({ code: 'custom', message, input: ctx.value });
-  });
-
 /** A path or query parameter holding an entity id: checked before it reaches any store. */
 export const entityIdParam = (base: z.ZodString = z.string()) =>
   withProblem(base.max(MAX_ENTITY_ID_LENGTH, { error: `must be at most ${MAX_ENTITY_ID_LENGTH} characters` }), entityIdProblem);
 
 /** A query parameter matched against the start of ids (prefix, namespace): bounded like an id. */
-export const idFragmentParam = withProblem(
-  z.string().max(MAX_ENTITY_ID_LENGTH, { error: `must be at most ${MAX_ENTITY_ID_LENGTH} characters` }),
-  textProblem,
-);
+export const idFragmentParam = idFragmentSchema;
 
 /** Any other free-text parameter (names looked up in a fixed set): short and printable. */
 export const nameParam = (maxLength: number) =>

@@ -19,7 +19,10 @@ export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
       schema: routeDoc({
         summary: 'Connectors and their status (for the caller’s namespace in public mode)',
         tags: ['connectors'],
-        responses: { 200: { description: 'Connectors', schema: z.object({ connectors: z.array(summary) }) }, 401: 'Namespace token required (public mode)' },
+        responses: {
+          200: { description: 'Connectors', schema: z.object({ connectors: z.array(summary) }) },
+          401: 'Namespace token required (public mode)',
+        },
       }),
     },
     async (request) => ({ connectors: await deps.connectors.list(await credentialOwnerOf(deps, request)) }),
@@ -37,6 +40,8 @@ export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
             description: 'Connector',
             schema: summary.extend({ poll_interval_seconds: z.number().int(), last_poll: z.string().nullable(), last_error: z.string().nullable() }),
           },
+          400: 'Invalid connector name',
+          401: 'Namespace token required (public mode)',
           404: 'Unknown connector',
         },
       }),
@@ -54,7 +59,7 @@ export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
         body: z.object({ token: z.string() }),
         responses: {
           200: { description: 'Stored', schema: success },
-          400: 'token missing',
+          400: 'token missing, or an invalid connector name',
           401: 'Namespace token required (public mode)',
           404: 'Unknown connector',
           413: 'Body larger than 64 KiB',
@@ -75,7 +80,12 @@ export function connectorRoutes(app: FastifyInstance, deps: QueryDeps): void {
         summary: 'Remove the connector’s credential',
         tags: ['connectors'],
         params: nameParams,
-        responses: { 200: { description: 'Removed', schema: success }, 404: 'Nothing stored, or unknown connector' },
+        responses: {
+          200: { description: 'Removed', schema: success },
+          400: 'Invalid connector name',
+          401: 'Namespace token required (public mode)',
+          404: 'Nothing stored, or unknown connector',
+        },
       }),
     },
     async (request) => {

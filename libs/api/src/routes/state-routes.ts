@@ -1,7 +1,17 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { assertEntityId, combineFilters, decodeCursor, encodeCursor, entityIdProblem, ErrorCode, FluxError, toEntityView } from '@flux/domain';
+import {
+  assertEntityId,
+  combineFilters,
+  decodeCursor,
+  deleteSelectorSchema,
+  encodeCursor,
+  entityIdProblem,
+  ErrorCode,
+  FluxError,
+  toEntityView,
+} from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, idFragmentParam, parseInput, positiveIntegerParam } from '../http/input.js';
@@ -23,7 +33,11 @@ const listQuery = z.object({
   prefix: idFragmentParam.optional(),
   namespace: idFragmentParam.optional(),
   limit: positiveIntegerParam.optional(),
-  cursor: z.string().max(MAX_CURSOR_CHARS, { error: 'is not a cursor returned by Flux' }).optional(),
+  cursor: z
+    .string()
+    .max(MAX_CURSOR_CHARS, { error: 'is not a cursor returned by Flux' })
+    .regex(/^[A-Za-z0-9_-]*$/, { error: 'is not a cursor returned by Flux' })
+    .optional(),
 });
 
 /** The id a cursor resumes after; a forged one must not reach the store. */
@@ -32,12 +46,6 @@ function cursorPosition(cursor: string): string {
   if (entityIdProblem(after) !== undefined) throw new FluxError(ErrorCode.Validation, 'cursor is not a cursor returned by Flux');
   return after;
 }
-
-const deleteSelector = z.union([
-  z.object({ namespace: z.string() }),
-  z.object({ prefix: z.string() }),
-  z.object({ entity_ids: z.array(z.string()) }),
-]);
 
 const idParams = z.object({ id: entityIdParam().describe('Entity id, percent-encoded (dawn-coral%2Fsensor-01)') });
 
@@ -156,13 +164,13 @@ export const DELETE_ONE_DOC = routeDoc({
 export const BATCH_DELETE_DOC = routeDoc({
   summary: 'Delete many entities: exactly one of namespace, prefix or entity_ids',
   tags: ['state'],
-  body: deleteSelector,
+  body: deleteSelectorSchema,
   responses: {
     200: {
       description: 'Tombstones appended',
       schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
     },
-    400: 'Invalid selector, or more than max_batch_delete entities match',
+    400: 'Not exactly one selector, an empty or over-long (512) namespace or prefix, or more than max_batch_delete entities match',
     401: 'Missing or unknown token (public mode)',
     403: 'A matched entity is outside the token’s namespace; nothing was deleted',
     413: 'Body larger than 16 MiB',

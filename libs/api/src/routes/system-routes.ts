@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ErrorCode } from '@flux/domain';
 import type { SystemDeps } from '../api-deps.js';
+import { errorBody } from '../http/errors.js';
 import { routeDoc } from '../http/doc-schema.js';
 
 export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
@@ -22,13 +24,19 @@ export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
     async (_request, reply) => {
       const readiness = await deps.readiness();
       if (readiness.ready) return { status: 'ready' };
-      return reply.code(503).send({ error: `not ready: ${readiness.reason ?? 'starting'}` });
+      return reply.code(503).send(errorBody(ErrorCode.Unavailable, `not ready: ${readiness.reason ?? 'starting'}`));
     },
   );
 
   app.get(
     '/metrics',
-    { schema: routeDoc({ summary: 'Prometheus metrics (text format)', tags: ['system'], responses: { 200: 'Prometheus exposition text' } }) },
+    {
+      schema: routeDoc({
+        summary: 'Prometheus metrics (text format)',
+        tags: ['system'],
+        responses: { 200: { description: 'Prometheus exposition text', schema: z.string(), contentType: 'text/plain' } },
+      }),
+    },
     async (_request, reply) => {
       const body = await deps.metrics.registry.metrics();
       return reply.type(deps.metrics.registry.contentType).send(body);

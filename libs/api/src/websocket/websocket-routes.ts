@@ -3,7 +3,7 @@ import websocket from '@fastify/websocket';
 import { ErrorCode, FluxError } from '@flux/domain';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { websocketErrorHandler } from '../http/errors.js';
+import { errorBody, websocketErrorHandler } from '../http/errors.js';
 import { WebSocketHub } from './websocket-hub.js';
 
 /** Largest client message accepted (subscribe/unsubscribe are tiny). */
@@ -57,7 +57,7 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
       }),
       preValidation: async (request) => admitAddress(request),
       handler: async (_request, reply) =>
-        reply.code(426).header('Upgrade', 'websocket').send({ error: 'this endpoint speaks WebSocket: send an Upgrade request' }),
+        reply.code(426).header('Upgrade', 'websocket').send(errorBody(ErrorCode.Validation, 'this endpoint speaks WebSocket: send an Upgrade request')),
       wsHandler: (socket) => hub.add(socket),
     });
   });

@@ -1,13 +1,12 @@
 import pMap from 'p-map';
-import { z } from 'zod';
 import {
   assertEntityId,
   entityIdProblem,
   ErrorCode,
   FluxError,
-  formatIssues,
   isSystemEntity,
   namespaceOf,
+  parseDeleteSelector,
   tombstoneFor,
 } from '@flux/domain';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
@@ -24,15 +23,6 @@ export interface DeleteManyResult {
   readonly failed: number;
   readonly errors: readonly { readonly entity_id?: unknown; readonly error: string }[];
 }
-
-/** Exactly one selector; `strictObject` rejects bodies that mix them with anything else. */
-const selectorSchema = z.union([
-  z.strictObject({ namespace: z.string().min(1, { error: 'must not be empty' }) }),
-  z.strictObject({ prefix: z.string().min(1, { error: 'must not be empty' }) }),
-  z.strictObject({ entity_ids: z.array(z.unknown(), { error: 'must be an array of entity ids' }) }),
-]);
-
-const SELECTOR_HELP = 'body must be exactly one of {"namespace": ns}, {"prefix": p} or {"entity_ids": [...]}';
 
 const EXISTENCE_CHECK_CONCURRENCY = 64;
 
@@ -68,13 +58,8 @@ export class DeletionService {
   }
 
   async deleteMatching(body: unknown, principal: Principal): Promise<DeleteManyResult> {
-    const parsed = selectorSchema.safeParse(body);
-    if (!parsed.success) {
-      const detail = typeof body === 'object' && body !== null && !Array.isArray(body) ? formatIssues(parsed.error.issues.slice(0, 1)) : '';
-      throw new FluxError(ErrorCode.Validation, detail === '' ? SELECTOR_HELP : `${SELECTOR_HELP} (${detail})`);
-    }
+    const selector = parseDeleteSelector(body);
     const own = this.options.authorizer.requireNamespace(principal);
-    const selector = parsed.data;
     const errors: { entity_id?: unknown; error: string }[] = [];
     let ids: string[];
 
