@@ -8,7 +8,6 @@ import {
   getEntity,
   post,
   publish,
-  publishOk,
   registerNamespace,
   request,
   unique,

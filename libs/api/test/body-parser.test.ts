@@ -1,24 +1,16 @@
 /** The JSON body parser: which limit each route gets, and what it makes of odd bodies. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_RUNTIME_CONFIG } from '@flux/domain';
-import { RuntimeConfigService } from '@flux/core';
-import { LmdbControlStore } from '@flux/embedded';
+import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
 import { CONTROL_BODY_LIMIT_BYTES, registerJsonBodyParser } from '../src/http/body-parser.js';
 import { registerErrorHandling } from '../src/http/errors.js';
 
-let dir: string;
-let control: LmdbControlStore;
-let runtimeConfig: RuntimeConfigService;
+/** The parser reads the limits of the runtime config as they are at each request. */
+let runtimeConfig: { current: RuntimeConfig };
 let app: FastifyInstance;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'flux-body-parser-'));
-  control = await LmdbControlStore.open({ path: dir });
-  runtimeConfig = await RuntimeConfigService.load(control, DEFAULT_RUNTIME_CONFIG);
+  runtimeConfig = { current: DEFAULT_RUNTIME_CONFIG };
   app = Fastify();
   registerErrorHandling(app);
   registerJsonBodyParser(app, runtimeConfig);
@@ -32,9 +24,6 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await app.close();
-  runtimeConfig.close();
-  await control.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 const post = (url: string, payload: string | Buffer, contentType = 'application/json') =>
@@ -46,7 +35,7 @@ const jsonOf = (bytes: number): string => `{"pad":"${'x'.repeat(bytes - 10)}"}`;
 describe('body limits', () => {
   it('event routes follow the runtime config as it is now', async () => {
     expect((await post('/single', jsonOf(2_000))).statusCode).toBe(200);
-    await runtimeConfig.update({ body_size_limit_single_bytes: 1_024 });
+    runtimeConfig.current = { ...DEFAULT_RUNTIME_CONFIG, body_size_limit_single_bytes: 1_024 };
     const refused = await post('/single', jsonOf(2_000));
     expect(refused.statusCode).toBe(413);
     expect(refused.json()).toEqual({ error: 'request body exceeds the limit of 1024 bytes', code: 'FLUX_PAYLOAD_TOO_LARGE' });
@@ -54,7 +43,7 @@ describe('body limits', () => {
   });
 
   it('control routes keep their fixed limit whatever the runtime config says', async () => {
-    await runtimeConfig.update({ body_size_limit_single_bytes: 1_024, body_size_limit_batch_bytes: 65_536 });
+    runtimeConfig.current = { ...DEFAULT_RUNTIME_CONFIG, body_size_limit_single_bytes: 1_024, body_size_limit_batch_bytes: 65_536 };
     expect((await post('/control', jsonOf(CONTROL_BODY_LIMIT_BYTES))).statusCode).toBe(200);
     expect((await post('/control', jsonOf(CONTROL_BODY_LIMIT_BYTES + 1))).statusCode).toBe(413);
   });

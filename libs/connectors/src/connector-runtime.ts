@@ -99,7 +99,8 @@ export class ConnectorRuntime {
     this.loop = (async () => {
       while (!this.stopping.signal.aborted) {
         try {
-          await this.scan();
+          // The polls run on in the background: tracked in this.active, awaited by stop().
+          void (await this.scan());
         } catch (error) {
           this.logger.warn({ err: error }, 'connector scan failed');
         }

@@ -7,6 +7,9 @@ import { notifyConfigWritten, watchConfig } from './config-watchers.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 import type { ListenerErrorHandler } from './listener-set.js';
 
+// `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
+// once, and the transaction's own promise (awaited by the caller) reports whether it committed.
+
 export interface LmdbControlStoreOptions {
   /** Directory of the store's own LMDB environment (created when missing). */
   readonly path: string;
@@ -66,8 +69,8 @@ export class LmdbControlStore implements ControlStore {
     // Check and write in one transaction: of two concurrent creations exactly one wins.
     return this.namespaces.childTransaction(() => {
       if (this.namespaces.doesExist(record.name)) return false;
-      this.namespaces.put(record.name, JSON.stringify(record));
-      this.tokens.put(record.tokenHash, record.name);
+      void this.namespaces.put(record.name, JSON.stringify(record));
+      void this.tokens.put(record.tokenHash, record.name);
       return true;
     });
   }
@@ -89,8 +92,8 @@ export class LmdbControlStore implements ControlStore {
     return this.namespaces.childTransaction(() => {
       const record = parse<NamespaceRecord>(this.namespaces.get(name));
       if (record === undefined) return false;
-      this.namespaces.remove(name);
-      if (this.tokens.get(record.tokenHash) === name) this.tokens.remove(record.tokenHash);
+      void this.namespaces.remove(name);
+      if (this.tokens.get(record.tokenHash) === name) void this.tokens.remove(record.tokenHash);
       return true;
     });
   }
@@ -124,7 +127,7 @@ export class LmdbControlStore implements ControlStore {
   deleteCredential(owner: string, connector: string): Promise<boolean> {
     return this.credentials.childTransaction(() => {
       if (!this.credentials.doesExist([owner, connector])) return false;
-      this.credentials.remove([owner, connector]);
+      void this.credentials.remove([owner, connector]);
       return true;
     });
   }

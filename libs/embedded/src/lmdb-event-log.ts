@@ -6,6 +6,9 @@ import { AppendSignal } from './append-signal.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 import { LogTailSubscription } from './log-tail-subscription.js';
 
+// `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
+// once, and the transaction's own promise (awaited by the caller) reports whether it committed.
+
 export interface LmdbEventLogOptions {
   /** Directory of the log's own LMDB environment (created when missing). */
   readonly path: string;
@@ -161,7 +164,7 @@ export class LmdbEventLog implements EventLog {
           chunk.push(key, value);
           assigned[call]![index] = { partition, offset: first + i / 2 };
         }
-        this.records.put([partition, first + places.length / 2 - 1], chunk);
+        void this.records.put([partition, first + places.length / 2 - 1], chunk);
       }
       return assigned;
     };
@@ -238,8 +241,8 @@ export class LmdbEventLog implements EventLog {
       // Chunks whose last offset lies before `until`; collected first, so that no cursor is
       // invalidated by removing under it.
       const dropped = [...this.records.getKeys({ start: [partition], end: [partition, until] })];
-      for (const key of dropped) this.records.remove(key);
-      this.meta.put(startKey(partition), until);
+      for (const key of dropped) void this.records.remove(key);
+      void this.meta.put(startKey(partition), until);
       return until - start;
     });
   }

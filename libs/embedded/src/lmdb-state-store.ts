@@ -14,6 +14,9 @@ import type { EntityPage, EntityRecord, HistoryQuery, PartitionClaim, PartitionC
 import { openLmdbEnvironment } from './lmdb-environment.js';
 import { entityIdOf, entityKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
 
+// `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
+// once, and the transaction's own promise (awaited by the caller) reports whether it committed.
+
 export interface LmdbStateStoreOptions {
   /** Directory of the store's own LMDB environment (created when missing). */
   readonly path: string;
@@ -151,7 +154,7 @@ export class LmdbStateStore implements StateStore {
     return this.partitionsDb.childTransaction(() => {
       const stored = this.partitionsDb.get(partition);
       const claim: PartitionClaim = { partition, epoch: (stored?.epoch ?? 0) + 1, appliedOffset: stored?.appliedOffset ?? -1 };
-      this.partitionsDb.put(partition, { epoch: claim.epoch, appliedOffset: claim.appliedOffset });
+      void this.partitionsDb.put(partition, { epoch: claim.epoch, appliedOffset: claim.appliedOffset });
       return claim;
     });
   }
@@ -181,20 +184,20 @@ export class LmdbStateStore implements StateStore {
       // The fence: checked before any write, inside the same transaction as the writes.
       if (stored === undefined || stored.epoch !== claim.epoch) return FENCED;
       // Deletes first: an id in both lists ends up with its upserted state.
-      for (const id of commit.deletes) this.entitiesDb.remove(entityKey(id));
-      for (const { key, json } of upserts) this.entitiesDb.put(key, json);
+      for (const id of commit.deletes) void this.entitiesDb.remove(entityKey(id));
+      for (const { key, json } of upserts) void this.entitiesDb.put(key, json);
       // History of offsets past the applied one cannot be stored yet: only a replay needs the
       // per-entry existence check.
       this.appendHistory(history, oldestOffset <= stored.appliedOffset);
       for (const [countKey, delta] of Object.entries(commit.countDeltas)) {
         if (delta === 0) continue;
         const next = (this.countsDb.get(countKey) ?? 0) + delta;
-        if (next === 0) this.countsDb.remove(countKey);
-        else this.countsDb.put(countKey, next);
+        if (next === 0) void this.countsDb.remove(countKey);
+        else void this.countsDb.put(countKey, next);
       }
-      if (commit.eventsApplied !== 0) this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
+      if (commit.eventsApplied !== 0) void this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
       const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
-      this.partitionsDb.put(claim.partition, applied);
+      void this.partitionsDb.put(claim.partition, applied);
       return applied;
     });
     if (outcome === FENCED) {
@@ -222,7 +225,7 @@ export class LmdbStateStore implements StateStore {
     for (const { entityId, key, json } of entries) {
       // A replayed offset overwrites its entry rather than counting twice.
       if (!mayReplay || !this.historyDb.doesExist(key)) added.set(entityId, (added.get(entityId) ?? 0) + 1);
-      this.historyDb.put(key, json);
+      void this.historyDb.put(key, json);
     }
     for (const [entityId, count] of added) {
       const sizeKey = entityKey(entityId);
@@ -231,10 +234,10 @@ export class LmdbStateStore implements StateStore {
       if (excess > 0) {
         // Collected before removing, so no cursor is invalidated under the iteration.
         const oldest = [...this.historyDb.getKeys({ start: historyStart(entityId), end: historyEnd(entityId), limit: excess })];
-        for (const key of oldest) this.historyDb.remove(key);
+        for (const key of oldest) void this.historyDb.remove(key);
         size -= oldest.length;
       }
-      this.historySizesDb.put(sizeKey, size);
+      void this.historySizesDb.put(sizeKey, size);
     }
   }
 }

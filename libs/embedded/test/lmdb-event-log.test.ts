@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '@flux/domain';
 import type { LogRecord } from '@flux/core';
 import { Collector, runUntilKilled, within } from '@flux/core/testing';
-import { LmdbEventLog, openLmdbEnvironment } from '../src/index.js';
+import { LmdbEventLog } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
 const append = (log: LmdbEventLog, partition: number, count: number, prefix = 'k') =>

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HISTORY_MAX_PER_ENTITY, type StoredEvent } from '@flux/domain';
 import type { PartitionCommit } from '@flux/core';

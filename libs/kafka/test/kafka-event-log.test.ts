@@ -1,4 +1,4 @@
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
 import { Kafka } from 'kafkajs';
 import { ErrorCode, partitionFor } from '@flux/domain';
 import type { LogRecord } from '@flux/core';

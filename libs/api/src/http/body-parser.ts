@@ -31,7 +31,7 @@ const tooLarge = (limit: number) => new FluxError(ErrorCode.PayloadTooLarge, `re
  * the body limits of the runtime config as they are now, and treats an empty body as none
  * (the original client sends Content-Type: application/json on bodiless DELETEs).
  */
-export function registerJsonBodyParser(app: FastifyInstance, runtimeConfig: RuntimeConfigService): void {
+export function registerJsonBodyParser(app: FastifyInstance, runtimeConfig: Pick<RuntimeConfigService, 'current'>): void {
   const limitFor = (request: FastifyRequest): number => {
     switch (request.routeOptions.config.bodyLimit) {
       case 'single':

@@ -76,7 +76,8 @@ export class FakeGitHubApi {
   /** Delay before answering requests whose path matches. */
   delays: { path: RegExp; ms: number }[] = [];
   url = '';
-  private readonly server = createServer((request, response) => this.handle(request, response));
+  // node:http ignores what a listener returns; handle() answers every request itself.
+  private readonly server = createServer((request, response) => void this.handle(request, response));
 
   static async start(): Promise<FakeGitHubApi> {
     const api = new FakeGitHubApi();
