@@ -1,22 +1,16 @@
 import type { Logger } from 'pino';
 import { buildServer, type BuiltServer } from '@flux/api';
 import {
-  ActivityTracker,
-  adminTokenWarning,
-  Authorizer,
-  ConnectorService,
-  CredentialVault,
-  DeletionService,
-  DirectoryPublisher,
+  ClosingOrder,
+  composeGatewayServices,
+  composeIngestRole,
+  composeQueryRole,
+  composeReducerRole,
   FluxMetrics,
-  IngestService,
-  NamespaceService,
-  ReducerGroup,
-  RuntimeConfigService,
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
-import { MemoryPollLease, openEmbedded } from '@flux/embedded';
+import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
   /** Stops accepting requests, lets reducers finish their batch, and closes the stores. */
@@ -24,9 +18,6 @@ export interface RunningFlux extends BuiltServer {
   /** Rejects if a partition reducer fails: state would stop following the log, so the process should exit. */
   readonly failed: Promise<never>;
 }
-
-/** How often applied log records are dropped from the embedded log. */
-const LOG_TRUNCATE_INTERVAL_MS = 2_000;
 
 /**
  * The composition root of the single-process deployment: the same services the distributed
@@ -47,104 +38,59 @@ export async function startEmbeddedFlux(
     );
   }
 
+  const closing = new ClosingOrder(logger);
+  closing.add('embedded stores', () => embedded.close());
   const metrics = new FluxMetrics({ entities: async () => (await state.counts()).total });
-  const activity = new ActivityTracker();
-  const stopActivity = feed.subscribe((changes) => activity.record(changes));
-  const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-  const warning = adminTokenWarning(settings);
-  if (warning !== undefined) logger.warn(warning);
-  const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
-  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger, entityBound: settings.entityBound });
-  const deletion = new DeletionService({ ingest, reader: state, authorizer, maxBatchDelete: settings.maxBatchDelete });
-  const namespaces = new NamespaceService(control, state, Date.now, async (name) => {
-    await deletion.deleteNamespace(name);
-  });
-  const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
-
-  let fail: (error: unknown) => void = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  const appliedOffsets = new Map<number, number>();
-  const reducers = new ReducerGroup({
-    partitions: Array.from({ length: log.partitionCount }, (_, partition) => partition),
-    log,
-    store: state,
-    feed,
-    logger: logger.child({ component: 'reducer' }),
-    entityBound: settings.entityBound,
-    onRefused: (reason) => metrics.eventsRefused(reason),
-    onCommitted: (partition, lastOffset, events) => {
-      appliedOffsets.set(partition, lastOffset);
-      metrics.eventsApplied(partition, events);
+  const services = await composeGatewayServices(settings, control, logger, closing);
+  const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger });
+  const query = composeQueryRole(
+    { settings, control, reader: state, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) },
+    closing,
+  );
+  const truncation = new LogTruncation({ log, state, logger });
+  closing.add('log truncation', () => truncation.stop());
+  const reducing = composeReducerRole(
+    {
+      settings,
+      partitions: Array.from({ length: log.partitionCount }, (_, partition) => partition),
+      log,
+      store: state,
+      feed,
+      metrics,
+      logger,
+      onCommitted: (partition, lastOffset) => truncation.applied(partition, lastOffset),
+      directory: {
+        appender: ingest.appender,
+        ...(settings.authEnabled ? { registeredNamespaces: () => query.namespaces.names() } : {}),
+      },
     },
-    onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
-  });
-  const recovery = reducers.start();
-  recovery.catch((error: unknown) => fail(new Error('recovery failed', { cause: error })));
+    closing,
+  );
+  // Recovery runs while the server answers (/ready says when it is done); a failure ends up in `failed`.
+  reducing.start().catch(() => undefined);
+  const { reducers } = reducing;
 
-  // Often and in small steps: one truncation is one write transaction on the log, and appends
-  // queue behind it, so dropping 30 s of records at once stalled ingest for a quarter second.
-  const truncatedBefore = new Map<number, number>();
-  let truncating = false;
-  const truncation = setInterval(() => {
-    const due = [...appliedOffsets].filter(([partition, offset]) => offset + 1 > (truncatedBefore.get(partition) ?? 0));
-    if (truncating || due.length === 0) return;
-    truncating = true;
-    // State commits reach the disk after they are applied; records are dropped only once the
-    // state that reflects them is durable, or a crash could leave neither.
-    state
-      .flushed()
-      .then(() =>
-        Promise.all(
-          due.map(([partition, offset]) =>
-            embedded.log.truncateBefore(partition, offset + 1).then(
-              () => truncatedBefore.set(partition, offset + 1),
-              (error: unknown) => logger.warn({ err: error, partition }, 'log truncation failed'),
-            ),
-          ),
-        ),
-      )
-      .catch((error: unknown) => logger.warn({ err: error }, 'state flush before log truncation failed'))
-      .finally(() => {
-        truncating = false;
-      });
-  }, LOG_TRUNCATE_INTERVAL_MS);
-  truncation.unref();
-
-  const directory = new DirectoryPublisher({
-    reader: state,
-    appender: ingest.appender,
-    logger: logger.child({ component: 'directory' }),
-    ...(settings.authEnabled ? { registeredNamespaces: () => namespaces.names() } : {}),
-  });
-  directory.start();
 
   const deps = {
-    authorizer,
-    runtimeConfig,
+    ...services,
+    ...query,
     metrics,
     readiness: () => (reducers.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
     ingest,
     deletion,
     reader: state,
-    namespaces,
-    connectors,
     feed,
-    activity,
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };
-  const server = await buildServer(
-    { system: deps, ingest: deps, query: deps },
-    { logger, version, http: settings.http },
-  );
+  const server = await buildServer({ system: deps, ingest: deps, query: deps }, { logger, version, http: settings.http });
+  closing.add('HTTP server', () => server.app.close());
 
   const connectorRuntime = new ConnectorRuntime({
     connectors: connectorSet,
     lease: new MemoryPollLease(),
     control,
-    credentials: connectors,
+    credentials: query.connectors,
     ingest,
     state,
     logger: logger.child({ component: 'connectors' }),
@@ -153,19 +99,7 @@ export async function startEmbeddedFlux(
     isReady: () => reducers.recovered,
   });
   connectorRuntime.start();
+  closing.add('connectors', () => connectorRuntime.stop());
 
-  return {
-    ...server,
-    failed,
-    async close() {
-      clearInterval(truncation);
-      await server.app.close();
-      await connectorRuntime.stop();
-      await directory.stop();
-      await reducers.stop();
-      stopActivity();
-      runtimeConfig.close();
-      await embedded.close();
-    },
-  };
+  return { ...server, failed: reducing.failed, close: () => closing.close() };
 }

@@ -1,18 +1,16 @@
 import { pino } from 'pino';
 import { buildServer } from '@flux/api';
 import {
-  adminTokenWarning,
-  Authorizer,
+  ClosingOrder,
+  composeGatewayServices,
+  composeIngestRole,
   ConnectorService,
   CredentialVault,
-  DeletionService,
   FluxMetrics,
   guardStartup,
   handleShutdown,
-  IngestService,
   loadOrExit,
   parseClusterSettings,
-  RuntimeConfigService,
 } from '@flux/core';
 import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, ShardedStateReader } from '@flux/grpc';
@@ -30,6 +28,7 @@ const connectorSet = loadOrExit('flux-ingest-gateway', () => configuredConnector
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-ingest-gateway' } });
 const started = guardStartup(logger, 'flux-ingest-gateway');
 
+const closing = new ClosingOrder(logger);
 const log = await KafkaEventLog.open({
   brokers: settings.cluster.kafkaBrokers,
   clientId: 'flux-ingest-gateway',
@@ -38,20 +37,27 @@ const log = await KafkaEventLog.open({
   replicationFactor: settings.cluster.kafkaReplicationFactor,
   logger: logger.child({ component: 'kafka' }),
 });
+closing.add('Kafka', () => log.close());
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-ingest-gateway' });
+closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
-const rateLimiter = new RedisRateLimiter({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+closing.add('control store', () => control.close());
 const shards = createShardClients(settings.shardAddresses);
-// Batch deletes by prefix or namespace need to know which entities exist.
+closing.add('shard clients', () => closeShardClients(shards));
+// Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
 const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
 
 const metrics = new FluxMetrics();
-const warning = adminTokenWarning(settings);
-if (warning !== undefined) logger.warn(warning);
-const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
-const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger, entityBound: settings.entityBound });
-const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
+const services = await composeGatewayServices(settings, control, logger, closing);
+const { ingest, deletion } = composeIngestRole({
+  settings,
+  services,
+  log,
+  rateLimiter: new RedisRateLimiter({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
+  reader,
+  metrics,
+  logger,
+});
 
 const connectorRuntime = new ConnectorRuntime({
   connectors: connectorSet,
@@ -65,8 +71,7 @@ const connectorRuntime = new ConnectorRuntime({
 });
 
 const deps = {
-  authorizer,
-  runtimeConfig,
+  ...services,
   metrics,
   ingest,
   deletion,
@@ -80,16 +85,9 @@ const deps = {
   },
 };
 const { app } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version, http: settings.http });
-
-handleShutdown(logger, async () => {
-  await app.close();
-  await connectorRuntime.stop();
-  runtimeConfig.close();
-  closeShardClients(shards);
-  await log.close();
-  await control.close();
-  await redis.quit();
-}, undefined, settings.shutdownTimeoutMs);
+closing.add('HTTP server', () => app.close());
+closing.add('connectors', () => connectorRuntime.stop());
+handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 connectorRuntime.start();

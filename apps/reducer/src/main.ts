@@ -1,13 +1,13 @@
 import { pino } from 'pino';
 import {
-  DirectoryPublisher,
+  ClosingOrder,
+  composeReducerRole,
   EventAppender,
   FluxMetrics,
   guardStartup,
   handleShutdown,
   loadOrExit,
   parseClusterSettings,
-  ReducerGroup,
 } from '@flux/core';
 import { partitionsOfShard } from '@flux/domain';
 import { MemoryChangeFeed } from '@flux/embedded';
@@ -28,6 +28,7 @@ const shard = settings.shard;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer', shard: shard.shardIndex } });
 const started = guardStartup(logger, 'flux-reducer');
 
+const closing = new ClosingOrder(logger);
 const log = await KafkaEventLog.open({
   brokers: settings.cluster.kafkaBrokers,
   clientId: `flux-reducer-${shard.shardIndex}`,
@@ -37,72 +38,55 @@ const log = await KafkaEventLog.open({
   groupPrefix: `flux-reducer-${shard.shardIndex}`,
   logger: logger.child({ component: 'kafka' }),
 });
+closing.add('Kafka', () => log.close());
 const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: `flux-reducer-${shard.shardIndex}` });
+closing.add('Redis', () => redis.quit());
 const store = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
-// What this shard serves: reads and counts of its own partitions only.
-const ownState = store.forPartitions(partitions);
+closing.add('state store', () => store.close());
+// Shard 0 keeps the directory entity; in public mode it lists the registered namespaces.
+const control = shard.shardIndex === 0 ? await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }) : undefined;
+if (control !== undefined) closing.add('control store', () => control.close());
 const feed = new MemoryChangeFeed();
 const metrics = new FluxMetrics();
 
-let fail: (error: unknown) => void = () => {};
-const failed = new Promise<never>((_, reject) => {
-  fail = reject;
-});
-const reducers = new ReducerGroup({
-  partitions,
-  log,
-  store,
-  feed,
-  logger: logger.child({ component: 'reducer' }),
-  entityBound: settings.entityBound,
-  onRefused: (reason) => metrics.eventsRefused(reason),
-  onCommitted: (partition, _offset, events) => metrics.eventsApplied(partition, events),
-  // A replaced shard that is idle stops within this long of waking (see PartitionReducer).
-  claimCheckIntervalMs: CLAIM_CHECK_INTERVAL_MS,
-  onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
-});
+const reducing = composeReducerRole(
+  {
+    settings,
+    partitions,
+    log,
+    store,
+    feed,
+    metrics,
+    logger,
+    // A replaced shard that is idle stops within this long of waking (see PartitionReducer).
+    claimCheckIntervalMs: CLAIM_CHECK_INTERVAL_MS,
+    ...(control === undefined
+      ? {}
+      : {
+          directory: {
+            appender: new EventAppender(log),
+            ...(settings.authEnabled ? { registeredNamespaces: async () => (await control.listNamespaces()).map((ns) => ns.name) } : {}),
+          },
+        }),
+  },
+  closing,
+);
 
 const grpc = createStateServiceServer({
-  reader: ownState,
+  // What this shard serves: reads and counts of its own partitions only.
+  reader: store.forPartitions(partitions),
   feed,
   partitions,
   partitionCount: log.partitionCount,
   logger: logger.child({ component: 'grpc' }),
 });
 const port = await grpc.listen(`${shard.grpcHost}:${shard.grpcPort}`);
-
-let directory: DirectoryPublisher | undefined;
-let control: RedisControlStore | undefined;
-if (shard.shardIndex === 0) {
-  const controlStore = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
-  control = controlStore;
-  directory = new DirectoryPublisher({
-    reader: store,
-    appender: new EventAppender(log),
-    logger: logger.child({ component: 'directory' }),
-    ...(settings.authEnabled ? { registeredNamespaces: async () => (await controlStore.listNamespaces()).map((ns) => ns.name) } : {}),
-  });
-}
-
-handleShutdown(
-  logger,
-  async () => {
-    await directory?.stop();
-    await grpc.shutdown();
-    await reducers.stop();
-    await control?.close();
-    await store.close();
-    await log.close();
-    await redis.quit();
-  },
-  failed,
-  settings.shutdownTimeoutMs,
-);
+closing.add('gRPC server', () => grpc.shutdown());
+handleShutdown(logger, () => closing.close(), reducing.failed, settings.shutdownTimeoutMs);
 
 logger.info({ partitions, grpcPort: port }, 'reducer shard starting: claiming partitions and catching up');
-await reducers.start();
+await reducing.start();
 grpc.setReady();
-directory?.start();
 logger.info({ partitions, grpcPort: port }, 'reducer shard ready');
 started();

@@ -18,3 +18,4 @@ export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
 export * from './reading/stale-reads.js';
 export * from './reading/fallback-state-reader.js';
+export * from './composition/index.js';

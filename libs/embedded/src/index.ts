@@ -7,3 +7,4 @@ export * from './memory-rate-limiter.js';
 export * from './memory-poll-lease.js';
 export * from './listener-set.js';
 export * from './open-embedded.js';
+export * from './log-truncation.js';

@@ -21,7 +21,8 @@ export interface PartitionReducerOptions {
   readonly partition: number;
   readonly log: EventLog;
   readonly store: PartitionStateWriter;
-  readonly feed: ChangeFeed;
+  /** Where each commit's changes go once committed. */
+  readonly feed: Pick<ChangeFeed, 'publish'>;
   readonly logger: Logger;
   /** Records applied per commit at most. */
   readonly maxBatch?: number;

@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import { DirectoryPublisher } from '../directory/directory-publisher.js';
+import type { EventAppender } from '../ingest/event-appender.js';
+import type { FluxMetrics } from '../observability/flux-metrics.js';
+import type { ChangeFeed } from '../ports/change-feed.js';
+import type { EventLog } from '../ports/event-log.js';
+import type { PartitionStateWriter, StateReader } from '../ports/state-store.js';
+import { ReducerGroup } from '../reducer/reducer-group.js';
+import type { ClosingOrder } from './closing-order.js';
+
+export interface ReducerRoleOptions {
+  readonly settings: Settings;
+  readonly partitions: readonly number[];
+  readonly log: EventLog;
+  readonly store: PartitionStateWriter & StateReader;
+  readonly feed: Pick<ChangeFeed, 'publish'>;
+  readonly metrics: FluxMetrics;
+  readonly logger: Logger;
+  /** See PartitionReducerOptions; only where another process may claim the same partitions. */
+  readonly claimCheckIntervalMs?: number;
+  readonly onCommitted?: (partition: number, lastOffset: number) => void;
+  /**
+   * Set on the one process that keeps `flux-core/directory` current (the embedded server, or
+   * reducer shard 0), with the registered namespaces in public mode.
+   */
+  readonly directory?: { readonly appender: Pick<EventAppender, 'append'>; readonly registeredNamespaces?: () => Promise<readonly string[]> };
+}
+
+/** Materialisation: the reducers of some partitions, and the directory entity. */
+export interface ReducerRole {
+  readonly reducers: ReducerGroup;
+  /**
+   * Rejects once a reducer stops on its own (fenced, or its store failed): its partitions
+   * apply nothing more, so the process should exit and be restarted (crash-only).
+   */
+  readonly failed: Promise<never>;
+  /** Starts the reducers, then the directory; resolves once they caught up with the log (rejects, and `failed` too, when they cannot). */
+  start(): Promise<void>;
+}
+
+export function composeReducerRole(options: ReducerRoleOptions, closing: ClosingOrder): ReducerRole {
+  const { settings, partitions, log, store, feed, metrics, logger, directory } = options;
+  let fail: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const reducers = new ReducerGroup({
+    partitions,
+    log,
+    store,
+    feed,
+    logger: logger.child({ component: 'reducer' }),
+    entityBound: settings.entityBound,
+    onRefused: (reason) => metrics.eventsRefused(reason),
+    onCommitted: (partition, lastOffset, events) => {
+      options.onCommitted?.(partition, lastOffset);
+      metrics.eventsApplied(partition, events);
+    },
+    ...(options.claimCheckIntervalMs === undefined ? {} : { claimCheckIntervalMs: options.claimCheckIntervalMs }),
+    onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
+  });
+  closing.add('reducers', () => reducers.stop());
+  const publisher =
+    directory === undefined
+      ? undefined
+      : new DirectoryPublisher({
+          reader: store,
+          appender: directory.appender,
+          logger: logger.child({ component: 'directory' }),
+          ...(directory.registeredNamespaces === undefined ? {} : { registeredNamespaces: directory.registeredNamespaces }),
+        });
+  if (publisher !== undefined) closing.add('directory', () => publisher.stop());
+  return {
+    reducers,
+    failed,
+    async start() {
+      try {
+        await reducers.start();
+      } catch (error) {
+        fail(new Error('recovery failed', { cause: error }));
+        throw error;
+      }
+      // The directory is computed from the state, so only once the state caught up.
+      publisher?.start();
+    },
+  };
+}
