@@ -1,27 +1,22 @@
 import { pino } from 'pino';
 import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
-  adminTokenWarning,
-  ActivityTracker,
-  Authorizer,
-  ConnectorService,
-  CredentialVault,
+  ClosingOrder,
+  composeGatewayServices,
+  composeQueryRole,
   DeletionService,
-  EventAppender,
   FallbackStateReader,
   FluxMetrics,
   guardStartup,
   handleShutdown,
   loadOrExit,
-  NamespaceService,
   parseClusterSettings,
-  RuntimeConfigService,
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
-import { KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
+import { LazyTombstoneLog } from './lazy-tombstone-log.js';
 
 /**
  * A query gateway: REST reads routed to the shard that owns each entity, lists fanned out
@@ -41,9 +36,13 @@ const connectorSet = loadOrExit('flux-query-gateway', () => configuredConnectors
 const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gateway' } });
 const started = guardStartup(logger, 'flux-query-gateway');
 
+const closing = new ClosingOrder(logger);
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
+closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+closing.add('control store', () => control.close());
 const shards = createShardClients(settings.shardAddresses);
+closing.add('shard clients', () => closeShardClients(shards));
 const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
 // The state the shards serve is in Redis: while a shard is down or restarting, reads of its
 // entities are served from there, possibly behind the log (Flux-Stale: true).
@@ -53,58 +52,27 @@ const reader = new FallbackStateReader({
   onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
 });
 const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
+closing.add('change feed', () => feed.close());
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+closing.add('presence', () => presence.close());
+const tombstones = new LazyTombstoneLog(settings, logger);
+closing.add('Kafka', () => tombstones.close());
 
 const metrics = new FluxMetrics({ entities: async () => (await reader.counts()).total });
-const activity = new ActivityTracker();
-const stopActivity = feed.subscribe((changes) => activity.record(changes));
-const warning = adminTokenWarning(settings);
-if (warning !== undefined) logger.warn(warning);
-const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });
-const runtimeConfig = await RuntimeConfigService.load(control, settings.initialRuntimeConfig, logger);
+const services = await composeGatewayServices(settings, control, logger, closing);
 // A deleted namespace's entities get tombstones appended by this gateway itself (the admin
-// token cannot write through the ingest gateway), over a Kafka producer opened on first use:
-// reads never need it.
-let tombstones: Promise<{ log: KafkaEventLog; appender: EventAppender }> | undefined;
-const openTombstones = (): Promise<{ log: KafkaEventLog; appender: EventAppender }> => {
-  tombstones ??= KafkaEventLog.open({
-    brokers: settings.cluster.kafkaBrokers,
-    clientId: 'flux-query-gateway',
-    topic: settings.cluster.kafkaTopic,
-    partitionCount: settings.partitionCount,
-    replicationFactor: settings.cluster.kafkaReplicationFactor,
-    logger: logger.child({ component: 'kafka' }),
-  }).then(
-    (log) => ({ log, appender: new EventAppender(log) }),
-    (error: unknown) => {
-      tombstones = undefined; // the next deletion tries again
-      throw error;
-    },
-  );
-  return tombstones;
-};
-const deletion = new DeletionService({
-  ingest: { appendEvents: async (events) => (await openTombstones()).appender.append(events) },
-  reader,
-  authorizer,
-  maxBatchDelete: settings.maxBatchDelete,
-});
-const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
-  await deletion.deleteNamespace(name);
-});
-// The same definitions as the ingest gateway that runs them, so status reads agree.
-const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet));
+// token cannot write through the ingest gateway).
+const deletion = new DeletionService({ ingest: tombstones, reader, authorizer: services.authorizer, maxBatchDelete: settings.maxBatchDelete });
+// The same connector definitions as the ingest gateway that runs them, so status reads agree.
+const query = composeQueryRole({ settings, control, reader, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) }, closing);
 
 let connectedOnce = false;
 const deps = {
-  authorizer,
-  runtimeConfig,
+  ...services,
+  ...query,
   metrics,
   reader,
-  namespaces,
-  connectors,
   feed,
-  activity,
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
   readiness: async () => {
@@ -135,18 +103,8 @@ const { app } = await buildServer(
   { logger, version: packageJson.version, http: settings.http },
 );
 registerStaleHeader(app);
-
-handleShutdown(logger, async () => {
-  await app.close();
-  stopActivity();
-  feed.close();
-  await presence.close();
-  runtimeConfig.close();
-  closeShardClients(shards);
-  await (await tombstones?.catch(() => undefined))?.log.close();
-  await control.close();
-  await redis.quit();
-}, undefined, settings.shutdownTimeoutMs);
+closing.add('HTTP server', () => app.close());
+handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
