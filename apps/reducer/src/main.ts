@@ -7,10 +7,10 @@ import {
   guardStartup,
   handleShutdown,
   loadOrExit,
+  MemoryChangeFeed,
   parseClusterSettings,
 } from '@flux/core';
 import { partitionsOfShard } from '@flux/domain';
-import { MemoryChangeFeed } from '@flux/embedded';
 import { createStateServiceServer } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';

@@ -19,3 +19,5 @@ export * from './runtime/process-lifecycle.js';
 export * from './reading/stale-reads.js';
 export * from './reading/fallback-state-reader.js';
 export * from './composition/index.js';
+export * from './feed/listener-set.js';
+export * from './feed/memory-change-feed.js';

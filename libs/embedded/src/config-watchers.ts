@@ -1,5 +1,5 @@
 import type { RuntimeConfig } from '@flux/domain';
-import { ListenerSet, warnListenerError, type ListenerErrorHandler } from './listener-set.js';
+import { ListenerSet, warnListenerError, type ListenerErrorHandler } from '@flux/core';
 
 /**
  * Runtime-config watchers of every control store instance in this process, per data

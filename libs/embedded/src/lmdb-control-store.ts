@@ -2,10 +2,9 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, Unsubscribe } from '@flux/core';
+import type { ConnectorState, ControlStore, ListenerErrorHandler, NamespaceRecord, StoredCredential, Unsubscribe } from '@flux/core';
 import { notifyConfigWritten, watchConfig } from './config-watchers.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
-import type { ListenerErrorHandler } from './listener-set.js';
 
 // `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
 // once, and the transaction's own promise (awaited by the caller) reports whether it committed.

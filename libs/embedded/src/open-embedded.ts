@@ -2,8 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { LmdbControlStore } from './lmdb-control-store.js';
 import { LmdbEventLog } from './lmdb-event-log.js';
 import { LmdbStateStore } from './lmdb-state-store.js';
-import type { ListenerErrorHandler } from './listener-set.js';
-import { MemoryChangeFeed } from './memory-change-feed.js';
+import { MemoryChangeFeed, type ListenerErrorHandler } from '@flux/core';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 
 export interface EmbeddedOptions {

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import {
-  describeChangeFeedContract,
   describeControlStoreContract,
   describeEventLogContract,
   describePollLeaseContract,
   describeRateLimiterContract,
   describeStateStoreContract,
 } from '@flux/core/testing';
-import { LmdbControlStore, LmdbEventLog, LmdbStateStore, MemoryChangeFeed, MemoryPollLease, MemoryRateLimiter } from '../src/index.js';
+import { LmdbControlStore, LmdbEventLog, LmdbStateStore, MemoryPollLease, MemoryRateLimiter } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
 describeEventLogContract('LmdbEventLog', async ({ partitionCount }) => {
@@ -33,12 +32,6 @@ describeControlStoreContract('LmdbControlStore', async () => {
     open: async () => LmdbControlStore.open({ path: join(dir.path, 'control'), onListenerError: () => undefined }),
     dispose: dir.remove,
   };
-});
-
-describeChangeFeedContract('MemoryChangeFeed', async () => {
-  // One in-process channel: every open returns the same feed.
-  const feed = new MemoryChangeFeed({ onListenerError: () => undefined });
-  return { open: async () => feed, dispose: async () => undefined };
 });
 
 describeRateLimiterContract('MemoryRateLimiter', async () => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ErrorCode, isFluxError, type ChangeRecord } from '@flux/domain';
 import { Collector, deferred, within } from '@flux/core/testing';
-import { MemoryChangeFeed } from '@flux/embedded';
+import { MemoryChangeFeed } from '@flux/core';
 import {
   closeShardClients,
   createShardClients,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { Collector, within } from '@flux/core/testing';
-import { MemoryChangeFeed } from '@flux/embedded';
+import { MemoryChangeFeed } from '@flux/core';
 import {
   createStateServiceServer,
   HealthClient,

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { ErrorCode, FluxError } from '@flux/domain';
-import { MemoryChangeFeed } from '@flux/embedded';
+import { MemoryChangeFeed } from '@flux/core';
 import { closeShardClients, createShardClients, createStateServiceServer, ShardedStateReader, type GrpcLogger } from '../src/index.js';
 
 // The apps pass pino loggers: they must fit the structural logger type without adapters.

@@ -3,9 +3,9 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChangeRecord, countKeyFor, partitionFor, partitionsOfShard, type Properties, type PropertyChange, type StoredEntity } from '@flux/domain';
-import type { PartitionClaim } from '@flux/core';
+import { MemoryChangeFeed, type PartitionClaim } from '@flux/core';
 import { Collector } from '@flux/core/testing';
-import { LmdbStateStore, MemoryChangeFeed } from '@flux/embedded';
+import { LmdbStateStore } from '@flux/embedded';
 import {
   closeShardClients,
   createShardClients,

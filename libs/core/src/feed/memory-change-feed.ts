@@ -1,5 +1,6 @@
 import type { ChangeRecord } from '@flux/domain';
-import type { ChangeFeed, ChangeListener, Unsubscribe } from '@flux/core';
+import type { ChangeFeed, ChangeListener } from '../ports/change-feed.js';
+import type { Unsubscribe } from '../ports/control-store.js';
 import { ListenerSet, type ListenerErrorHandler } from './listener-set.js';
 
 export interface MemoryChangeFeedOptions {
