@@ -53,7 +53,7 @@ export function kafkaLogCreator(sink: KafkaLogSink): logCreator {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
-      const fields = { component: 'kafkajs', namespace, ...extra };
+      const fields = { module: 'kafkajs', namespace, ...extra };
       switch (level) {
         case logLevel.ERROR:
           sink.error(fields, message);

@@ -135,7 +135,7 @@ export class KafkaEventLog implements EventLog {
       });
       if (options.partitionCount !== undefined && options.partitionCount !== partitionCount) {
         logger.warn(
-          { component: 'kafka-event-log', topic: options.topic, requested: options.partitionCount, existing: partitionCount },
+          { module: 'kafka-event-log', topic: options.topic, requested: options.partitionCount, existing: partitionCount },
           'the Kafka topic already exists with another partition count; using the existing one',
         );
       }
@@ -237,7 +237,7 @@ export class KafkaEventLog implements EventLog {
       const results = await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
       for (const result of results) {
         if (result.status === 'rejected') {
-          this.logger.warn({ component: 'kafka-event-log', topic: this.topic, err: errorMessage(result.reason) }, 'disconnecting from Kafka failed');
+          this.logger.warn({ module: 'kafka-event-log', topic: this.topic, err: errorMessage(result.reason) }, 'disconnecting from Kafka failed');
         }
       }
     })();

@@ -54,7 +54,7 @@ export class KafkaPartitionReader {
         if (idle.length > 0) this.consumer.pause([{ topic, partitions: idle }]);
         for (const [partition, read] of this.pending) this.seek(partition, read.from + read.records.length);
       } catch (error) {
-        this.logger.warn({ component: 'kafka-reader', topic, err: errorMessage(error) }, 'positioning the log reader failed');
+        this.logger.warn({ module: 'kafka-reader', topic, err: errorMessage(error) }, 'positioning the log reader failed');
       }
     });
     this.started = this.start();
@@ -84,7 +84,7 @@ export class KafkaPartitionReader {
       try {
         await this.consumer.disconnect();
       } catch (error) {
-        this.logger.warn({ component: 'kafka-reader', topic: this.topic, err: errorMessage(error) }, 'disconnecting the log reader failed');
+        this.logger.warn({ module: 'kafka-reader', topic: this.topic, err: errorMessage(error) }, 'disconnecting the log reader failed');
       }
     })();
     return this.closing;

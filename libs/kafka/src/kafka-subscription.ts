@@ -161,7 +161,7 @@ export class KafkaSubscription implements LogSubscription {
         await this.consumer.disconnect();
       } catch (error) {
         this.options.logger.warn(
-          { component: 'kafka-subscription', topic: this.options.topic, partition: this.options.partition, err: errorMessage(error) },
+          { module: 'kafka-subscription', topic: this.options.topic, partition: this.options.partition, err: errorMessage(error) },
           'disconnecting a log subscription failed',
         );
       }
