@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@flux/core/tooling';
+import { startServerProcess, waitUntilReady } from '../../deploy/local/deployment-process.js';
 import { serverEnv } from './deployment.js';
-import { startServerProcess, waitForOk } from './process-group.js';
 
 export interface Baseline {
   readonly baseUrl: string;
@@ -15,10 +15,15 @@ export async function startBaseline(repoRoot: string): Promise<Baseline> {
   const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: serverEnv({ PORT: String(port) }) });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitForOk(`${baseUrl}/ready`, server, 30_000);
+    await waitUntilReady(baseUrl, 30_000, server);
   } catch (error) {
     await server.stop();
     throw error;
   }
-  return { baseUrl, stop: () => server.stop() };
+  return {
+    baseUrl,
+    stop: async () => {
+      await server.stop();
+    },
+  };
 }

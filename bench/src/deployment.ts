@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEPLOYMENT_ENTRIES, scrubbedEnv, startReadyFluxProcess, type DeploymentKind } from '../../deploy/local/deployment-process.js';
 import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
 import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
 import { freePort } from '@flux/core/tooling';
-import { startServerProcess, waitForOk, type ServerProcess } from './process-group.js';
 
-export type DeploymentKind = 'embedded' | 'cluster';
+export type { DeploymentKind };
 
 export interface Deployment {
   readonly kind: DeploymentKind;
@@ -37,19 +37,11 @@ export interface DeploymentOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-const READY_TIMEOUT_MS: Record<DeploymentKind, number> = { embedded: 60_000, cluster: 180_000 };
-
 /** A server's environment: ours, less any Flux or Node setting that would change what is measured. */
-export function serverEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('FLUX_')) delete env[name];
-  delete env.NODE_OPTIONS;
-  delete env.NODE_ENV;
-  return { ...env, FLUX_LOG_LEVEL: 'warn', ...overrides };
-}
+export const serverEnv = (overrides: Record<string, string>): NodeJS.ProcessEnv => scrubbedEnv({ FLUX_LOG_LEVEL: 'warn', ...overrides });
 
 export function checkFluxRoot(fluxRoot: string, kind: DeploymentKind): void {
-  const entry = kind === 'embedded' ? 'apps/flux/src/main.ts' : 'deploy/local/start-cluster.ts';
+  const entry = DEPLOYMENT_ENTRIES[kind];
   if (!existsSync(join(fluxRoot, entry))) throw new Error(`${fluxRoot} is not a Flux checkout with ${entry}`);
   if (!existsSync(join(fluxRoot, 'node_modules', 'tsx'))) {
     throw new Error(`${fluxRoot} has no node_modules: run \`npm ci\` there first (its server runs on its own dependencies)`);
@@ -64,14 +56,11 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const topic = `flux-bench-${runId}`;
   const keyPrefix = `flux-bench-${runId}:`;
   let env: NodeJS.ProcessEnv;
-  let entry: string;
   if (kind === 'embedded') {
-    entry = 'apps/flux/src/main.ts';
     env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir, ...options.env });
   } else {
     const services = options.services;
     if (services === undefined) throw new Error('the cluster deployment needs Kafka and Redis');
-    entry = 'deploy/local/start-cluster.ts';
     env = serverEnv({
       PORT: String(port),
       FLUX_CLUSTER_HOST: '127.0.0.1',
@@ -85,17 +74,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       ...options.env,
     });
   }
-  const started = performance.now();
-  // `node --import tsx` rather than `npm start`/`tsx`: no wrapper process, so the spawned pid
-  // is the server itself. `--import` resolves tsx from the cwd, i.e. from the checkout's own
-  // node_modules.
-  const server: ServerProcess = startServerProcess(`flux ${kind}`, process.execPath, [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(fluxRoot, entry)], {
-    cwd: fluxRoot,
-    env,
-  });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const cleanUp = async (): Promise<void> => {
-    await server.stop();
+  const cleanUpData = async (): Promise<void> => {
     await rm(dataDir, { recursive: true, force: true });
     if (kind === 'cluster' && options.services !== undefined) {
       await removeDeploymentData(options.services, topic, keyPrefix).catch((error: unknown) => {
@@ -103,12 +83,11 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       });
     }
   };
-  try {
-    await waitForOk(`${baseUrl}/ready`, server, READY_TIMEOUT_MS[kind]);
-  } catch (error) {
-    await cleanUp();
+  const started = performance.now();
+  const server = await startReadyFluxProcess({ kind, root: fluxRoot, env, nodeArgs, baseUrl }).catch(async (error: unknown) => {
+    await cleanUpData();
     throw error;
-  }
+  });
   const startupSeconds = (performance.now() - started) / 1000;
   return {
     kind,
@@ -119,6 +98,9 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         .map(processMemory)
         .filter((memory): memory is ProcessMemory => memory !== undefined),
     cpuSeconds: () => groupCpuSeconds(server.pid),
-    stop: cleanUp,
+    stop: async () => {
+      await server.stop();
+      await cleanUpData();
+    },
   };
 }

@@ -1,24 +1,8 @@
 /**
- * Servers under test run detached, each in its own process group, so stopping one stops every
- * process it started (the cluster launcher's reducers and gateways too). Every group started
- * here is killed when the harness exits, whether it finishes, fails or is interrupted.
+ * The harness's own lifetime: servers it started run as tracked process groups
+ * (deploy/local/deployment-process.ts), killed when the harness exits, whether it finishes,
+ * fails or is interrupted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { isTrackedProcessGroup, stopProcessGroup, trackProcessGroup } from '@flux/core/tooling';
-
-const OUTPUT_TAIL_CHARS = 32 * 1024;
-
-export interface ServerProcess {
-  readonly name: string;
-  /** Pid of the spawned process, which is also its process group id. */
-  readonly pid: number;
-  /** The tail of what the group wrote to stdout and stderr. */
-  output(): string;
-  /** True once the spawned process has exited. */
-  exited(): boolean;
-  /** SIGTERM to the whole group, SIGKILL to what is left 15 s later. */
-  stop(): Promise<void>;
-}
 
 /**
  * Runs `cleanup` once on SIGINT/SIGTERM, then exits with 130. Any tracked group that cleanup
@@ -38,55 +22,4 @@ export function onInterrupt(cleanup: () => Promise<void>): void {
   process.on('SIGTERM', handler);
 }
 
-export function startServerProcess(name: string, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ServerProcess {
-  const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} ${args.join(' ')}`);
-  const pid = child.pid;
-  trackProcessGroup(pid);
-  let tail = '';
-  const append = (chunk: Buffer): void => {
-    tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  let hasExited = false;
-  child.once('exit', () => {
-    hasExited = true;
-  });
-  child.once('error', (error) => {
-    append(Buffer.from(`\n[bench] spawn error: ${error.message}\n`));
-    hasExited = true;
-  });
-
-  return {
-    name,
-    pid,
-    output: () => tail,
-    exited: () => hasExited,
-    stop: async () => {
-      if (isTrackedProcessGroup(pid)) await stopProcessGroup(pid);
-    },
-  };
-}
-
 export const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
-
-
-/** Polls `GET <url>` until it answers 200; fails early with the server's output if it exits. */
-export async function waitForOk(url: string, server: ServerProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (server.exited()) throw new Error(`${server.name} exited before ${url} answered 200.\n--- output ---\n${server.output().slice(-4000)}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-      last = `HTTP ${response.status}`;
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
-    }
-    await delay(100);
-  }
-  throw new Error(`${server.name}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last}).\n--- output ---\n${server.output().slice(-4000)}`);
-}

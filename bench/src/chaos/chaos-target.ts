@@ -9,8 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, untrackProcessGroup } from '@flux/core/tooling';
+import { startReadyFluxProcess, waitUntilReady, type ServerProcess } from '../../../deploy/local/deployment-process.js';
 import { serverEnv, startDeployment, type Deployment } from '../deployment.js';
-import { delay, startServerProcess, waitForOk, type ServerProcess } from '../process-group.js';
+import { delay } from '../process-group.js';
 import type { FaultTarget } from './fault-plan.js';
 import { PrivateServices } from './private-services.js';
 import type { SeededRandom } from './random.js';
@@ -22,21 +23,6 @@ export interface ChaosTarget {
   /** Resolves once the deployment answers /ready again. */
   ready(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function pollReady(baseUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-    } catch {
-      // down: try again
-    }
-    await delay(100);
-  }
-  throw new Error(`${baseUrl}/ready not 200 within ${timeoutMs} ms`);
 }
 
 function killGroup(pid: number): void {
@@ -52,11 +38,7 @@ export async function startEmbeddedTarget(repoRoot: string): Promise<ChaosTarget
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir });
-  const launch = async (): Promise<ServerProcess> => {
-    const started = startServerProcess('flux embedded', process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/flux/src/main.ts')], { cwd: repoRoot, env });
-    await waitForOk(`${baseUrl}/ready`, started, 60_000);
-    return started;
-  };
+  const launch = (): Promise<ServerProcess> => startReadyFluxProcess({ kind: 'embedded', root: repoRoot, env, baseUrl });
   let server = await launch();
   return {
     baseUrl,
@@ -71,7 +53,7 @@ export async function startEmbeddedTarget(repoRoot: string): Promise<ChaosTarget
       server = await launch();
       return `kill -9 server (pid ${killed}), restarted after ${downMs} ms as pid ${server.pid}`;
     },
-    ready: (timeoutMs) => pollReady(baseUrl, timeoutMs),
+    ready: (timeoutMs) => waitUntilReady(baseUrl, timeoutMs),
     stop: async () => {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
@@ -127,7 +109,7 @@ export async function startClusterTarget(repoRoot: string, runId: string): Promi
       }
       return killRole(target === 'reducer' ? 'reducer-' : target, random);
     },
-    ready: (timeoutMs) => pollReady(deployment.baseUrl, timeoutMs),
+    ready: (timeoutMs) => waitUntilReady(deployment.baseUrl, timeoutMs),
     stop: async () => {
       await deployment.stop();
       await services.stop();

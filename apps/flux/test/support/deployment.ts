@@ -2,50 +2,47 @@
  * Starts a real Flux deployment for the black-box contract suite.
  *
  * The suite only talks HTTP/WebSocket to what this module starts, so it can target any
- * deployment shape: `FLUX_TEST_DEPLOYMENT` selects one of DEPLOYMENT_KINDS (default
- * `embedded`, the single process; `cluster`, the distributed topology of `npm run start:cluster`).
- * The command for each kind lives in DEPLOYMENT_KINDS and nowhere else.
+ * deployment shape: `FLUX_TEST_DEPLOYMENT` selects the kind (default `embedded`, the single
+ * process; `cluster`, the distributed topology of `npm run start:cluster`). Starting, readiness
+ * and stopping are deploy/local/deployment-process.ts's, shared with the benchmark.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
+import { freePort } from '@flux/core/tooling';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEPLOYMENT_ENTRIES,
+  READY_TIMEOUT_MS,
+  readyStatus,
+  scrubbedEnv,
+  startFluxProcess,
+  startReadyFluxProcess,
+  type DeploymentKind,
+  type ServerProcess,
+} from '../../../../deploy/local/deployment-process.js';
 import { removeDeploymentData } from '../../../../deploy/local/local-services.js';
 
 /** Repository root (/work/main): this file is apps/flux/test/support/deployment.ts. */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
 
-interface DeploymentKind {
-  /** Executable and arguments, run with cwd REPO_ROOT. */
-  readonly command: readonly string[];
-  /** Overall deadline for `GET /ready` to answer 200. */
-  readonly readyTimeoutMs: number;
+export const deploymentKindName = (): string => process.env.FLUX_TEST_DEPLOYMENT ?? 'embedded';
+
+const isDeploymentKind = (name: string): name is DeploymentKind => Object.hasOwn(DEPLOYMENT_ENTRIES, name);
+
+function deploymentKind(): DeploymentKind {
+  const name = deploymentKindName();
+  if (!isDeploymentKind(name)) throw new Error(`FLUX_TEST_DEPLOYMENT=${name} is not one of ${Object.keys(DEPLOYMENT_ENTRIES).join(', ')}`);
+  return name;
 }
 
-const DEPLOYMENT_KINDS: Readonly<Record<string, DeploymentKind>> = {
-  embedded: { command: [process.execPath, '--import', 'tsx', 'apps/flux/src/main.ts'], readyTimeoutMs: 45_000 },
-  cluster: { command: ['npm', 'run', '--silent', 'start:cluster'], readyTimeoutMs: 180_000 },
-};
-
-export const deploymentKindName = (): string => process.env.FLUX_TEST_DEPLOYMENT ?? 'embedded';
+const readyTimeoutMs = (): number => Number(process.env.FLUX_TEST_READY_TIMEOUT_MS ?? READY_TIMEOUT_MS[deploymentKind()]);
 
 /**
  * Timeout for a beforeAll that starts deployments: the kind's readiness deadline plus slack
  * (the cluster takes far longer to become ready than the embedded process).
  */
-export const STARTUP_TIMEOUT_MS =
-  Number(process.env.FLUX_TEST_READY_TIMEOUT_MS ?? DEPLOYMENT_KINDS[deploymentKindName()]?.readyTimeoutMs ?? 45_000) + 30_000;
-
-function deploymentKind(): DeploymentKind {
-  const name = deploymentKindName();
-  const kind = DEPLOYMENT_KINDS[name];
-  if (kind === undefined) {
-    throw new Error(`FLUX_TEST_DEPLOYMENT=${name} is not one of ${Object.keys(DEPLOYMENT_KINDS).join(', ')}`);
-  }
-  return kind;
-}
+export const STARTUP_TIMEOUT_MS = readyTimeoutMs() + 30_000;
 
 export type EnvOverrides = Readonly<Record<string, string | undefined>>;
 
@@ -89,67 +86,12 @@ const OUTPUT_TAIL_CHARS = 64 * 1024;
 /** A port that was free a moment ago: listen on port 0, read it, close. */
 export { freePort };
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly output: () => string;
-}
-
-function spawnServer(env: NodeJS.ProcessEnv): Running {
-  const [command, ...args] = deploymentKind().command;
-  if (command === undefined) throw new Error('empty deployment command');
-  const child = spawn(command, args, {
-    cwd: REPO_ROOT,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid !== undefined) trackProcessGroup(child.pid);
-  let tail = '';
-  const append = (chunk: Buffer): void => {
-    tail += chunk.toString('utf8');
-    if (tail.length > OUTPUT_TAIL_CHARS) tail = tail.slice(-OUTPUT_TAIL_CHARS);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      if (child.pid !== undefined && !signalProcessGroup(child.pid, 0)) untrackProcessGroup(child.pid);
-      resolveExit({ code, signal });
-    });
-    child.once('error', (error) => {
-      append(Buffer.from(`\n[harness] spawn error: ${error.message}\n`));
-      resolveExit({ code: -1, signal: null });
-    });
-  });
-  return { child, exited, output: () => tail };
-}
-
 function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // The suite's own environment must not leak Flux settings into the server under test.
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('FLUX_') && !name.startsWith('FLUX_TEST_')) delete env[name];
-  }
-  delete env.NODE_OPTIONS;
-  delete env.VITEST;
-  delete env.VITEST_WORKER_ID;
-  delete env.VITEST_POOL_ID;
-  delete env.NODE_ENV;
-  env.PORT = String(port);
-  env.FLUX_DATA_DIR = dataDir;
-  if (deploymentKindName() === 'cluster') {
-    // Each deployment gets its own topic and Redis keys on the shared Kafka and Redis; a
-    // restart reuses its data dir and therefore finds its data again.
-    const id = basename(dataDir).replace(/[^A-Za-z0-9-]/g, '-');
-    env.FLUX_KAFKA_TOPIC = `flux-test-${id}`;
-    env.FLUX_REDIS_KEY_PREFIX = `flux-test-${id}:`;
-  }
-  for (const [name, value] of Object.entries(overrides)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return env;
+  // Each cluster deployment gets its own topic and Redis keys on the shared Kafka and Redis; a
+  // restart reuses its data dir and therefore finds its data again.
+  const id = basename(dataDir).replace(/[^A-Za-z0-9-]/g, '-');
+  const cluster = deploymentKind() === 'cluster' ? { FLUX_KAFKA_TOPIC: `flux-test-${id}`, FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:` } : {};
+  return scrubbedEnv({ PORT: String(port), FLUX_DATA_DIR: dataDir, ...cluster, ...overrides });
 }
 
 /**
@@ -159,7 +101,7 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
  */
 async function removeClusterData(env: NodeJS.ProcessEnv): Promise<void> {
   const { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl, FLUX_KAFKA_TOPIC: topic, FLUX_REDIS_KEY_PREFIX: keyPrefix } = env;
-  if (deploymentKindName() !== 'cluster' || !kafkaBrokers || !redisUrl || !topic || !keyPrefix) return;
+  if (deploymentKind() !== 'cluster' || !kafkaBrokers || !redisUrl || !topic || !keyPrefix) return;
   try {
     await removeDeploymentData({ kafkaBrokers, redisUrl }, topic, keyPrefix);
   } catch (error) {
@@ -167,66 +109,24 @@ async function removeClusterData(env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
-
-async function readyStatus(baseUrl: string): Promise<number | string> {
-  try {
-    const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-async function waitUntilReady(running: Running, baseUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void running.exited.then((value) => {
-    exit = value;
-  });
-  let last: number | string = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (exit !== undefined) {
-      await stopRunning(running, 'SIGKILL', 1_000);
-      throw new Error(
-        `Flux exited before it was ready (code ${exit.code}, signal ${exit.signal}).\n--- server output ---\n${running.output()}`,
-      );
-    }
-    last = await readyStatus(baseUrl);
-    if (last === 200) return;
-    await delay(100);
-  }
-  await stopRunning(running, 'SIGKILL', 1_000);
-  throw new Error(
-    `Flux did not answer GET /ready with 200 within ${timeoutMs} ms (last: ${last}).\n--- server output ---\n${running.output()}`,
-  );
-}
-
-/** The server's whole group (cluster processes too): `signal`, then SIGKILL after `graceMs`. */
-async function stopRunning(running: Running, signal: NodeJS.Signals, graceMs = 15_000): Promise<number | null> {
-  if (running.child.pid !== undefined) await stopProcessGroup(running.child.pid, signal, graceMs);
-  return (await running.exited).code;
-}
-
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'flux-contract-')));
   const envOverrides = options.env ?? {};
-  const readyTimeoutMs = options.readyTimeoutMs ?? Number(process.env.FLUX_TEST_READY_TIMEOUT_MS ?? deploymentKind().readyTimeoutMs);
+  const timeoutMs = options.readyTimeoutMs ?? readyTimeoutMs();
 
   let port = await freePort();
-  let running: Running | undefined;
+  let running: ServerProcess | undefined;
   let previousOutput = '';
   /** True while stop() is stopping the server (its exit is then expected). */
   let stopping = false;
 
   const start = async (): Promise<void> => {
-    const current = spawnServer(serverEnv(port, dataDir, envOverrides));
+    const env = serverEnv(port, dataDir, envOverrides);
+    const current = await startReadyFluxProcess({ kind: deploymentKind(), root: REPO_ROOT, env, baseUrl: `http://127.0.0.1:${port}`, readyTimeoutMs: timeoutMs });
     running = current;
-    await waitUntilReady(current, `http://127.0.0.1:${port}`, readyTimeoutMs);
     // A server that dies on its own makes every later request fail with "fetch failed": say why.
-    void current.exited.then(({ code, signal }) => {
+    void current.exit.then(({ code, signal }) => {
       if (running === current && !stopping) {
         console.error(`[flux-contract] Flux on port ${port} exited unexpectedly (code ${code}, signal ${signal}).\n--- server output (tail) ---\n${current.output().slice(-8_000)}`);
       }
@@ -237,7 +137,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     if (running === undefined) return null;
     const current = running;
     stopping = true;
-    const code = await stopRunning(current, signal).finally(() => {
+    const code = await current.stop(signal).finally(() => {
       stopping = false;
     });
     previousOutput += current.output();
@@ -259,7 +159,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       return port;
     },
     get pid() {
-      return running?.child.pid;
+      return running?.pid;
     },
     dataDir,
     output: () => previousOutput + (running?.output() ?? ''),
@@ -293,32 +193,23 @@ export interface StartupFailure {
  */
 export async function startExpectingFailure(env: EnvOverrides, timeoutMs = 30_000): Promise<StartupFailure> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flux-contract-bad-'));
-  const port = env.PORT === undefined ? await freePort() : Number.NaN;
-  const running = spawnServer(serverEnv(Number.isNaN(port) ? 0 : port, dataDir, env));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  void running.exited.then((value) => {
-    exit = value;
-  });
+  const port = env.PORT === undefined ? await freePort() : undefined;
+  const server = startFluxProcess({ kind: deploymentKind(), root: REPO_ROOT, env: serverEnv(port ?? 0, dataDir, env) });
   let becameReady = false;
   const deadline = Date.now() + timeoutMs;
-  while (exit === undefined && Date.now() < deadline) {
-    if (!Number.isNaN(port) && (await readyStatus(baseUrl)) === 200) {
+  while (!server.exited() && Date.now() < deadline) {
+    if (port !== undefined && (await readyStatus(`http://127.0.0.1:${port}`)) === 200) {
       becameReady = true;
       break;
     }
-    await Promise.race([running.exited, delay(100)]);
+    await Promise.race([server.exit, new Promise((resolveDelay) => setTimeout(resolveDelay, 100))]);
   }
-  if (exit === undefined) {
-    await stopRunning(running, 'SIGKILL', 1_000);
-    await rm(dataDir, { recursive: true, force: true });
-    return { code: null, signal: null, becameReady, output: running.output() };
-  }
-  // Whatever the exited process left in its group goes too.
-  await stopRunning(running, 'SIGKILL', 1_000);
+  const exited = server.exited();
+  // Whatever is left of the group goes too (all of it when the server did not stop by itself).
+  await server.stop('SIGKILL', 1_000);
   await rm(dataDir, { recursive: true, force: true });
-  const finished = exit as { code: number | null; signal: NodeJS.Signals | null };
-  return { code: finished.code, signal: finished.signal, becameReady, output: running.output() };
+  const { code, signal } = exited ? await server.exit : { code: null, signal: null };
+  return { code, signal, becameReady, output: server.output() };
 }
 
 /** Environment for a public-mode deployment. */
