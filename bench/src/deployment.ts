@@ -34,6 +34,8 @@ export interface DeploymentOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra environment for the servers (public mode, a cluster state file). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Every server process's output is appended to this file too. */
+  readonly logFile?: string;
 }
 
 const READY_TIMEOUT_MS: Record<DeploymentKind, number> = { embedded: 60_000, cluster: 180_000 };
@@ -91,6 +93,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const server: ServerProcess = startServerProcess(`flux ${kind}`, process.execPath, [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(fluxRoot, entry)], {
     cwd: fluxRoot,
     env,
+    ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
   });
   const baseUrl = `http://127.0.0.1:${port}`;
   const cleanUp = async (): Promise<void> => {

@@ -4,6 +4,7 @@
  * here is killed when the harness exits, whether it finishes, fails or is interrupted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { isTrackedProcessGroup, stopProcessGroup, trackProcessGroup } from '@flux/core';
 
 const OUTPUT_TAIL_CHARS = 32 * 1024;
@@ -38,20 +39,30 @@ export function onInterrupt(cleanup: () => Promise<void>): void {
   process.on('SIGTERM', handler);
 }
 
-export function startServerProcess(name: string, command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ServerProcess {
+export interface ServerProcessOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Appends everything the group writes to this file too (the tail alone is often not enough to diagnose). */
+  readonly logFile?: string;
+}
+
+export function startServerProcess(name: string, command: string, args: readonly string[], options: ServerProcessOptions): ServerProcess {
   const child: ChildProcess = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${command} ${args.join(' ')}`);
   const pid = child.pid;
   trackProcessGroup(pid);
   let tail = '';
+  const file = options.logFile === undefined ? undefined : createWriteStream(options.logFile, { flags: 'a' });
   const append = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    file?.write(chunk);
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
   let hasExited = false;
   child.once('exit', () => {
     hasExited = true;
+    file?.end();
   });
   child.once('error', (error) => {
     append(Buffer.from(`\n[bench] spawn error: ${error.message}\n`));

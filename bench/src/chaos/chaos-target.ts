@@ -47,13 +47,24 @@ function killGroup(pid: number): void {
   }
 }
 
-export async function startEmbeddedTarget(repoRoot: string): Promise<ChaosTarget> {
+export interface ChaosTargetOptions {
+  /** Every server process's output goes to this file too, logged at info level. */
+  readonly serverLog?: string;
+}
+
+/** What the servers get for `serverLog`: info-level logs, written to the file as well. */
+function logging({ serverLog }: ChaosTargetOptions): { env: Record<string, string>; logFile?: string } {
+  return serverLog === undefined ? { env: {} } : { env: { FLUX_LOG_LEVEL: 'info' }, logFile: serverLog };
+}
+
+export async function startEmbeddedTarget(repoRoot: string, options: ChaosTargetOptions = {}): Promise<ChaosTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flux-chaos-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir });
+  const { env: logEnv, ...logFile } = logging(options);
+  const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir, ...logEnv });
   const launch = async (): Promise<ServerProcess> => {
-    const started = startServerProcess('flux embedded', process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/flux/src/main.ts')], { cwd: repoRoot, env });
+    const started = startServerProcess('flux embedded', process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/flux/src/main.ts')], { cwd: repoRoot, env, ...logFile });
     await waitForOk(`${baseUrl}/ready`, started, 60_000);
     return started;
   };
@@ -83,11 +94,12 @@ interface ClusterState {
   readonly processes: Record<string, number>;
 }
 
-export async function startClusterTarget(repoRoot: string, runId: string): Promise<ChaosTarget> {
+export async function startClusterTarget(repoRoot: string, runId: string, options: ChaosTargetOptions = {}): Promise<ChaosTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'flux-chaos-cluster-'));
   const stateFile = join(dir, 'cluster.json');
   process.stderr.write(`[chaos] starting private Kafka and Redis in ${dir}/services\n`);
   const services = await PrivateServices.start(join(dir, 'services'));
+  const { env: logEnv, ...logFile } = logging(options);
   let deployment: Deployment;
   try {
     deployment = await startDeployment({
@@ -95,7 +107,8 @@ export async function startClusterTarget(repoRoot: string, runId: string): Promi
       fluxRoot: repoRoot,
       runId,
       services: services.services,
-      env: { FLUX_CLUSTER_STATE_FILE: stateFile },
+      env: { FLUX_CLUSTER_STATE_FILE: stateFile, ...logEnv },
+      ...logFile,
     });
   } catch (error) {
     await services.stop();
