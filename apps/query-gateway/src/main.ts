@@ -4,6 +4,7 @@ import {
   adminTokenWarning,
   ActivityTracker,
   Authorizer,
+  CatchingUpFeed,
   ConnectorService,
   CredentialVault,
   DeletionService,
@@ -47,12 +48,21 @@ const shards = createShardClients(settings.gateway!.shardAddresses);
 const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
 // The state the shards serve is in Redis: while a shard is down or restarting, reads of its
 // entities are served from there, possibly behind the log (Flux-Stale: true).
+const redisState = new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
 const reader = new FallbackStateReader({
   primary: shardReader,
-  fallback: new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix }),
+  fallback: redisState,
   onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
 });
-const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
+const feed = new GrpcChangeFeed({ shards, partitionCount: settings.partitionCount, logger: logger.child({ component: 'change-feed' }) });
+// WebSocket clients follow the shards' changes with the gaps of a shard's stream being down
+// made good from Redis.
+const subscriberFeed = new CatchingUpFeed({
+  source: feed,
+  catchUp: redisState,
+  partitionCount: settings.partitionCount,
+  logger: logger.child({ component: 'catch-up' }),
+});
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 
 const metrics = new FluxMetrics({ entities: async () => (await reader.counts()).total });
@@ -103,7 +113,7 @@ const deps = {
   reader,
   namespaces,
   connectors,
-  feed,
+  feed: subscriberFeed,
   activity,
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },

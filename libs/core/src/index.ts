@@ -20,3 +20,4 @@ export * from './runtime/free-port.js';
 export * from './runtime/process-groups.js';
 export * from './reading/stale-reads.js';
 export * from './reading/fallback-state-reader.js';
+export * from './reading/catching-up-feed.js';

@@ -40,7 +40,7 @@ describe('GrpcChangeFeed over real shard servers', () => {
 
   const openFeed = async (): Promise<{ feed: GrpcChangeFeed; batches: Collector<readonly ChangeRecord[]>; shardEvents: ReturnType<typeof events> }> => {
     const shardEvents = events();
-    const feed = new GrpcChangeFeed({ shards: cluster.clients, onShardEvent: shardEvents.push, backoff: { initialMs: 20, maxMs: 200 } });
+    const feed = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: PARTITIONS, onShardEvent: shardEvents.push, backoff: { initialMs: 20, maxMs: 200 } });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
     feed.subscribe(batches.push);
@@ -133,11 +133,24 @@ describe('GrpcChangeFeed over real shard servers', () => {
     expect({ partition: after.partition, offset: after.offset }).toEqual({ partition, offset: 101 });
   });
 
+  it("says when a shard's partitions are delivered again: at its first connection and after each restart", async () => {
+    const { feed, shardEvents } = await openFeed();
+    const resumed = new Collector<readonly number[]>();
+    feed.onResume(resumed.push);
+    const shard = cluster.shards[2]!;
+    await shard.restart();
+    const down = await shardEvents.until(2, 'disconnected');
+    await shardEvents.until(2, 'connected', down);
+    await resumed.untilCount(1, 'the resume after the restart');
+    expect(resumed.items).toEqual([shard.partitions]);
+    expect(shard.partitions).toEqual([2, 5]);
+  });
+
   it('keeps retrying a shard that is down, and connects once it is up', async () => {
     const address = await unusedAddress();
     const clients = createShardClients([address]);
     const shardEvents = events();
-    const feed = new GrpcChangeFeed({ shards: clients, onShardEvent: shardEvents.push, backoff: { initialMs: 10, maxMs: 50 } });
+    const feed = new GrpcChangeFeed({ shards: clients, partitionCount: 1, onShardEvent: shardEvents.push, backoff: { initialMs: 10, maxMs: 50 } });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
     feed.subscribe(batches.push);
@@ -204,7 +217,7 @@ describe('Watch backpressure', () => {
     const shard = cluster.shards[0]!;
     // A reader that keeps up, through the gateway feed.
     const readingEvents = events();
-    const reading = new GrpcChangeFeed({ shards: cluster.clients, onShardEvent: readingEvents.push });
+    const reading = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: 1, onShardEvent: readingEvents.push });
     const received = new Collector<readonly ChangeRecord[]>();
     reading.subscribe(received.push);
     await readingEvents.until(0, 'connected');

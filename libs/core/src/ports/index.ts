@@ -3,3 +3,4 @@ export * from './state-store.js';
 export * from './control-store.js';
 export * from './change-feed.js';
 export * from './rate-limiter.js';
+export * from './change-catch-up.js';
