@@ -121,7 +121,11 @@ export async function startClusterTarget(repoRoot: string, runId: string, option
     if (names.length === 0) throw new Error(`no ${prefix} process in ${stateFile}`);
     const name = random.pick(names);
     const pid = processes()[name]!;
-    process.kill(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      throw new Error(`could not kill ${name} (pid ${pid}; launcher state ${JSON.stringify(processes())})`, { cause: error });
+    }
     // The supervisor restarts it after FLUX_CLUSTER_RESTART_DELAY_MS and records the new pid.
     const deadline = Date.now() + 30_000;
     while (processes()[name] === undefined || processes()[name] === pid) {

@@ -125,7 +125,9 @@ export class GrpcChangeFeed implements InterruptibleChangeFeed {
     if (this.listeners.size === 0 || stream.call !== undefined) return;
     stream.timer = undefined;
     const client = this.options.shards[shard]!;
-    const call = client.watch({}, new Metadata());
+    // Wait for the channel to be ready rather than fail at once while it reconnects: the stream
+    // then opens as soon as the shard is back, not at this feed's next retry.
+    const call = client.watch({}, new Metadata({ waitForReady: true }));
     stream.call = call;
     let lastError: unknown;
 
