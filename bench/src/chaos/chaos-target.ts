@@ -48,7 +48,10 @@ function killGroup(pid: number): void {
 }
 
 export interface ChaosTargetOptions {
-  /** Every server process's output goes to this file too, logged at info level. */
+  /**
+   * Every server process's output goes to this file too, logged at info level; the cluster's
+   * own Kafka and Redis logs are kept in `<serverLog>.services/`.
+   */
   readonly serverLog?: string;
 }
 
@@ -147,6 +150,7 @@ export async function startClusterTarget(repoRoot: string, runId: string, option
     ready: (timeoutMs) => pollReady(deployment.baseUrl, timeoutMs),
     stop: async () => {
       await deployment.stop();
+      if (options.serverLog !== undefined) await services.keepLogs(`${options.serverLog}.services`);
       await services.stop();
       await rm(dir, { recursive: true, force: true });
     },
