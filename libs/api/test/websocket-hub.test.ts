@@ -34,13 +34,19 @@ function hubWith(...sockets: FakeSocket[]): WebSocketHub {
   return hub;
 }
 
+/** One connection subscribed to ns/a, another to ns/b. */
+function subscribedToAAndB(): { hub: WebSocketHub; subscriber: FakeSocket; other: FakeSocket } {
+  const subscriber = new FakeSocket();
+  const other = new FakeSocket();
+  const hub = hubWith(subscriber, other);
+  subscriber.subscribe('ns/a');
+  other.subscribe('ns/b');
+  return { hub, subscriber, other };
+}
+
 describe('WebSocketHub and snapshots of missed changes', () => {
   it('sends an entity changed meanwhile as updates of every property it has and null for those it lost', () => {
-    const subscriber = new FakeSocket();
-    const other = new FakeSocket();
-    const hub = hubWith(subscriber, other);
-    subscriber.subscribe('ns/a');
-    other.subscribe('ns/b');
+    const { hub, subscriber, other } = subscribedToAAndB();
     const snapshot: FeedRecord = {
       kind: 'snapshot',
       partition: 0,
@@ -62,11 +68,7 @@ describe('WebSocketHub and snapshots of missed changes', () => {
   });
 
   it('sends entity_deleted first for an entity deleted meanwhile, to every connection as a deletion always is', () => {
-    const subscriber = new FakeSocket();
-    const other = new FakeSocket();
-    const hub = hubWith(subscriber, other);
-    subscriber.subscribe('ns/a');
-    other.subscribe('ns/b');
+    const { hub, subscriber, other } = subscribedToAAndB();
     hub.publishChanges([
       { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/a', entity: { properties: { fresh: 1 }, version: 1, lastUpdated: T0 }, deleted: true, removed: ['old'], timestamp: T0 },
       { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/gone', entity: undefined, deleted: false, removed: [], timestamp: T0 },
