@@ -211,4 +211,12 @@ describe('CatchingUpFeed', () => {
     expect(source.listeners.size).toBe(0);
     expect(source.resumeListeners.size).toBe(0);
   });
+
+  it('does not start listening when its only listener left while it read where the partitions stand', async () => {
+    const source = new FakeSource();
+    const feed = new CatchingUpFeed({ source, catchUp: new FakeCatchUp(), partitionCount: 2, logger: silent });
+    feed.subscribe(() => {})();
+    await quietPeriod(10);
+    expect(source.listeners.size).toBe(0);
+  });
 });

@@ -105,7 +105,7 @@ export class CatchingUpFeed implements SubscriberFeed {
       // Where each partition stands before listening: the first catch-up then covers anything
       // applied between this read and the streams delivering to this feed.
       const positions = await this.retrying(run, 'read the partitions\' positions', () => Promise.all(all.map((partition) => catchUp.position(partition))));
-      if (positions === undefined) return;
+      if (positions === undefined || run.stopped) return;
       for (const position of positions) partitions.push({ position, held: undefined, again: false, snapshots: new Map(), snapshotsUntil: -1 });
       unsubscribe = [source.subscribe((changes) => this.receive(run, changes)), source.onResume((resumed) => this.catchUpAll(run, resumed))];
       this.catchUpAll(run, all);
