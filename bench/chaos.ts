@@ -5,7 +5,7 @@
  * and each subscriber's last view. Exits non-zero on any loss, double application, wrong value
  * or divergent subscriber.
  *
- *   npm run chaos -- [--quick] [--cluster] [--seed <n>] [--duration <seconds>]
+ *   npm run chaos -- [--quick] [--cluster] [--seed <n>] [--duration <seconds>] [--server-log <file>]
  *
  * Embedded: the server is killed and restarted on its data directory. Cluster (--cluster):
  * reducers, query gateways and the ingest gateway are killed (the launcher restarts them), and
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     cluster: { type: 'boolean', default: false },
     seed: { type: 'string' },
     duration: { type: 'string' },
+    /** Appends every server process's output (info level) to this file, to diagnose a failure. */
+    'server-log': { type: 'string' },
   },
   strict: true,
 });
@@ -92,7 +94,8 @@ async function readEntity(entity: ChaosEntity): Promise<EntityEvidence> {
 
 let exitCode = 1;
 try {
-  target = cluster ? await startClusterTarget(repoRoot, runId) : await startEmbeddedTarget(repoRoot);
+  const targetOptions = values['server-log'] === undefined ? {} : { serverLog: resolve(values['server-log']) };
+  target = cluster ? await startClusterTarget(repoRoot, runId, targetOptions) : await startEmbeddedTarget(repoRoot, targetOptions);
   log(`deployment ready on ${target.baseUrl}`);
   const entities = createEntities(runId, ENTITIES);
   for (let index = 0; index < SUBSCRIBERS; index++) subscribers.push(new ChaosSubscriber(`subscriber-${index}`, target.baseUrl, entities.map((entity) => entity.id)));

@@ -35,6 +35,8 @@ export interface DeploymentOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra environment for the servers (public mode, a cluster state file). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Every server process's output is appended to this file too. */
+  readonly logFile?: string;
 }
 
 /** A server's environment: ours, less any Flux or Node setting that would change what is measured. */
@@ -84,7 +86,14 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     }
   };
   const started = performance.now();
-  const server = await startReadyFluxProcess({ kind, root: fluxRoot, env, nodeArgs, baseUrl }).catch(async (error: unknown) => {
+  const server = await startReadyFluxProcess({
+    kind,
+    root: fluxRoot,
+    env,
+    nodeArgs,
+    baseUrl,
+    ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
+  }).catch(async (error: unknown) => {
     await cleanUpData();
     throw error;
   });

@@ -7,6 +7,7 @@
  * kills whatever is left when the harness exits, however it exits.
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { isTrackedProcessGroup, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
 
@@ -47,6 +48,8 @@ export interface ServerProcess {
 export interface ProcessOptions {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Appends everything the group writes to this file too (the tail alone is often not enough to diagnose). */
+  readonly logFile?: string;
 }
 
 /** Runs `command` detached as a tracked process group, keeping the tail of its output. */
@@ -56,9 +59,11 @@ export function startServerProcess(name: string, command: string, args: readonly
   const pid = child.pid;
   trackProcessGroup(pid);
   let tail = '';
+  const file = options.logFile === undefined ? undefined : createWriteStream(options.logFile, { flags: 'a' });
   const append = (chunk: Buffer): void => {
     tail += chunk.toString('utf8');
     if (tail.length > OUTPUT_TAIL_CHARS) tail = tail.slice(-OUTPUT_TAIL_CHARS);
+    file?.write(chunk);
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
@@ -97,6 +102,8 @@ export interface FluxProcessOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Extra Node.js flags for the embedded server (the cluster takes FLUX_CLUSTER_NODE_ARGS). */
   readonly nodeArgs?: readonly string[];
+  /** Appends the deployment's whole output to this file too. */
+  readonly logFile?: string;
 }
 
 /**
@@ -107,7 +114,11 @@ export interface FluxProcessOptions {
 export function startFluxProcess(options: FluxProcessOptions): ServerProcess {
   const { kind, root, nodeArgs = [] } = options;
   const args = [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(root, DEPLOYMENT_ENTRIES[kind])];
-  return startServerProcess(`flux ${kind}`, process.execPath, args, { cwd: root, env: options.env });
+  return startServerProcess(`flux ${kind}`, process.execPath, args, {
+    cwd: root,
+    env: options.env,
+    ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
+  });
 }
 
 /**

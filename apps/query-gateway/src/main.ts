@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
+  CatchingUpFeed,
   ClosingOrder,
   composeGatewayServices,
   composeQueryRole,
@@ -46,13 +47,22 @@ closing.add('shard clients', () => closeShardClients(shards));
 const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
 // The state the shards serve is in Redis: while a shard is down or restarting, reads of its
 // entities are served from there, possibly behind the log (Flux-Stale: true).
+const redisState = new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
 const reader = new FallbackStateReader({
   primary: shardReader,
-  fallback: new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix }),
+  fallback: redisState,
   onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
 });
-const feed = new GrpcChangeFeed({ shards, logger: logger.child({ component: 'change-feed' }) });
+const feed = new GrpcChangeFeed({ shards, partitionCount: settings.partitionCount, logger: logger.child({ component: 'change-feed' }) });
 closing.add('change feed', () => feed.close());
+// WebSocket clients follow the shards' changes with the gaps of a shard's stream being down
+// made good from Redis.
+const subscriberFeed = new CatchingUpFeed({
+  source: feed,
+  catchUp: redisState,
+  partitionCount: settings.partitionCount,
+  logger: logger.child({ component: 'catch-up' }),
+});
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('presence', () => presence.close());
 const tombstones = new LazyTombstoneLog(settings, logger);
@@ -72,7 +82,7 @@ const deps = {
   ...query,
   metrics,
   reader,
-  feed,
+  feed: subscriberFeed,
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
   readiness: async () => {

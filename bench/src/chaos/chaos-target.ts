@@ -33,12 +33,26 @@ function killGroup(pid: number): void {
   }
 }
 
-export async function startEmbeddedTarget(repoRoot: string): Promise<ChaosTarget> {
+export interface ChaosTargetOptions {
+  /**
+   * Every server process's output goes to this file too, logged at info level; the cluster's
+   * own Kafka and Redis logs are kept in `<serverLog>.services/`.
+   */
+  readonly serverLog?: string;
+}
+
+/** What the servers get for `serverLog`: info-level logs, written to the file as well. */
+function logging({ serverLog }: ChaosTargetOptions): { env: Record<string, string>; logFile?: string } {
+  return serverLog === undefined ? { env: {} } : { env: { FLUX_LOG_LEVEL: 'info' }, logFile: serverLog };
+}
+
+export async function startEmbeddedTarget(repoRoot: string, options: ChaosTargetOptions = {}): Promise<ChaosTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'flux-chaos-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir });
-  const launch = (): Promise<ServerProcess> => startReadyFluxProcess({ kind: 'embedded', root: repoRoot, env, baseUrl });
+  const { env: logEnv, ...logFile } = logging(options);
+  const env = serverEnv({ PORT: String(port), HOST: '127.0.0.1', FLUX_DATA_DIR: dataDir, ...logEnv });
+  const launch = (): Promise<ServerProcess> => startReadyFluxProcess({ kind: 'embedded', root: repoRoot, env, baseUrl, ...logFile });
   let server = await launch();
   return {
     baseUrl,
@@ -65,11 +79,12 @@ interface ClusterState {
   readonly processes: Record<string, number>;
 }
 
-export async function startClusterTarget(repoRoot: string, runId: string): Promise<ChaosTarget> {
+export async function startClusterTarget(repoRoot: string, runId: string, options: ChaosTargetOptions = {}): Promise<ChaosTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'flux-chaos-cluster-'));
   const stateFile = join(dir, 'cluster.json');
   process.stderr.write(`[chaos] starting private Kafka and Redis in ${dir}/services\n`);
   const services = await PrivateServices.start(join(dir, 'services'));
+  const { env: logEnv, ...logFile } = logging(options);
   let deployment: Deployment;
   try {
     deployment = await startDeployment({
@@ -77,7 +92,8 @@ export async function startClusterTarget(repoRoot: string, runId: string): Promi
       fluxRoot: repoRoot,
       runId,
       services: services.services,
-      env: { FLUX_CLUSTER_STATE_FILE: stateFile },
+      env: { FLUX_CLUSTER_STATE_FILE: stateFile, ...logEnv },
+      ...logFile,
     });
   } catch (error) {
     await services.stop();
@@ -90,7 +106,11 @@ export async function startClusterTarget(repoRoot: string, runId: string): Promi
     if (names.length === 0) throw new Error(`no ${prefix} process in ${stateFile}`);
     const name = random.pick(names);
     const pid = processes()[name]!;
-    process.kill(pid, 'SIGKILL');
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      throw new Error(`could not kill ${name} (pid ${pid}; launcher state ${JSON.stringify(processes())})`, { cause: error });
+    }
     // The supervisor restarts it after FLUX_CLUSTER_RESTART_DELAY_MS and records the new pid.
     const deadline = Date.now() + 30_000;
     while (processes()[name] === undefined || processes()[name] === pid) {
@@ -112,6 +132,7 @@ export async function startClusterTarget(repoRoot: string, runId: string): Promi
     ready: (timeoutMs) => waitUntilReady(deployment.baseUrl, timeoutMs),
     stop: async () => {
       await deployment.stop();
+      if (options.serverLog !== undefined) await services.keepLogs(`${options.serverLog}.services`);
       await services.stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { cp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -45,6 +45,13 @@ export class PrivateServices {
       throw new Error(`${service} came back elsewhere (${up.kafkaBrokers}, ${up.redisUrl})`);
     }
     return pid;
+  }
+
+  /** Copies Kafka's and Redis' own logs to `dest` (they go with the directory on stop). */
+  async keepLogs(dest: string): Promise<void> {
+    for (const logs of ['kafka/logs', 'redis/redis.log']) {
+      await cp(join(this.dir, logs), join(dest, logs), { recursive: true }).catch(() => undefined);
+    }
   }
 
   async stop(): Promise<void> {

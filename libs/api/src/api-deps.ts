@@ -1,7 +1,6 @@
 import type {
   ActivityTracker,
   Authorizer,
-  ChangeFeed,
   ConnectorService,
   DeletionService,
   FluxMetrics,
@@ -9,6 +8,7 @@ import type {
   NamespaceService,
   RuntimeConfigService,
   StateReader,
+  SubscriberFeed,
 } from '@flux/core';
 
 export interface Readiness {
@@ -35,7 +35,8 @@ export interface QueryDeps extends SystemDeps {
   readonly reader: StateReader;
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
-  readonly feed: ChangeFeed;
+  /** What WebSocket clients receive (any ChangeFeed, or a CatchingUpFeed over a feed that can miss changes). */
+  readonly feed: SubscriberFeed;
   readonly activity: ActivityTracker;
   /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;

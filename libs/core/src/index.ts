@@ -21,3 +21,4 @@ export * from './reading/fallback-state-reader.js';
 export * from './composition/index.js';
 export * from './feed/listener-set.js';
 export * from './feed/memory-change-feed.js';
+export * from './reading/catching-up-feed.js';

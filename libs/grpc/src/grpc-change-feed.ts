@@ -1,6 +1,6 @@
 import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
-import { ErrorCode, FluxError, type ChangeRecord } from '@flux/domain';
-import type { ChangeFeed, ChangeListener, Unsubscribe } from '@flux/core';
+import { ErrorCode, FluxError, partitionsOfShard, type ChangeRecord } from '@flux/domain';
+import type { ChangeListener, InterruptibleChangeFeed, Unsubscribe } from '@flux/core';
 import { changeFromProto } from './codec.js';
 import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
 import { silentLogger, type GrpcLogger } from './logger.js';
@@ -21,12 +21,13 @@ export type ShardStreamEvent =
 export interface GrpcChangeFeedOptions {
   /** One client per shard; index = shard (see `createShardClients`). */
   readonly shards: readonly StateServiceClient[];
+  /** The log's partition count: shard s streams the partitions p with p % shards === s. */
+  readonly partitionCount: number;
   readonly logger?: GrpcLogger;
   readonly backoff?: GrpcChangeFeedBackoff;
   /**
    * Told whenever a shard's stream opens or ends. Changes a shard applies while its stream is
-   * down are not replayed, so a `disconnected` followed by `connected` is a possible gap in
-   * that shard's partitions (the positions of the changes tell which).
+   * down are not replayed (see `onResume`, and CatchingUpFeed, which fills such gaps).
    */
   readonly onShardEvent?: (event: ShardStreamEvent) => void;
   /** Where exceptions thrown by listeners go (default: logged). */
@@ -45,11 +46,14 @@ interface ShardStream {
  * The change feed of a query gateway: one Watch stream per shard, fanned in to local
  * listeners. Streams open with the first listener and close with the last; a stream that
  * ends or fails (shard restart, slow-consumer cut, network) is re-opened with exponential
- * backoff. Delivery is in commit order per partition (each partition is one shard's stream).
- * Read-only: `publish` throws, changes come from the shards' reducers.
+ * backoff. Delivery is in commit order per partition (each partition is one shard's stream);
+ * what a shard applies while its stream is down is never delivered, and `onResume` says when
+ * its partitions' delivery starts again. Read-only: `publish` throws, changes come from the
+ * shards' reducers.
  */
-export class GrpcChangeFeed implements ChangeFeed {
+export class GrpcChangeFeed implements InterruptibleChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
+  private readonly resumeListeners = new Set<(partitions: readonly number[]) => void>();
   private readonly streams: ShardStream[];
   private readonly logger: GrpcLogger;
   private readonly initialBackoffMs: number;
@@ -88,10 +92,19 @@ export class GrpcChangeFeed implements ChangeFeed {
     };
   }
 
+  onResume(listener: (partitions: readonly number[]) => void): Unsubscribe {
+    const entry = (partitions: readonly number[]): void => listener(partitions);
+    this.resumeListeners.add(entry);
+    return () => {
+      this.resumeListeners.delete(entry);
+    };
+  }
+
   /** Removes every listener and closes every stream; the feed cannot be used afterwards. */
   close(): void {
     this.closed = true;
     this.listeners.clear();
+    this.resumeListeners.clear();
     this.stopStreams();
   }
 
@@ -112,7 +125,9 @@ export class GrpcChangeFeed implements ChangeFeed {
     if (this.listeners.size === 0 || stream.call !== undefined) return;
     stream.timer = undefined;
     const client = this.options.shards[shard]!;
-    const call = client.watch({}, new Metadata());
+    // Wait for the channel to be ready rather than fail at once while it reconnects: the stream
+    // then opens as soon as the shard is back, not at this feed's next retry.
+    const call = client.watch({}, new Metadata({ waitForReady: true }));
     stream.call = call;
     let lastError: unknown;
 
@@ -123,6 +138,8 @@ export class GrpcChangeFeed implements ChangeFeed {
       stream.failures = 0;
       this.logger.info({ shard }, 'change feed stream open');
       this.options.onShardEvent?.({ shard, state: 'connected' });
+      const partitions = partitionsOfShard(shard, this.streams.length, this.options.partitionCount);
+      for (const listener of [...this.resumeListeners]) this.call(listener, partitions);
     });
     call.on('data', (response: WatchResponse) => {
       if (stream.call === call) this.deliver(shard, response);
@@ -170,13 +187,16 @@ export class GrpcChangeFeed implements ChangeFeed {
     if (changes.length === 0) return;
     for (const listener of [...this.listeners]) {
       // Skip listeners removed by an earlier listener of this same delivery.
-      if (!this.listeners.has(listener)) continue;
-      try {
-        listener(changes);
-      } catch (error) {
-        if (this.options.onListenerError !== undefined) this.options.onListenerError(error);
-        else this.logger.error({ err: error }, 'change feed listener failed');
-      }
+      if (this.listeners.has(listener)) this.call(listener, changes);
+    }
+  }
+
+  private call<T>(listener: (value: T) => void, value: T): void {
+    try {
+      listener(value);
+    } catch (error) {
+      if (this.options.onListenerError !== undefined) this.options.onListenerError(error);
+      else this.logger.error({ err: error }, 'change feed listener failed');
     }
   }
 }

@@ -12,9 +12,10 @@ export interface ShardClientOptions {
 }
 
 /**
- * One StateService client per shard address (index = shard). The channels reconnect within
- * seconds of a shard coming back (grpc-js would otherwise back off up to two minutes), and
- * keepalive pings detect a silently dropped connection under a long Watch stream.
+ * One StateService client per shard address (index = shard). The channels reconnect within a
+ * second of a shard coming back (grpc-js would otherwise back off up to two minutes; attempts
+ * to a few shard addresses cost nothing), and keepalive pings detect a silently dropped
+ * connection under a long Watch stream.
  */
 export function createShardClients(addresses: readonly string[], options: ShardClientOptions = {}): StateServiceClient[] {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -22,7 +23,7 @@ export function createShardClients(addresses: readonly string[], options: ShardC
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     'grpc.initial_reconnect_backoff_ms': 100,
-    'grpc.max_reconnect_backoff_ms': 5_000,
+    'grpc.max_reconnect_backoff_ms': 1_000,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     ...options.channelOptions,

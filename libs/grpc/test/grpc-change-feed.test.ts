@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { connectivityState, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ErrorCode, isFluxError, type ChangeRecord } from '@flux/domain';
-import { Collector, deferred, within } from '@flux/core/testing';
+import { Collector, deferred, waitFor, within } from '@flux/core/testing';
 import { MemoryChangeFeed } from '@flux/core';
 import {
   closeShardClients,
@@ -40,7 +40,7 @@ describe('GrpcChangeFeed over real shard servers', () => {
 
   const openFeed = async (): Promise<{ feed: GrpcChangeFeed; batches: Collector<readonly ChangeRecord[]>; shardEvents: ReturnType<typeof events> }> => {
     const shardEvents = events();
-    const feed = new GrpcChangeFeed({ shards: cluster.clients, onShardEvent: shardEvents.push, backoff: { initialMs: 20, maxMs: 200 } });
+    const feed = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: PARTITIONS, onShardEvent: shardEvents.push, backoff: { initialMs: 20, maxMs: 200 } });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
     feed.subscribe(batches.push);
@@ -133,25 +133,37 @@ describe('GrpcChangeFeed over real shard servers', () => {
     expect({ partition: after.partition, offset: after.offset }).toEqual({ partition, offset: 101 });
   });
 
-  it('keeps retrying a shard that is down, and connects once it is up', async () => {
+  it("says when a restarted shard's partitions are delivered again", async () => {
+    const { feed, shardEvents } = await openFeed();
+    const resumed = new Collector<readonly number[]>();
+    feed.onResume(resumed.push);
+    const shard = cluster.shards[2]!;
+    await shard.restart();
+    const down = await shardEvents.until(2, 'disconnected');
+    await shardEvents.until(2, 'connected', down);
+    await resumed.untilCount(1, 'the resume after the restart');
+    expect(resumed.items).toEqual([shard.partitions]);
+    expect(shard.partitions).toEqual([2, 5]);
+  });
+
+  it('waits for a shard that is down, and connects once it is up', async () => {
     const address = await unusedAddress();
     const clients = createShardClients([address]);
     const shardEvents = events();
-    const feed = new GrpcChangeFeed({ shards: clients, onShardEvent: shardEvents.push, backoff: { initialMs: 10, maxMs: 50 } });
+    const feed = new GrpcChangeFeed({ shards: clients, partitionCount: 1, onShardEvent: shardEvents.push, backoff: { initialMs: 10, maxMs: 50 } });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
     feed.subscribe(batches.push);
     try {
-      // Three failed attempts in a row.
-      let from = 0;
-      for (let attempt = 0; attempt < 3; attempt++) from = (await shardEvents.until(0, 'disconnected', from)) + 1;
+      // The channel tried and failed to connect; the stream waits for it.
+      await waitFor(() => clients[0]!.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE, { what: 'a failed connection attempt' });
       expect(feed.connectedShards).toEqual([false]);
 
       const local = new MemoryChangeFeed();
       const handle = createStateServiceServer({ reader: cluster.shards[0]!.store, feed: local, partitions: [0], logger: cluster.shards[0]!.logger });
       await handle.listen(address);
       try {
-        await shardEvents.until(0, 'connected', from);
+        await shardEvents.until(0, 'connected');
         local.publish([upsertChange('late', 0, 0)]);
         await batches.untilCount(1, 'the change from the late shard');
       } finally {
@@ -204,7 +216,7 @@ describe('Watch backpressure', () => {
     const shard = cluster.shards[0]!;
     // A reader that keeps up, through the gateway feed.
     const readingEvents = events();
-    const reading = new GrpcChangeFeed({ shards: cluster.clients, onShardEvent: readingEvents.push });
+    const reading = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: 1, onShardEvent: readingEvents.push });
     const received = new Collector<readonly ChangeRecord[]>();
     reading.subscribe(received.push);
     await readingEvents.until(0, 'connected');

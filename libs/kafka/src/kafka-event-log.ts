@@ -76,11 +76,14 @@ export class KafkaEventLog implements EventLog {
   private readonly appendTimeoutMs: number;
   private reader: KafkaPartitionReader | undefined;
   private closing: Promise<void> | undefined;
+  private readonly hooks: KafkaEventLogHooks | undefined;
+  /** Set while a replacement producer connects (see replaceProducer). */
+  private producerConnecting: Promise<void> | undefined;
 
   private constructor(
     private readonly kafka: Kafka,
     private readonly admin: Admin,
-    private readonly producer: Producer,
+    private producer: Producer,
     readonly topic: string,
     readonly partitionCount: number,
     private readonly logger: KafkaLogSink,
@@ -92,6 +95,7 @@ export class KafkaEventLog implements EventLog {
     const limits = { ...DEFAULT_APPEND_LIMITS, ...options.append };
     this.appendTimeoutMs = limits.appendTimeoutMs;
     this.batcher = new AppendBatcher((messages) => this.produce(messages), limits, appendFailure(topic), options.hooks?.onSend);
+    this.hooks = options.hooks;
   }
 
   /**
@@ -103,28 +107,7 @@ export class KafkaEventLog implements EventLog {
     const logger = options.logger ?? defaultKafkaLogSink;
     const kafka = createKafkaClient({ ...options, logger });
     const admin = kafka.admin();
-    const producerConfig: ProducerConfig = {
-      idempotent: PRODUCER_SETTINGS.idempotent,
-      maxInFlightRequests: PRODUCER_SETTINGS.maxInFlightRequests,
-      allowAutoTopicCreation: false,
-      // An idempotent producer must retry without limit: giving up on a request that may have
-      // landed would let the next one reuse its sequence numbers. Callers are answered by the
-      // append timeout instead; the request itself keeps retrying.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
-      // Every record carries its partition; this only silences kafkajs' partitioner notice.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    };
-    const producer = kafka.producer(producerConfig);
-    const onProducerRequest = options.hooks?.onProducerRequest;
-    if (onProducerRequest !== undefined) {
-      producer.on(producer.events.REQUEST, ({ payload }) => {
-        try {
-          onProducerRequest({ client: 'producer', apiName: payload.apiName, durationMs: payload.duration, sizeBytes: payload.size });
-        } catch {
-          // Instrumentation must not break the producer.
-        }
-      });
-    }
+    const producer = createProducer(kafka, options.hooks);
     try {
       await admin.connect();
       const { partitionCount } = await ensureTopic(admin, {
@@ -245,17 +228,49 @@ export class KafkaEventLog implements EventLog {
   }
 
   private async produce(messages: readonly { partition: number; key: Buffer; value: Buffer; timestamp: string }[]): Promise<Map<number, number>> {
-    const metadata = await this.producer.send({
-      topic: this.topic,
-      acks: PRODUCER_SETTINGS.acks,
-      messages: messages.map(({ partition, key, value, timestamp }) => ({ partition, key, value, timestamp })),
-    });
+    const producer = this.producer;
+    let metadata;
+    try {
+      await this.producerConnecting;
+      metadata = await producer.send({
+        topic: this.topic,
+        acks: PRODUCER_SETTINGS.acks,
+        messages: messages.map(({ partition, key, value, timestamp }) => ({ partition, key, value, timestamp })),
+      });
+    } catch (error) {
+      this.replaceProducer(producer, error);
+      throw error;
+    }
     const bases = new Map<number, number>();
     for (const entry of metadata) {
       if (entry.topicName !== this.topic || entry.baseOffset === undefined) continue;
       bases.set(entry.partition, Number(entry.baseOffset));
     }
     return bases;
+  }
+
+  /**
+   * A producer whose send failed is not used again. The request may have been stored although
+   * no answer came (the broker died, or kafkajs gave up reconnecting), and kafkajs hands its
+   * sequence numbers to the next request: the broker would take that one for a duplicate of
+   * the stored request and acknowledge records it never stored, or refuse it and every later
+   * one as out of order. A new producer has a new producer id, so nothing is taken for
+   * anything else. Only one request is in flight (AppendBatcher), so none is using it.
+   */
+  private replaceProducer(failed: Producer, error: unknown): void {
+    if (this.producer !== failed || this.closing !== undefined) return;
+    this.logger.warn({ component: 'kafka-event-log', topic: this.topic, err: errorMessage(error) }, 'a produce request failed; appending through a new producer');
+    this.producer = createProducer(this.kafka, this.hooks);
+    const connecting = this.producer.connect();
+    this.producerConnecting = connecting;
+    // A failed connection fails the next produce, which replaces this producer in turn.
+    connecting.then(
+      () => {
+        if (this.producerConnecting === connecting) this.producerConnecting = undefined;
+      },
+      () => undefined,
+    );
+    failed.disconnect().catch(() => undefined);
   }
 
   private async watermarks(partition: number): Promise<{ low: number; high: number }> {
@@ -281,6 +296,35 @@ export class KafkaEventLog implements EventLog {
   private assertOpen(): void {
     if (this.closing !== undefined) throw new FluxError(ErrorCode.LogUnavailable, 'the log is closed');
   }
+}
+
+const PRODUCER_CONFIG: ProducerConfig = {
+  idempotent: PRODUCER_SETTINGS.idempotent,
+  maxInFlightRequests: PRODUCER_SETTINGS.maxInFlightRequests,
+  allowAutoTopicCreation: false,
+  // An idempotent producer must retry without limit: giving up on a request that may have
+  // landed would let the next one reuse its sequence numbers. Callers are answered by the
+  // append timeout instead; the request itself keeps retrying (and should kafkajs give up all
+  // the same, the producer is replaced: see KafkaEventLog.replaceProducer).
+  retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 5_000 },
+  // Every record carries its partition; this only silences kafkajs' partitioner notice.
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
+
+/** The adapter's idempotent producer, reporting its requests to `hooks.onProducerRequest`. */
+function createProducer(kafka: Kafka, hooks: KafkaEventLogHooks | undefined): Producer {
+  const producer = kafka.producer(PRODUCER_CONFIG);
+  const onProducerRequest = hooks?.onProducerRequest;
+  if (onProducerRequest !== undefined) {
+    producer.on(producer.events.REQUEST, ({ payload }) => {
+      try {
+        onProducerRequest({ client: 'producer', apiName: payload.apiName, durationMs: payload.duration, sizeBytes: payload.size });
+      } catch {
+        // Instrumentation must not break the producer.
+      }
+    });
+  }
+  return producer;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -1,10 +1,14 @@
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
-import { Kafka } from 'kafkajs';
+import { Kafka, KafkaJSNonRetriableError } from 'kafkajs';
 import { ErrorCode, partitionFor } from '@flux/domain';
 import type { LogRecord } from '@flux/core';
 import { Collector, describeWithKafka, within } from '@flux/core/testing';
 import { KafkaEventLog, PRODUCER_SETTINGS, ensureKafkaTopic, type KafkaEventLogOptions, type KafkaRequestInfo, type SendStats } from '../src/index.js';
 import { CapturedLogs, freshTopic, uniqueTopic } from './support.js';
+
+/** kafkajs' broker connection (not exported): where a produce request's answer can be lost. */
+const KafkajsBroker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as { prototype: { produce(...args: unknown[]): Promise<unknown> } };
 
 describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
   const logs: KafkaEventLog[] = [];
@@ -119,6 +123,25 @@ describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
     expect(PRODUCER_SETTINGS).toEqual({ idempotent: true, maxInFlightRequests: 1, acks: -1 });
     // No warning about limited retries (which would void the idempotence guarantees).
     expect(logger.entries.filter((e) => /EoS/.test(e.msg))).toEqual([]);
+  });
+
+  it('after a request that may have landed failed, the next append is stored, not taken for a duplicate of it', async () => {
+    const { log } = await open(1);
+    const produce = KafkajsBroker.prototype.produce;
+    // The broker stores the request, then the answer is lost and kafkajs gives up on it (as when
+    // the broker is killed and does not come back within the client's retries).
+    vi.spyOn(KafkajsBroker.prototype, 'produce').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      await produce.apply(this, args);
+      throw new KafkaJSNonRetriableError('connection lost before the answer');
+    });
+    await expect(log.append([{ partition: 0, key: 'a', value: 'landed' }])).rejects.toMatchObject({ code: ErrorCode.LogUnavailable });
+    expect(await log.append([{ partition: 0, key: 'b', value: 'acknowledged' }])).toEqual([{ partition: 0, offset: 1 }]);
+    expect((await log.read(0, 0, 10)).map((record) => record.value)).toEqual(['landed', 'acknowledged']);
+    // Later appends of any size keep working.
+    expect(await log.append([{ partition: 0, key: 'c', value: '1' }, { partition: 0, key: 'c', value: '2' }])).toEqual([
+      { partition: 0, offset: 2 },
+      { partition: 0, offset: 3 },
+    ]);
   });
 
   it('stores each record in its explicit partition, not where the key would hash to', async () => {

@@ -1,4 +1,4 @@
-import { encodeStoredEvent, HISTORY_MAX_PER_ENTITY, type StoredEntity } from '@flux/domain';
+import { encodeStoredEvent, HISTORY_MAX_PER_ENTITY, isTombstone, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { PartitionClaim, PartitionCommit } from '@flux/core';
 import type { ScriptArgument } from './lua-script.js';
 import { partitionKeys } from './redis-keys.js';
@@ -29,9 +29,11 @@ export const encodeEntity = (entity: StoredEntity): string => JSON.stringify(ent
  *
  * Change records: the commit carries upserts and deletes, not the reducer's per-event
  * ChangeRecords, so each entity the commit touches becomes one compact summary (kind, id, the
- * offset of its last event in the commit, version): enough for a subscriber that resumes from a
- * position to learn which entities changed after it and re-read them. A commit's summaries are
- * one stream entry (see encodeChanges), so the script makes one XADD per commit, not one per
+ * offset of its last event in the commit, version, the properties it removed): enough for a
+ * subscriber that resumes from a position to learn which entities changed after it, re-read
+ * them, and drop what it knew that is gone. An entity deleted and re-created within the commit
+ * gets a delete summary (at its tombstone) before its upsert. A commit's summaries are one
+ * stream entry (see encodeChanges), so the script makes one XADD per commit, not one per
  * entity.
  */
 export function encodeCommit(prefix: string, claim: PartitionClaim, commit: PartitionCommit): EncodedCommit {
@@ -61,6 +63,7 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   // History grouped per entity (one list key each), in log order within the entity.
   const historyByEntity = new Map<string, { offset: number; json: string }[]>();
   const lastEventOffset = new Map<string, number>();
+  const trails = new Map<string, Trail>();
   for (const { entityId, offset, stored, encodedEvent } of commit.history) {
     requireInteger(offset, 'history offset');
     let entries = historyByEntity.get(entityId);
@@ -68,6 +71,7 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
     // The reducer passes the log record's value: the event's JSON is spliced in, not re-encoded.
     entries.push({ offset, json: encodeStoredEvent(stored, encodedEvent) });
     lastEventOffset.set(entityId, Math.max(offset, lastEventOffset.get(entityId) ?? offset));
+    followTrail(trails, entityId, offset, stored);
   }
   const historyKeys: string[] = [];
   const historySizes: string[] = [];
@@ -85,7 +89,10 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   const upserted = new Set<string>();
   for (const { id, entity } of commit.upserts) {
     upserted.add(id);
-    changed.push({ kind: 'upsert', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: entity.version });
+    const trail = trails.get(id);
+    if (trail?.tombstone !== undefined) changed.push({ kind: 'delete', id, offset: trail.tombstone, version: 0 });
+    const removed = trail?.removed === undefined ? [] : [...trail.removed].filter((name) => !Object.hasOwn(entity.properties, name));
+    changed.push({ kind: 'upsert', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: entity.version, removed });
   }
   for (const id of deleted) {
     if (!upserted.has(id)) changed.push({ kind: 'delete', id, offset: lastEventOffset.get(id) ?? commit.lastOffset, version: 0 });
@@ -114,18 +121,50 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   };
 }
 
-/** One change summary as the stream keeps it: [kind, entity id, offset, version (upserts only)]. */
-export type EncodedChange = readonly ['u', string, number, number] | readonly ['d', string, number];
+/**
+ * One change summary as the stream keeps it: [kind, entity id, offset], and for upserts the
+ * version and, when there are any, the properties the commit removed that the entity lacks.
+ */
+export type EncodedChange =
+  | readonly ['u', string, number, number]
+  | readonly ['u', string, number, number, readonly string[]]
+  | readonly ['d', string, number];
 
 interface Changed {
   readonly kind: 'upsert' | 'delete';
   readonly id: string;
   readonly offset: number;
   readonly version: number;
+  readonly removed?: readonly string[];
+}
+
+/** What a commit's events did to one entity besides setting properties. */
+interface Trail {
+  /** Offset of its last tombstone in the commit. */
+  tombstone?: number;
+  /** Properties set to null since that tombstone (or since the commit's start). */
+  removed?: Set<string>;
+}
+
+function followTrail(trails: Map<string, Trail>, entityId: string, offset: number, stored: StoredEvent): void {
+  let trail = trails.get(entityId);
+  if (trail === undefined) trails.set(entityId, (trail = {}));
+  if (isTombstone(stored.event)) {
+    trail.tombstone = offset;
+    trail.removed = undefined;
+    return;
+  }
+  const properties = stored.event.payload.properties;
+  for (const name of Object.keys(properties)) {
+    if (properties[name] === null) (trail.removed ??= new Set()).add(name);
+  }
 }
 
 function encodeChanges(changed: readonly Changed[]): string {
   return JSON.stringify(
-    changed.map(({ kind, id, offset, version }): EncodedChange => (kind === 'upsert' ? ['u', id, offset, version] : ['d', id, offset])),
+    changed.map(({ kind, id, offset, version, removed }): EncodedChange => {
+      if (kind === 'delete') return ['d', id, offset];
+      return removed === undefined || removed.length === 0 ? ['u', id, offset, version] : ['u', id, offset, version, removed];
+    }),
   );
 }

@@ -7,7 +7,17 @@ import {
   type StoredEntity,
   type StoredEvent,
 } from '@flux/domain';
-import type { EntityPage, HistoryQuery, PartitionClaim, PartitionCommit, StateReader, StateStore } from '@flux/core';
+import type {
+  ChangeCatchUp,
+  ChangedEntity,
+  ChangedPage,
+  EntityPage,
+  HistoryQuery,
+  PartitionClaim,
+  PartitionCommit,
+  StateReader,
+  StateStore,
+} from '@flux/core';
 import { encodeCommit, type EncodedChange } from './commit-arguments.js';
 import { EntityCache } from './entity-cache.js';
 import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/scripts.js';
@@ -37,6 +47,8 @@ export interface ChangeSummary {
   readonly entityId: string;
   /** The entity's version after the commit (upserts only). */
   readonly version?: number;
+  /** Properties the commit removed that the entity no longer has (upserts only; absent when none). */
+  readonly removed?: readonly string[];
 }
 
 export interface ChangesPage {
@@ -55,9 +67,10 @@ type CommitReply = [status: 'ok'] | [status: 'fenced' | 'applied' | 'wrongtype',
  * `{p<n>}`; a reducer's commit is one Lua script that checks the claim's epoch and then writes
  * entities, history, counts, the applied offset and change summaries together. Reads cover
  * every partition (see RedisStateReader); `forPartitions` gives a reducer shard a reader of
- * its own partitions.
+ * its own partitions. Its change streams are also where a query gateway whose stream from a
+ * shard was down catches up (ChangeCatchUp).
  */
-export class RedisStateStore implements StateStore {
+export class RedisStateStore implements StateStore, ChangeCatchUp {
   readonly partitionCount: number;
   private readonly client: RedisClient;
   private readonly prefix: string;
@@ -213,7 +226,7 @@ export class RedisStateStore implements StateStore {
       for (const [id, fields] of entries) {
         const commitOffset = Number(id.slice(0, id.indexOf('-')));
         const json = fields[fields.indexOf('changes') + 1] ?? '[]';
-        for (const [kind, entityId, offset, version] of JSON.parse(json) as EncodedChange[]) {
+        for (const [kind, entityId, offset, version, removed] of JSON.parse(json) as EncodedChange[]) {
           // A commit that spans the position: its summaries up to the position were seen already.
           if (offset <= afterOffset) continue;
           if (changes.length === limit) return { changes, complete: reachesBack(info, afterOffset) };
@@ -224,10 +237,50 @@ export class RedisStateStore implements StateStore {
             kind: kind === 'd' ? 'delete' : 'upsert',
             entityId,
             ...(version === undefined ? {} : { version }),
+            ...(removed === undefined ? {} : { removed }),
           });
         }
       }
       return { changes, complete: reachesBack(info, afterOffset) };
+    });
+  }
+
+  async position(partition: number): Promise<number> {
+    const keys = this.keysOf(partition);
+    return storeCall('position', async () => Number((await this.client.hget(keys.meta, 'offset')) ?? -1));
+  }
+
+  /**
+   * The entities of a page of change summaries, read together with the partition's applied
+   * offset in one MULTI (one slot: the partition's hash tag), so the states are known to
+   * reflect exactly the changes up to that offset.
+   */
+  async changedAfter(partition: number, afterOffset: number, limit: number): Promise<ChangedPage> {
+    const keys = this.keysOf(partition);
+    const { changes, complete } = await this.changesAfter(partition, afterOffset, limit);
+    const trails = new Map<string, { deleted: boolean; removed: Set<string> }>();
+    for (const change of changes) {
+      let trail = trails.get(change.entityId);
+      if (trail === undefined) trails.set(change.entityId, (trail = { deleted: false, removed: new Set() }));
+      if (change.kind === 'delete') trail.deleted = true;
+      for (const name of change.removed ?? []) trail.removed.add(name);
+    }
+    const ids = [...trails.keys()];
+    return storeCall('changedAfter', async () => {
+      const transaction = this.client.multi().hget(keys.meta, 'offset');
+      if (ids.length > 0) transaction.hmget(keys.entities, ...ids);
+      const replies = await transaction.exec();
+      const failed = replies?.find(([error]) => error !== null)?.[0];
+      if (replies === null || failed) throw failed ?? new Error('the MULTI reading changed entities was aborted');
+      const position = Number(replies[0]![1] ?? -1);
+      const values = (replies[1]?.[1] ?? []) as (string | null)[];
+      const entities = ids.map((id, i): ChangedEntity => {
+        const json = values[i];
+        const entity = json === null || json === undefined ? undefined : decodeEntity(json);
+        const { deleted, removed } = trails.get(id)!;
+        return { id, entity, deleted, removed: [...removed].filter((name) => entity === undefined || !Object.hasOwn(entity.properties, name)) };
+      });
+      return { entities, position, complete, ...(changes.length === limit ? { next: changes[changes.length - 1]!.offset } : {}) };
     });
   }
 

@@ -431,6 +431,29 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       });
     });
 
+    it('records a delete before the upsert of an entity re-created within a commit, and the properties a commit removed', async () => {
+      const claim = await store.claimPartition(3);
+      await store.commit(
+        claim,
+        commitOf(5, {
+          upserts: [{ id: 'r', entity: entity({ fresh: 1 }) }, { id: 'n', entity: entity({ kept: 2, back: 3 }, 3) }],
+          history: [
+            { entityId: 'r', offset: 1, stored: storedEvent('r', 1, { __deleted__: true }) },
+            { entityId: 'n', offset: 2, stored: storedEvent('n', 2, { gone: null, back: null }) },
+            { entityId: 'n', offset: 3, stored: storedEvent('n', 3, { back: 3 }) },
+            { entityId: 'r', offset: 4, stored: storedEvent('r', 4, { fresh: 1 }) },
+            { entityId: 'n', offset: 5, stored: storedEvent('n', 5, { kept: 2 }) },
+          ],
+        }),
+      );
+      expect((await store.changesAfter(3, -1)).changes).toEqual([
+        { partition: 3, offset: 1, commitOffset: 5, kind: 'delete', entityId: 'r' },
+        { partition: 3, offset: 4, commitOffset: 5, kind: 'upsert', entityId: 'r', version: 1 },
+        // `back` was removed and set again: only `gone` is missing from the entity.
+        { partition: 3, offset: 5, commitOffset: 5, kind: 'upsert', entityId: 'n', version: 3, removed: ['gone'] },
+      ]);
+    });
+
     it('pages by summaries: a commit larger than the limit continues from the last offset returned', async () => {
       const claim = await store.claimPartition(1);
       const history = Array.from({ length: 5 }, (_, i) => ({ entityId: `k${i}`, offset: i, stored: storedEvent(`k${i}`, i) }));
@@ -438,6 +461,53 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       const first = await store.changesAfter(1, -1, 3);
       expect(first.changes.map((c) => c.offset)).toEqual([0, 1, 2]);
       expect((await store.changesAfter(1, 2, 3)).changes.map((c) => c.entityId)).toEqual(['k3', 'k4']);
+    });
+  });
+
+  describe('catching up (ChangeCatchUp)', () => {
+    const commitUpsert = async (claim: PartitionClaim, offset: number, id: string, properties: Properties, version: number, eventProperties: Properties = properties): Promise<void> =>
+      store.commit(claim, commitOf(offset, { upserts: [{ id, entity: entity(properties, version) }], history: [{ entityId: id, offset, stored: storedEvent(id, offset, eventProperties) }] }));
+
+    it('knows where a partition stands', async () => {
+      expect(await store.position(4)).toBe(-1);
+      const claim = await store.claimPartition(4);
+      await commitUpsert(claim, 7, 'a', { v: 1 }, 1);
+      expect(await store.position(4)).toBe(7);
+    });
+
+    it('answers the entities changed after a position as they are now, with what they lost meanwhile', async () => {
+      const claim = await store.claimPartition(4);
+      await commitUpsert(claim, 0, 'kept', { v: 0 }, 1);
+      await commitUpsert(claim, 1, 'changed', { a: 1, b: 1 }, 1);
+      await commitUpsert(claim, 2, 'recreated', { old: 1 }, 1);
+      // A subscriber saw everything up to offset 2; then:
+      await commitUpsert(claim, 3, 'changed', { a: 2 }, 2, { a: 2, b: null });
+      await store.commit(claim, commitOf(4, { deletes: ['recreated'], history: [{ entityId: 'recreated', offset: 4, stored: storedEvent('recreated', 4, { __deleted__: true }) }] }));
+      await commitUpsert(claim, 5, 'recreated', { fresh: 1 }, 1);
+      await store.commit(claim, commitOf(6, { deletes: ['kept'], history: [{ entityId: 'kept', offset: 6, stored: storedEvent('kept', 6, { __deleted__: true }) }] }));
+
+      const page = await store.changedAfter(4, 2, 100);
+      expect(page).toEqual({
+        position: 6,
+        complete: true,
+        entities: [
+          { id: 'changed', entity: entity({ a: 2 }, 2), deleted: false, removed: ['b'] },
+          { id: 'recreated', entity: entity({ fresh: 1 }), deleted: true, removed: [] },
+          { id: 'kept', entity: undefined, deleted: true, removed: [] },
+        ],
+      });
+      expect((await store.changedAfter(4, 6, 100)).entities).toEqual([]);
+    });
+
+    it('pages: `next` continues after the last change of a full page', async () => {
+      const claim = await store.claimPartition(5);
+      for (let offset = 0; offset < 5; offset++) await commitUpsert(claim, offset, `k${offset}`, { v: offset }, 1);
+      const first = await store.changedAfter(5, -1, 3);
+      expect(first.entities.map((e) => e.id)).toEqual(['k0', 'k1', 'k2']);
+      expect(first.next).toBe(2);
+      const second = await store.changedAfter(5, first.next!, 3);
+      expect(second.entities.map((e) => e.id)).toEqual(['k3', 'k4']);
+      expect(second.next).toBeUndefined();
     });
   });
 });

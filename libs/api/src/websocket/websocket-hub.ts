@@ -1,8 +1,13 @@
 import type { WebSocket } from 'ws';
-import { entityIdProblem, type ChangeRecord } from '@flux/domain';
+import { entityIdProblem, type EntitySnapshot, type FeedRecord } from '@flux/domain';
 
 /** Wildcard subscription: every entity. */
 export const ALL_ENTITIES = '*';
+/**
+ * Close code for connections whose updates can no longer be made good (a ChangeGap): the
+ * client reconnects and reads again. 1013 is "try again later".
+ */
+export const MISSED_UPDATES_CLOSE_CODE = 1013;
 /** Subscriptions one connection may hold; further subscribe messages are ignored. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 10_000;
 /**
@@ -81,9 +86,9 @@ export class WebSocketHub {
     socket.on('error', () => this.remove(connection));
   }
 
-  publishChanges(changes: readonly ChangeRecord[]): void {
+  publishChanges(records: readonly FeedRecord[]): void {
     if (this.connections.size === 0) return;
-    this.enqueue(this.changeFrames(changes));
+    this.enqueue(this.changeFrames(records));
   }
 
   /** Sends one message to every connection. */
@@ -96,22 +101,47 @@ export class WebSocketHub {
     for (const connection of this.connections) connection.socket.close(code, reason);
   }
 
-  private *changeFrames(changes: readonly ChangeRecord[]): Generator<void, void> {
-    for (const change of changes) {
-      if (change.kind === 'delete') {
-        yield* this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: change.entityId, timestamp: iso(change.timestamp) }));
-        continue;
-      }
-      const timestamp = iso(change.timestamp);
-      for (const { property, value } of change.changes) {
-        // Looked up per frame: the subscribers may change while a large change is being sent.
-        const subscribers = this.byEntity.get(change.entityId);
-        if (this.everything.size === 0 && subscribers === undefined) continue;
-        const frame = encode({ type: 'state_update', entity_id: change.entityId, property, value, timestamp });
-        yield* this.sendFrame(this.everything, frame);
-        if (subscribers !== undefined) yield* this.sendFrame(subscribers, frame, this.everything);
+  private *changeFrames(records: readonly FeedRecord[]): Generator<void, void> {
+    for (const record of records) {
+      if (record.kind === 'delete') {
+        yield* this.deletedFrame(record.entityId, record.timestamp);
+      } else if (record.kind === 'upsert') {
+        yield* this.updateFrames(record.entityId, record.changes, record.timestamp);
+      } else if (record.kind === 'snapshot') {
+        yield* this.snapshotFrames(record);
+      } else {
+        for (const connection of this.connections) connection.socket.close(MISSED_UPDATES_CLOSE_CODE, 'updates were missed: reconnect and read again');
       }
     }
+  }
+
+  private deletedFrame(entityId: string, timestamp: number): Generator<void, void> {
+    return this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: entityId, timestamp: iso(timestamp) }));
+  }
+
+  private *updateFrames(entityId: string, changes: Iterable<{ readonly property: string; readonly value: unknown }>, timestampMs: number): Generator<void, void> {
+    const timestamp = iso(timestampMs);
+    for (const { property, value } of changes) {
+      // Looked up per frame: the subscribers may change while a large change is being sent.
+      const subscribers = this.byEntity.get(entityId);
+      if (this.everything.size === 0 && subscribers === undefined) continue;
+      const frame = encode({ type: 'state_update', entity_id: entityId, property, value, timestamp });
+      yield* this.sendFrame(this.everything, frame);
+      if (subscribers !== undefined) yield* this.sendFrame(subscribers, frame, this.everything);
+    }
+  }
+
+  /**
+   * An entity whose changes were missed, as the messages that bring a client's picture of it up
+   * to date: entity_deleted when it was deleted meanwhile (or is gone), a state_update for each
+   * property it has, and one with null for each property removed meanwhile.
+   */
+  private *snapshotFrames({ entityId, entity, deleted, removed, timestamp }: EntitySnapshot): Generator<void, void> {
+    if (deleted || entity === undefined) yield* this.deletedFrame(entityId, timestamp);
+    if (entity === undefined) return;
+    const properties = Object.entries(entity.properties).map(([property, value]) => ({ property, value }));
+    if (!deleted) for (const property of removed) properties.push({ property, value: null });
+    yield* this.updateFrames(entityId, properties, timestamp);
   }
 
   private enqueue(job: FanOutJob): void {

@@ -4,3 +4,4 @@ export * from './control-store.js';
 export * from './change-feed.js';
 export * from './rate-limiter.js';
 export * from './poll-lease.js';
+export * from './change-catch-up.js';
