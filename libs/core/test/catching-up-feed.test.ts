@@ -7,7 +7,7 @@ import {
   type ChangedEntity,
   type ChangedPage,
   type ChangeListener,
-  type InterruptibleChangeFeed,
+  type InterruptibleChangeSource,
   type Unsubscribe,
 } from '../src/index.js';
 
@@ -15,7 +15,7 @@ const T0 = 1_767_000_000_000;
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** A feed of changes that can be cut and resumed by the test, like a gateway's stream from a shard. */
-class FakeSource implements InterruptibleChangeFeed {
+class FakeSource implements InterruptibleChangeSource {
   readonly listeners = new Set<ChangeListener>();
   readonly resumeListeners = new Set<(partitions: readonly number[]) => void>();
 

@@ -1,6 +1,6 @@
 import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
 import { ErrorCode, FluxError, partitionsOfShard, type ChangeRecord } from '@flux/domain';
-import type { ChangeListener, InterruptibleChangeFeed, Unsubscribe } from '@flux/core';
+import type { ChangeListener, InterruptibleChangeSource, Unsubscribe } from '@flux/core';
 import { changeFromProto } from './codec.js';
 import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
 import { silentLogger, type GrpcLogger } from './logger.js';
@@ -48,10 +48,10 @@ interface ShardStream {
  * ends or fails (shard restart, slow-consumer cut, network) is re-opened with exponential
  * backoff. Delivery is in commit order per partition (each partition is one shard's stream);
  * what a shard applies while its stream is down is never delivered, and `onResume` says when
- * its partitions' delivery starts again. Read-only: `publish` throws, changes come from the
+ * its partitions' delivery starts again. Receive-only: changes come from the
  * shards' reducers.
  */
-export class GrpcChangeFeed implements InterruptibleChangeFeed {
+export class GrpcChangeFeed implements InterruptibleChangeSource {
   private readonly listeners = new Set<ChangeListener>();
   private readonly resumeListeners = new Set<(partitions: readonly number[]) => void>();
   private readonly streams: ShardStream[];
@@ -74,10 +74,6 @@ export class GrpcChangeFeed implements InterruptibleChangeFeed {
   /** Whether each shard's stream is open (index = shard). */
   get connectedShards(): readonly boolean[] {
     return this.streams.map((stream) => stream.connected);
-  }
-
-  publish(_changes: readonly ChangeRecord[]): void {
-    throw new FluxError(ErrorCode.Internal, 'the gRPC change feed is read-only: changes are published by the reducer shards');
   }
 
   subscribe(listener: ChangeListener): Unsubscribe {

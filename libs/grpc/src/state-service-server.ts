@@ -8,7 +8,7 @@ import {
   type StatusObject,
 } from '@grpc/grpc-js';
 import { ErrorCode, partitionFor, type ChangeRecord } from '@flux/domain';
-import type { ChangeFeed, StateReader } from '@flux/core';
+import type { ChangeSource, StateReader } from '@flux/core';
 import { changeToProto, countsToProto, entityToProto, storedEventToProto } from './codec.js';
 import { HealthStatusBoard, ServingStatus } from './health.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
@@ -32,7 +32,7 @@ export interface StateServiceServerOptions {
    */
   readonly reader: StateReader;
   /** Changes the shard's reducers apply. Watch forwards only those of `partitions`. */
-  readonly feed: ChangeFeed;
+  readonly feed: ChangeSource;
   /** The partitions this shard owns. */
   readonly partitions: readonly number[];
   readonly logger: GrpcLogger;

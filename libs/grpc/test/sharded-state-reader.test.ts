@@ -256,7 +256,7 @@ describe('ShardedStateReader when shards cannot answer', () => {
       return { getEntity: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail };
     };
     for (const code of [ErrorCode.StoreUnavailable, ErrorCode.Validation, ErrorCode.Internal]) {
-      const handle = createStateServiceServer({ reader: failing(code), feed: { publish: () => undefined, subscribe: () => () => undefined }, partitions: [0], logger: silentLogger });
+      const handle = createStateServiceServer({ reader: failing(code), feed: { subscribe: () => () => undefined }, partitions: [0], logger: silentLogger });
       const port = await handle.listen('127.0.0.1:0');
       const clients = createShardClients([`127.0.0.1:${port}`]);
       try {
@@ -299,7 +299,7 @@ describe('ShardedStateReader over shards sharing one store (one Redis for all sh
     handles = [0, 1, 2].map((shard) =>
       createStateServiceServer({
         reader: store,
-        feed: { publish: () => undefined, subscribe: () => () => undefined },
+        feed: { subscribe: () => () => undefined },
         partitions: partitionsOfShard(shard, 3, SHARED_PARTITIONS),
         partitionCount: SHARED_PARTITIONS,
         logger: silentLogger,

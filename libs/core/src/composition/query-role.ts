@@ -5,7 +5,7 @@ import { NamespaceService } from '../auth/namespace-service.js';
 import type { Settings } from '../config/settings.js';
 import type { DeletionService } from '../ingest/deletion-service.js';
 import { ActivityTracker } from '../observability/activity-tracker.js';
-import type { ChangeFeed } from '../ports/change-feed.js';
+import type { ChangeSource } from '../ports/change-feed.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { StateReader } from '../ports/state-store.js';
 import type { ClosingOrder } from './closing-order.js';
@@ -14,7 +14,7 @@ export interface QueryRoleOptions {
   readonly settings: Settings;
   readonly control: ControlStore;
   readonly reader: StateReader;
-  readonly feed: Pick<ChangeFeed, 'subscribe'>;
+  readonly feed: ChangeSource;
   /** Removes a deleted namespace's entities. */
   readonly deletion: Pick<DeletionService, 'deleteNamespace'>;
   /** The connectors the ingest role runs, so status reads agree with it. */

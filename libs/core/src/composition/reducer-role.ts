@@ -3,7 +3,7 @@ import type { Settings } from '../config/settings.js';
 import { DirectoryPublisher } from '../directory/directory-publisher.js';
 import type { EventAppender } from '../ingest/event-appender.js';
 import type { FluxMetrics } from '../observability/flux-metrics.js';
-import type { ChangeFeed } from '../ports/change-feed.js';
+import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { PartitionStateWriter, StateReader } from '../ports/state-store.js';
 import { ReducerGroup } from '../reducer/reducer-group.js';
@@ -14,7 +14,7 @@ export interface ReducerRoleOptions {
   readonly partitions: readonly number[];
   readonly log: EventLog;
   readonly store: PartitionStateWriter & StateReader;
-  readonly feed: Pick<ChangeFeed, 'publish'>;
+  readonly feed: ChangePublisher;
   readonly metrics: FluxMetrics;
   readonly logger: Logger;
   /** See PartitionReducerOptions; only where another process may claim the same partitions. */

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { ChangeRecord, EntitySnapshot, FeedRecord } from '@flux/domain';
 import type { ChangedPage, ChangeCatchUp } from '../ports/change-catch-up.js';
-import type { FeedListener, InterruptibleChangeFeed, SubscriberFeed } from '../ports/change-feed.js';
+import type { FeedListener, InterruptibleChangeSource, SubscriberFeed } from '../ports/change-feed.js';
 import type { Unsubscribe } from '../ports/control-store.js';
 
 export interface CatchingUpFeedOptions {
-  readonly source: InterruptibleChangeFeed;
+  readonly source: InterruptibleChangeSource;
   readonly catchUp: ChangeCatchUp;
   /** The log's partition count. */
   readonly partitionCount: number;

@@ -13,7 +13,7 @@ import {
   type StoredEntity,
 } from '@flux/domain';
 import type { Logger } from 'pino';
-import type { ChangeFeed } from '../ports/change-feed.js';
+import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
 import type { HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
 
@@ -22,7 +22,7 @@ export interface PartitionReducerOptions {
   readonly log: EventLog;
   readonly store: PartitionStateWriter;
   /** Where each commit's changes go once committed. */
-  readonly feed: Pick<ChangeFeed, 'publish'>;
+  readonly feed: ChangePublisher;
   readonly logger: Logger;
   /** Records applied per commit at most. */
   readonly maxBatch?: number;
