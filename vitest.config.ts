@@ -7,7 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Suites start real servers and open real databases; two workers match the 2-core machines.
     maxWorkers: 2,
-    reporters:
-      process.env.CI === 'true' ? ['default', ['json', { outputFile: process.env.FLUX_TEST_REPORT ?? '.ci/out/vitest.json' }]] : ['default'],
+    reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: process.env.FLUX_TEST_REPORT ?? '.ci/out/vitest.json' }]] : ['default'],
   },
 });

@@ -81,7 +81,8 @@ async function readEntity(entity: ChaosEntity): Promise<EntityEvidence> {
   const state = await request(`${target!.baseUrl}/api/state/entities/${encodeURIComponent(entity.id)}`, {});
   const history = await request(`${target!.baseUrl}/api/events?entity=${encodeURIComponent(entity.id)}&limit=${HISTORY_LIMIT}`, {});
   if ('failed' in state || (state.status !== 200 && state.status !== 404)) throw new Error(`GET ${entity.id} failed: ${JSON.stringify(state)}`);
-  if ('failed' in history || history.status !== 200 || !Array.isArray(history.body)) throw new Error(`history of ${entity.id} failed: ${JSON.stringify(history)}`);
+  if ('failed' in history || history.status !== 200 || !Array.isArray(history.body))
+    throw new Error(`history of ${entity.id} failed: ${JSON.stringify(history)}`);
   if (history.body.length >= HISTORY_LIMIT) log(`warning: ${entity.id} has ${HISTORY_LIMIT}+ stored events; its oldest are not checked`);
   const body = state.body as { properties: Record<string, unknown>; version: number };
   return {
@@ -98,7 +99,14 @@ try {
   target = cluster ? await startClusterTarget(repoRoot, runId, targetOptions) : await startEmbeddedTarget(repoRoot, targetOptions);
   log(`deployment ready on ${target.baseUrl}`);
   const entities = createEntities(runId, ENTITIES);
-  for (let index = 0; index < SUBSCRIBERS; index++) subscribers.push(new ChaosSubscriber(`subscriber-${index}`, target.baseUrl, entities.map((entity) => entity.id)));
+  for (let index = 0; index < SUBSCRIBERS; index++)
+    subscribers.push(
+      new ChaosSubscriber(
+        `subscriber-${index}`,
+        target.baseUrl,
+        entities.map((entity) => entity.id),
+      ),
+    );
   await Promise.all(subscribers.map((subscriber) => subscriber.start()));
   log(`${SUBSCRIBERS} subscribers following every entity`);
 
@@ -117,11 +125,17 @@ try {
       }
     }
   })();
-  const loadDone = load.run(WORKERS, RATE, Promise.race([delay(durationMs), faultsDone.then(() => delay(Math.max(0, loadStarted + durationMs - Date.now())))]));
+  const loadDone = load.run(
+    WORKERS,
+    RATE,
+    Promise.race([delay(durationMs), faultsDone.then(() => delay(Math.max(0, loadStarted + durationMs - Date.now())))]),
+  );
   await faultsDone;
   await loadDone;
   const { singles, batches, deletes, failures } = load.counters;
-  log(`load stopped: ${singles} single events, ${batches} batches, ${deletes} deletes; failed requests: ${[...failures.values()].reduce((sum, n) => sum + n, 0)}`);
+  log(
+    `load stopped: ${singles} single events, ${batches} batches, ${deletes} deletes; failed requests: ${[...failures.values()].reduce((sum, n) => sum + n, 0)}`,
+  );
   for (const [reason, count] of [...failures].sort((a, b) => b[1] - a[1]).slice(0, 8)) log(`  ${count} × ${reason}`);
 
   await target.ready(120_000);
@@ -137,7 +151,11 @@ try {
       fenced.filter(({ property }) => property !== undefined),
       async ({ entity, property }) => {
         const answer = await request(`${target!.baseUrl}/api/state/entities/${encodeURIComponent(entity.id)}`, {});
-        return !('failed' in answer) && answer.status === 200 && (answer.body as { properties: Record<string, unknown> }).properties[property!] !== undefined;
+        return (
+          !('failed' in answer) &&
+          answer.status === 200 &&
+          (answer.body as { properties: Record<string, unknown> }).properties[property!] !== undefined
+        );
       },
       { concurrency: 8 },
     );
@@ -145,7 +163,10 @@ try {
   };
   await waitFor('every closing event to be applied', SETTLE_TIMEOUT_MS, applied);
   await waitFor('every subscriber to see every closing event', 60_000, () =>
-    subscribers.every((subscriber) => subscriber.connected && fenced.every(({ entity, property }) => property === undefined || subscriber.view.has(entity.id, property))),
+    subscribers.every(
+      (subscriber) =>
+        subscriber.connected && fenced.every(({ entity, property }) => property === undefined || subscriber.view.has(entity.id, property)),
+    ),
   );
 
   const evidence = await pMap(entities, readEntity, { concurrency: 8 });

@@ -68,7 +68,8 @@ async function namespaceToken(baseUrl: string): Promise<string> {
     body: JSON.stringify({ name: 'fuzz' }),
   });
   const body = (await response.json()) as { token?: string };
-  if (response.status !== 200 || body.token === undefined) throw new Error(`namespace registration answered ${response.status}: ${JSON.stringify(body)}`);
+  if (response.status !== 200 || body.token === undefined)
+    throw new Error(`namespace registration answered ${response.status}: ${JSON.stringify(body)}`);
   return body.token;
 }
 

@@ -56,7 +56,9 @@ if (options.deployment === 'cluster') {
   serviceVersions = { kafka: kafkaVersion(), redis: await redisVersion(services.redisUrl) };
 }
 const versions: Versions = { ...collectVersions(repoRoot, options.fluxRoot), ...serviceVersions };
-log(`${options.deployment}${options.quick ? ' quick' : ''} run of ${scenarios.join(', ')} against ${options.fluxRoot} (${versions.flux.commit.slice(0, 10)})`);
+log(
+  `${options.deployment}${options.quick ? ' quick' : ''} run of ${scenarios.join(', ')} against ${options.fluxRoot} (${versions.flux.commit.slice(0, 10)})`,
+);
 
 const live = new Set<Deployment>();
 onInterrupt(async () => {
@@ -70,11 +72,21 @@ const errorText = (error: unknown): string => (error instanceof Error ? error.me
 /** Deployments started so far: each gets its own topic and key prefix. */
 let deploymentsStarted = 0;
 
-async function withDeployment(label: string, run: (deployment: Deployment) => Promise<void>, onStartFailure: (message: string) => void): Promise<void> {
+async function withDeployment(
+  label: string,
+  run: (deployment: Deployment) => Promise<void>,
+  onStartFailure: (message: string) => void,
+): Promise<void> {
   log(`starting ${label}`);
   let deployment: Deployment;
   try {
-    deployment = await startDeployment({ kind: options.deployment, fluxRoot: options.fluxRoot, services, runId: `${runId}-${deploymentsStarted++}`, nodeArgs: options.nodeArgs });
+    deployment = await startDeployment({
+      kind: options.deployment,
+      fluxRoot: options.fluxRoot,
+      services,
+      runId: `${runId}-${deploymentsStarted++}`,
+      nodeArgs: options.nodeArgs,
+    });
   } catch (error) {
     log(`could not start ${label}: ${errorText(error)}`);
     onStartFailure(`the deployment did not start: ${errorText(error).split('\n')[0]}`);
@@ -181,7 +193,18 @@ mkdirSync(dirname(outFile), { recursive: true });
 writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 
 process.stdout.write(
-  [`## ${runTitle(results)}`, '', machineLine(results), '', targetsTable(results.targets), '', runFigures(results), '', `Results: ${relative(process.cwd(), outFile)} (${results.wallSeconds} s)`, ''].join('\n'),
+  [
+    `## ${runTitle(results)}`,
+    '',
+    machineLine(results),
+    '',
+    targetsTable(results.targets),
+    '',
+    runFigures(results),
+    '',
+    `Results: ${relative(process.cwd(), outFile)} (${results.wallSeconds} s)`,
+    '',
+  ].join('\n'),
 );
 if (options.writeDocs && !external) {
   const shown = writeBenchmarksDoc(repoRoot, resultsDir);

@@ -44,7 +44,9 @@ const warmupMs = Number(values.warmup) * 60_000;
 const rate = Number(values.rate);
 const sampleMs = Number(values.sample) * 1000;
 if (![durationMs, warmupMs, rate, sampleMs].every((value) => Number.isFinite(value) && value > 0) || warmupMs >= durationMs) {
-  process.stderr.write('usage: npm run soak -- [--duration <minutes>] [--warmup <minutes, below the duration>] [--rate <requests/s>] [--sample <seconds>]\n');
+  process.stderr.write(
+    'usage: npm run soak -- [--duration <minutes>] [--warmup <minutes, below the duration>] [--rate <requests/s>] [--sample <seconds>]\n',
+  );
   process.exit(2);
 }
 const ENTITIES = 2000;
@@ -86,7 +88,11 @@ function takeSamples(loadStarted: number): void {
   const cluster = JSON.parse(readFileSync(stateFile, 'utf8')) as { supervisor: number; processes: Record<string, number> };
   for (const [name, pid] of Object.entries(cluster.processes)) {
     try {
-      const probe = JSON.parse(readFileSync(join(probeDir, `${pid}.json`), 'utf8')) as { rssBytes: number; loopDelayMaxMs: number; loopDelayP99Ms: number };
+      const probe = JSON.parse(readFileSync(join(probeDir, `${pid}.json`), 'utf8')) as {
+        rssBytes: number;
+        loopDelayMaxMs: number;
+        loopDelayP99Ms: number;
+      };
       record(name, pid, { atMs, rssBytes: probe.rssBytes, loopDelayMaxMs: probe.loopDelayMaxMs, loopDelayP99Ms: probe.loopDelayP99Ms });
     } catch {
       // no sample from this process yet
@@ -117,11 +123,19 @@ try {
     nodeArgs: ['--import', join(repoRoot, 'bench/src/soak/loop-probe.mjs')],
     env: { FLUX_CLUSTER_STATE_FILE: stateFile, FLUX_SOAK_PROBE_DIR: probeDir, FLUX_SOAK_SAMPLE_MS: String(sampleMs) },
   });
-  log(`cluster ready on ${deployment.baseUrl} after ${deployment.startupSeconds.toFixed(1)} s; ${values.duration} min at ${rate} requests/s, warm-up ${values.warmup} min`);
+  log(
+    `cluster ready on ${deployment.baseUrl} after ${deployment.startupSeconds.toFixed(1)} s; ${values.duration} min at ${rate} requests/s, warm-up ${values.warmup} min`,
+  );
   const entities = createEntities(runId, ENTITIES);
   const slice = Math.ceil(ENTITIES / SUBSCRIBERS);
   for (let index = 0; index < SUBSCRIBERS; index++) {
-    subscribers.push(new ChaosSubscriber(`subscriber-${index}`, deployment.baseUrl, entities.slice(index * slice, (index + 1) * slice).map((entity) => entity.id)));
+    subscribers.push(
+      new ChaosSubscriber(
+        `subscriber-${index}`,
+        deployment.baseUrl,
+        entities.slice(index * slice, (index + 1) * slice).map((entity) => entity.id),
+      ),
+    );
   }
   await Promise.all(subscribers.map((subscriber) => subscriber.start()));
   const load = new ChaosLoad(deployment.baseUrl, runId, entities, new SeededRandom(1));
@@ -139,12 +153,19 @@ try {
   }
   await loadDone;
   const failures = [...load.counters.failures.values()].reduce((sum, n) => sum + n, 0);
-  const summaries = [...series].map(([name, samples]) => summarise(name, samples, warmupMs)).filter((summary): summary is ProcessSummary => summary !== undefined);
+  const summaries = [...series]
+    .map(([name, samples]) => summarise(name, samples, warmupMs))
+    .filter((summary): summary is ProcessSummary => summary !== undefined);
   const restarted = [...pidsByName].filter(([, pids]) => pids.size > 1).map(([name]) => name);
-  process.stdout.write(`\nsoak: ${values.duration} min, ${load.counters.singles} single events, ${load.counters.batches} batches, ${load.counters.deletes} deletes, ${failures} failed requests\n`);
+  process.stdout.write(
+    `\nsoak: ${values.duration} min, ${load.counters.singles} single events, ${load.counters.batches} batches, ${load.counters.deletes} deletes, ${failures} failed requests\n`,
+  );
   process.stdout.write(`process                   RSS after warm-up   RSS at end   growth      per hour    worst loop delay (after warm-up)  p99\n`);
   for (const summary of summaries) {
-    const loop = summary.worstLoopDelayMs === undefined ? '-' : `${summary.worstLoopDelayMs.toFixed(1)} ms (${summary.worstLoopDelayAfterWarmupMs?.toFixed(1) ?? '-'} ms)`;
+    const loop =
+      summary.worstLoopDelayMs === undefined
+        ? '-'
+        : `${summary.worstLoopDelayMs.toFixed(1)} ms (${summary.worstLoopDelayAfterWarmupMs?.toFixed(1) ?? '-'} ms)`;
     process.stdout.write(
       `${summary.name.padEnd(26)}${mib(summary.rssAfterWarmupBytes).padStart(17)}${mib(summary.rssEndBytes).padStart(13)}${mib(summary.rssGrowthBytes).padStart(10)}${mib(summary.rssSlopeBytesPerHour).padStart(12)}    ${loop.padEnd(32)}  ${summary.worstLoopDelayP99Ms?.toFixed(1) ?? '-'}\n`,
     );
@@ -160,8 +181,22 @@ try {
         kind: 'soak',
         startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
         machine: machineInfo(),
-        options: { durationMinutes: Number(values.duration), warmupMinutes: Number(values.warmup), requestsPerSecond: rate, sampleSeconds: sampleMs / 1000, entities: ENTITIES, workers: WORKERS, subscribers: SUBSCRIBERS },
-        load: { singles: load.counters.singles, batches: load.counters.batches, deletes: load.counters.deletes, failedRequests: failures, failures: Object.fromEntries(load.counters.failures) },
+        options: {
+          durationMinutes: Number(values.duration),
+          warmupMinutes: Number(values.warmup),
+          requestsPerSecond: rate,
+          sampleSeconds: sampleMs / 1000,
+          entities: ENTITIES,
+          workers: WORKERS,
+          subscribers: SUBSCRIBERS,
+        },
+        load: {
+          singles: load.counters.singles,
+          batches: load.counters.batches,
+          deletes: load.counters.deletes,
+          failedRequests: failures,
+          failures: Object.fromEntries(load.counters.failures),
+        },
         restarted,
         summaries,
         samples: Object.fromEntries(series),

@@ -12,7 +12,10 @@ export interface Baseline {
 export async function startBaseline(repoRoot: string): Promise<Baseline> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
-  const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, env: serverEnv({ PORT: String(port) }) });
+  const server = startServerProcess('baseline fastify', process.execPath, ['--import', 'tsx', script], {
+    cwd: repoRoot,
+    env: serverEnv({ PORT: String(port) }),
+  });
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
     await waitUntilReady(baseUrl, 30_000, server);

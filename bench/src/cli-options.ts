@@ -38,9 +38,13 @@ export function parseBenchArgs(argv: readonly string[], repoRoot: string): Bench
   if (values.help) throw new UsageError(USAGE);
   let only: ScenarioName[] | undefined;
   if (values.only !== undefined) {
-    const names = values.only.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const names = values.only
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
     const unknown = names.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
-    if (unknown.length > 0 || names.length === 0) throw new UsageError(`--only takes scenario names from ${SCENARIOS.join(', ')}; got ${values.only}\n${USAGE}`);
+    if (unknown.length > 0 || names.length === 0)
+      throw new UsageError(`--only takes scenario names from ${SCENARIOS.join(', ')}; got ${values.only}\n${USAGE}`);
     only = names as ScenarioName[];
   }
   return {

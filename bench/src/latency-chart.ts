@@ -95,7 +95,9 @@ export function renderLatencyChart(series: readonly ChartSeries[], title: string
   for (const threshold of thresholds) {
     const ty = fixed(y(threshold.y));
     out.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${ty}" y2="${ty}" stroke="#888" stroke-dasharray="2 3"/>`);
-    out.push(`<text x="${PLOT.right - 4}" y="${fixed(y(threshold.y) - 4)}" text-anchor="end" fill="#666" font-size="11">${escapeXml(threshold.label)}</text>`);
+    out.push(
+      `<text x="${PLOT.right - 4}" y="${fixed(y(threshold.y) - 4)}" text-anchor="end" fill="#666" font-size="11">${escapeXml(threshold.label)}</text>`,
+    );
   }
 
   drawn.forEach((entry, index) => {

@@ -99,7 +99,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     const now = performance.now();
     const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
     for (; next < due; next++) send(next, start + next * intervalMs);
-    if (next < total) await new Promise((resolveWake) => setTimeout(resolveWake, Math.min(1, Math.max(0, start + next * intervalMs - performance.now()))));
+    if (next < total)
+      await new Promise((resolveWake) => setTimeout(resolveWake, Math.min(1, Math.max(0, start + next * intervalMs - performance.now()))));
   }
   const drainDeadline = performance.now() + (options.drainTimeoutMs ?? 30_000);
   while (answered < total && performance.now() < drainDeadline) await new Promise((resolveWait) => setTimeout(resolveWait, 5));

@@ -33,7 +33,7 @@ export function processMemory(pid: number): ProcessMemory | undefined {
   }
   return {
     pid,
-    name: processLabel(pid) ?? /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?', 
+    name: processLabel(pid) ?? /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
     rssBytes: statusFieldBytes(status, 'VmRSS') ?? 0,
     peakRssBytes: statusFieldBytes(status, 'VmHWM') ?? 0,
     anonRssBytes: statusFieldBytes(status, 'RssAnon') ?? 0,
@@ -46,7 +46,13 @@ export function labelFromArgs(args: readonly string[]): string | undefined {
   const script = [...args].reverse().find((arg) => arg.endsWith('.ts') || arg.endsWith('.js'));
   if (script === undefined) return undefined;
   const app = /apps\/([^/]+)\/src\//.exec(script)?.[1];
-  return app ?? script.split('/').pop()?.replace(/\.[tj]s$/, '');
+  return (
+    app ??
+    script
+      .split('/')
+      .pop()
+      ?.replace(/\.[tj]s$/, '')
+  );
 }
 
 function processLabel(pid: number): string | undefined {

@@ -70,7 +70,15 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
     };
   }
   return {
-    ingest: { connections: 50, saturationSeconds: 8, rounds: 2, rates: [500, 1000, 2000, 5000], rateSeconds: 10, entities: 10_000, backlogTimeoutSeconds: 120 },
+    ingest: {
+      connections: 50,
+      saturationSeconds: 8,
+      rounds: 2,
+      rates: [500, 1000, 2000, 5000],
+      rateSeconds: 10,
+      entities: 10_000,
+      backlogTimeoutSeconds: 120,
+    },
     batch: { sizes: [100, 1000], events: 200_000, entities: 10_000, concurrency: 8 },
     reads: { entities: 100_000, subPrefixes: 100, getConnections: 50, getSeconds: 10, listSamples: 200, pageLimit: 100, fullListSamples: 5 },
     websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 15 },

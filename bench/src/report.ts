@@ -40,7 +40,13 @@ function failures(run: OpenLoopResult): string {
 function saturationRow(name: string, meanRequestsPerSecond: number, runs: readonly SaturationResult[]): string[] {
   const bad = runs.reduce((sum, run) => sum + run.non2xx + run.errors + run.timeouts, 0);
   const p99 = Math.max(...runs.map((run) => run.latencyMs.p99));
-  return [name, `${integer(meanRequestsPerSecond)} req/s`, runs.map((run) => integer(run.requestsPerSecond)).join(', '), milliseconds(p99), integer(bad)];
+  return [
+    name,
+    `${integer(meanRequestsPerSecond)} req/s`,
+    runs.map((run) => integer(run.requestsPerSecond)).join(', '),
+    milliseconds(p99),
+    integer(bad),
+  ];
 }
 
 function ingestSection(results: BenchResults): string | undefined {
@@ -60,7 +66,12 @@ function ingestSection(results: BenchResults): string | undefined {
     '',
     markdownTable(
       ['offered', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'failed'],
-      ingest.fixedRate.map((run) => [`${integer(run.offeredRate)}/s`, `${integer(run.achievedRate)}/s`, ...latencyCells(run.latencyMs), failures(run)]),
+      ingest.fixedRate.map((run) => [
+        `${integer(run.offeredRate)}/s`,
+        `${integer(run.achievedRate)}/s`,
+        ...latencyCells(run.latencyMs),
+        failures(run),
+      ]),
     ),
   );
 }
@@ -133,11 +144,20 @@ function largeEntitySection(results: BenchResults): string | undefined {
   if (large === undefined) return undefined;
   const { largeEvent, ticks } = large.serverEventLoopDelayMaxMs;
   const loopDelay =
-    largeEvent === null || ticks === null ? `— (${large.serverEventLoopNote ?? 'not measured'})` : `${milliseconds(largeEvent)} / **${milliseconds(ticks)}**`;
+    largeEvent === null || ticks === null
+      ? `— (${large.serverEventLoopNote ?? 'not measured'})`
+      : `${milliseconds(largeEvent)} / **${milliseconds(ticks)}**`;
   return section(
     `Large entity (one event with ${integer(large.properties - 1)} properties, ${integer(large.largeEventBytes)} bytes, then ${large.batches} batches of ${large.batchSize} \`{"tick": i}\` to the same id)`,
     markdownTable(
-      ['large event acknowledged / visible', 'tick batch acknowledged p50 / max', 'ticks visible after', 'ticks/s', 'GET /health p99 / max', 'server worst event-loop delay: large event / ticks'],
+      [
+        'large event acknowledged / visible',
+        'tick batch acknowledged p50 / max',
+        'ticks visible after',
+        'ticks/s',
+        'GET /health p99 / max',
+        'server worst event-loop delay: large event / ticks',
+      ],
       [
         [
           `${milliseconds(large.largeEventAckMs)} / ${milliseconds(large.largeEventVisibleMs)}`,

@@ -58,7 +58,9 @@ export async function runSaturation(options: SaturationOptions): Promise<Saturat
     ],
   });
   const probeSummary = probe.stop();
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]),
+  );
   return {
     connections: options.connections,
     durationSeconds: result.duration,

@@ -97,7 +97,8 @@ export const TARGETS: readonly TargetSpec[] = [
     measure: (scenarios) => {
       const run = scenarios.memory;
       if (run === undefined) return { note: 'memory not run' };
-      if (run.entities < MEMORY_TARGET_ENTITIES) return { value: run.rssBytes, note: `this run loaded ${run.entities} entities, not ${MEMORY_TARGET_ENTITIES}` };
+      if (run.entities < MEMORY_TARGET_ENTITIES)
+        return { value: run.rssBytes, note: `this run loaded ${run.entities} entities, not ${MEMORY_TARGET_ENTITIES}` };
       return { value: run.rssBytes };
     },
   },

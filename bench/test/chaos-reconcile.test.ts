@@ -7,9 +7,21 @@ import { reconcile, reconcileEntity } from '../src/chaos/reconcile.js';
 import { SubscriberView } from '../src/chaos/subscriber-view.js';
 
 const event = (seq: number, outcome: Outcome = 'acked'): ChaosOp => ({ kind: 'event', seq, eventId: `ev-${seq}`, outcome });
-const del = (eventId: string | undefined, outcome: Outcome = 'acked'): ChaosOp => ({ kind: 'delete', outcome, ...(eventId === undefined ? {} : { eventId }) });
-const evidence = (ops: ChaosOp[], final: EntityEvidence['final'], history: string[]): EntityEvidence => ({ entityId: 'chaos/e1', ops, final, history });
-const state = (seqs: number[], version = seqs.length): EntityEvidence['final'] => ({ properties: Object.fromEntries(seqs.map((seq) => [`s${seq}`, `ev-${seq}`])), version });
+const del = (eventId: string | undefined, outcome: Outcome = 'acked'): ChaosOp => ({
+  kind: 'delete',
+  outcome,
+  ...(eventId === undefined ? {} : { eventId }),
+});
+const evidence = (ops: ChaosOp[], final: EntityEvidence['final'], history: string[]): EntityEvidence => ({
+  entityId: 'chaos/e1',
+  ops,
+  final,
+  history,
+});
+const state = (seqs: number[], version = seqs.length): EntityEvidence['final'] => ({
+  properties: Object.fromEntries(seqs.map((seq) => [`s${seq}`, `ev-${seq}`])),
+  version,
+});
 const kinds = (e: EntityEvidence): string[] => reconcileEntity(e).map((finding) => finding.kind);
 
 describe('reconcileEntity', () => {
@@ -78,11 +90,22 @@ describe('SubscriberView', () => {
     view.apply({ type: 'metrics_update' }, follows);
     expect(view.has('chaos/a', 's1')).toBe(true);
     expect(view.has('other/x', 's1')).toBe(false);
-    expect(view.divergences(new Map([['chaos/a', { s1: 'ev-1' }], ['chaos/b', undefined]]))).toEqual([]);
-    expect(view.divergences(new Map([['chaos/a', { s1: 'ev-x', s3: 'ev-3' }], ['chaos/b', { s4: 'ev-4' }]]))).toEqual([
-      'chaos/a: missing s3; different s1',
-      'chaos/b: missing s4',
-    ]);
+    expect(
+      view.divergences(
+        new Map([
+          ['chaos/a', { s1: 'ev-1' }],
+          ['chaos/b', undefined],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      view.divergences(
+        new Map([
+          ['chaos/a', { s1: 'ev-x', s3: 'ev-3' }],
+          ['chaos/b', { s4: 'ev-4' }],
+        ]),
+      ),
+    ).toEqual(['chaos/a: missing s3; different s1', 'chaos/b: missing s4']);
   });
 
   it('replaces an entity by a reread', () => {

@@ -9,7 +9,13 @@ import type { BenchResults, ScenarioResults } from '../src/results.js';
 import type { WebSocketRateResult } from '../src/scenarios/websocket-delivery.js';
 import { evaluateTargets } from '../src/targets.js';
 
-export const probe: LoadProbeSummary = { wallSeconds: 1, loadCpuCores: 0.3, serverCpuCores: 1, eventLoopDelayMs: { p50: 0, p99: 1, max: 2 }, warnings: [] };
+export const probe: LoadProbeSummary = {
+  wallSeconds: 1,
+  loadCpuCores: 0.3,
+  serverCpuCores: 1,
+  eventLoopDelayMs: { p50: 0, p99: 1, max: 2 },
+  warnings: [],
+};
 
 export function latency(p50: number, p99: number): LatencySummary {
   return { count: 100, min: p50 / 2, mean: p50, p50, p90: (p50 + p99) / 2, p99, p999: p99 * 1.5, max: p99 * 2 };
@@ -115,7 +121,16 @@ export function embeddedScenarios(overrides: Partial<ScenarioResults> = {}): Sce
   };
 }
 
-export function benchResults(options: { deployment?: DeploymentKind; quick?: boolean; complete?: boolean; external?: boolean; startedAt?: string; scenarios?: ScenarioResults } = {}): BenchResults {
+export function benchResults(
+  options: {
+    deployment?: DeploymentKind;
+    quick?: boolean;
+    complete?: boolean;
+    external?: boolean;
+    startedAt?: string;
+    scenarios?: ScenarioResults;
+  } = {},
+): BenchResults {
   const deployment = options.deployment ?? 'embedded';
   const quick = options.quick ?? false;
   const scenarios = options.scenarios ?? embeddedScenarios();

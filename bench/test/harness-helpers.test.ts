@@ -5,11 +5,35 @@ import { labelFromArgs, parseStat, statusFieldBytes } from '../src/proc-stats.js
 
 describe('parseBenchArgs', () => {
   it('defaults to a full embedded run of this checkout that rewrites the docs', () => {
-    expect(parseBenchArgs([], '/repo')).toEqual({ quick: false, deployment: 'embedded', fluxRoot: '/repo', only: undefined, out: undefined, writeDocs: true, nodeArgs: [] });
+    expect(parseBenchArgs([], '/repo')).toEqual({
+      quick: false,
+      deployment: 'embedded',
+      fluxRoot: '/repo',
+      only: undefined,
+      out: undefined,
+      writeDocs: true,
+      nodeArgs: [],
+    });
   });
 
   it('reads every flag', () => {
-    expect(parseBenchArgs(['--quick', '--cluster', '--flux-root', '/tmp/flux-before', '--only', 'ingest, websocket', '--out', '/tmp/r.json', '--no-docs', '--node-args=--cpu-prof  --cpu-prof-dir=/tmp/p'], '/repo')).toEqual({
+    expect(
+      parseBenchArgs(
+        [
+          '--quick',
+          '--cluster',
+          '--flux-root',
+          '/tmp/flux-before',
+          '--only',
+          'ingest, websocket',
+          '--out',
+          '/tmp/r.json',
+          '--no-docs',
+          '--node-args=--cpu-prof  --cpu-prof-dir=/tmp/p',
+        ],
+        '/repo',
+      ),
+    ).toEqual({
       quick: true,
       deployment: 'cluster',
       fluxRoot: '/tmp/flux-before',

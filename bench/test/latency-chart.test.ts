@@ -28,8 +28,25 @@ const seriesOf = (svg: string): { name: string; points: number }[] =>
 describe('renderLatencyChart', () => {
   it('draws one line per series with a point per offered rate, and a legend entry for each', () => {
     const series: ChartSeries[] = [
-      { name: 'ingest p50', color: '#000', dashed: false, points: [{ x: 500, y: 1 }, { x: 1000, y: 2 }, { x: 5000, y: 30 }] },
-      { name: 'ingest p99 <&>', color: '#f00', dashed: true, points: [{ x: 500, y: 4 }, { x: 5000, y: 300 }] },
+      {
+        name: 'ingest p50',
+        color: '#000',
+        dashed: false,
+        points: [
+          { x: 500, y: 1 },
+          { x: 1000, y: 2 },
+          { x: 5000, y: 30 },
+        ],
+      },
+      {
+        name: 'ingest p99 <&>',
+        color: '#f00',
+        dashed: true,
+        points: [
+          { x: 500, y: 4 },
+          { x: 5000, y: 300 },
+        ],
+      },
       { name: 'empty', color: '#0f0', dashed: false, points: [] },
     ];
     const svg = renderLatencyChart(series, 'Latency', [{ y: 10, label: 'target' }]);
@@ -52,7 +69,20 @@ describe('renderLatencyChart', () => {
   });
 
   it('keeps zero latencies on the chart, at the floor of the axis', () => {
-    const svg = renderLatencyChart([{ name: 'zero', color: '#000', dashed: false, points: [{ x: 1000, y: 0 }, { x: 2000, y: 5 }] }], 'Latency');
+    const svg = renderLatencyChart(
+      [
+        {
+          name: 'zero',
+          color: '#000',
+          dashed: false,
+          points: [
+            { x: 1000, y: 0 },
+            { x: 2000, y: 5 },
+          ],
+        },
+      ],
+      'Latency',
+    );
     expectWellFormed(svg);
     expect(svg).not.toContain('NaN');
     expect(svg).not.toContain('Infinity');
@@ -68,7 +98,13 @@ describe('latencySeries', () => {
     const embedded = benchResults();
     const cluster = benchResults({
       deployment: 'cluster',
-      scenarios: { websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(1000, 5, 20), websocketRate(2000, 6, 30), websocketRate(5000, 9, 90)] } },
+      scenarios: {
+        websocket: {
+          subscribers: 100,
+          entitiesPerSubscriber: 10,
+          rates: [websocketRate(1000, 5, 20), websocketRate(2000, 6, 30), websocketRate(5000, 9, 90)],
+        },
+      },
     });
     const series = latencySeries([embedded, cluster]);
     expect(series.map((entry) => `${entry.name}:${entry.points.length}`)).toEqual([

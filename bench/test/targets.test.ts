@@ -21,7 +21,10 @@ describe('evaluateTargets', () => {
   it('reports a figure on the wrong side of its threshold as not met, thresholds being exclusive for "below"', () => {
     const outcomes = evaluateTargets(
       'embedded',
-      embeddedScenarios({ batch: [batch(1000, 299_999)], websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(5000, 2, 10)] } }),
+      embeddedScenarios({
+        batch: [batch(1000, 299_999)],
+        websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(5000, 2, 10)] },
+      }),
     );
     expect(byId(outcomes, 'batch-ingest').met).toBe(false);
     expect(byId(outcomes, 'websocket-p99').met).toBe(false);
@@ -29,7 +32,10 @@ describe('evaluateTargets', () => {
   });
 
   it('does not count a latency target as met when events were lost', () => {
-    const outcomes = evaluateTargets('embedded', embeddedScenarios({ websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(5000, 1, 2, 3)] } }));
+    const outcomes = evaluateTargets(
+      'embedded',
+      embeddedScenarios({ websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(5000, 1, 2, 3)] } }),
+    );
     const websocket = byId(outcomes, 'websocket-p99');
     expect(websocket.met).toBe(false);
     expect(websocket.measured).toBe(2);
@@ -49,7 +55,11 @@ describe('evaluateTargets', () => {
   it('has the cluster its own targets: batch at 50k/s and WebSocket p99 at 2000/s', () => {
     const outcomes = evaluateTargets('cluster', {
       batch: [batch(100, 10_000), batch(1000, 60_000)],
-      websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: [websocketRate(1000, 5, 20), websocketRate(2000, 10, 60), websocketRate(5000, 50, 500)] },
+      websocket: {
+        subscribers: 100,
+        entitiesPerSubscriber: 10,
+        rates: [websocketRate(1000, 5, 20), websocketRate(2000, 10, 60), websocketRate(5000, 50, 500)],
+      },
     });
     expect(outcomes.map((outcome) => [outcome.id, outcome.measured, outcome.met])).toEqual([
       ['batch-ingest', 60_000, true],

@@ -174,7 +174,9 @@ export async function waitUntilReady(baseUrl: string, timeoutMs: number, server?
 }
 
 /** Starts a deployment and waits until it is ready; a deployment that is not is stopped. */
-export async function startReadyFluxProcess(options: FluxProcessOptions & { readonly baseUrl: string; readonly readyTimeoutMs?: number }): Promise<ServerProcess> {
+export async function startReadyFluxProcess(
+  options: FluxProcessOptions & { readonly baseUrl: string; readonly readyTimeoutMs?: number },
+): Promise<ServerProcess> {
   const server = startFluxProcess(options);
   try {
     await waitUntilReady(options.baseUrl, options.readyTimeoutMs ?? READY_TIMEOUT_MS[options.kind], server);

@@ -36,7 +36,10 @@ export function localServices(env: NodeJS.ProcessEnv = process.env): LocalServic
 
 /** Deletes one deployment's Kafka topic and Redis keys (FLUX_KAFKA_TOPIC, FLUX_REDIS_KEY_PREFIX). */
 export async function removeDeploymentData(services: LocalServices, topic: string, keyPrefix: string): Promise<void> {
-  const brokers = services.kafkaBrokers.split(',').map((broker) => broker.trim()).filter((broker) => broker !== '');
+  const brokers = services.kafkaBrokers
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== '');
   await deleteKafkaTopics({ brokers, clientId: 'flux-cleanup', logLevel: 'nothing', topics: [topic] });
   await deleteRedisKeys(services.redisUrl, keyPrefix);
 }

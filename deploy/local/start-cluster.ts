@@ -175,7 +175,9 @@ try {
     waitReady(`http://127.0.0.1:${ingestPort}/ready`, 120_000),
     ...queryPorts.map((port) => waitReady(`http://127.0.0.1:${port}/ready`, 120_000)),
   ]);
-  log(`Flux cluster ready on http://localhost:${listening} (${settings.shardCount} reducer shards, 1 ingest gateway, ${settings.queryGateways} query gateways)`);
+  log(
+    `Flux cluster ready on http://localhost:${listening} (${settings.shardCount} reducer shards, 1 ingest gateway, ${settings.queryGateways} query gateways)`,
+  );
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));
   await shutdown('startup failure', 1);

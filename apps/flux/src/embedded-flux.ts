@@ -70,7 +70,6 @@ export async function startEmbeddedFlux(
   reducing.start().catch(() => undefined);
   const { reducers } = reducing;
 
-
   const deps = {
     ...services,
     ...query,

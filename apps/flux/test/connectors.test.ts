@@ -58,7 +58,11 @@ async function waitForPublishedMarkers(target: Deployment, prefix?: string): Pro
       const text = JSON.stringify(entities);
       return wanted.every((marker) => text.includes(marker)) ? entities : undefined;
     },
-    { timeoutMs: 20_000, intervalMs: 250, what: `entities${prefix === undefined ? '' : ` under ${prefix}`} with the repository, issue and notification markers ${JSON.stringify(wanted)}` },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+      what: `entities${prefix === undefined ? '' : ` under ${prefix}`} with the repository, issue and notification markers ${JSON.stringify(wanted)}`,
+    },
   );
 }
 
@@ -74,7 +78,7 @@ async function directoryContains(dir: string, needle: string): Promise<string | 
     try {
       const chunk = Buffer.alloc(4 * 1024 * 1024);
       let carry = Buffer.alloc(0);
-      for (let position = 0; position < size; ) {
+      for (let position = 0; position < size;) {
         const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
         if (bytesRead === 0) break;
         const window = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
@@ -137,10 +141,13 @@ describe('connectors (internal mode, encryption key set)', () => {
     expectStatus(stored, 200);
     expect(stored.body).toEqual({ success: true });
     await waitFor(() => github.requests.some((seen) => github.tokenOf(seen) === bad), { timeoutMs: 10_000, what: 'a poll with the bad token' });
-    const detail = await waitFor(async () => {
-      const value = await githubStatus(flux);
-      return value.status === 'error' ? value : undefined;
-    }, { timeoutMs: 10_000, what: 'status error' });
+    const detail = await waitFor(
+      async () => {
+        const value = await githubStatus(flux);
+        return value.status === 'error' ? value : undefined;
+      },
+      { timeoutMs: 10_000, what: 'status error' },
+    );
     expect(typeof detail.last_error).toBe('string');
     expect(detail.last_error.length).toBeGreaterThan(0);
     expect(detail.last_poll === null || ISO_UTC.test(detail.last_poll)).toBe(true);
@@ -158,13 +165,19 @@ describe('connectors (internal mode, encryption key set)', () => {
     const stored = await storeToken(flux, pat);
     expectStatus(stored, 200);
     expect(stored.body).toEqual({ success: true });
-    const poll = await waitFor(() => github.requests.find((seen) => github.tokenOf(seen) === pat), { timeoutMs: 10_000, what: 'a GitHub request carrying the stored token' });
+    const poll = await waitFor(() => github.requests.find((seen) => github.tokenOf(seen) === pat), {
+      timeoutMs: 10_000,
+      what: 'a GitHub request carrying the stored token',
+    });
     expect(poll.at - before).toBeLessThan(10_000);
     await waitForPublishedMarkers(flux);
-    const detail = await waitFor(async () => {
-      const value = await githubStatus(flux);
-      return value.status === 'configured' && value.last_poll !== null ? value : undefined;
-    }, { timeoutMs: 10_000, what: 'status configured with last_poll' });
+    const detail = await waitFor(
+      async () => {
+        const value = await githubStatus(flux);
+        return value.status === 'configured' && value.last_poll !== null ? value : undefined;
+      },
+      { timeoutMs: 10_000, what: 'status configured with last_poll' },
+    );
     expect(detail.enabled).toBe(true);
     expect(detail.last_poll).toMatch(ISO_UTC);
     expect(detail.last_error).toBeNull();
@@ -228,7 +241,10 @@ describe('connectors in public mode', () => {
     const stored = await storeToken(pub, pat, nsA.token);
     expectStatus(stored, 200);
     expect(stored.body).toEqual({ success: true });
-    await waitFor(() => github.requests.some((seen) => github.tokenOf(seen) === pat), { timeoutMs: 10_000, what: 'a poll with the namespace credential' });
+    await waitFor(() => github.requests.some((seen) => github.tokenOf(seen) === pat), {
+      timeoutMs: 10_000,
+      what: 'a poll with the namespace credential',
+    });
     const entities = await waitForPublishedMarkers(pub, `${nsA.name}/`);
     expect(entities.every((entity) => String(entity.id).startsWith(`${nsA.name}/`))).toBe(true);
     await waitFor(async () => (await githubStatus(pub, nsA.token)).status === 'configured', { timeoutMs: 10_000, what: 'namespace A configured' });

@@ -96,7 +96,11 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
     request(target, 'POST', '/api/state/entities/delete', { json: body, ...(token === undefined ? {} : { token }) });
 
   async function seed(target: Deployment, ids: string[], token?: string): Promise<void> {
-    await batchOk(target, ids.map((id) => envelope(id, { seeded: true })), token);
+    await batchOk(
+      target,
+      ids.map((id) => envelope(id, { seeded: true })),
+      token,
+    );
     for (const id of ids) await waitForEntity(target, id);
   }
 
@@ -188,7 +192,10 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
   });
 
   it('rejects malformed JSON with 400', async () => {
-    const response = await request(flux, 'POST', '/api/state/entities/delete', { raw: '{"prefix": ', headers: { 'content-type': 'application/json' } });
+    const response = await request(flux, 'POST', '/api/state/entities/delete', {
+      raw: '{"prefix": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expectError(response, 400);
   });
 
@@ -227,7 +234,10 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
 
     beforeAll(async () => {
       for (let start = 0; start < ids.length; start += 2_500) {
-        const body = await batchOk(flux, ids.slice(start, start + 2_500).map((id) => envelope(id, { n: 1 })));
+        const body = await batchOk(
+          flux,
+          ids.slice(start, start + 2_500).map((id) => envelope(id, { n: 1 })),
+        );
         expect(body.failed).toBe(0);
       }
       await waitFor(async () => (await countByPaging()) === ids.length, { timeoutMs: 60_000, intervalMs: 250, what: 'all 10001 entities' });
@@ -283,7 +293,11 @@ describe('deletion in public mode', () => {
   });
 
   it('batch delete by namespace/prefix/entity_ids inside the token namespace works', async () => {
-    await batchOk(pub, [envelope(`${nsA}/b1`, { n: 1 }), envelope(`${nsA}/b2`, { n: 1 }), envelope(`${nsA}/c1`, { n: 1 }), envelope(`${nsA}/d1`, { n: 1 })], tokenA);
+    await batchOk(
+      pub,
+      [envelope(`${nsA}/b1`, { n: 1 }), envelope(`${nsA}/b2`, { n: 1 }), envelope(`${nsA}/c1`, { n: 1 }), envelope(`${nsA}/d1`, { n: 1 })],
+      tokenA,
+    );
     for (const id of ['b1', 'b2', 'c1', 'd1']) await waitForEntity(pub, `${nsA}/${id}`);
     const byPrefix = await post(pub, '/api/state/entities/delete', { prefix: `${nsA}/b` }, { token: tokenA });
     expectStatus(byPrefix, 200);

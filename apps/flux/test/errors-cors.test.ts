@@ -27,8 +27,14 @@ describe('every error is JSON {"error": "..."}', () => {
   });
 
   it('malformed JSON sent as form-urlencoded on /api/events and /api/events/batch is 400 JSON', async () => {
-    expectError(await request(flux, 'POST', '/api/events', { raw: 'stream=s&source=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400);
-    expectError(await request(flux, 'POST', '/api/events/batch', { raw: 'events=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400);
+    expectError(
+      await request(flux, 'POST', '/api/events', { raw: 'stream=s&source=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      400,
+    );
+    expectError(
+      await request(flux, 'POST', '/api/events/batch', { raw: 'events=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      400,
+    );
   });
 
   it('an empty body on POST /api/events (with and without Content-Type) is 400 JSON', async () => {
@@ -46,7 +52,10 @@ describe('every error is JSON {"error": "..."}', () => {
   });
 
   it('malformed JSON on POST /api/namespaces (public mode) is 400 JSON', async () => {
-    expectError(await request(pub, 'POST', '/api/namespaces', { raw: '{"name": ', headers: { 'content-type': 'application/json' }, token: ADMIN }), 400);
+    expectError(
+      await request(pub, 'POST', '/api/namespaces', { raw: '{"name": ', headers: { 'content-type': 'application/json' }, token: ADMIN }),
+      400,
+    );
   });
 
   it.each([
@@ -87,16 +96,24 @@ describe('every error is JSON {"error": "..."}', () => {
     const outcomes: string[] = [];
     for (let attempt = 0; attempt < 10; attempt += 1) {
       try {
-        const response = await request(flux, 'POST', '/api/events/batch', { raw: huge, headers: { 'content-type': 'application/json' }, timeoutMs: 60_000 });
+        const response = await request(flux, 'POST', '/api/events/batch', {
+          raw: huge,
+          headers: { 'content-type': 'application/json' },
+          timeoutMs: 60_000,
+        });
         expectError(response, 413);
         outcomes.push('413');
       } catch (error) {
-        const cause = error instanceof Error && error.cause instanceof Error ? ` (${(error.cause as NodeJS.ErrnoException).code ?? error.cause.message})` : '';
+        const cause =
+          error instanceof Error && error.cause instanceof Error ? ` (${(error.cause as NodeJS.ErrnoException).code ?? error.cause.message})` : '';
         outcomes.push(`${error instanceof Error ? error.message : String(error)}${cause}`);
       }
     }
     const failures = outcomes.filter((outcome) => outcome !== '413');
-    expect(failures, `transport failures instead of a 413 response (the server closed the connection while the body was still being sent): ${failures.length}/10`).toEqual([]);
+    expect(
+      failures,
+      `transport failures instead of a 413 response (the server closed the connection while the body was still being sent): ${failures.length}/10`,
+    ).toEqual([]);
   }, 120_000);
 
   it('a Content-Type the JSON endpoints do not take gives success or a JSON 4xx, never plain text', async () => {
@@ -162,7 +179,11 @@ describe('what the HTTP framework answers on its own has the {"error", "code"} s
 });
 
 describe('CORS', () => {
-  const listOf = (value: string | null): string[] => (value ?? '').split(',').map((item) => item.trim().toLowerCase()).filter((item) => item.length > 0);
+  const listOf = (value: string | null): string[] =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item.length > 0);
 
   function expectAllowsOrigin(response: ApiResponse, context: string): void {
     const allowed = response.headers.get('access-control-allow-origin');
@@ -185,7 +206,10 @@ describe('CORS', () => {
     for (const wanted of ['get', 'post', 'put', 'delete', 'options']) expect(methods, 'Access-Control-Allow-Methods').toContain(wanted);
     const headers = listOf(response.headers.get('access-control-allow-headers'));
     const star = headers.includes('*');
-    expect(star || (headers.includes('authorization') && headers.includes('content-type')), `Access-Control-Allow-Headers: ${headers.join(',')}`).toBe(true);
+    expect(
+      star || (headers.includes('authorization') && headers.includes('content-type')),
+      `Access-Control-Allow-Headers: ${headers.join(',')}`,
+    ).toBe(true);
   });
 
   it('preflight works in public mode without a token', async () => {
@@ -205,7 +229,10 @@ describe('CORS', () => {
     const exposed = listOf(response.headers.get('access-control-expose-headers'));
     expect(exposed, 'Access-Control-Expose-Headers').toContain('flux-next-cursor');
     expect(exposed, 'Access-Control-Expose-Headers').toContain('retry-after');
-    expect(exposed.some((header) => header.includes('ratelimit')), `rate-limit headers exposed (${exposed.join(',')})`).toBe(true);
+    expect(
+      exposed.some((header) => header.includes('ratelimit')),
+      `rate-limit headers exposed (${exposed.join(',')})`,
+    ).toBe(true);
   });
 
   it('error responses carry CORS headers too (browsers can read the JSON error)', async () => {

@@ -1,16 +1,7 @@
 /** Contract section 1: events (envelope validation, POST /api/events, POST /api/events/batch). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
-import {
-  UUID_V7,
-  envelope,
-  get,
-  publish,
-  request,
-  unique,
-  waitForEntity,
-  type Json,
-} from './support/client.js';
+import { UUID_V7, envelope, get, publish, request, unique, waitForEntity, type Json } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
 
 let flux: Deployment;
@@ -24,7 +15,10 @@ afterAll(async () => {
 });
 
 const postEvent = (body: unknown, headers: Record<string, string> = {}) =>
-  request(flux, 'POST', '/api/events', { raw: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  request(flux, 'POST', '/api/events', {
+    raw: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 async function history(id: string): Promise<Json[]> {
   const response = await get(flux, `/api/events?entity=${encodeURIComponent(id)}`);
@@ -56,7 +50,9 @@ describe('POST /api/events (1.2)', () => {
   it('keeps a given eventId and stores and echoes key and schema', async () => {
     const id = unique('ev-meta');
     const eventId = `custom-${unique('id')}`;
-    const response = await postEvent(envelope(id, { a: 1 }, { eventId, key: 'group-7', schema: 'sensor.v2', stream: 'meta.data', source: 'src-1', timestamp: 1_700_000_000_123 }));
+    const response = await postEvent(
+      envelope(id, { a: 1 }, { eventId, key: 'group-7', schema: 'sensor.v2', stream: 'meta.data', source: 'src-1', timestamp: 1_700_000_000_123 }),
+    );
     expectStatus(response, 200);
     expect(response.body).toEqual({ eventId, stream: 'meta.data' });
     await waitForEntity(flux, id);
@@ -135,7 +131,11 @@ describe('POST /api/events (1.2)', () => {
     ['properties an array', () => ({ ...base(), payload: { entity_id: unique('ev-bad'), properties: [1, 2] } }), 'properties'],
     ['properties a string', () => ({ ...base(), payload: { entity_id: unique('ev-bad'), properties: 'a=1' } }), 'properties'],
     ['empty property name', () => ({ ...base(), payload: { entity_id: unique('ev-bad'), properties: { '': 1 } } }), 'propert'],
-    ['payload with extra fields (must be exactly {entity_id, properties})', () => ({ ...base(), payload: { entity_id: unique('ev-bad'), properties: { a: 1 }, extra: true } }), 'payload'],
+    [
+      'payload with extra fields (must be exactly {entity_id, properties})',
+      () => ({ ...base(), payload: { entity_id: unique('ev-bad'), properties: { a: 1 }, extra: true } }),
+      'payload',
+    ],
     ['eventId not a string', () => ({ ...base(), eventId: 12 }), 'eventId'],
     ['key not a string', () => ({ ...base(), key: 12 }), 'key'],
     ['schema not a string', () => ({ ...base(), schema: {} }), 'schema'],
@@ -208,7 +208,10 @@ describe('POST /api/events (1.2)', () => {
 
 describe('POST /api/events/batch (1.3)', () => {
   const postBatch = (body: unknown, contentType = 'application/json') =>
-    request(flux, 'POST', '/api/events/batch', { raw: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': contentType } });
+    request(flux, 'POST', '/api/events/batch', {
+      raw: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': contentType },
+    });
 
   it.each([
     ['events missing', {}],
@@ -294,7 +297,11 @@ describe('POST /api/events/batch (1.3)', () => {
     const under = build(limit - 512);
     expect(under.length).toBeLessThan(limit);
     expect(under.length).toBeGreaterThan(limit - 1024);
-    const accepted = await request(flux, 'POST', '/api/events/batch', { raw: under, headers: { 'content-type': 'application/json' }, timeoutMs: 60_000 });
+    const accepted = await request(flux, 'POST', '/api/events/batch', {
+      raw: under,
+      headers: { 'content-type': 'application/json' },
+      timeoutMs: 60_000,
+    });
     expectStatus(accepted, 200);
     expect(accepted.body.successful).toBe(count);
     expect(accepted.body.failed).toBe(0);
@@ -302,7 +309,11 @@ describe('POST /api/events/batch (1.3)', () => {
 
     const over = build(limit + 512);
     expect(over.length).toBeGreaterThan(limit);
-    const rejected = await request(flux, 'POST', '/api/events/batch', { raw: over, headers: { 'content-type': 'application/json' }, timeoutMs: 60_000 });
+    const rejected = await request(flux, 'POST', '/api/events/batch', {
+      raw: over,
+      headers: { 'content-type': 'application/json' },
+      timeoutMs: 60_000,
+    });
     expectError(rejected, 413);
   }, 120_000);
 });

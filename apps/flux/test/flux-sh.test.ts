@@ -59,7 +59,14 @@ beforeAll(async () => {
   const python = await new Promise<string>((resolvePython, reject) =>
     execFile('python3', ['-c', 'import sys; print(sys.executable)'], (error, stdout) => (error ? reject(error) : resolvePython(stdout.trim()))),
   );
-  tools = { bash: await which('bash'), curl: await which('curl'), date: await which('date'), cat: await which('cat'), jq: await which('jq'), python3: python };
+  tools = {
+    bash: await which('bash'),
+    curl: await which('curl'),
+    date: await which('date'),
+    cat: await which('cat'),
+    jq: await which('jq'),
+    python3: python,
+  };
   [flux, pub] = await Promise.all([startDeployment(), startDeployment({ env: publicEnv(ADMIN) })]);
 }, STARTUP_TIMEOUT_MS);
 
@@ -74,7 +81,8 @@ describe('usage', () => {
     const run = await runFlux([]);
     expect(run.code).toBe(1);
     const text = run.stdout + run.stderr;
-    for (const command of ['publish', 'get', 'list', 'delete', 'batch-delete', 'batch', 'connectors', 'admin-config', 'health']) expect(text).toContain(command);
+    for (const command of ['publish', 'get', 'list', 'delete', 'batch-delete', 'batch', 'connectors', 'admin-config', 'health'])
+      expect(text).toContain(command);
     for (const variable of ['FLUX_URL', 'FLUX_TOKEN', 'FLUX_ADMIN_TOKEN']) expect(text).toContain(variable);
     expect(text, 'the default FLUX_URL').toContain('http://localhost:3000');
   });
@@ -85,18 +93,14 @@ describe('usage', () => {
     expect(run.stdout + run.stderr).toMatch(/usage/i);
   });
 
-  it.each([
-    [['publish', 'sensors', 'agent']],
-    [['get']],
-    [['delete']],
-    [['batch-delete']],
-    [['batch']],
-    [['list', '--bogus', 'x']],
-  ])('missing or wrong arguments %j: exit 1 with usage', async (args) => {
-    const run = await runFlux(args, { FLUX_URL: flux.baseUrl });
-    expect(run.code, describeRun(run)).toBe(1);
-    expect(run.stdout + run.stderr).toMatch(/usage/i);
-  });
+  it.each([[['publish', 'sensors', 'agent']], [['get']], [['delete']], [['batch-delete']], [['batch']], [['list', '--bogus', 'x']]])(
+    'missing or wrong arguments %j: exit 1 with usage',
+    async (args) => {
+      const run = await runFlux(args, { FLUX_URL: flux.baseUrl });
+      expect(run.code, describeRun(run)).toBe(1);
+      expect(run.stdout + run.stderr).toMatch(/usage/i);
+    },
+  );
 });
 
 describe('internal mode', () => {
@@ -212,7 +216,12 @@ describe('internal mode', () => {
 
   it('admin-config reads the runtime config', async () => {
     const body = expectOk(await runFlux(['admin-config'], env()));
-    expect(Object.keys(body).sort()).toEqual(['body_size_limit_batch_bytes', 'body_size_limit_single_bytes', 'rate_limit_enabled', 'rate_limit_per_namespace_per_minute']);
+    expect(Object.keys(body).sort()).toEqual([
+      'body_size_limit_batch_bytes',
+      'body_size_limit_single_bytes',
+      'rate_limit_enabled',
+      'rate_limit_per_namespace_per_minute',
+    ]);
   });
 
   it('admin-config UPDATE_JSON without FLUX_ADMIN_TOKEN refuses (exit 1) and changes nothing', async () => {

@@ -74,7 +74,10 @@ describe('GET /api/events (5)', () => {
 
   it('limit returns the newest n events', async () => {
     const id = unique('h-limit');
-    await batchOk(flux, Array.from({ length: 8 }, (_, index) => envelope(id, { n: index + 1 })));
+    await batchOk(
+      flux,
+      Array.from({ length: 8 }, (_, index) => envelope(id, { n: index + 1 })),
+    );
     await waitForEntity(flux, id, (entity) => entity.version === 8);
     expect((await history({ entity: id, limit: '3' })).map((event) => event.payload.properties.n)).toEqual([8, 7, 6]);
     expect((await history({ entity: id, limit: '1' })).map((event) => event.payload.properties.n)).toEqual([8]);
@@ -84,7 +87,10 @@ describe('GET /api/events (5)', () => {
   it('defaults to the newest 100 and clamps limits above 500 to 500', async () => {
     const id = unique('h-clamp');
     const total = 520;
-    const body = await batchOk(flux, Array.from({ length: total }, (_, index) => envelope(id, { n: index + 1 })));
+    const body = await batchOk(
+      flux,
+      Array.from({ length: total }, (_, index) => envelope(id, { n: index + 1 })),
+    );
     expect(body.successful).toBe(total);
     await waitForEntity(flux, id, (entity) => entity.version === total, { timeoutMs: 20_000 });
     const byDefault = await history({ entity: id });

@@ -64,7 +64,10 @@ describe('defect 1: admin lock-out', () => {
       expectStatus(await putConfig({ rate_limit_enabled: true }), 200);
       expectStatus(await request(pub, 'DELETE', `/api/namespaces/${ns.name}`, { token: ADMIN }), 204);
       // The event limit itself still applies to events.
-      expectError(await request(pub, 'POST', '/api/events', { json: envelope(`${ns.name}/big`, { pad: 'p'.repeat(2_000) }), token: ns.token }), [401, 413]);
+      expectError(
+        await request(pub, 'POST', '/api/events', { json: envelope(`${ns.name}/big`, { pad: 'p'.repeat(2_000) }), token: ns.token }),
+        [401, 413],
+      );
     } finally {
       expectStatus(await putConfig({ body_size_limit_single_bytes: 1_048_576, body_size_limit_batch_bytes: 10_485_760 }), 200);
     }
@@ -167,7 +170,9 @@ describe('defect 9: an early reply leaves no poisoned connection', () => {
 
   it('defect 9: a body declared far past the drain bound gets its 413 and a closed connection', async () => {
     const connection = await rawConnection();
-    connection.socket.write(`POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${512 * 1024 * 1024}\r\n\r\n{"a":`);
+    connection.socket.write(
+      `POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${512 * 1024 * 1024}\r\n\r\n{"a":`,
+    );
     await connection.closed;
     expect(statusLines(connection.received())[0]).toBe('HTTP/1.1 413');
     expect(connection.received()).toMatch(/connection: close/i);

@@ -51,7 +51,10 @@ async function whileAnsweringHealth(steps: () => Promise<void>): Promise<void> {
     await watcher;
   }
   expect(statuses.length).toBeGreaterThan(0);
-  expect(statuses.filter((status) => status !== 200), 'GET /health answers other than 200').toEqual([]);
+  expect(
+    statuses.filter((status) => status !== 200),
+    'GET /health answers other than 200',
+  ).toEqual([]);
 }
 
 const entityWith = (id: string, predicate: (entity: Json) => boolean): Promise<Json> => waitForEntity(flux, id, predicate);
@@ -85,13 +88,23 @@ describe('defect 2: an entity has a size bound', () => {
     await whileAnsweringHealth(async () => {
       const events = [
         { stream: 'contract.tests', source: 'large-entity', timestamp: Date.now(), payload: { entity_id: id, properties: { x: 1 } } },
-        { stream: 'contract.tests', source: 'large-entity', timestamp: Date.now(), eventId: 'over-the-bound', payload: { entity_id: id, properties: properties(MAX_PROPERTIES + 5) } },
+        {
+          stream: 'contract.tests',
+          source: 'large-entity',
+          timestamp: Date.now(),
+          eventId: 'over-the-bound',
+          payload: { entity_id: id, properties: properties(MAX_PROPERTIES + 5) },
+        },
         { stream: 'contract.tests', source: 'large-entity', timestamp: Date.now(), payload: { entity_id: id, properties: { y: 2 } } },
       ];
       const body = await batchOk(flux, events);
       expect(body).toMatchObject({ successful: 2, failed: 1 });
       expect(body.results[0]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
-      expect(body.results[1]).toEqual({ error: expect.stringContaining(`limit of ${MAX_PROPERTIES}`), eventId: 'over-the-bound', stream: 'contract.tests' });
+      expect(body.results[1]).toEqual({
+        error: expect.stringContaining(`limit of ${MAX_PROPERTIES}`),
+        eventId: 'over-the-bound',
+        stream: 'contract.tests',
+      });
       expect(body.results[2]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
 
       const entity = await entityWith(id, (candidate) => candidate.version === 2);

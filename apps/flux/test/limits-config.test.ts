@@ -79,7 +79,12 @@ function batchBodyOfSize(prefix: string, size: number, count = 4): string {
 }
 
 const rawPost = (target: Deployment, path: string, raw: string, token?: string): Promise<ApiResponse> =>
-  request(target, 'POST', path, { raw, headers: { 'content-type': 'application/json' }, ...(token === undefined ? {} : { token }), timeoutMs: 60_000 });
+  request(target, 'POST', path, {
+    raw,
+    headers: { 'content-type': 'application/json' },
+    ...(token === undefined ? {} : { token }),
+    timeoutMs: 60_000,
+  });
 
 function expectRateLimited(response: ApiResponse, context: string): void {
   expect(expectError(response, 429, context)).toBe('rate limit exceeded');
@@ -125,7 +130,12 @@ describe('GET/PUT /api/admin/config', () => {
     const updated = await setConfig(pub, { rate_limit_per_namespace_per_minute: 5_000 });
     expect(updated).toEqual({ ...DEFAULTS, rate_limit_per_namespace_per_minute: 5_000 });
     expect((await get(pub, '/api/admin/config')).body).toEqual(updated);
-    const all = { rate_limit_enabled: false, rate_limit_per_namespace_per_minute: 9, body_size_limit_single_bytes: 2_000_000, body_size_limit_batch_bytes: 20_000_000 };
+    const all = {
+      rate_limit_enabled: false,
+      rate_limit_per_namespace_per_minute: 9,
+      body_size_limit_single_bytes: 2_000_000,
+      body_size_limit_batch_bytes: 20_000_000,
+    };
     expect(await setConfig(pub, all)).toEqual(all);
     expect(await setConfig(pub, {})).toEqual(all);
     expect(await setConfig(pub, DEFAULTS)).toEqual(DEFAULTS);
@@ -160,7 +170,11 @@ describe('body size limits follow the runtime config', () => {
       expectStatus(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/a`, 65_000), ns.token), 200, '65000 under 65536');
       expectError(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/b`, 66_000), ns.token), 413, '66000 over 65536');
       await setConfig(pub, { body_size_limit_batch_bytes: 12 * 1_048_576 });
-      expectStatus(await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/c`, 11 * 1_048_576, 16), ns.token), 200, '11 MiB under 12 MiB');
+      expectStatus(
+        await rawPost(pub, '/api/events/batch', batchBodyOfSize(`${ns.name}/c`, 11 * 1_048_576, 16), ns.token),
+        200,
+        '11 MiB under 12 MiB',
+      );
     } finally {
       await setConfig(pub, DEFAULTS);
     }
@@ -207,7 +221,9 @@ describe('rate limiting (public mode)', () => {
       expect(response.body.failed).toBe(3);
       const results = response.body.results as Json[];
       expect(results).toHaveLength(8);
-      results.slice(0, 5).forEach((result, index) => expect(result, `element ${index}`).toEqual({ eventId: expect.any(String), stream: 'contract.tests' }));
+      results
+        .slice(0, 5)
+        .forEach((result, index) => expect(result, `element ${index}`).toEqual({ eventId: expect.any(String), stream: 'contract.tests' }));
       results.slice(5).forEach((result, index) => expect(result.error, `element ${index + 5}`).toBe('rate limit exceeded'));
       await waitForEntity(pub, `${ns.name}/b4`);
       expect((await getEntity(pub, `${ns.name}/b5`)).status).toBe(404);
@@ -222,7 +238,8 @@ describe('rate limiting (public mode)', () => {
       const a = await registerNamespace(pub, unique('rl-auth-a'), ADMIN);
       const b = await registerNamespace(pub, unique('rl-auth-b'), ADMIN);
       for (let n = 0; n < 6; n += 1) expectError(await publish(pub, `${b.name}/x`, { n }, { token: a.token }), 403, `forbidden write ${n}`);
-      for (let n = 1; n <= 3; n += 1) expectStatus(await publish(pub, `${a.name}/x`, { n }, { token: a.token }), 200, `own write ${n} after forbidden ones`);
+      for (let n = 1; n <= 3; n += 1)
+        expectStatus(await publish(pub, `${a.name}/x`, { n }, { token: a.token }), 200, `own write ${n} after forbidden ones`);
       // Exhausted now; an unauthorised request still gets 401/403, not 429.
       expectError(await publish(pub, `${a.name}/x`, { n: 9 }, { token: 'unknown-token' }), 401, 'unknown token on an exhausted namespace');
       expectError(await publish(pub, `${a.name}/x`, { n: 9 }, { token: b.token }), 403, 'foreign token on an exhausted namespace');
@@ -237,13 +254,22 @@ describe('rate limiting (public mode)', () => {
     try {
       const ns = await registerNamespace(pub, unique('rl-del'), ADMIN);
       for (let n = 0; n < 6; n += 1) {
-        expectStatus(await request(pub, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns.name}/nothing-${n}`)}`, { token: ns.token }), 200, `delete ${n}`);
+        expectStatus(
+          await request(pub, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns.name}/nothing-${n}`)}`, { token: ns.token }),
+          200,
+          `delete ${n}`,
+        );
       }
       expectStatus(await post(pub, '/api/state/entities/delete', { namespace: ns.name }, { token: ns.token }), 200, 'batch delete');
-      for (let n = 1; n <= 3; n += 1) expectStatus(await publish(pub, `${ns.name}/e${n}`, { n }, { token: ns.token }), 200, `publish ${n} after deletes`);
+      for (let n = 1; n <= 3; n += 1)
+        expectStatus(await publish(pub, `${ns.name}/e${n}`, { n }, { token: ns.token }), 200, `publish ${n} after deletes`);
       expectRateLimited(await publish(pub, `${ns.name}/e4`, { n: 4 }, { token: ns.token }), 'publish 4');
       await waitForEntity(pub, `${ns.name}/e3`);
-      expectStatus(await request(pub, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns.name}/e1`)}`, { token: ns.token }), 200, 'delete on an empty bucket');
+      expectStatus(
+        await request(pub, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns.name}/e1`)}`, { token: ns.token }),
+        200,
+        'delete on an empty bucket',
+      );
       const batchDelete = await post(pub, '/api/state/entities/delete', { entity_ids: [`${ns.name}/e2`, `${ns.name}/e3`] }, { token: ns.token });
       expectStatus(batchDelete, 200, 'batch delete on an empty bucket');
       expect(batchDelete.body.deleted).toBe(2);
@@ -258,7 +284,8 @@ describe('rate limiting (public mode)', () => {
     try {
       expectStatus(await publish(pub, `${ns.name}/x`, { n: 0 }, { token: ns.token }), 200, 'bucket created at 100');
       await setConfig(pub, { rate_limit_per_namespace_per_minute: 2 });
-      for (let n = 1; n <= 2; n += 1) expectStatus(await publish(pub, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} after clamping to 2`);
+      for (let n = 1; n <= 2; n += 1)
+        expectStatus(await publish(pub, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} after clamping to 2`);
       expectRateLimited(await publish(pub, `${ns.name}/x`, { n: 3 }, { token: ns.token }), 'write 3 after clamping to 2');
     } finally {
       await setConfig(pub, DEFAULTS);
@@ -294,7 +321,8 @@ describe('rate limiting (public mode)', () => {
       for (let n = 1; n <= 2; n += 1) expectStatus(await publish(pub, `${ns.name}/x`, { n }, { token: ns.token }), 200);
       expectRateLimited(await publish(pub, `${ns.name}/x`, { n: 3 }, { token: ns.token }), 'limit 2');
       await setConfig(pub, { rate_limit_enabled: false });
-      for (let n = 3; n <= 8; n += 1) expectStatus(await publish(pub, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} with rate limiting off`);
+      for (let n = 3; n <= 8; n += 1)
+        expectStatus(await publish(pub, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} with rate limiting off`);
       await setConfig(pub, { rate_limit_enabled: true });
       expectRateLimited(await publish(pub, `${ns.name}/x`, { n: 9 }, { token: ns.token }), 'rate limiting back on');
     } finally {
@@ -303,9 +331,14 @@ describe('rate limiting (public mode)', () => {
   });
 
   it('FLUX_RATE_LIMIT_ENABLED=false from the environment is honoured', async () => {
-    expect((await get(disabled, '/api/admin/config')).body).toEqual({ ...DEFAULTS, rate_limit_enabled: false, rate_limit_per_namespace_per_minute: 1 });
+    expect((await get(disabled, '/api/admin/config')).body).toEqual({
+      ...DEFAULTS,
+      rate_limit_enabled: false,
+      rate_limit_per_namespace_per_minute: 1,
+    });
     const ns = await registerNamespace(disabled, unique('rl-envoff'), ADMIN);
-    for (let n = 1; n <= 4; n += 1) expectStatus(await publish(disabled, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} with limit 1 but disabled`);
+    for (let n = 1; n <= 4; n += 1)
+      expectStatus(await publish(disabled, `${ns.name}/x`, { n }, { token: ns.token }), 200, `write ${n} with limit 1 but disabled`);
   });
 });
 
@@ -313,13 +346,21 @@ describe('internal mode with FLUX_ADMIN_TOKEN and limits from the environment', 
   it('GET reflects the FLUX_* environment', async () => {
     const response = await get(internal, '/api/admin/config');
     expectStatus(response, 200);
-    expect(response.body).toEqual({ rate_limit_enabled: true, rate_limit_per_namespace_per_minute: 2, body_size_limit_single_bytes: 4_096, body_size_limit_batch_bytes: 65_536 });
+    expect(response.body).toEqual({
+      rate_limit_enabled: true,
+      rate_limit_per_namespace_per_minute: 2,
+      body_size_limit_single_bytes: 4_096,
+      body_size_limit_batch_bytes: 65_536,
+    });
   });
 
   it('has no rate limits', async () => {
     const ns = unique('int-rl');
     for (let n = 1; n <= 6; n += 1) expectStatus(await publish(internal, `${ns}/x`, { n }), 200, `write ${n} with a limit of 2`);
-    const body = await batchOk(internal, Array.from({ length: 10 }, (_, index) => envelope(`${ns}/y${index}`, { index })));
+    const body = await batchOk(
+      internal,
+      Array.from({ length: 10 }, (_, index) => envelope(`${ns}/y${index}`, { index })),
+    );
     expect(body.successful).toBe(10);
     await waitForEntity(internal, `${ns}/x`, (entity) => entity.version === 6);
   });
@@ -378,12 +419,16 @@ describe('invalid configuration stops start-up (11)', () => {
     await expectStartupFailure({ ...env }, names);
   });
 
-  it('a valid FLUX_ENCRYPTION_KEY starts fine (control)', async () => {
-    const ok = await startDeployment({ env: { FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
-    try {
-      expectStatus(await get(ok, '/health'), 200);
-    } finally {
-      await ok.dispose();
-    }
-  }, STARTUP_TIMEOUT_MS);
+  it(
+    'a valid FLUX_ENCRYPTION_KEY starts fine (control)',
+    async () => {
+      const ok = await startDeployment({ env: { FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
+      try {
+        expectStatus(await get(ok, '/health'), 200);
+      } finally {
+        await ok.dispose();
+      }
+    },
+    STARTUP_TIMEOUT_MS,
+  );
 });

@@ -78,7 +78,10 @@ describe('a graceful restart (SIGTERM) keeps everything', () => {
     kept.pat = `ghp_restart_${unique('t')}`;
     github.goodTokens.add(kept.pat);
     expectStatus(await request(flux, 'POST', '/api/connectors/github/token', { json: { token: kept.pat }, token: ns.token }), 200);
-    await waitFor(async () => (await get(flux, '/api/connectors/github', { token: ns.token })).body?.status === 'configured', { timeoutMs: 15_000, what: 'connector configured' });
+    await waitFor(async () => (await get(flux, '/api/connectors/github', { token: ns.token })).body?.status === 'configured', {
+      timeoutMs: 15_000,
+      what: 'connector configured',
+    });
 
     await flux.restart();
   }, STARTUP_TIMEOUT_MS + 60_000);
@@ -127,7 +130,12 @@ describe('a graceful restart (SIGTERM) keeps everything', () => {
     expectStatus(response, 200);
     expect(response.body).toEqual(config);
     const big = await request(flux, 'POST', '/api/events', {
-      raw: JSON.stringify({ stream: 's', source: 'x', timestamp: Date.now(), payload: { entity_id: `${kept.ns}/big`, properties: { pad: 'z'.repeat(6_000) } } }),
+      raw: JSON.stringify({
+        stream: 's',
+        source: 'x',
+        timestamp: Date.now(),
+        payload: { entity_id: `${kept.ns}/big`, properties: { pad: 'z'.repeat(6_000) } },
+      }),
       headers: { 'content-type': 'application/json' },
       token: kept.token,
     });
@@ -148,57 +156,69 @@ describe('a graceful restart (SIGTERM) keeps everything', () => {
 });
 
 describe('a crash (SIGKILL) loses no acknowledged event and applies none twice', () => {
-  it('sequential writes acknowledged right before the kill are all applied exactly once', async () => {
-    const id = `${unique('crash-seq')}/counter`;
-    const count = 40;
-    for (let n = 1; n <= count; n += 1) await publishOk(internal, id, { n });
-    await internal.restart({ signal: 'SIGKILL' });
-    const entity = await waitForEntity(internal, id, (value) => value.version >= count, { timeoutMs: 20_000 });
-    expect(entity.version).toBe(count);
-    expect(entity.properties).toEqual({ n: count });
-    await publishOk(internal, id, { n: count + 1 });
-    expect((await waitForEntity(internal, id, (value) => value.version > count)).version).toBe(count + 1);
-  }, STARTUP_TIMEOUT_MS + 30_000);
+  it(
+    'sequential writes acknowledged right before the kill are all applied exactly once',
+    async () => {
+      const id = `${unique('crash-seq')}/counter`;
+      const count = 40;
+      for (let n = 1; n <= count; n += 1) await publishOk(internal, id, { n });
+      await internal.restart({ signal: 'SIGKILL' });
+      const entity = await waitForEntity(internal, id, (value) => value.version >= count, { timeoutMs: 20_000 });
+      expect(entity.version).toBe(count);
+      expect(entity.properties).toEqual({ n: count });
+      await publishOk(internal, id, { n: count + 1 });
+      expect((await waitForEntity(internal, id, (value) => value.version > count)).version).toBe(count + 1);
+    },
+    STARTUP_TIMEOUT_MS + 30_000,
+  );
 
-  it('a kill in the middle of concurrent traffic: every acknowledged event is applied, version equals the stored history', async () => {
-    const id = `${unique('crash-mid')}/counter`;
-    let acknowledged = 0;
-    let refused = 0;
-    let stop = false;
-    const writers = Array.from({ length: 4 }, async (_, writer) => {
-      for (let n = 0; !stop && n < 100; n += 1) {
-        try {
-          const response = await publish(internal, id, { [`w${writer}`]: n }, { timestamp: Date.now() });
-          if (response.status === 200) acknowledged += 1;
-          else refused += 1;
-        } catch {
-          refused += 1;
+  it(
+    'a kill in the middle of concurrent traffic: every acknowledged event is applied, version equals the stored history',
+    async () => {
+      const id = `${unique('crash-mid')}/counter`;
+      let acknowledged = 0;
+      let refused = 0;
+      let stop = false;
+      const writers = Array.from({ length: 4 }, async (_, writer) => {
+        for (let n = 0; !stop && n < 100; n += 1) {
+          try {
+            const response = await publish(internal, id, { [`w${writer}`]: n }, { timestamp: Date.now() });
+            if (response.status === 200) acknowledged += 1;
+            else refused += 1;
+          } catch {
+            refused += 1;
+          }
         }
-      }
-    });
-    await waitFor(() => acknowledged >= 100, { timeoutMs: 20_000, what: '100 acknowledged writes' });
-    const killed = internal.stop('SIGKILL');
-    await killed;
-    stop = true;
-    await Promise.all(writers);
-    await internal.restart();
-    const entity = await waitForEntity(internal, id, (value) => value.version >= acknowledged, { timeoutMs: 20_000 });
-    const history = await get(internal, `/api/events?entity=${encodeURIComponent(id)}&limit=500&since=2000-01-01T00:00:00Z`);
-    expectStatus(history, 200);
-    const stored = (history.body as Json[]).length;
-    expect(entity.version, `acknowledged ${acknowledged}, refused/failed ${refused}, stored ${stored}`).toBeGreaterThanOrEqual(acknowledged);
-    // Let the reducer settle, then version must equal the number of stored events (none applied twice).
-    await waitFor(async () => (await getEntity(internal, id)).body?.version === stored, { timeoutMs: 10_000, what: `version ${stored}` });
-    expect(new Set((history.body as Json[]).map((event) => event.eventId)).size).toBe(stored);
-  }, STARTUP_TIMEOUT_MS + 60_000);
+      });
+      await waitFor(() => acknowledged >= 100, { timeoutMs: 20_000, what: '100 acknowledged writes' });
+      const killed = internal.stop('SIGKILL');
+      await killed;
+      stop = true;
+      await Promise.all(writers);
+      await internal.restart();
+      const entity = await waitForEntity(internal, id, (value) => value.version >= acknowledged, { timeoutMs: 20_000 });
+      const history = await get(internal, `/api/events?entity=${encodeURIComponent(id)}&limit=500&since=2000-01-01T00:00:00Z`);
+      expectStatus(history, 200);
+      const stored = (history.body as Json[]).length;
+      expect(entity.version, `acknowledged ${acknowledged}, refused/failed ${refused}, stored ${stored}`).toBeGreaterThanOrEqual(acknowledged);
+      // Let the reducer settle, then version must equal the number of stored events (none applied twice).
+      await waitFor(async () => (await getEntity(internal, id)).body?.version === stored, { timeoutMs: 10_000, what: `version ${stored}` });
+      expect(new Set((history.body as Json[]).map((event) => event.eventId)).size).toBe(stored);
+    },
+    STARTUP_TIMEOUT_MS + 60_000,
+  );
 
-  it('a restart on a new port serves the same data', async () => {
-    const id = unique('crash-port');
-    await publishOk(internal, id, { n: 1 });
-    await waitForEntity(internal, id);
-    const oldPort = internal.port;
-    await internal.restart({ newPort: true, signal: 'SIGKILL' });
-    expect(internal.port).not.toBe(oldPort);
-    expect((await waitForEntity(internal, id)).version).toBe(1);
-  }, STARTUP_TIMEOUT_MS + 30_000);
+  it(
+    'a restart on a new port serves the same data',
+    async () => {
+      const id = unique('crash-port');
+      await publishOk(internal, id, { n: 1 });
+      await waitForEntity(internal, id);
+      const oldPort = internal.port;
+      await internal.restart({ newPort: true, signal: 'SIGKILL' });
+      expect(internal.port).not.toBe(oldPort);
+      expect((await waitForEntity(internal, id)).version).toBe(1);
+    },
+    STARTUP_TIMEOUT_MS + 30_000,
+  );
 });

@@ -60,7 +60,14 @@ type Outcome = { status: number } | { error: string };
 function postBatch(agent: Agent, port: number, body: string): Promise<Outcome> {
   return new Promise((resolveOutcome) => {
     const req = httpRequest(
-      { agent, host: '127.0.0.1', port, method: 'POST', path: '/api/events/batch', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/events/batch',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (response) => {
         response.resume();
         response.once('end', () => resolveOutcome({ status: response.statusCode ?? 0 }));
@@ -99,64 +106,72 @@ describe.skipIf(!embedded)('stopping npm start under load', () => {
   it.each([
     { how: 'SIGTERM to the npm process (a service manager)', group: false, signal: 'SIGTERM' as const },
     { how: 'SIGINT to the process group (Ctrl-C in a terminal)', group: true, signal: 'SIGINT' as const },
-  ])('$how: answers every request it received, logs a graceful stop, and keeps every acknowledged event', async ({ group, signal: stopSignal }) => {
-    if (server?.child.pid !== undefined) await stopProcessGroup(server.child.pid, 'SIGKILL', 1_000);
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
-    dataDir = await mkdtemp(join(tmpdir(), 'flux-shutdown-'));
-    const port = await freePort();
-    server = startNpm(port, dataDir);
-    await waitReady(server);
+  ])(
+    '$how: answers every request it received, logs a graceful stop, and keeps every acknowledged event',
+    async ({ group, signal: stopSignal }) => {
+      if (server?.child.pid !== undefined) await stopProcessGroup(server.child.pid, 'SIGKILL', 1_000);
+      if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+      dataDir = await mkdtemp(join(tmpdir(), 'flux-shutdown-'));
+      const port = await freePort();
+      server = startNpm(port, dataDir);
+      await waitReady(server);
 
-    const outcomes: Outcome[] = [];
-    const lastAcked = new Array<number>(CONNECTIONS).fill(0);
-    let acked = 0;
-    let signalled = false;
-    let signal!: () => void;
-    const signalDue = new Promise<void>((resolveSignal) => (signal = resolveSignal));
-    const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-    const clients = Array.from({ length: CONNECTIONS }, async (_, connection) => {
-      for (let sequence = 1; sequence <= MAX_REQUESTS; sequence += 1) {
-        const outcome = await postBatch(agent, port, batchBody(connection, sequence));
-        // Refused connections were never sent: the server had stopped listening.
-        if ('error' in outcome && outcome.error === 'ECONNREFUSED') return;
-        outcomes.push(outcome);
-        if ('status' in outcome && outcome.status === 200) {
-          lastAcked[connection] = sequence;
-          acked += 1;
-          if (acked >= ACKED_BEFORE_SIGNAL) signal();
+      const outcomes: Outcome[] = [];
+      const lastAcked = new Array<number>(CONNECTIONS).fill(0);
+      let acked = 0;
+      let signalled = false;
+      let signal!: () => void;
+      const signalDue = new Promise<void>((resolveSignal) => (signal = resolveSignal));
+      const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+      const clients = Array.from({ length: CONNECTIONS }, async (_, connection) => {
+        for (let sequence = 1; sequence <= MAX_REQUESTS; sequence += 1) {
+          const outcome = await postBatch(agent, port, batchBody(connection, sequence));
+          // Refused connections were never sent: the server had stopped listening.
+          if ('error' in outcome && outcome.error === 'ECONNREFUSED') return;
+          outcomes.push(outcome);
+          if ('status' in outcome && outcome.status === 200) {
+            lastAcked[connection] = sequence;
+            acked += 1;
+            if (acked >= ACKED_BEFORE_SIGNAL) signal();
+          }
+          // Once the server says it is closing, this client stops (as a retrying client would back off).
+          if (!('status' in outcome) || outcome.status !== 200) return;
         }
-        // Once the server says it is closing, this client stops (as a retrying client would back off).
-        if (!('status' in outcome) || outcome.status !== 200) return;
-      }
-    });
-    await signalDue;
-    signalled = process.kill(group ? -server.child.pid! : server.child.pid!, stopSignal);
-    const exit = await server.exited;
-    expect(signalled).toBe(true);
-    // npm's exit is not enough: the server under it must be gone too (not orphaned).
-    expect(await processGroupGone(server.child.pid!, 10_000), `the server outlived npm:\n${server.output().slice(-2_000)}`).toBe(true);
-    await Promise.all(clients);
-    agent.destroy();
-    const output = server.output();
+      });
+      await signalDue;
+      signalled = process.kill(group ? -server.child.pid! : server.child.pid!, stopSignal);
+      const exit = await server.exited;
+      expect(signalled).toBe(true);
+      // npm's exit is not enough: the server under it must be gone too (not orphaned).
+      expect(await processGroupGone(server.child.pid!, 10_000), `the server outlived npm:\n${server.output().slice(-2_000)}`).toBe(true);
+      await Promise.all(clients);
+      agent.destroy();
+      const output = server.output();
 
-    const unanswered = outcomes.filter((outcome) => 'error' in outcome);
-    const statuses = new Set(outcomes.flatMap((outcome) => ('status' in outcome ? [outcome.status] : [])));
-    expect({ unanswered, statuses: [...statuses].filter((status) => status !== 200 && status !== 503) }, output.slice(-4_000)).toEqual({
-      unanswered: [],
-      statuses: [],
-    });
-    expect(output).toMatch(/"msg":"stopped gracefully"/);
-    expect(exit.code).toBe(0);
+      const unanswered = outcomes.filter((outcome) => 'error' in outcome);
+      const statuses = new Set(outcomes.flatMap((outcome) => ('status' in outcome ? [outcome.status] : [])));
+      expect({ unanswered, statuses: [...statuses].filter((status) => status !== 200 && status !== 503) }, output.slice(-4_000)).toEqual({
+        unanswered: [],
+        statuses: [],
+      });
+      expect(output).toMatch(/"msg":"stopped gracefully"/);
+      expect(exit.code).toBe(0);
 
-    // Every acknowledged batch survived: each entity holds its connection's last acknowledged sequence.
-    server = startNpm(port, dataDir);
-    await waitReady(server);
-    for (let connection = 0; connection < CONNECTIONS; connection += 1) {
-      if (lastAcked[connection] === 0) continue;
-      for (const index of [0, BATCH - 1]) {
-        const entity = await waitForEntity(server.target, entityOf(connection, index), (found) => found.properties.sequence >= lastAcked[connection]!);
-        expect(entity.properties.sequence).toBe(lastAcked[connection]);
+      // Every acknowledged batch survived: each entity holds its connection's last acknowledged sequence.
+      server = startNpm(port, dataDir);
+      await waitReady(server);
+      for (let connection = 0; connection < CONNECTIONS; connection += 1) {
+        if (lastAcked[connection] === 0) continue;
+        for (const index of [0, BATCH - 1]) {
+          const entity = await waitForEntity(
+            server.target,
+            entityOf(connection, index),
+            (found) => found.properties.sequence >= lastAcked[connection]!,
+          );
+          expect(entity.properties.sequence).toBe(lastAcked[connection]);
+        }
       }
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

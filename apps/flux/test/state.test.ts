@@ -51,7 +51,18 @@ describe('state model (2)', () => {
 
   it('stores every JSON value type as given', async () => {
     const id = unique('st-types');
-    const properties = { s: 'text', i: 42, f: -1.5, t: true, f2: false, zero: 0, empty: '', arr: [null, 1, 'x', { k: [] }], obj: { deep: { deeper: [1] } }, big: 9007199254740991 };
+    const properties = {
+      s: 'text',
+      i: 42,
+      f: -1.5,
+      t: true,
+      f2: false,
+      zero: 0,
+      empty: '',
+      arr: [null, 1, 'x', { k: [] }],
+      obj: { deep: { deeper: [1] } },
+      big: 9007199254740991,
+    };
     await publishOk(flux, id, properties);
     const entity = await waitForEntity(flux, id);
     expect(entity.properties).toEqual(properties);
@@ -177,7 +188,12 @@ describe('queries (3)', () => {
 
   it('combines prefix and namespace with AND', async () => {
     const ns = unique('q-and');
-    await batchOk(flux, [envelope(`${ns}/alpha-1`, { n: 1 }), envelope(`${ns}/alpha-2`, { n: 2 }), envelope(`${ns}/beta-1`, { n: 3 }), envelope(`${ns}x/alpha-9`, { n: 4 })]);
+    await batchOk(flux, [
+      envelope(`${ns}/alpha-1`, { n: 1 }),
+      envelope(`${ns}/alpha-2`, { n: 2 }),
+      envelope(`${ns}/beta-1`, { n: 3 }),
+      envelope(`${ns}x/alpha-9`, { n: 4 }),
+    ]);
     await waitForEntity(flux, `${ns}/beta-1`);
     await waitForEntity(flux, `${ns}x/alpha-9`);
     await waitForEntity(flux, `${ns}/alpha-1`);
@@ -196,7 +212,10 @@ describe('queries (3)', () => {
   it('pages with limit and an opaque cursor: Flux-Next-Cursor while more remain, no duplicates, nothing missing', async () => {
     const prefix = unique('q-page');
     const ids = Array.from({ length: 25 }, (_, index) => `${prefix}/item-${String(index).padStart(2, '0')}`);
-    await batchOk(flux, ids.map((id, index) => envelope(id, { index })));
+    await batchOk(
+      flux,
+      ids.map((id, index) => envelope(id, { index })),
+    );
     for (const id of ids) await waitForEntity(flux, id);
 
     const seen: string[] = [];
@@ -224,7 +243,10 @@ describe('queries (3)', () => {
   it('a page that ends exactly at the last entity carries no Flux-Next-Cursor, or the next page is empty', async () => {
     const prefix = unique('q-exact');
     const ids = Array.from({ length: 10 }, (_, index) => `${prefix}/e${index}`);
-    await batchOk(flux, ids.map((id) => envelope(id, { x: 1 })));
+    await batchOk(
+      flux,
+      ids.map((id) => envelope(id, { x: 1 })),
+    );
     for (const id of ids) await waitForEntity(flux, id);
     const first = await get(flux, `/api/state/entities?prefix=${encodeURIComponent(prefix)}&limit=5`);
     expectStatus(first, 200);
@@ -257,7 +279,10 @@ describe('queries (3)', () => {
   it('GET /api/state/entities/:id with a percent-encoded "/" (and several of them)', async () => {
     const ns = unique('q-slash');
     const ids = [`${ns}/sensor-01`, `${ns}/a/b/c`, `${ns}/with space`, `${ns}/q?x=1#frag`, `${ns}/pct%41`, `${ns}/plus+sign`];
-    await batchOk(flux, ids.map((id) => envelope(id, { id })));
+    await batchOk(
+      flux,
+      ids.map((id) => envelope(id, { id })),
+    );
     for (const id of ids) {
       const entity = await waitForEntity(flux, id);
       expect(entity.id).toBe(id);

@@ -69,7 +69,8 @@ describe('GET /api/openapi.json', () => {
     expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
     const selectors = doc.paths['/api/state/entities/delete'].post.requestBody.content['application/json'].schema.anyOf as Json[];
     expect(selectors.map((selector) => selector.required)).toEqual([['namespace'], ['prefix'], ['entity_ids']]);
-    for (const selector of selectors.slice(0, 2)) expect(Object.values(selector.properties)).toEqual([{ type: 'string', minLength: 1, maxLength: 512 }]);
+    for (const selector of selectors.slice(0, 2))
+      expect(Object.values(selector.properties)).toEqual([{ type: 'string', minLength: 1, maxLength: 512 }]);
   });
 
   it('is an OpenAPI 3 document describing the API paths', async () => {
@@ -81,7 +82,13 @@ describe('GET /api/openapi.json', () => {
     expect(typeof doc.info?.title).toBe('string');
     expect(typeof doc.info?.version).toBe('string');
     const paths = Object.fromEntries(
-      Object.entries(doc.paths as Record<string, Record<string, unknown>>).map(([path, item]) => [path.replace(/\{[^}]+\}/g, '{}').replace(/:\w+/g, '{}').replace(/\*$/, '{}'), Object.keys(item).map((method) => method.toLowerCase())]),
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).map(([path, item]) => [
+        path
+          .replace(/\{[^}]+\}/g, '{}')
+          .replace(/:\w+/g, '{}')
+          .replace(/\*$/, '{}'),
+        Object.keys(item).map((method) => method.toLowerCase()),
+      ]),
     ) as Record<string, string[]>;
     const expected: Array<[string, string[]]> = [
       ['/api/events', ['post', 'get']],
@@ -128,7 +135,12 @@ describe('flux-core/directory', () => {
     const nsX = unique('dirx');
     const nsY = unique('diry');
     const plain = unique('dir-plain');
-    await batchOk(flux, [envelope(`${nsX}/a`, { n: 1 }), envelope(`${nsX}/b/c`, { n: 1 }), envelope(`${nsY}/a`, { n: 1 }), envelope(plain, { n: 1 })]);
+    await batchOk(flux, [
+      envelope(`${nsX}/a`, { n: 1 }),
+      envelope(`${nsX}/b/c`, { n: 1 }),
+      envelope(`${nsY}/a`, { n: 1 }),
+      envelope(plain, { n: 1 }),
+    ]);
     const entity = await waitForEntity(
       flux,
       'flux-core/directory',
@@ -153,9 +165,15 @@ describe('flux-core/directory', () => {
   it('internal mode: follows deletions', async () => {
     const ns = unique('dirdel');
     await batchOk(flux, [envelope(`${ns}/a`, { n: 1 }), envelope(`${ns}/b`, { n: 1 })]);
-    await waitForEntity(flux, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns]?.entities === 2, { timeoutMs: 12_000, intervalMs: 250 });
+    await waitForEntity(flux, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns]?.entities === 2, {
+      timeoutMs: 12_000,
+      intervalMs: 250,
+    });
     expectStatus(await request(flux, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns}/a`)}`), 200);
-    await waitForEntity(flux, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns]?.entities === 1, { timeoutMs: 12_000, intervalMs: 250 });
+    await waitForEntity(flux, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns]?.entities === 1, {
+      timeoutMs: 12_000,
+      intervalMs: 250,
+    });
     expectStatus(await request(flux, 'DELETE', `/api/state/entities/${encodeURIComponent(`${ns}/b`)}`), 200);
     await waitForEntity(
       flux,
@@ -182,11 +200,17 @@ describe('flux-core/directory', () => {
     const ns = await registerNamespace(pub, unique('dirpub'), ADMIN);
     await publishOk(pub, `${ns.name}/a`, { n: 1 }, { token: ns.token });
     await publishOk(pub, `${ns.name}/b`, { n: 1 }, { token: ns.token });
-    const entity = await waitForEntity(pub, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns.name]?.entities === 2, { timeoutMs: 12_000, intervalMs: 250 });
+    const entity = await waitForEntity(pub, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns.name]?.entities === 2, {
+      timeoutMs: 12_000,
+      intervalMs: 250,
+    });
     expectDirectoryShape(entity);
     expect(entity.properties.total_entities).toBeGreaterThanOrEqual(2);
     expectStatus(await request(pub, 'DELETE', `/api/namespaces/${ns.name}`, { token: ADMIN }), 204);
-    await waitForEntity(pub, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns.name] === undefined, { timeoutMs: 12_000, intervalMs: 250 });
+    await waitForEntity(pub, 'flux-core/directory', (value) => value.properties?.namespaces?.[ns.name] === undefined, {
+      timeoutMs: 12_000,
+      intervalMs: 250,
+    });
   });
 
   it('public mode: nobody can write it (not even the admin token)', async () => {

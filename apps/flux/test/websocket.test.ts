@@ -208,7 +208,17 @@ describe('subscriptions', () => {
 
   it('unparseable or unknown client messages are ignored and the socket stays open', async () => {
     const client = await connect();
-    for (const frame of ['not json', '{', '[1,2,3]', 'null', '42', '"subscribe"', '{"type":"dance","entity_id":"x"}', '{"kind":"subscribe"}', '{"type":null}']) {
+    for (const frame of [
+      'not json',
+      '{',
+      '[1,2,3]',
+      'null',
+      '42',
+      '"subscribe"',
+      '{"type":"dance","entity_id":"x"}',
+      '{"kind":"subscribe"}',
+      '{"type":null}',
+    ]) {
       client.send(frame);
     }
     // Still a firehose (none of that was a subscription), still open.
@@ -250,7 +260,11 @@ describe('entity_deleted', () => {
     );
     await waitForEntity(flux, id);
     expectStatus(await request(flux, 'DELETE', `/api/state/entities/${encodeURIComponent(id)}`), 200);
-    for (const [name, client] of [['firehose', firehose], ['subscriber', subscribedToIt], ['other subscriber', subscribedElsewhere]] as const) {
+    for (const [name, client] of [
+      ['firehose', firehose],
+      ['subscriber', subscribedToIt],
+      ['other subscriber', subscribedElsewhere],
+    ] as const) {
       const message = await client.waitFor(isEntityDeleted(id), { what: `entity_deleted on the ${name}` });
       expect(message).toMatchObject({ type: 'entity_deleted', entity_id: id });
       expect(message.timestamp).toMatch(ISO_UTC);
@@ -284,7 +298,10 @@ describe('metrics_update', () => {
     expect(message.timestamp).toMatch(ISO_UTC);
     expect(isNonNegativeInteger(message.entities?.total), `entities.total in ${JSON.stringify(message)}`).toBe(true);
     expect(isNonNegativeInteger(message.events?.total), `events.total in ${JSON.stringify(message)}`).toBe(true);
-    expect(typeof message.events?.rate_per_second === 'number' && message.events.rate_per_second >= 0, `events.rate_per_second in ${JSON.stringify(message)}`).toBe(true);
+    expect(
+      typeof message.events?.rate_per_second === 'number' && message.events.rate_per_second >= 0,
+      `events.rate_per_second in ${JSON.stringify(message)}`,
+    ).toBe(true);
     expect(isNonNegativeInteger(message.websocket?.connections), `websocket.connections in ${JSON.stringify(message)}`).toBe(true);
     expect(isNonNegativeInteger(message.publishers?.active), `publishers.active in ${JSON.stringify(message)}`).toBe(true);
   }
@@ -315,10 +332,14 @@ describe('metrics_update', () => {
     const watcher = clients[0] as WsClient;
     const before = await watcher.waitFor(isMetricsUpdate, { timeoutMs: 3_000 });
     const prefix = unique('ws-count');
-    await batchOk(flux, Array.from({ length: 30 }, (_, index) => envelope(`${prefix}/${index}`, { index })));
+    await batchOk(
+      flux,
+      Array.from({ length: 30 }, (_, index) => envelope(`${prefix}/${index}`, { index })),
+    );
     for (let index = 0; index < 30; index += 1) await waitForEntity(flux, `${prefix}/${index}`);
     const after = await watcher.waitFor(
-      (message) => isMetricsUpdate(message) && message.entities.total >= before.entities.total + 30 && message.events.total >= before.events.total + 30,
+      (message) =>
+        isMetricsUpdate(message) && message.entities.total >= before.entities.total + 30 && message.events.total >= before.events.total + 30,
       { timeoutMs: 6_000, what: `metrics with +30 entities/events over ${JSON.stringify(before)}` },
     );
     expect(after.websocket.connections).toBeGreaterThanOrEqual(3);
@@ -333,7 +354,10 @@ describe('metrics_update', () => {
     const prefix = unique('ws-rate');
     const busy = await waitFor(
       async () => {
-        await batchOk(flux, Array.from({ length: 50 }, (_, index) => envelope(`${prefix}/${index % 5}`, { index })));
+        await batchOk(
+          flux,
+          Array.from({ length: 50 }, (_, index) => envelope(`${prefix}/${index % 5}`, { index })),
+        );
         const latest = client.matching(isMetricsUpdate).at(-1);
         return latest !== undefined && latest.events.rate_per_second > 0 ? latest : undefined;
       },
@@ -360,7 +384,9 @@ describe('slow consumers', () => {
     const batches = 12; // 192 updates of 512 KiB = 96 MiB, far above what kernel socket buffers hold
     const total = perBatch * batches;
     for (let batch = 0; batch < batches; batch += 1) {
-      const events = Array.from({ length: perBatch }, (_, index) => envelope(`${prefix}/${index % 8}`, { blob: String.fromCharCode(97 + (batch % 26)).repeat(valueSize), seq: batch * perBatch + index }));
+      const events = Array.from({ length: perBatch }, (_, index) =>
+        envelope(`${prefix}/${index % 8}`, { blob: String.fromCharCode(97 + (batch % 26)).repeat(valueSize), seq: batch * perBatch + index }),
+      );
       const response = await request(flux, 'POST', '/api/events/batch', { json: { events }, timeoutMs: 60_000 });
       expectStatus(response, 200, `batch ${batch}`);
     }
@@ -380,8 +406,13 @@ describe('slow consumers', () => {
       { timeoutMs: 90_000, intervalMs: 500, what: 'the slow subscriber to catch up or be closed' },
     );
     if (outcome === 'marker') {
-      const blobs = slow.matching((message) => message?.type === 'state_update' && String(message.entity_id).startsWith(`${prefix}/`) && message.property === 'blob');
-      expect(blobs.length, `the paused subscriber got all ${total} queued 512 KiB updates: the server buffered ~96 MiB for one connection`).toBeLessThan(total);
+      const blobs = slow.matching(
+        (message) => message?.type === 'state_update' && String(message.entity_id).startsWith(`${prefix}/`) && message.property === 'blob',
+      );
+      expect(
+        blobs.length,
+        `the paused subscriber got all ${total} queued 512 KiB updates: the server buffered ~96 MiB for one connection`,
+      ).toBeLessThan(total);
     }
   }, 240_000);
 });

@@ -194,7 +194,11 @@ describeWithRedis('query gateway WebSocket subscribers across a cut of the shard
     await waitFor(
       async () => {
         if (gateway?.exitCode !== null) throw new Error(`the query gateway exited:\n${output.join('')}`);
-        return (await fetch(`${baseUrl}/ready`).then((response) => response.status).catch(() => 0)) === 200;
+        return (
+          (await fetch(`${baseUrl}/ready`)
+            .then((response) => response.status)
+            .catch(() => 0)) === 200
+        );
       },
       { timeoutMs: 60_000, what: 'the query gateway to be ready' },
     );

@@ -36,7 +36,13 @@ export function newEvent(entity: ChaosEntity, runId: string): { op: EventOp; env
   entity.ops.push(op);
   return {
     op,
-    envelope: { eventId, stream: STREAM, source: 'chaos-client', timestamp: Date.now(), payload: { entity_id: entity.id, properties: { [propertyFor(seq)]: eventId } } },
+    envelope: {
+      eventId,
+      stream: STREAM,
+      source: 'chaos-client',
+      timestamp: Date.now(),
+      payload: { entity_id: entity.id, properties: { [propertyFor(seq)]: eventId } },
+    },
   };
 }
 
@@ -125,7 +131,11 @@ export class ChaosLoad {
   }
 
   private async postSingle(op: EventOp, envelope: Record<string, unknown>): Promise<void> {
-    const answer = await request(`${this.baseUrl}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
+    const answer = await request(`${this.baseUrl}/api/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(envelope),
+    });
     if ('failed' in answer) {
       op.outcome = answer.failed;
       this.failure(answer.reason);

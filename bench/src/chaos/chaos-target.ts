@@ -102,7 +102,9 @@ export async function startClusterTarget(repoRoot: string, runId: string, option
   }
   const processes = (): Record<string, number> => (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState).processes;
   const killRole = async (prefix: string, random: SeededRandom): Promise<string> => {
-    const names = Object.keys(processes()).filter((name) => name.startsWith(prefix)).sort();
+    const names = Object.keys(processes())
+      .filter((name) => name.startsWith(prefix))
+      .sort();
     if (names.length === 0) throw new Error(`no ${prefix} process in ${stateFile}`);
     const name = random.pick(names);
     const pid = processes()[name]!;

@@ -5,13 +5,7 @@
  */
 import type { SeededRandom } from './random.js';
 
-export type FaultTarget =
-  | 'server'
-  | 'reducer'
-  | 'query-gateway'
-  | 'ingest-gateway'
-  | 'redis'
-  | 'kafka';
+export type FaultTarget = 'server' | 'reducer' | 'query-gateway' | 'ingest-gateway' | 'redis' | 'kafka';
 
 export interface PlannedFault {
   /** Milliseconds after the load started. */

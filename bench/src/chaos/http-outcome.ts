@@ -41,7 +41,8 @@ export async function request(url: string, init: RequestInit): Promise<HttpAnswe
     }
     return { status: response.status, body };
   } catch (error) {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+    const reason =
+      error instanceof Error ? `${error.name}: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
     return { failed: outcomeOfError(error), reason };
   }
 }

@@ -27,7 +27,11 @@ export class PrivateServices {
 
   private static async script(dir: string, ...args: string[]): Promise<string> {
     const { REDIS_PORT: _redisPort, KAFKA_PORT: _kafkaPort, ...env } = process.env;
-    const { stdout } = await run('bash', [SERVICES_SCRIPT, ...args], { env: { ...env, FLUX_SERVICES_DIR: dir }, maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
+    const { stdout } = await run('bash', [SERVICES_SCRIPT, ...args], {
+      env: { ...env, FLUX_SERVICES_DIR: dir },
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 300_000,
+    });
     return stdout;
   }
 

@@ -42,7 +42,9 @@ export class SubscriberView {
       const expected = new Map(Object.entries(final ?? {}));
       const missing = [...expected.keys()].filter((name) => !seen.has(name));
       const extra = [...seen.keys()].filter((name) => !expected.has(name));
-      const different = [...expected.keys()].filter((name) => seen.has(name) && JSON.stringify(seen.get(name)) !== JSON.stringify(expected.get(name)));
+      const different = [...expected.keys()].filter(
+        (name) => seen.has(name) && JSON.stringify(seen.get(name)) !== JSON.stringify(expected.get(name)),
+      );
       if (missing.length + extra.length + different.length === 0) continue;
       const parts = [
         missing.length > 0 ? `missing ${missing.slice(0, 5).join(',')}${missing.length > 5 ? ',…' : ''}` : '',

@@ -8,7 +8,9 @@ export async function batchIngest(context: ScenarioContext): Promise<BatchLoadRe
   const parameters = profile.batch;
   const results: BatchLoadResult[] = [];
   for (const batchSize of parameters.sizes) {
-    log(`batch: ${parameters.events} events in batches of ${batchSize} over ${parameters.entities} entities, ${parameters.concurrency} requests in flight`);
+    log(
+      `batch: ${parameters.events} events in batches of ${batchSize} over ${parameters.entities} entities, ${parameters.concurrency} requests in flight`,
+    );
     results.push(
       await batchLoad({
         baseUrl: deployment.baseUrl,

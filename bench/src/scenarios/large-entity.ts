@@ -68,7 +68,8 @@ function watchHealth(client: HttpClient): { stop: () => Promise<{ latencyMs: Lat
 async function postOk(client: HttpClient, path: string, body: string): Promise<void> {
   const response = await client.post(path, body);
   if (response.status !== 200) throw new Error(`POST ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`);
-  if (path.endsWith('/batch') && (JSON.parse(response.body) as { failed: number }).failed > 0) throw new Error(`POST ${path}: events failed: ${response.body.slice(0, 200)}`);
+  if (path.endsWith('/batch') && (JSON.parse(response.body) as { failed: number }).failed > 0)
+    throw new Error(`POST ${path}: events failed: ${response.body.slice(0, 200)}`);
 }
 
 /** Polls the entity until `done` holds; resolves with performance.now() at that answer. */

@@ -84,7 +84,10 @@ export async function reads(context: ScenarioContext): Promise<ReadsResult> {
     );
     const listPage = await listLatency(
       client,
-      groups.map((group) => ({ path: listPath(set.groupPrefix(group), parameters.pageLimit), matches: Math.min(parameters.pageLimit, set.groupSize(group)) })),
+      groups.map((group) => ({
+        path: listPath(set.groupPrefix(group), parameters.pageLimit),
+        matches: Math.min(parameters.pageLimit, set.groupSize(group)),
+      })),
     );
     const listAll = await listLatency(
       client,

@@ -59,7 +59,12 @@ class EventSequence {
 async function waitForBacklog(context: ScenarioContext, set: EntitySet, events: EventSequence): Promise<void> {
   const client = new HttpClient(context.deployment.baseUrl, 4);
   try {
-    await waitMaterialised({ client, set, expectedSeq: (index) => events.expectedSeq(index), timeoutMs: context.profile.ingest.backlogTimeoutSeconds * 1000 });
+    await waitMaterialised({
+      client,
+      set,
+      expectedSeq: (index) => events.expectedSeq(index),
+      timeoutMs: context.profile.ingest.backlogTimeoutSeconds * 1000,
+    });
   } catch (error) {
     context.log(`ingest: the backlog was not applied (${error instanceof Error ? error.message : String(error)}); going on`);
   } finally {

@@ -93,7 +93,8 @@ async function measureRate(context: ScenarioContext, rate: number): Promise<WebS
         if (acknowledged[index] === 1) deliveredAcknowledged++;
         latency.record(received - due);
       });
-      for (let slot = 0; slot < entitiesPerSubscriber; slot++) socket.send(JSON.stringify({ type: 'subscribe', entity_id: entityOf(subscriber, slot) }));
+      for (let slot = 0; slot < entitiesPerSubscriber; slot++)
+        socket.send(JSON.stringify({ type: 'subscribe', entity_id: entityOf(subscriber, slot) }));
     });
 
     // Subscriptions have no acknowledgement: one event per subscriber, waited for, proves each

@@ -89,8 +89,7 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
   let stream: Promise<void> | undefined;
 
   const entityId = (i: number): string => `failures/e${i}`;
-  const state = async (): Promise<ClusterState> =>
-    JSON.parse(await readFile(join(dir, 'cluster-state.json'), 'utf8')) as ClusterState;
+  const state = async (): Promise<ClusterState> => JSON.parse(await readFile(join(dir, 'cluster-state.json'), 'utf8')) as ClusterState;
 
   const startRedis = (): void => {
     redis = startProcess(
@@ -116,7 +115,12 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       const response = await fetch(`${baseUrl}/api/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ stream: 'failures', source: 'failure-test', timestamp: Date.now(), payload: { entity_id: entityId(i), properties: { seq } } }),
+        body: JSON.stringify({
+          stream: 'failures',
+          source: 'failure-test',
+          timestamp: Date.now(),
+          payload: { entity_id: entityId(i), properties: { seq } },
+        }),
         signal: AbortSignal.timeout(20_000),
       });
       await response.arrayBuffer();
@@ -146,10 +150,13 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     await waitFor(() => ackedTotal() >= target, { timeoutMs: 60_000, what });
   };
   const waitForNewPid = async (name: string, old: number): Promise<void> => {
-    await waitFor(async () => {
-      const pid = (await state()).processes[name];
-      return pid !== undefined && pid !== old;
-    }, { timeoutMs: 30_000, what: `${name} to be restarted` });
+    await waitFor(
+      async () => {
+        const pid = (await state()).processes[name];
+        return pid !== undefined && pid !== old;
+      },
+      { timeoutMs: 30_000, what: `${name} to be restarted` },
+    );
   };
 
   beforeAll(async () => {
@@ -214,7 +221,9 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
 
   it('while a reducer is killed and restarted, reads of its entities keep answering 200 with their state', async () => {
     // Entities of shard 0 (the one killed), written once and then only read.
-    const ids = Array.from({ length: 60 }, (_, k) => `failures/read-${k}`).filter((id) => shardForEntity(id, 12, 3) === 0).slice(0, 8);
+    const ids = Array.from({ length: 60 }, (_, k) => `failures/read-${k}`)
+      .filter((id) => shardForEntity(id, 12, 3) === 0)
+      .slice(0, 8);
     for (const id of ids) {
       const response = await fetch(`${baseUrl}/api/events`, {
         method: 'POST',
@@ -227,15 +236,22 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       try {
         const response = await fetch(`${baseUrl}${path}`, { signal: AbortSignal.timeout(10_000) });
         const text = await response.text();
-        return { status: response.status, body: response.status === 200 ? JSON.parse(text) : text, stale: response.headers.get('flux-stale') === 'true' };
+        return {
+          status: response.status,
+          body: response.status === 200 ? JSON.parse(text) : text,
+          stale: response.headers.get('flux-stale') === 'true',
+        };
       } catch (error) {
         return { status: 0, body: String(error), stale: false };
       }
     };
-    await waitFor(async () => (await Promise.all(ids.map((id) => read(`/api/state/entities/${encodeURIComponent(id)}`)))).every((r) => r.status === 200), {
-      timeoutMs: 30_000,
-      what: 'the read entities to be applied',
-    });
+    await waitFor(
+      async () => (await Promise.all(ids.map((id) => read(`/api/state/entities/${encodeURIComponent(id)}`)))).every((r) => r.status === 200),
+      {
+        timeoutMs: 30_000,
+        what: 'the read entities to be applied',
+      },
+    );
 
     const failures: { at: number; path: string; status: number; body: unknown }[] = [];
     let reads = 0;
@@ -262,10 +278,13 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     process.kill(pid, 'SIGKILL');
     await waitForNewPid('reducer-0', pid);
     // Back to normal: the restarted shard answers again (no fallback, so no stale marker).
-    await waitFor(async () => {
-      const result = await read(`/api/state/entities/${encodeURIComponent(ids[0]!)}`);
-      return result.status === 200 && !result.stale;
-    }, { timeoutMs: 60_000, what: 'reducer-0 to serve reads again' });
+    await waitFor(
+      async () => {
+        const result = await read(`/api/state/entities/${encodeURIComponent(ids[0]!)}`);
+        return result.status === 200 && !result.stale;
+      },
+      { timeoutMs: 60_000, what: 'reducer-0 to serve reads again' },
+    );
     reading = false;
     await Promise.all(readers);
     const gapMs = failures.length === 0 ? 0 : failures[failures.length - 1]!.at - failures[0]!.at;

@@ -9,7 +9,9 @@ describe('deployment process', () => {
   it('fails fast with the output tail when the server exits before it is ready', async () => {
     const server = startScript(`console.error('config is wrong: PORT'); process.exit(3);`);
     const port = await freePort();
-    await expect(waitUntilReady(`http://127.0.0.1:${port}`, 60_000, server)).rejects.toThrow(/exited before it was ready \(code 3[\s\S]*config is wrong: PORT/);
+    await expect(waitUntilReady(`http://127.0.0.1:${port}`, 60_000, server)).rejects.toThrow(
+      /exited before it was ready \(code 3[\s\S]*config is wrong: PORT/,
+    );
   });
 
   it('waits until GET /ready answers 200', async () => {

@@ -103,7 +103,15 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     origin: '*',
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', REQUEST_ID_HEADER],
-    exposedHeaders: [NEXT_CURSOR_HEADER, REQUEST_ID_HEADER, 'Flux-Stale', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    exposedHeaders: [
+      NEXT_CURSOR_HEADER,
+      REQUEST_ID_HEADER,
+      'Flux-Stale',
+      'Retry-After',
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+    ],
     maxAge: 86_400,
   });
   answerUnroutedEarly(app);

@@ -26,7 +26,9 @@ describe('defect 9: a query gateway whose ingest gateway is down', () => {
     socket.on('close', () => (closed = true));
     try {
       const body = JSON.stringify({ events: [{ pad: 'p'.repeat(131_000) }] });
-      socket.write(`POST /api/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.write(
+        `POST /api/events/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       await expect.poll(() => statusLines(received).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
       expect(statusLines(received)[0]).toBe('HTTP/1.1 503');
       expect(received).toContain('"code":"FLUX_UNAVAILABLE"');

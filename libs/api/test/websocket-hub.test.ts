@@ -70,7 +70,16 @@ describe('WebSocketHub and snapshots of missed changes', () => {
   it('sends entity_deleted first for an entity deleted meanwhile, to every connection as a deletion always is', () => {
     const { hub, subscriber, other } = subscribedToAAndB();
     hub.publishChanges([
-      { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/a', entity: { properties: { fresh: 1 }, version: 1, lastUpdated: T0 }, deleted: true, removed: ['old'], timestamp: T0 },
+      {
+        kind: 'snapshot',
+        partition: 0,
+        offset: 9,
+        entityId: 'ns/a',
+        entity: { properties: { fresh: 1 }, version: 1, lastUpdated: T0 },
+        deleted: true,
+        removed: ['old'],
+        timestamp: T0,
+      },
       { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/gone', entity: undefined, deleted: false, removed: [], timestamp: T0 },
     ]);
     const timestamp = new Date(T0).toISOString();

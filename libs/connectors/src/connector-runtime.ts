@@ -298,7 +298,11 @@ export class ConnectorRuntime {
     const message = error instanceof ConnectorError ? error.message : messageOf(error);
     const intervalMs = connector.pollIntervalSeconds * 1000;
     const retryMs = error instanceof CredentialRejectedError ? intervalMs : Math.min(intervalMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 20));
-    const shown = permanent ? message : failures >= this.failureThreshold ? `${message} (${failures} consecutive failures)` : (state?.lastError ?? null);
+    const shown = permanent
+      ? message
+      : failures >= this.failureThreshold
+        ? `${message} (${failures} consecutive failures)`
+        : (state?.lastError ?? null);
     await this.options.control.putConnectorState(credential.owner, connector.name, {
       lastPoll: now,
       lastError: shown,

@@ -17,7 +17,9 @@ export function canonicalJson(value: unknown): string {
  * the same id, so a retry or a restart cannot introduce a second, different event for it.
  */
 export function observationEventId(connector: string, entityId: string, properties: unknown): string {
-  const digest = createHash('sha256').update(`flux-connector\n${connector}\n${entityId}\n${canonicalJson(properties)}`).digest();
+  const digest = createHash('sha256')
+    .update(`flux-connector\n${connector}\n${entityId}\n${canonicalJson(properties)}`)
+    .digest();
   const bytes = Buffer.from(digest.subarray(0, 16));
   bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC 9562 variant

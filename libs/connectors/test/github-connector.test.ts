@@ -47,11 +47,21 @@ function seedDefault(): void {
     { number: 2, title: 'A feature', state: 'open', author: 'bob', created_at: isoAt(3), updated_at: isoAt(4), pull_request: true },
   );
   api.addRepo('octo', 'quiet', { description: null, language: null, private: true });
-  api.notifications.push({ id: '9001', reason: 'mention', unread: true, updated_at: isoAt(6), subject: { title: 'You were mentioned', type: 'Issue', url: 'https://api.github.com/repos/octo/flux/issues/1' } });
+  api.notifications.push({
+    id: '9001',
+    reason: 'mention',
+    unread: true,
+    updated_at: isoAt(6),
+    subject: { title: 'You were mentioned', type: 'Issue', url: 'https://api.github.com/repos/octo/flux/issues/1' },
+  });
 }
 
 async function open(options: { maxPages?: number; authEnabled?: boolean } = {}): Promise<Harness> {
-  harness = await openHarness(dir.path, { connectors: [connector(options)], clock, ...(options.authEnabled === undefined ? {} : { authEnabled: options.authEnabled }) });
+  harness = await openHarness(dir.path, {
+    connectors: [connector(options)],
+    clock,
+    ...(options.authEnabled === undefined ? {} : { authEnabled: options.authEnabled }),
+  });
   return harness;
 }
 

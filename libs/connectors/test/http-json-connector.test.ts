@@ -39,7 +39,10 @@ beforeAll(async () => {
     const body = { data: { items: items.slice((page - 1) * pageSize, page * pageSize) }, total: items.length };
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (page * pageSize < items.length) headers.link = `</catalog?page=${page + 1}>; rel="next"`;
-    const etag = `"${createHash('sha1').update(JSON.stringify(body)).update(headers.link ?? '').digest('hex')}"`;
+    const etag = `"${createHash('sha1')
+      .update(JSON.stringify(body))
+      .update(headers.link ?? '')
+      .digest('hex')}"`;
     headers.etag = etag;
     if (request.headers['if-none-match'] === etag) {
       record.status = 304;
@@ -96,7 +99,9 @@ const config = (overrides: Partial<HttpJsonConnectorConfig> = {}): HttpJsonConne
 describe('http-json configuration', () => {
   it('is absent unless FLUX_HTTP_CONNECTOR_URL is set', () => {
     expect(httpJsonConfigFromEnv({})).toBeUndefined();
-    expect(configuredConnectors({ github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } }, {}).map((connector) => connector.name)).toEqual(['github']);
+    expect(
+      configuredConnectors({ github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } }, {}).map((connector) => connector.name),
+    ).toEqual(['github']);
   });
 
   it('has defaults', () => {
@@ -134,7 +139,10 @@ describe('http-json configuration', () => {
       pollIntervalSeconds: 30,
       auth: { kind: 'header', name: 'x-api-key' },
     });
-    const connectors = configuredConnectors({ github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } }, { FLUX_HTTP_CONNECTOR_URL: 'http://localhost:9/x', FLUX_HTTP_CONNECTOR_NAME: 'weather' });
+    const connectors = configuredConnectors(
+      { github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } },
+      { FLUX_HTTP_CONNECTOR_URL: 'http://localhost:9/x', FLUX_HTTP_CONNECTOR_NAME: 'weather' },
+    );
     expect(connectors.map((connector) => [connector.name, connector.stream])).toEqual([
       ['github', 'connectors.github'],
       ['weather', 'connectors.weather'],
@@ -209,7 +217,12 @@ describe('http-json connector', () => {
     await harness.runtime().runOnce();
     await harness.settle();
     expect(seen.every((request) => request.headers['x-api-key'] === 'k-2' && request.headers.authorization === undefined)).toBe(true);
-    expect((await harness.entity('shopco/shop/product/a-1'))?.properties).toEqual({ name: 'Anvil', price: 10, changed: '2024-05-01T00:00:00Z', internal: 'x' });
+    expect((await harness.entity('shopco/shop/product/a-1'))?.properties).toEqual({
+      name: 'Anvil',
+      price: 10,
+      changed: '2024-05-01T00:00:00Z',
+      internal: 'x',
+    });
     expect((await harness.events()).every((event) => event.payload.entity_id.startsWith('shopco/'))).toBe(true);
   });
 
@@ -219,7 +232,10 @@ describe('http-json connector', () => {
     const runtime = harness.runtime();
     answer = { status: 401 };
     await runtime.runOnce();
-    expect(await harness.connectorService.detail('', 'catalog')).toMatchObject({ status: 'error', last_error: `127.0.0.1:${new URL(baseUrl).port} rejected the credential (401)` });
+    expect(await harness.connectorService.detail('', 'catalog')).toMatchObject({
+      status: 'error',
+      last_error: `127.0.0.1:${new URL(baseUrl).port} rejected the credential (401)`,
+    });
 
     clock.advance(1);
     await harness.connectorService.storeToken('', 'catalog', { token: 'right' });
@@ -242,6 +258,9 @@ describe('http-json connector', () => {
     harness = await openHarness(dir.path, { connectors: [new HttpJsonConnector(config({ itemsPath: ['data', 'nope'] }))], clock });
     await harness.connectorService.storeToken('', 'catalog', { token: 't' });
     await harness.runtime().runOnce();
-    expect(await harness.connectorService.detail('', 'catalog')).toMatchObject({ status: 'error', last_error: 'catalog: "data.nope" is not a JSON array' });
+    expect(await harness.connectorService.detail('', 'catalog')).toMatchObject({
+      status: 'error',
+      last_error: 'catalog: "data.nope" is not a JSON array',
+    });
   });
 });

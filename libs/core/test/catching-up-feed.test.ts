@@ -84,7 +84,9 @@ const changed = (id: string, current: StoredEntity | undefined, extra: Partial<C
 
 /** What a listener received, as short strings: `<kind> <entity>@<offset>`. */
 const summary = (records: readonly FeedRecord[]): string[] =>
-  records.map((record) => (record.kind === 'gap' ? `gap p${record.partition}@${record.offset}` : `${record.kind} ${record.entityId}@${record.offset}`));
+  records.map((record) =>
+    record.kind === 'gap' ? `gap p${record.partition}@${record.offset}` : `${record.kind} ${record.entityId}@${record.offset}`,
+  );
 
 async function started(positions: Record<number, number> = {}): Promise<{
   source: FakeSource;

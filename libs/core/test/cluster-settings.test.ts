@@ -34,7 +34,11 @@ describe('parseClusterSettings', () => {
       'REDIS_URL must be a redis:// or rediss:// URL',
       'SHARD_INDEX must be below SHARD_COUNT (3), got 3',
     ]);
-    expect(problemsOf(() => parseClusterSettings('query-gateway', { ...SERVICES, FLUX_SHARD_ADDRESSES: 'no-port', FLUX_INGEST_URL: 'ftp://x', PORT: 'x' }))).toEqual([
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('query-gateway', { ...SERVICES, FLUX_SHARD_ADDRESSES: 'no-port', FLUX_INGEST_URL: 'ftp://x', PORT: 'x' }),
+      ),
+    ).toEqual([
       'PORT must be an integer from 0 to 65535, got "x"',
       'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order',
       'FLUX_INGEST_URL must be an http(s) URL, got "ftp://x"',

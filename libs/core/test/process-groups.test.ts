@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isTrackedProcessGroup, processGroupGone, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '../src/tooling/index.js';
+import {
+  isTrackedProcessGroup,
+  processGroupGone,
+  signalProcessGroup,
+  stopProcessGroup,
+  trackProcessGroup,
+  untrackProcessGroup,
+} from '../src/tooling/index.js';
 
 describe('process groups', () => {
   it('stops a detached process together with the processes it started', async () => {

@@ -28,11 +28,9 @@ export const STREAM_PATTERN = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
 /** Tombstone marker among an event's properties (compatible with the original Flux). */
 export const DELETED_PROPERTY = '__deleted__';
 
-const isPlainObject = (value: unknown): value is Properties =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Properties => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const describe = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+const describe = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
 
 const requiredString = (what: string) =>
   z
@@ -41,8 +39,7 @@ const requiredString = (what: string) =>
     })
     .refine(isWellFormedText, { error: ILL_FORMED_TEXT, abort: true });
 
-const optionalString = () =>
-  z.string({ error: 'must be a string' }).refine(isWellFormedText, { error: ILL_FORMED_TEXT }).optional();
+const optionalString = () => z.string({ error: 'must be a string' }).refine(isWellFormedText, { error: ILL_FORMED_TEXT }).optional();
 
 /** The latest instant a JavaScript Date can hold: later timestamps could not be shown as ISO 8601. */
 export const MAX_TIMESTAMP_MS = 8.64e15;
@@ -59,8 +56,7 @@ export const eventEnvelopeSchema = z.object({
   source: requiredString('a string').min(1, { error: 'must not be empty' }),
   timestamp: z
     .number({
-      error: (issue) =>
-        issue.input === undefined ? 'is required' : `must be an integer (epoch milliseconds), got ${describe(issue.input)}`,
+      error: (issue) => (issue.input === undefined ? 'is required' : `must be an integer (epoch milliseconds), got ${describe(issue.input)}`),
     })
     .int({ error: 'must be an integer (epoch milliseconds)' })
     .positive({ error: 'must be greater than 0' })
@@ -73,8 +69,7 @@ export const eventEnvelopeSchema = z.object({
       }),
       properties: z
         .custom<Properties>(isPlainObject, {
-          error: (issue) =>
-            issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`,
+          error: (issue) => (issue.input === undefined ? 'is required' : `must be an object, got ${describe(issue.input)}`),
         })
         .check((ctx) => {
           if (!isPlainObject(ctx.value)) return;

@@ -24,7 +24,8 @@ export const shardForEntity = (entityId: string, partitionCount: number, shardCo
 export function partitionsOfShard(shard: number, shardCount: number, partitionCount: number): number[] {
   assertShardCount(shardCount);
   if (!Number.isInteger(shard) || shard < 0 || shard >= shardCount) throw new RangeError(`shard must be in 0..${shardCount - 1}, got ${shard}`);
-  if (!Number.isInteger(partitionCount) || partitionCount < 1) throw new RangeError(`partition count must be a positive integer, got ${partitionCount}`);
+  if (!Number.isInteger(partitionCount) || partitionCount < 1)
+    throw new RangeError(`partition count must be a positive integer, got ${partitionCount}`);
   const partitions: number[] = [];
   for (let partition = shard; partition < partitionCount; partition += shardCount) partitions.push(partition);
   return partitions;

@@ -19,12 +19,7 @@ export interface TakeResult {
 
 const MINUTE_MS = 60_000;
 
-export function takeTokens(
-  previous: BucketState | undefined,
-  now: number,
-  perMinute: number,
-  requested: number,
-): TakeResult {
+export function takeTokens(previous: BucketState | undefined, now: number, perMinute: number, requested: number): TakeResult {
   const capacity = Math.max(0, perMinute);
   const elapsed = previous === undefined ? 0 : Math.max(0, now - previous.updatedAt);
   const refilled = previous === undefined ? capacity : previous.tokens + (elapsed * capacity) / MINUTE_MS;

@@ -84,10 +84,7 @@ describe('system entities', () => {
     expect(isSystemEntity('flux-core/anything/else')).toBe(true);
   });
 
-  it.each(['flux-core', 'flux-corex/a', 'flux/core', 'ns/flux-core/directory', 'Flux-core/directory'])(
-    '%j is not a system entity',
-    (id) => {
-      expect(isSystemEntity(id)).toBe(false);
-    },
-  );
+  it.each(['flux-core', 'flux-corex/a', 'flux/core', 'ns/flux-core/directory', 'Flux-core/directory'])('%j is not a system entity', (id) => {
+    expect(isSystemEntity(id)).toBe(false);
+  });
 });

@@ -64,9 +64,7 @@ describe('combineFilters', () => {
       for (const namespace of namespaces) {
         const combined = combineFilters(prefix, namespace);
         for (const id of ids) {
-          expect(matchesCombined(id, combined), `id ${id}, prefix ${prefix}, namespace ${namespace}`).toBe(
-            matchesContract(id, prefix, namespace),
-          );
+          expect(matchesCombined(id, combined), `id ${id}, prefix ${prefix}, namespace ${namespace}`).toBe(matchesContract(id, prefix, namespace));
         }
       }
     }
@@ -74,12 +72,9 @@ describe('combineFilters', () => {
 });
 
 describe('cursors', () => {
-  it.each(['dawn-coral/sensor-01', '', 'a', 'é/日本/🚀', 'has "quotes" and \\ backslash', 'x'.repeat(512)])(
-    'round-trips the id %j',
-    (id) => {
-      expect(decodeCursor(encodeCursor(id))).toBe(id);
-    },
-  );
+  it.each(['dawn-coral/sensor-01', '', 'a', 'é/日本/🚀', 'has "quotes" and \\ backslash', 'x'.repeat(512)])('round-trips the id %j', (id) => {
+    expect(decodeCursor(encodeCursor(id))).toBe(id);
+  });
 
   it('produces a cursor that is safe in a header and a query string', () => {
     expect(encodeCursor('é/日本/🚀 ?&=#+/')).toMatch(/^[A-Za-z0-9_-]+$/);

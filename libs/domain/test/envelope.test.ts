@@ -177,9 +177,7 @@ describe('parseEnvelope: rejected envelopes', () => {
       expect(message).toContain('value');
     });
     it('rejects an own __proto__ key in the payload as an extra key', () => {
-      const body: unknown = JSON.parse(
-        '{"stream":"s","source":"x","timestamp":1,"payload":{"entity_id":"a","properties":{},"__proto__":{"x":1}}}',
-      );
+      const body: unknown = JSON.parse('{"stream":"s","source":"x","timestamp":1,"payload":{"entity_id":"a","properties":{},"__proto__":{"x":1}}}');
       expect(rejectionOf(body)).toContain('__proto__');
     });
   });
@@ -193,9 +191,7 @@ describe('parseEnvelope: rejected envelopes', () => {
       ['null', null],
       ['an object', { id: 'a' }],
     ])('rejects an entity_id that is %s', (_label, entityId) => {
-      expect(rejectionOf(withPayload({ entity_id: entityId, properties: {} }))).toMatch(
-        /payload\.entity_id must be a string/,
-      );
+      expect(rejectionOf(withPayload({ entity_id: entityId, properties: {} }))).toMatch(/payload\.entity_id must be a string/);
     });
     it('must not be empty', () => {
       expect(rejectionOf(withPayload({ entity_id: '', properties: {} }))).toMatch(/payload\.entity_id must not be empty/);
@@ -211,9 +207,7 @@ describe('parseEnvelope: rejected envelopes', () => {
       ['DEL', 'a\u007f'],
       ['C1 NEL', 'a\u0085b'],
     ])('rejects a %s control character', (_label, entityId) => {
-      expect(rejectionOf(withPayload({ entity_id: entityId, properties: {} }))).toMatch(
-        /payload\.entity_id must not contain control characters/,
-      );
+      expect(rejectionOf(withPayload({ entity_id: entityId, properties: {} }))).toMatch(/payload\.entity_id must not contain control characters/);
     });
   });
 

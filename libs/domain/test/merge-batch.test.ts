@@ -1,14 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  applyEvent,
-  MergeBatch,
-  type AppliedEvent,
-  type FluxEvent,
-  type PropertyChange,
-  type Properties,
-  type StoredEntity,
-} from '@flux/domain';
+import { applyEvent, MergeBatch, type AppliedEvent, type FluxEvent, type PropertyChange, type Properties, type StoredEntity } from '@flux/domain';
 
 const event = (properties: Properties, entityId = 'g/e'): FluxEvent => ({
   eventId: 'evt',
@@ -53,7 +45,13 @@ const snapshot = (outcome: Outcome) => ({
 });
 
 const propertyName = fc.constantFrom('a', 'b', 'c', '__proto__', 'constructor', '__deleted__');
-const propertyValue = fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 4 }), fc.constant(true), fc.dictionary(fc.string({ maxLength: 2 }), fc.integer(), { maxKeys: 2 }));
+const propertyValue = fc.oneof(
+  fc.constant(null),
+  fc.integer(),
+  fc.string({ maxLength: 4 }),
+  fc.constant(true),
+  fc.dictionary(fc.string({ maxLength: 2 }), fc.integer(), { maxKeys: 2 }),
+);
 const logEvent = fc
   .record({
     id: fc.constantFrom('g/x', 'g/y'),
@@ -118,7 +116,10 @@ describe('merge properties', () => {
   it('a log split into batches at any points gives the state and changes of applying it event by event', () => {
     fc.assert(
       fc.property(log, fc.array(fc.nat({ max: 30 }), { maxLength: 6 }), (events, cuts) => {
-        const oneByOne = applyInBatches(events, events.map((_, i) => i));
+        const oneByOne = applyInBatches(
+          events,
+          events.map((_, i) => i),
+        );
         expect(snapshot(applyInBatches(events, cuts))).toEqual(snapshot(oneByOne));
         // applyEvent, the copying form, agrees too.
         let current: StoredEntity | undefined;

@@ -43,14 +43,15 @@ const KAFKA_VECTORS: ReadonlyArray<readonly [key: string, byteLength: number, mu
 ];
 
 describe('murmur2 (Kafka Java client compatible)', () => {
-  it.each(KAFKA_VECTORS.map(([key, byteLength, hash]) => [key.length > 40 ? `${key.slice(0, 12)}… (${key.length} chars)` : key, key, byteLength, hash] as const))(
-    'murmur2(%j) matches kafka-clients',
-    (_label, key, byteLength, hash) => {
-      const bytes = utf8(key);
-      expect(bytes.length).toBe(byteLength);
-      expect(murmur2(bytes)).toBe(hash);
-    },
-  );
+  it.each(
+    KAFKA_VECTORS.map(
+      ([key, byteLength, hash]) => [key.length > 40 ? `${key.slice(0, 12)}… (${key.length} chars)` : key, key, byteLength, hash] as const,
+    ),
+  )('murmur2(%j) matches kafka-clients', (_label, key, byteLength, hash) => {
+    const bytes = utf8(key);
+    expect(bytes.length).toBe(byteLength);
+    expect(murmur2(bytes)).toBe(hash);
+  });
 
   it('returns a signed 32-bit integer', () => {
     for (const [key] of KAFKA_VECTORS) {
@@ -80,14 +81,13 @@ describe('toPositive (Kafka Utils.toPositive)', () => {
 });
 
 describe('partitionFor', () => {
-  it.each(KAFKA_VECTORS.map(([key, , , partitions]) => [key.length > 40 ? `${key.slice(0, 12)}… (${key.length} chars)` : key, key, partitions] as const))(
-    'partitionFor(%j) matches the Java default partitioner',
-    (_label, key, partitions) => {
-      PARTITION_COUNTS.forEach((count, index) => {
-        expect(partitionFor(key, count)).toBe(partitions[index]);
-      });
-    },
-  );
+  it.each(
+    KAFKA_VECTORS.map(([key, , , partitions]) => [key.length > 40 ? `${key.slice(0, 12)}… (${key.length} chars)` : key, key, partitions] as const),
+  )('partitionFor(%j) matches the Java default partitioner', (_label, key, partitions) => {
+    PARTITION_COUNTS.forEach((count, index) => {
+      expect(partitionFor(key, count)).toBe(partitions[index]);
+    });
+  });
 
   it('always returns a partition in [0, count)', () => {
     for (const [key] of KAFKA_VECTORS) {

@@ -85,12 +85,9 @@ describe('parseRuntimeConfigUpdate', () => {
     expect(rejectionOf({ [key]: value })).toContain(key);
   });
 
-  it.each(['rate_limit_per_namespace_per_minute', 'body_size_limit_single_bytes', 'body_size_limit_batch_bytes'])(
-    'rejects a negative %s',
-    (key) => {
-      expect(rejectionOf({ [key]: -1 })).toMatch(new RegExp(`${key} must not be negative`));
-    },
-  );
+  it.each(['rate_limit_per_namespace_per_minute', 'body_size_limit_single_bytes', 'body_size_limit_batch_bytes'])('rejects a negative %s', (key) => {
+    expect(rejectionOf({ [key]: -1 })).toMatch(new RegExp(`${key} must not be negative`));
+  });
 
   it.each(['rate_limit_per_namespace_per_minute', 'body_size_limit_single_bytes', 'body_size_limit_batch_bytes'])(
     'rejects a fractional %s',

@@ -54,7 +54,10 @@ const envelopeWith = (entityId: unknown, properties: unknown, extra: Record<stri
 
 describe('validation on arbitrary JSON', () => {
   it('never throws anything but a validation error on arbitrary values', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => void validate(value)), RUNS);
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => void validate(value)),
+      RUNS,
+    );
   });
 
   it('never throws anything but a validation error on envelopes with odd unicode, numbers and shapes', () => {

@@ -8,11 +8,7 @@ import { ListenerSet, warnListenerError, type ListenerErrorHandler } from '@flux
  */
 const watchersByPath = new Map<string, ListenerSet<RuntimeConfig>>();
 
-export function watchConfig(
-  path: string,
-  listener: (config: RuntimeConfig) => void,
-  onError: ListenerErrorHandler = warnListenerError,
-): () => void {
+export function watchConfig(path: string, listener: (config: RuntimeConfig) => void, onError: ListenerErrorHandler = warnListenerError): () => void {
   let watchers = watchersByPath.get(path);
   if (watchers === undefined) {
     watchers = new ListenerSet<RuntimeConfig>();

@@ -140,11 +140,11 @@ describe('LmdbEventLog', () => {
   describe('durability', () => {
     it('keeps every acknowledged append when the process is killed mid-flight', async () => {
       const script = fileURLToPath(new URL('./fixtures/append-until-killed.ts', import.meta.url));
-      const { signal, stderr, reported: acked } = await runUntilKilled<{ key: string; partition: number; offset: number }>(
-        script,
-        [path, '3', '300'],
-        'the child to kill itself',
-      );
+      const {
+        signal,
+        stderr,
+        reported: acked,
+      } = await runUntilKilled<{ key: string; partition: number; offset: number }>(script, [path, '3', '300'], 'the child to kill itself');
       expect(signal, stderr).toBe('SIGKILL');
 
       expect(acked.length).toBeGreaterThanOrEqual(300);

@@ -31,5 +31,4 @@ export function parseShardAddresses(value: string | undefined, name = SHARD_ADDR
 }
 
 /** The shard addresses from the environment (`FLUX_SHARD_ADDRESSES`). */
-export const shardAddressesFromEnv = (env: NodeJS.ProcessEnv = process.env): string[] =>
-  parseShardAddresses(env[SHARD_ADDRESSES_ENV]);
+export const shardAddressesFromEnv = (env: NodeJS.ProcessEnv = process.env): string[] => parseShardAddresses(env[SHARD_ADDRESSES_ENV]);

@@ -62,9 +62,7 @@ export class ShardedStateReader implements StateReader {
       limit: uint32(query.limit),
       ...(query.after === undefined ? {} : { after: query.after }),
     };
-    const pages = await Promise.all(
-      this.shards.map((_, shard) => this.call(shard, 'ListEntities', (c) => c.listEntities.bind(c), request)),
-    );
+    const pages = await Promise.all(this.shards.map((_, shard) => this.call(shard, 'ListEntities', (c) => c.listEntities.bind(c), request)));
     return mergePages(
       pages.map((page) => ({ entities: page.entities.map(entityFromProto), ...(page.lastId === undefined ? {} : { lastId: page.lastId }) })),
       query.limit,
@@ -103,12 +101,7 @@ export class ShardedStateReader implements StateReader {
     return Promise.all(this.shards.map((_, shard) => this.call(shard, 'GetCounts', (c) => c.getCounts.bind(c), {})));
   }
 
-  private call<Req, Res>(
-    shard: number,
-    method: string,
-    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
-    request: Req,
-  ): Promise<Res> {
+  private call<Req, Res>(shard: number, method: string, pick: (client: StateServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     const client = this.shards[shard]!;
     const invoke = pick(client);
     return new Promise<Res>((resolve, reject) => {

@@ -37,8 +37,7 @@ export function fluxStatus(grpcCode: GrpcStatus, fluxCode: ErrorCode, details: s
   return { code: grpcCode, details, metadata };
 }
 
-const isServiceError = (error: unknown): error is ServiceError =>
-  error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number';
+const isServiceError = (error: unknown): error is ServiceError => error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number';
 
 /**
  * The FluxError for a failed call to a shard. A code the shard sent in trailing metadata wins;

@@ -17,7 +17,10 @@ const PARTITIONS = 6;
 const SHARDS = 3;
 
 /** Waits for a shard event without sleeping. */
-function events(): { push: (event: ShardStreamEvent) => void; until(shard: number, state: ShardStreamEvent['state'], after?: number): Promise<number> } {
+function events(): {
+  push: (event: ShardStreamEvent) => void;
+  until(shard: number, state: ShardStreamEvent['state'], after?: number): Promise<number>;
+} {
   const collected = new Collector<ShardStreamEvent>();
   return {
     push: collected.push,
@@ -38,9 +41,18 @@ describe('GrpcChangeFeed over real shard servers', () => {
   let cluster: TestCluster;
   const feeds: GrpcChangeFeed[] = [];
 
-  const openFeed = async (): Promise<{ feed: GrpcChangeFeed; batches: Collector<readonly ChangeRecord[]>; shardEvents: ReturnType<typeof events> }> => {
+  const openFeed = async (): Promise<{
+    feed: GrpcChangeFeed;
+    batches: Collector<readonly ChangeRecord[]>;
+    shardEvents: ReturnType<typeof events>;
+  }> => {
     const shardEvents = events();
-    const feed = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: PARTITIONS, onShardEvent: shardEvents.push, backoff: { initialMs: 20, maxMs: 200 } });
+    const feed = new GrpcChangeFeed({
+      shards: cluster.clients,
+      partitionCount: PARTITIONS,
+      onShardEvent: shardEvents.push,
+      backoff: { initialMs: 20, maxMs: 200 },
+    });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
     feed.subscribe(batches.push);
@@ -156,7 +168,9 @@ describe('GrpcChangeFeed over real shard servers', () => {
     feed.subscribe(batches.push);
     try {
       // The channel tried and failed to connect; the stream waits for it.
-      await waitFor(() => clients[0]!.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE, { what: 'a failed connection attempt' });
+      await waitFor(() => clients[0]!.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE, {
+        what: 'a failed connection attempt',
+      });
       expect(feed.connectedShards).toEqual([false]);
 
       const local = new MemoryChangeFeed();

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isFluxError, partitionFor, partitionsOfShard, shardForEntity, shardForPartition } from '@flux/domain';
-import {
-  parseShardAddresses,
-  SHARD_ADDRESSES_ENV,
-  shardAddressesFromEnv,
-} from '../src/index.js';
+import { parseShardAddresses, SHARD_ADDRESSES_ENV, shardAddressesFromEnv } from '../src/index.js';
 
 const problem = (value: string | undefined): string => {
   try {

@@ -256,7 +256,12 @@ describe('ShardedStateReader when shards cannot answer', () => {
       return { getEntity: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail };
     };
     for (const code of [ErrorCode.StoreUnavailable, ErrorCode.Validation, ErrorCode.Internal]) {
-      const handle = createStateServiceServer({ reader: failing(code), feed: { subscribe: () => () => undefined }, partitions: [0], logger: silentLogger });
+      const handle = createStateServiceServer({
+        reader: failing(code),
+        feed: { subscribe: () => () => undefined },
+        partitions: [0],
+        logger: silentLogger,
+      });
       const port = await handle.listen('127.0.0.1:0');
       const clients = createShardClients([`127.0.0.1:${port}`]);
       try {
@@ -284,7 +289,8 @@ describe('ShardedStateReader over shards sharing one store (one Redis for all sh
     dir = await mkdtemp(join(tmpdir(), 'flux-grpc-shared-'));
     store = LmdbStateStore.open({ path: dir });
     const byPartition = new Map<number, string[]>();
-    for (const id of LISTED) byPartition.set(partitionFor(id, SHARED_PARTITIONS), [...(byPartition.get(partitionFor(id, SHARED_PARTITIONS)) ?? []), id]);
+    for (const id of LISTED)
+      byPartition.set(partitionFor(id, SHARED_PARTITIONS), [...(byPartition.get(partitionFor(id, SHARED_PARTITIONS)) ?? []), id]);
     for (const [partition, ids] of byPartition) {
       const claim = await store.claimPartition(partition);
       await store.commit(claim, {

@@ -293,12 +293,7 @@ export class AppendBatcher {
     if (call.done) return;
     const what = call.sent === 0 ? 'nothing was sent' : 'its records may or may not have been stored';
     this.settle(call, () =>
-      call.reject(
-        new FluxError(
-          ErrorCode.LogUnavailable,
-          `Kafka did not acknowledge the append within ${this.limits.appendTimeoutMs} ms (${what})`,
-        ),
-      ),
+      call.reject(new FluxError(ErrorCode.LogUnavailable, `Kafka did not acknowledge the append within ${this.limits.appendTimeoutMs} ms (${what})`)),
     );
   }
 

@@ -3,7 +3,14 @@ import { Partitioners, type Admin, type Kafka, type Producer, type ProducerConfi
 import { ErrorCode, FluxError, type LogPosition } from '@flux/domain';
 import type { AppendRecord, EventLog, LogBatchHandler, LogRecord, LogSubscription } from '@flux/core';
 import { AppendBatcher, DEFAULT_APPEND_LIMITS, appendFailure, type AppendBatcherLimits, type SendStats } from './append-batcher.js';
-import { createKafkaClient, defaultKafkaLogSink, errorMessage, retryWhileRetriable, type KafkaClientOptions, type KafkaLogSink } from './kafka-client.js';
+import {
+  createKafkaClient,
+  defaultKafkaLogSink,
+  errorMessage,
+  retryWhileRetriable,
+  type KafkaClientOptions,
+  type KafkaLogSink,
+} from './kafka-client.js';
 import { DEFAULT_CONSUMER_TUNING, type ConsumerTuning } from './kafka-consumer-config.js';
 import { KafkaPartitionReader } from './kafka-partition-reader.js';
 import { KafkaSubscription } from './kafka-subscription.js';
@@ -259,7 +266,10 @@ export class KafkaEventLog implements EventLog {
    */
   private replaceProducer(failed: Producer, error: unknown): void {
     if (this.producer !== failed || this.closing !== undefined) return;
-    this.logger.warn({ component: 'kafka-event-log', topic: this.topic, err: errorMessage(error) }, 'a produce request failed; appending through a new producer');
+    this.logger.warn(
+      { component: 'kafka-event-log', topic: this.topic, err: errorMessage(error) },
+      'a produce request failed; appending through a new producer',
+    );
     this.producer = createProducer(this.kafka, this.hooks);
     const connecting = this.producer.connect();
     this.producerConnecting = connecting;

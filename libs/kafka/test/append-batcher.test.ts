@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, FluxError, type LogPosition } from '@flux/domain';
 import type { AppendRecord } from '@flux/core';
 import { deferred, type Deferred } from '@flux/core/testing';
-import { AppendBatcher, DEFAULT_APPEND_LIMITS, appendFailure, type AppendBatcherLimits, type ProduceMessage, type SendStats } from '../src/append-batcher.js';
+import {
+  AppendBatcher,
+  DEFAULT_APPEND_LIMITS,
+  appendFailure,
+  type AppendBatcherLimits,
+  type ProduceMessage,
+  type SendStats,
+} from '../src/append-batcher.js';
 
 /** An in-memory stand-in for the producer: per-partition end offsets, optionally gated. */
 class FakeLog {

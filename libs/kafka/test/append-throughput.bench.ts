@@ -19,7 +19,12 @@ const brokers = parseBrokers(process.env.KAFKA_BROKERS ?? '');
 if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set (eval "$(npm run --silent services:up)")');
 
 const value = (i: number): string =>
-  JSON.stringify({ id: `evt-${i}`, entity: `bench/entity-${i % 5000}`, ts: Date.now(), data: { temperature: 21.5, humidity: 40, note: 'x'.repeat(150) } });
+  JSON.stringify({
+    id: `evt-${i}`,
+    entity: `bench/entity-${i % 5000}`,
+    ts: Date.now(),
+    data: { temperature: 21.5, humidity: 40, note: 'x'.repeat(150) },
+  });
 const records = (from: number, count: number): AppendRecord[] =>
   Array.from({ length: count }, (_, k) => {
     const key = `bench/entity-${(from + k) % 5000}`;

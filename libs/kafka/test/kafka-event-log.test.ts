@@ -4,11 +4,20 @@ import { Kafka, KafkaJSNonRetriableError } from 'kafkajs';
 import { ErrorCode, partitionFor } from '@flux/domain';
 import type { LogRecord } from '@flux/core';
 import { Collector, describeWithKafka, within } from '@flux/core/testing';
-import { KafkaEventLog, PRODUCER_SETTINGS, ensureKafkaTopic, type KafkaEventLogOptions, type KafkaRequestInfo, type SendStats } from '../src/index.js';
+import {
+  KafkaEventLog,
+  PRODUCER_SETTINGS,
+  ensureKafkaTopic,
+  type KafkaEventLogOptions,
+  type KafkaRequestInfo,
+  type SendStats,
+} from '../src/index.js';
 import { CapturedLogs, freshTopic, uniqueTopic } from './support.js';
 
 /** kafkajs' broker connection (not exported): where a produce request's answer can be lost. */
-const KafkajsBroker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as { prototype: { produce(...args: unknown[]): Promise<unknown> } };
+const KafkajsBroker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as {
+  prototype: { produce(...args: unknown[]): Promise<unknown> };
+};
 
 describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
   const logs: KafkaEventLog[] = [];
@@ -86,9 +95,11 @@ describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
     expect(unspecified.partitionCount).toBe(5);
     expect(logger.entries.some((e) => /another partition count/.test(e.msg))).toBe(true);
 
-    await expect(KafkaEventLog.open({ brokers, topic: uniqueTopic('missing'), createTopic: false, partitionCount: 3, logger })).rejects.toMatchObject({
-      code: ErrorCode.NotConfigured,
-    });
+    await expect(KafkaEventLog.open({ brokers, topic: uniqueTopic('missing'), createTopic: false, partitionCount: 3, logger })).rejects.toMatchObject(
+      {
+        code: ErrorCode.NotConfigured,
+      },
+    );
   });
 
   it('creates topics with the requested partitions and a replication factor of 1 by default', async () => {
@@ -97,7 +108,9 @@ describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
     const partitions = metadata.topics[0]!.partitions;
     expect(partitions).toHaveLength(3);
     expect(partitions.every((p) => p.replicas.length === 1)).toBe(true);
-    const configs = await (await connectedAdmin()).describeConfigs({
+    const configs = await (
+      await connectedAdmin()
+    ).describeConfigs({
       resources: [{ type: 2 /* TOPIC */, name: topic, configNames: ['min.insync.replicas'] }],
       includeSynonyms: false,
     });
@@ -138,7 +151,12 @@ describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
     expect(await log.append([{ partition: 0, key: 'b', value: 'acknowledged' }])).toEqual([{ partition: 0, offset: 1 }]);
     expect((await log.read(0, 0, 10)).map((record) => record.value)).toEqual(['landed', 'acknowledged']);
     // Later appends of any size keep working.
-    expect(await log.append([{ partition: 0, key: 'c', value: '1' }, { partition: 0, key: 'c', value: '2' }])).toEqual([
+    expect(
+      await log.append([
+        { partition: 0, key: 'c', value: '1' },
+        { partition: 0, key: 'c', value: '2' },
+      ]),
+    ).toEqual([
       { partition: 0, offset: 2 },
       { partition: 0, offset: 3 },
     ]);
@@ -164,7 +182,12 @@ describeWithKafka('KafkaEventLog (Kafka specifics)', (brokers) => {
 
   it('refuses a record larger than the limit before sending anything', async () => {
     const { log } = await open(1, { append: { maxRecordBytes: 1000 } });
-    await expect(log.append([{ partition: 0, key: 'ok', value: 'x' }, { partition: 0, key: 'big', value: 'x'.repeat(1001) }])).rejects.toMatchObject({
+    await expect(
+      log.append([
+        { partition: 0, key: 'ok', value: 'x' },
+        { partition: 0, key: 'big', value: 'x'.repeat(1001) },
+      ]),
+    ).rejects.toMatchObject({
       code: ErrorCode.PayloadTooLarge,
     });
     expect(await log.endOffset(0)).toBe(0);

@@ -126,9 +126,7 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
  * version and, when there are any, the properties the commit removed that the entity lacks.
  */
 export type EncodedChange =
-  | readonly ['u', string, number, number]
-  | readonly ['u', string, number, number, readonly string[]]
-  | readonly ['d', string, number];
+  readonly ['u', string, number, number] | readonly ['u', string, number, number, readonly string[]] | readonly ['d', string, number];
 
 interface Changed {
   readonly kind: 'upsert' | 'delete';

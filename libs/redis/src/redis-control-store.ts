@@ -44,7 +44,10 @@ function storedConfig(flat: readonly string[]): Map<string, unknown> | undefined
  * store written by an older version lacks (a partial hash never yields a partial config).
  */
 function toConfig(stored: ReadonlyMap<string, unknown>): RuntimeConfig {
-  const entries = Object.keys(DEFAULT_RUNTIME_CONFIG).map((key) => [key, stored.has(key) ? stored.get(key) : DEFAULT_RUNTIME_CONFIG[key as keyof RuntimeConfig]]);
+  const entries = Object.keys(DEFAULT_RUNTIME_CONFIG).map((key) => [
+    key,
+    stored.has(key) ? stored.get(key) : DEFAULT_RUNTIME_CONFIG[key as keyof RuntimeConfig],
+  ]);
   return Object.fromEntries(entries) as unknown as RuntimeConfig;
 }
 
@@ -123,7 +126,10 @@ export class RedisControlStore implements ControlStore {
 
   createNamespace(record: NamespaceRecord): Promise<boolean> {
     return storeCall('createNamespace', async () => {
-      const created = await this.createNamespaceScript([this.keys.namespaces, this.keys.tokens], [record.name, JSON.stringify(record), record.tokenHash]);
+      const created = await this.createNamespaceScript(
+        [this.keys.namespaces, this.keys.tokens],
+        [record.name, JSON.stringify(record), record.tokenHash],
+      );
       return created === 1;
     });
   }
@@ -146,7 +152,9 @@ export class RedisControlStore implements ControlStore {
   }
 
   listNamespaces(): Promise<readonly NamespaceRecord[]> {
-    return storeCall('listNamespaces', async () => (await this.client.hvals(this.keys.namespaces)).map((json) => JSON.parse(json) as NamespaceRecord));
+    return storeCall('listNamespaces', async () =>
+      (await this.client.hvals(this.keys.namespaces)).map((json) => JSON.parse(json) as NamespaceRecord),
+    );
   }
 
   getRuntimeConfig(): Promise<RuntimeConfig | undefined> {
@@ -168,7 +176,10 @@ export class RedisControlStore implements ControlStore {
   updateRuntimeConfig(update: Partial<RuntimeConfig>, base: RuntimeConfig): Promise<RuntimeConfig> {
     return storeCall('updateRuntimeConfig', async () => {
       const baseFields = configFields(base);
-      const flat = (await this.updateConfigScript([this.keys.config], [this.keys.configChannel, String(baseFields.length / 2), ...baseFields, ...configFields(update)])) as string[];
+      const flat = (await this.updateConfigScript(
+        [this.keys.config],
+        [this.keys.configChannel, String(baseFields.length / 2), ...baseFields, ...configFields(update)],
+      )) as string[];
       return decodeConfig(flat)!;
     });
   }
@@ -189,7 +200,9 @@ export class RedisControlStore implements ControlStore {
   }
 
   getCredential(owner: string, connector: string): Promise<StoredCredential | undefined> {
-    return storeCall('getCredential', async () => parse<StoredCredential>(await this.client.hget(this.keys.credentials, ownedField(owner, connector))));
+    return storeCall('getCredential', async () =>
+      parse<StoredCredential>(await this.client.hget(this.keys.credentials, ownedField(owner, connector))),
+    );
   }
 
   deleteCredential(owner: string, connector: string): Promise<boolean> {
@@ -197,11 +210,15 @@ export class RedisControlStore implements ControlStore {
   }
 
   listCredentials(): Promise<readonly StoredCredential[]> {
-    return storeCall('listCredentials', async () => (await this.client.hvals(this.keys.credentials)).map((json) => JSON.parse(json) as StoredCredential));
+    return storeCall('listCredentials', async () =>
+      (await this.client.hvals(this.keys.credentials)).map((json) => JSON.parse(json) as StoredCredential),
+    );
   }
 
   getConnectorState(owner: string, connector: string): Promise<ConnectorState | undefined> {
-    return storeCall('getConnectorState', async () => parse<ConnectorState>(await this.client.hget(this.keys.connectorStates, ownedField(owner, connector))));
+    return storeCall('getConnectorState', async () =>
+      parse<ConnectorState>(await this.client.hget(this.keys.connectorStates, ownedField(owner, connector))),
+    );
   }
 
   putConnectorState(owner: string, connector: string, state: ConnectorState): Promise<void> {

@@ -11,7 +11,14 @@ export async function storeCall<T>(what: string, operation: () => Promise<T>): P
     return await operation();
   } catch (error) {
     // Not an outage: Redis' own error replies, and bugs or bad data on this side.
-    if (isFluxError(error) || error instanceof ReplyError || error instanceof RangeError || error instanceof SyntaxError || error instanceof TypeError) throw error;
+    if (
+      isFluxError(error) ||
+      error instanceof ReplyError ||
+      error instanceof RangeError ||
+      error instanceof SyntaxError ||
+      error instanceof TypeError
+    )
+      throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new FluxError(ErrorCode.StoreUnavailable, `Redis unavailable during ${what}: ${reason}`, { cause: error });
   }

@@ -45,7 +45,10 @@ export class RedisGatewayPresence {
   async total(local: number): Promise<number> {
     if (this.closed) return local;
     try {
-      const total = await this.report([this.keys.expiries, this.keys.connections], [this.instanceId, String(Math.max(0, Math.floor(local))), String(this.ttlMs)]);
+      const total = await this.report(
+        [this.keys.expiries, this.keys.connections],
+        [this.instanceId, String(Math.max(0, Math.floor(local))), String(this.ttlMs)],
+      );
       return Number(total);
     } catch {
       return local;

@@ -53,7 +53,8 @@ export class RedisRateLimiter implements RateLimiter {
     const now = this.now === undefined ? '' : String(this.now());
     const [granted, retryAfterMs, tokens, used] = await storeCall(
       'rate limit',
-      async () => (await this.script([rateLimitKey(this.prefix, namespace)], [String(perMinute), String(requested), now])) as [number, number, string, string],
+      async () =>
+        (await this.script([rateLimitKey(this.prefix, namespace)], [String(perMinute), String(requested), now])) as [number, number, string, string],
     );
     const refused = granted < requested;
     // Retry-After is whole seconds; rounding up never invites a retry that is refused again.

@@ -1,12 +1,4 @@
-import {
-  ErrorCode,
-  FluxError,
-  partitionFor,
-  type EntityCounts,
-  type EntityQuery,
-  type StoredEntity,
-  type StoredEvent,
-} from '@flux/domain';
+import { ErrorCode, FluxError, partitionFor, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type {
   ChangeCatchUp,
   ChangedEntity,
@@ -285,7 +277,12 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.ownsClient ? this.client.quit().then(() => undefined, () => this.client.disconnect()) : Promise.resolve();
+    this.closing ??= this.ownsClient
+      ? this.client.quit().then(
+          () => undefined,
+          () => this.client.disconnect(),
+        )
+      : Promise.resolve();
     return this.closing;
   }
 
@@ -294,7 +291,6 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
     if (keys === undefined) throw new RangeError(`partition must be an integer from 0 to ${this.partitionCount - 1}, got ${partition}`);
     return keys;
   }
-
 }
 
 /**

@@ -21,13 +21,28 @@ function batch(partition: number, index: number, withHistory: boolean): Partitio
   for (let i = 0; i < BATCH; i++) {
     const offset = index * BATCH + i;
     const id = `ns${i % 10}/p${partition}-entity-${offset}`;
-    const properties = { temperature: 20 + (i % 7) * 0.5, humidity: 40 + (i % 13), status: 'online', location: { lat: 52.52, lon: 13.405 }, tags: ['a', 'b'] };
+    const properties = {
+      temperature: 20 + (i % 7) * 0.5,
+      humidity: 40 + (i % 13),
+      status: 'online',
+      location: { lat: 52.52, lon: 13.405 },
+      tags: ['a', 'b'],
+    };
     upserts.push({ id, entity: { properties, version: 1, lastUpdated: T0 + offset } });
     if (withHistory) {
       history.push({
         entityId: id,
         offset,
-        stored: { event: { eventId: `0190f0e0-0000-7000-8000-${String(offset).padStart(12, '0')}`, stream: 'sensors', source: 'bench', timestamp: T0, payload: { entity_id: id, properties } }, storedAt: T0 + offset },
+        stored: {
+          event: {
+            eventId: `0190f0e0-0000-7000-8000-${String(offset).padStart(12, '0')}`,
+            stream: 'sensors',
+            source: 'bench',
+            timestamp: T0,
+            payload: { entity_id: id, properties },
+          },
+          storedAt: T0 + offset,
+        },
       });
     }
   }
@@ -52,7 +67,9 @@ async function run(label: string, partitions: number, withHistory: boolean): Pro
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const commits = COMMITS * partitions;
-    console.log(`${label}: ${commits} commits of ${BATCH} upserts in ${seconds.toFixed(2)} s = ${(commits / seconds).toFixed(1)} commits/s (${Math.round((commits * BATCH) / seconds)} upserts/s, ${((seconds / commits) * 1000).toFixed(1)} ms per commit)`);
+    console.log(
+      `${label}: ${commits} commits of ${BATCH} upserts in ${seconds.toFixed(2)} s = ${(commits / seconds).toFixed(1)} commits/s (${Math.round((commits * BATCH) / seconds)} upserts/s, ${((seconds / commits) * 1000).toFixed(1)} ms per commit)`,
+    );
   } finally {
     await deleteKeysWithPrefix(clients[0]!, prefix);
     await Promise.all(clients.map((client) => client.quit()));

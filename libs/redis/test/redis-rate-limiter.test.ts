@@ -92,7 +92,11 @@ describeWithRedis('RedisRateLimiter (adapter)', (url) => {
         expect(Math.abs(actual.now - Number(seconds) * 1000)).toBeLessThan(60_000);
         const expected = takeTokens(state, actual.now, perMinute, requested);
         state = expected.state;
-        expect([actual.granted, actual.retryAfterMs, plain(actual.tokens)]).toEqual([expected.granted, expected.retryAfterMs, plain(expected.state.tokens)]);
+        expect([actual.granted, actual.retryAfterMs, plain(actual.tokens)]).toEqual([
+          expected.granted,
+          expected.retryAfterMs,
+          plain(expected.state.tokens),
+        ]);
       }
     });
   });

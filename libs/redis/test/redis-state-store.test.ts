@@ -13,7 +13,13 @@ const PARTITIONS = 6;
 const entity = (properties: Properties, version = 1): StoredEntity => ({ properties, version, lastUpdated: T0 });
 
 const storedEvent = (entityId: string, offset: number, properties: Properties = { seq: offset }): StoredEvent => ({
-  event: { eventId: `${entityId}@${offset}`, stream: 'adapter.test', source: 'redis-test', timestamp: T0, payload: { entity_id: entityId, properties } },
+  event: {
+    eventId: `${entityId}@${offset}`,
+    stream: 'adapter.test',
+    source: 'redis-test',
+    timestamp: T0,
+    payload: { entity_id: entityId, properties },
+  },
   storedAt: T0 + offset,
 });
 
@@ -26,7 +32,11 @@ const commitOf = (lastOffset: number, parts: Partial<Omit<PartitionCommit, 'last
   eventsApplied: parts.eventsApplied ?? 0,
 });
 
-const fencedOrUndefined = (promise: Promise<void>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
+const fencedOrUndefined = (promise: Promise<void>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describeWithRedis('RedisStateStore (adapter)', (url) => {
   let prefix: string;
@@ -62,7 +72,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       const rival = new RedisStateStore({ client, partitionCount: PARTITIONS, keyPrefix: prefix });
       const claimed = rival.claimPartition(2);
       const attempt = fencedOrUndefined(
-        store.commit(stale, commitOf(1, { upserts: [{ id: 'ghost', entity: entity({}) }], deletes: ['kept'], countDeltas: { ns: 5 }, eventsApplied: 9 })),
+        store.commit(
+          stale,
+          commitOf(1, { upserts: [{ id: 'ghost', entity: entity({}) }], deletes: ['kept'], countDeltas: { ns: 5 }, eventsApplied: 9 }),
+        ),
       );
       const [current, error] = await Promise.all([claimed, attempt]);
       expect(error).toMatchObject({ code: ErrorCode.Fenced });
@@ -112,9 +125,15 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
         store.commit(
           claim,
           commitOf(1, {
-            upserts: [{ id: 'victim', entity: entity({ a: 1 }) }, { id: 'other', entity: entity({}) }],
+            upserts: [
+              { id: 'victim', entity: entity({ a: 1 }) },
+              { id: 'other', entity: entity({}) },
+            ],
             deletes: ['before'],
-            history: [{ entityId: 'other', offset: 1, stored: storedEvent('other', 1) }, { entityId: 'victim', offset: 1, stored: storedEvent('victim', 1) }],
+            history: [
+              { entityId: 'other', offset: 1, stored: storedEvent('other', 1) },
+              { entityId: 'victim', offset: 1, stored: storedEvent('victim', 1) },
+            ],
             countDeltas: { ns: 1 },
             eventsApplied: 2,
           }),
@@ -134,7 +153,17 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
     it('rejects a commit JSON cannot encode before anything reaches Redis', async () => {
       const claim = await store.claimPartition(0);
       const unencodable = { properties: { big: 1n }, version: 1, lastUpdated: T0 } as unknown as StoredEntity;
-      await expect(store.commit(claim, commitOf(0, { upserts: [{ id: 'a', entity: entity({}) }, { id: 'b', entity: unencodable }] }))).rejects.toThrow();
+      await expect(
+        store.commit(
+          claim,
+          commitOf(0, {
+            upserts: [
+              { id: 'a', entity: entity({}) },
+              { id: 'b', entity: unencodable },
+            ],
+          }),
+        ),
+      ).rejects.toThrow();
       await expect(store.commit(claim, commitOf(0, { countDeltas: { ns: 0.5 } }))).rejects.toThrow(RangeError);
       expect(await store.getEntity('a')).toBeUndefined();
       expect((await store.claimPartition(0)).appliedOffset).toBe(-1);
@@ -232,7 +261,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
         const home = store.homePartition(id);
         const claim = await store.claimPartition(home);
         const deltas = Object.fromEntries([[id, 1]]);
-        await store.commit(claim, commitOf(claim.appliedOffset + 1, { upserts: [{ id, entity: entity(properties) }], countDeltas: deltas, eventsApplied: 1 }));
+        await store.commit(
+          claim,
+          commitOf(claim.appliedOffset + 1, { upserts: [{ id, entity: entity(properties) }], countDeltas: deltas, eventsApplied: 1 }),
+        );
       }
       for (const id of ids) {
         const loaded = await store.getEntity(id);
@@ -250,7 +282,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
 
   describe('partitions', () => {
     it('lists and pages across partitions in UTF-8 byte order', async () => {
-      const all = Array.from({ length: 60 }, (_, i) => `ns${i % 3}/${String.fromCodePoint(0x61 + (i % 26))}${i}${i % 7 === 0 ? '😀' : i % 5 === 0 ? 'é' : ''}`);
+      const all = Array.from(
+        { length: 60 },
+        (_, i) => `ns${i % 3}/${String.fromCodePoint(0x61 + (i % 26))}${i}${i % 7 === 0 ? '😀' : i % 5 === 0 ? 'é' : ''}`,
+      );
       const byPartition = new Map<number, string[]>();
       for (const id of all) {
         const home = store.homePartition(id);
@@ -282,12 +317,15 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       for (const id of ids) byPartition.set(store.homePartition(id), [...(byPartition.get(store.homePartition(id)) ?? []), id]);
       for (const [partition, own] of byPartition) {
         const claim = await store.claimPartition(partition);
-        await store.commit(claim, commitOf(0, {
-          upserts: own.map((id) => ({ id, entity: entity({ id }) })),
-          history: own.map((id, i) => ({ entityId: id, offset: i, stored: storedEvent(id, i) })),
-          countDeltas: Object.fromEntries(['ns0', 'ns1'].map((ns) => [ns, own.filter((id) => id.startsWith(`${ns}/`)).length])),
-          eventsApplied: own.length,
-        }));
+        await store.commit(
+          claim,
+          commitOf(0, {
+            upserts: own.map((id) => ({ id, entity: entity({ id }) })),
+            history: own.map((id, i) => ({ entityId: id, offset: i, stored: storedEvent(id, i) })),
+            countDeltas: Object.fromEntries(['ns0', 'ns1'].map((ns) => [ns, own.filter((id) => id.startsWith(`${ns}/`)).length])),
+            eventsApplied: own.length,
+          }),
+        );
       }
       const even = store.forPartitions([0, 2, 4]);
       const odd = store.forPartitions([5, 3, 1, 1]);
@@ -311,7 +349,13 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       const home = store.homePartition(id);
       const elsewhere = (home + 1) % PARTITIONS;
       const claim = await store.claimPartition(elsewhere);
-      await store.commit(claim, commitOf(0, { upserts: [{ id, entity: entity({ where: 'elsewhere' }) }], history: [{ entityId: id, offset: 0, stored: storedEvent(id, 0) }] }));
+      await store.commit(
+        claim,
+        commitOf(0, {
+          upserts: [{ id, entity: entity({ where: 'elsewhere' }) }],
+          history: [{ entityId: id, offset: 0, stored: storedEvent(id, 0) }],
+        }),
+      );
       expect(await store.getEntity(id)).toEqual(entity({ where: 'elsewhere' }));
       expect(await store.history(id, { sinceMs: 0, limit: 5 })).toEqual([storedEvent(id, 0)]);
       expect(await store.getEntity('nowhere')).toBeUndefined();
@@ -331,7 +375,11 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       const id = 'h/1';
       // 300 old-looking (storedAt far back) after 200 normal ones: the newest 300 are filtered out.
       const normal = Array.from({ length: 200 }, (_, i) => ({ entityId: id, offset: i, stored: storedEvent(id, i) }));
-      const stepped = Array.from({ length: 300 }, (_, i) => ({ entityId: id, offset: 200 + i, stored: { ...storedEvent(id, 200 + i), storedAt: 5 } }));
+      const stepped = Array.from({ length: 300 }, (_, i) => ({
+        entityId: id,
+        offset: 200 + i,
+        stored: { ...storedEvent(id, 200 + i), storedAt: 5 },
+      }));
       await store.commit(claim, commitOf(499, { history: [...normal, ...stepped] }));
       const recent = await store.history(id, { sinceMs: T0, limit: 50 });
       expect(recent.map((e) => e.storedAt)).toEqual(Array.from({ length: 50 }, (_, i) => T0 + 199 - i));
@@ -384,7 +432,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       await store.commit(
         claim,
         commitOf(4, {
-          upserts: [{ id: 'a', entity: entity({}, 3) }, { id: 'b', entity: entity({}, 1) }],
+          upserts: [
+            { id: 'a', entity: entity({}, 3) },
+            { id: 'b', entity: entity({}, 1) },
+          ],
           deletes: ['c'],
           history: [
             { entityId: 'a', offset: 1, stored: storedEvent('a', 1) },
@@ -394,7 +445,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
           ],
         }),
       );
-      await store.commit(claim, commitOf(6, { deletes: ['a'], history: [{ entityId: 'a', offset: 6, stored: storedEvent('a', 6, { __deleted__: true }) }] }));
+      await store.commit(
+        claim,
+        commitOf(6, { deletes: ['a'], history: [{ entityId: 'a', offset: 6, stored: storedEvent('a', 6, { __deleted__: true }) }] }),
+      );
 
       const everything = await store.changesAfter(2, -1);
       expect(everything.complete).toBe(true);
@@ -418,7 +472,13 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       const commits = CHANGE_STREAM_MAX_OFFSETS / step + 250;
       for (let c = 0; c < commits; c++) {
         const last = (c + 1) * step - 1;
-        await store.commit(claim, commitOf(last, { upserts: [{ id: `e${c}`, entity: entity({}) }], history: [{ entityId: `e${c}`, offset: last, stored: storedEvent(`e${c}`, last) }] }));
+        await store.commit(
+          claim,
+          commitOf(last, {
+            upserts: [{ id: `e${c}`, entity: entity({}) }],
+            history: [{ entityId: `e${c}`, offset: last, stored: storedEvent(`e${c}`, last) }],
+          }),
+        );
       }
       const length = await client.xlen(partitionKeys(prefix, 0).changes);
       expect(length).toBeLessThan(commits);
@@ -436,7 +496,10 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       await store.commit(
         claim,
         commitOf(5, {
-          upserts: [{ id: 'r', entity: entity({ fresh: 1 }) }, { id: 'n', entity: entity({ kept: 2, back: 3 }, 3) }],
+          upserts: [
+            { id: 'r', entity: entity({ fresh: 1 }) },
+            { id: 'n', entity: entity({ kept: 2, back: 3 }, 3) },
+          ],
           history: [
             { entityId: 'r', offset: 1, stored: storedEvent('r', 1, { __deleted__: true }) },
             { entityId: 'n', offset: 2, stored: storedEvent('n', 2, { gone: null, back: null }) },
@@ -465,8 +528,21 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
   });
 
   describe('catching up (ChangeCatchUp)', () => {
-    const commitUpsert = async (claim: PartitionClaim, offset: number, id: string, properties: Properties, version: number, eventProperties: Properties = properties): Promise<void> =>
-      store.commit(claim, commitOf(offset, { upserts: [{ id, entity: entity(properties, version) }], history: [{ entityId: id, offset, stored: storedEvent(id, offset, eventProperties) }] }));
+    const commitUpsert = async (
+      claim: PartitionClaim,
+      offset: number,
+      id: string,
+      properties: Properties,
+      version: number,
+      eventProperties: Properties = properties,
+    ): Promise<void> =>
+      store.commit(
+        claim,
+        commitOf(offset, {
+          upserts: [{ id, entity: entity(properties, version) }],
+          history: [{ entityId: id, offset, stored: storedEvent(id, offset, eventProperties) }],
+        }),
+      );
 
     it('knows where a partition stands', async () => {
       expect(await store.position(4)).toBe(-1);
@@ -482,9 +558,18 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       await commitUpsert(claim, 2, 'recreated', { old: 1 }, 1);
       // A subscriber saw everything up to offset 2; then:
       await commitUpsert(claim, 3, 'changed', { a: 2 }, 2, { a: 2, b: null });
-      await store.commit(claim, commitOf(4, { deletes: ['recreated'], history: [{ entityId: 'recreated', offset: 4, stored: storedEvent('recreated', 4, { __deleted__: true }) }] }));
+      await store.commit(
+        claim,
+        commitOf(4, {
+          deletes: ['recreated'],
+          history: [{ entityId: 'recreated', offset: 4, stored: storedEvent('recreated', 4, { __deleted__: true }) }],
+        }),
+      );
       await commitUpsert(claim, 5, 'recreated', { fresh: 1 }, 1);
-      await store.commit(claim, commitOf(6, { deletes: ['kept'], history: [{ entityId: 'kept', offset: 6, stored: storedEvent('kept', 6, { __deleted__: true }) }] }));
+      await store.commit(
+        claim,
+        commitOf(6, { deletes: ['kept'], history: [{ entityId: 'kept', offset: 6, stored: storedEvent('kept', 6, { __deleted__: true }) }] }),
+      );
 
       const page = await store.changedAfter(4, 2, 100);
       expect(page).toEqual({

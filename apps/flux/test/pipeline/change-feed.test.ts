@@ -79,8 +79,20 @@ describe('change feed', () => {
 
     const a = changesOf('ns1/a');
     expect(a.map((change) => (change.kind === 'upsert' ? [change.version, change.changes] : change.kind))).toEqual([
-      [1, [{ property: 'x', value: 1 }, { property: 'y', value: 2 }]],
-      [2, [{ property: 'y', value: null }, { property: 'z', value: [1, 2] }]],
+      [
+        1,
+        [
+          { property: 'x', value: 1 },
+          { property: 'y', value: 2 },
+        ],
+      ],
+      [
+        2,
+        [
+          { property: 'y', value: null },
+          { property: 'z', value: [1, 2] },
+        ],
+      ],
     ]);
     expect(a.every((change) => change.source === 'sensor-1')).toBe(true);
     expect((await flux.embedded.state.getEntity('ns1/a'))?.properties).toEqual({ x: 1, z: [1, 2] });
@@ -101,7 +113,14 @@ describe('change feed', () => {
     await publish([envelope('ns/same', { v: 1 })]);
     await publish([envelope('ns/same', { v: 1, gone: null })]);
     const same = changesOf('ns/same');
-    expect(same[1]).toMatchObject({ kind: 'upsert', version: 2, changes: [{ property: 'v', value: 1 }, { property: 'gone', value: null }] });
+    expect(same[1]).toMatchObject({
+      kind: 'upsert',
+      version: 2,
+      changes: [
+        { property: 'v', value: 1 },
+        { property: 'gone', value: null },
+      ],
+    });
   });
 
   it('keeps per-namespace counts through creates, deletes and re-creates, never counting flux-core', async () => {
@@ -129,7 +148,12 @@ describe('change feed', () => {
     await publish([envelope('__proto__/a', { v: 1 }), envelope('__proto__/b', { v: 1 }), envelope('constructor/a', { v: 1 })]);
     const counts = await state.counts();
     expect(counts.total).toBe(3);
-    expect(Object.entries(counts.byNamespace)).toEqual(expect.arrayContaining([['__proto__', 2], ['constructor', 1]]));
+    expect(Object.entries(counts.byNamespace)).toEqual(
+      expect.arrayContaining([
+        ['__proto__', 2],
+        ['constructor', 1],
+      ]),
+    );
 
     await publish([tombstone('__proto__/a')]);
     expect(Object.entries((await state.counts()).byNamespace)).toEqual(expect.arrayContaining([['__proto__', 1]]));

@@ -125,7 +125,11 @@ describe('ConnectorService', () => {
     expect(await connectors.list('alpha')).toEqual([{ name: 'github', enabled: true, status: 'error' }]);
 
     await connectors.storeToken('alpha', 'github', { token: 'ghp_new' });
-    expect(await connectors.detail('alpha', 'github')).toMatchObject({ status: 'configured', last_error: null, last_poll: new Date(lastPoll).toISOString() });
+    expect(await connectors.detail('alpha', 'github')).toMatchObject({
+      status: 'configured',
+      last_error: null,
+      last_poll: new Date(lastPoll).toISOString(),
+    });
     expect(await control.getConnectorState('alpha', 'github')).toMatchObject({ consecutiveFailures: 0, cursors: { a: '1' } });
     expect(await connectors.token('alpha', 'github')).toBe('ghp_new');
   });

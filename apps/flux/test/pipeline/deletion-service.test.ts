@@ -100,10 +100,7 @@ describe('internal mode', () => {
   });
 
   it('deletes listed ids: missing ids are not counted, invalid and system ids are reported', async () => {
-    const result = await deletion().deleteMatching(
-      { entity_ids: ['ns/a', 'ns/missing', 'loose', '', 42, 'flux-core/directory', 'ns/a'] },
-      OPEN,
-    );
+    const result = await deletion().deleteMatching({ entity_ids: ['ns/a', 'ns/missing', 'loose', '', 42, 'flux-core/directory', 'ns/a'] }, OPEN);
     expect(result.deleted).toBe(2);
     expect(result.failed).toBe(3);
     expect(result.errors).toEqual([

@@ -52,8 +52,13 @@ describe('entity bound at ingest', () => {
     try {
       await flux.startReducers();
       const tooMany = envelope('ns/e', { a: 1, b: 2, c: 3, d: 4 });
-      await expect(flux.ingest.publish(tooMany, OPEN)).rejects.toMatchObject({ code: ErrorCode.PayloadTooLarge, message: expect.stringMatching(/payload\.properties.*limit of 3/) });
-      await expect(flux.ingest.publish(envelope('ns/e', { text: 'x'.repeat(64) }), OPEN)).rejects.toMatchObject({ message: expect.stringMatching(/limit of 64/) });
+      await expect(flux.ingest.publish(tooMany, OPEN)).rejects.toMatchObject({
+        code: ErrorCode.PayloadTooLarge,
+        message: expect.stringMatching(/payload\.properties.*limit of 3/),
+      });
+      await expect(flux.ingest.publish(envelope('ns/e', { text: 'x'.repeat(64) }), OPEN)).rejects.toMatchObject({
+        message: expect.stringMatching(/limit of 64/),
+      });
       // Removals take no room, and a tombstone is never bounded.
       await flux.ingest.publish(envelope('ns/e', { a: 1, b: 2, c: 3, d: null }), OPEN);
       await flux.ingest.publish(envelope('ns/gone', { __deleted__: true, a: 1, b: 2, c: 3, d: 4 }), OPEN);

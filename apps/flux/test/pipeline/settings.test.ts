@@ -38,7 +38,11 @@ describe('parseSettings', () => {
     });
     expect(settings.partitionCount).toBeGreaterThanOrEqual(1);
     // Blank values count as unset.
-    expect(parseSettings({ PORT: '  ', FLUX_AUTH_ENABLED: '', FLUX_ENCRYPTION_KEY: '' })).toMatchObject({ port: 3000, authEnabled: false, encryptionKey: undefined });
+    expect(parseSettings({ PORT: '  ', FLUX_AUTH_ENABLED: '', FLUX_ENCRYPTION_KEY: '' })).toMatchObject({
+      port: 3000,
+      authEnabled: false,
+      encryptionKey: undefined,
+    });
   });
 
   it('reads valid values', () => {
@@ -85,7 +89,10 @@ describe('parseSettings', () => {
     });
     expect(error.problems).toHaveLength(4);
     for (const variable of ['PORT', 'FLUX_AUTH_ENABLED', 'FLUX_ENCRYPTION_KEY', 'FLUX_GITHUB_API_URL']) {
-      expect(error.problems.filter((problem) => problem.startsWith(`${variable} `)), variable).toHaveLength(1);
+      expect(
+        error.problems.filter((problem) => problem.startsWith(`${variable} `)),
+        variable,
+      ).toHaveLength(1);
       expect(error.message).toContain(variable);
     }
     expect(error.message).toContain('"maybe"');

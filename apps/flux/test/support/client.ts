@@ -62,8 +62,7 @@ export async function request(target: Target, method: string, path: string, opti
   return { status: response.status, headers: response.headers, text, body: parsed, isJson };
 }
 
-export const get = (target: Target, path: string, options: RequestOptions = {}): Promise<ApiResponse> =>
-  request(target, 'GET', path, options);
+export const get = (target: Target, path: string, options: RequestOptions = {}): Promise<ApiResponse> => request(target, 'GET', path, options);
 export const post = (target: Target, path: string, json: unknown, options: RequestOptions = {}): Promise<ApiResponse> =>
   request(target, 'POST', path, { ...options, json });
 
@@ -122,7 +121,12 @@ export function publish(target: Target, entityId: string, properties: Record<str
 }
 
 /** POST /api/events and fail unless it answered 200. */
-export async function publishOk(target: Target, entityId: string, properties: Record<string, unknown>, options: PublishOptions = {}): Promise<{ eventId: string; stream: string }> {
+export async function publishOk(
+  target: Target,
+  entityId: string,
+  properties: Record<string, unknown>,
+  options: PublishOptions = {},
+): Promise<{ eventId: string; stream: string }> {
   const response = await publish(target, entityId, properties, options);
   if (response.status !== 200) throw new Error(`publish ${entityId} expected 200, got ${describeResponse(response)}`);
   return response.body as { eventId: string; stream: string };
@@ -152,7 +156,10 @@ export interface WaitOptions {
  * Polls `condition` until it returns a value other than undefined/false/null and resolves with
  * it. Exceptions count as "not yet". At the deadline it throws, quoting the last value/error.
  */
-export async function waitFor<T>(condition: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  condition: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  options: WaitOptions = {},
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const intervalMs = options.intervalMs ?? 50;
   const deadline = Date.now() + timeoutMs;
@@ -177,7 +184,12 @@ export async function getEntity(target: Target, id: string): Promise<ApiResponse
 }
 
 /** Waits until the entity exists and satisfies `predicate`; resolves with it. */
-export async function waitForEntity(target: Target, id: string, predicate: (entity: Json) => boolean = () => true, options: WaitOptions = {}): Promise<Json> {
+export async function waitForEntity(
+  target: Target,
+  id: string,
+  predicate: (entity: Json) => boolean = () => true,
+  options: WaitOptions = {},
+): Promise<Json> {
   let lastSeen = 'nothing';
   try {
     return await waitFor(
@@ -209,7 +221,11 @@ export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 /** Registers a namespace through the admin API and returns its token. */
-export async function registerNamespace(target: Target, name: string, adminToken?: string): Promise<{ namespaceId: string; name: string; token: string }> {
+export async function registerNamespace(
+  target: Target,
+  name: string,
+  adminToken?: string,
+): Promise<{ namespaceId: string; name: string; token: string }> {
   const response = await request(target, 'POST', '/api/namespaces', {
     json: { name },
     ...(adminToken === undefined ? {} : { token: adminToken }),

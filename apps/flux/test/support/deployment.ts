@@ -123,12 +123,20 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
 
   const start = async (): Promise<void> => {
     const env = serverEnv(port, dataDir, envOverrides);
-    const current = await startReadyFluxProcess({ kind: deploymentKind(), root: REPO_ROOT, env, baseUrl: `http://127.0.0.1:${port}`, readyTimeoutMs: timeoutMs });
+    const current = await startReadyFluxProcess({
+      kind: deploymentKind(),
+      root: REPO_ROOT,
+      env,
+      baseUrl: `http://127.0.0.1:${port}`,
+      readyTimeoutMs: timeoutMs,
+    });
     running = current;
     // A server that dies on its own makes every later request fail with "fetch failed": say why.
     void current.exit.then(({ code, signal }) => {
       if (running === current && !stopping) {
-        console.error(`[flux-contract] Flux on port ${port} exited unexpectedly (code ${code}, signal ${signal}).\n--- server output (tail) ---\n${current.output().slice(-8_000)}`);
+        console.error(
+          `[flux-contract] Flux on port ${port} exited unexpectedly (code ${code}, signal ${signal}).\n--- server output (tail) ---\n${current.output().slice(-8_000)}`,
+        );
       }
     });
   };

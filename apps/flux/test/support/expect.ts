@@ -5,7 +5,9 @@ import { describeResponse, errorShapeProblem, type ApiResponse } from './client.
 /** Asserts the status, quoting the response body on failure. */
 export function expectStatus(response: ApiResponse, status: number | readonly number[], context = ''): void {
   const allowed = typeof status === 'number' ? [status] : status;
-  expect(allowed, `${context ? `${context}: ` : ''}expected status ${allowed.join(' or ')}, got ${describeResponse(response)}`).toContain(response.status);
+  expect(allowed, `${context ? `${context}: ` : ''}expected status ${allowed.join(' or ')}, got ${describeResponse(response)}`).toContain(
+    response.status,
+  );
 }
 
 /** Asserts the status and the contract's JSON error shape `{"error": "..."}`. */

@@ -41,7 +41,10 @@ export function rawRequest(target: Target, head: string, timeoutMs = 20_000): Pr
       socket.destroy();
       outcome();
     };
-    const timer = setTimeout(() => finish(() => reject(new Error(`no response within ${timeoutMs} ms to ${head.split('\r\n')[0]?.slice(0, 80)}`))), timeoutMs);
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`no response within ${timeoutMs} ms to ${head.split('\r\n')[0]?.slice(0, 80)}`))),
+      timeoutMs,
+    );
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       const response = parseResponse(received);
@@ -50,7 +53,11 @@ export function rawRequest(target: Target, head: string, timeoutMs = 20_000): Pr
     socket.on('error', () => undefined);
     socket.on('close', () => {
       const response = parseResponse(received);
-      finish(() => (response === undefined ? reject(new Error(`connection closed after ${received.length} bytes: ${received.toString('latin1', 0, 200)}`)) : resolve(response)));
+      finish(() =>
+        response === undefined
+          ? reject(new Error(`connection closed after ${received.length} bytes: ${received.toString('latin1', 0, 200)}`))
+          : resolve(response),
+      );
     });
     socket.write(`${head}\r\n\r\n`);
   });

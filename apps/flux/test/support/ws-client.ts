@@ -37,9 +37,7 @@ export class WsClient {
     await new Promise<void>((resolveOpen, reject) => {
       socket.once('open', () => resolveOpen());
       socket.once('error', (error) => reject(error));
-      socket.once('unexpected-response', (_request, response) =>
-        reject(new Error(`WebSocket upgrade refused: HTTP ${response.statusCode}`)),
-      );
+      socket.once('unexpected-response', (_request, response) => reject(new Error(`WebSocket upgrade refused: HTTP ${response.statusCode}`)));
     });
     return client;
   }
@@ -98,13 +96,19 @@ export class WsClient {
         }
         if (this.closeInfo !== undefined) {
           finish();
-          reject(new Error(`WebSocket closed (${this.closeInfo.code} ${this.closeInfo.reason}) before ${options.what ?? 'the expected message'} arrived`));
+          reject(
+            new Error(`WebSocket closed (${this.closeInfo.code} ${this.closeInfo.reason}) before ${options.what ?? 'the expected message'} arrived`),
+          );
         }
       };
       const timer = setTimeout(() => {
         finish();
         const recent = this.messages.slice(Math.max(since, this.messages.length - 5)).map((message) => JSON.stringify(message).slice(0, 300));
-        reject(new Error(`no WebSocket message matching ${options.what ?? 'the predicate'} within ${timeoutMs} ms; last messages: ${recent.join(' | ') || 'none'}`));
+        reject(
+          new Error(
+            `no WebSocket message matching ${options.what ?? 'the predicate'} within ${timeoutMs} ms; last messages: ${recent.join(' | ') || 'none'}`,
+          ),
+        );
       }, timeoutMs);
       const finish = (): void => {
         clearTimeout(timer);
@@ -116,7 +120,11 @@ export class WsClient {
   }
 
   /** Waits until `count` messages matching `predicate` arrived (from `since`); resolves with them. */
-  async waitForCount(predicate: MessagePredicate, count: number, options: { timeoutMs?: number; since?: number; what?: string } = {}): Promise<Json[]> {
+  async waitForCount(
+    predicate: MessagePredicate,
+    count: number,
+    options: { timeoutMs?: number; since?: number; what?: string } = {},
+  ): Promise<Json[]> {
     let seen = 0;
     await this.waitFor(
       (message) => {
@@ -162,10 +170,14 @@ export class WsClient {
   }
 }
 
-export const isStateUpdate = (entityId: string, property?: string): MessagePredicate => (message) =>
-  message?.type === 'state_update' && message.entity_id === entityId && (property === undefined || message.property === property);
+export const isStateUpdate =
+  (entityId: string, property?: string): MessagePredicate =>
+  (message) =>
+    message?.type === 'state_update' && message.entity_id === entityId && (property === undefined || message.property === property);
 
-export const isEntityDeleted = (entityId: string): MessagePredicate => (message) =>
-  message?.type === 'entity_deleted' && message.entity_id === entityId;
+export const isEntityDeleted =
+  (entityId: string): MessagePredicate =>
+  (message) =>
+    message?.type === 'entity_deleted' && message.entity_id === entityId;
 
 export const isMetricsUpdate: MessagePredicate = (message) => message?.type === 'metrics_update';

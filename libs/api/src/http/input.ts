@@ -31,4 +31,10 @@ export const idFragmentParam = idFragmentSchema;
 
 /** Any other free-text parameter (names looked up in a fixed set): short and printable. */
 export const nameParam = (maxLength: number) =>
-  withProblem(z.string().min(1).max(maxLength, { error: `must be at most ${maxLength} characters` }), textProblem);
+  withProblem(
+    z
+      .string()
+      .min(1)
+      .max(maxLength, { error: `must be at most ${maxLength} characters` }),
+    textProblem,
+  );

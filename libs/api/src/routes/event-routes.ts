@@ -1,13 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import {
-  ErrorCode,
-  eventEnvelopeSchema,
-  FluxError,
-  HISTORY_DEFAULT_LIMIT,
-  HISTORY_DEFAULT_WINDOW_MS,
-  HISTORY_MAX_PER_ENTITY,
-} from '@flux/domain';
+import { ErrorCode, eventEnvelopeSchema, FluxError, HISTORY_DEFAULT_LIMIT, HISTORY_DEFAULT_WINDOW_MS, HISTORY_MAX_PER_ENTITY } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, parseInput, positiveIntegerParam, requireBody } from '../http/input.js';

@@ -137,7 +137,12 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
       summary: 'Get one entity',
       tags: ['state'],
       params: idParams,
-      responses: { 200: { description: 'The entity', schema: entitySchema }, 400: 'Invalid id', 404: 'Entity not found', 503: 'State store unavailable' },
+      responses: {
+        200: { description: 'The entity', schema: entitySchema },
+        400: 'Invalid id',
+        404: 'Entity not found',
+        503: 'State store unavailable',
+      },
     }),
     async (request) => {
       const id = entityIdOf(request);
@@ -180,12 +185,7 @@ export const BATCH_DELETE_DOC = routeDoc({
 
 /** DELETE one (tombstone) and POST batch delete. */
 export function entityDeleteRoutes(app: FastifyInstance, deps: IngestDeps): void {
-  entityRoute(
-    app,
-    'DELETE',
-    DELETE_ONE_DOC,
-    async (request) => deps.deletion.deleteOne(entityIdOf(request), await writerOf(deps, request)),
-  );
+  entityRoute(app, 'DELETE', DELETE_ONE_DOC, async (request) => deps.deletion.deleteOne(entityIdOf(request), await writerOf(deps, request)));
 
   app.post(
     BATCH_DELETE_URL,

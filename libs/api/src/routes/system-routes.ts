@@ -8,7 +8,13 @@ import { routeDoc } from '../http/doc-schema.js';
 export function systemRoutes(app: FastifyInstance, deps: SystemDeps): void {
   app.get(
     '/health',
-    { schema: routeDoc({ summary: 'Liveness', tags: ['system'], responses: { 200: { description: 'Running', schema: z.object({ status: z.literal('ok') }) } } }) },
+    {
+      schema: routeDoc({
+        summary: 'Liveness',
+        tags: ['system'],
+        responses: { 200: { description: 'Running', schema: z.object({ status: z.literal('ok') }) } },
+      }),
+    },
     async () => ({ status: 'ok' }),
   );
 

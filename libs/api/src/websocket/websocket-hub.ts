@@ -110,7 +110,8 @@ export class WebSocketHub {
       } else if (record.kind === 'snapshot') {
         yield* this.snapshotFrames(record);
       } else {
-        for (const connection of this.connections) connection.socket.close(MISSED_UPDATES_CLOSE_CODE, 'updates were missed: reconnect and read again');
+        for (const connection of this.connections)
+          connection.socket.close(MISSED_UPDATES_CLOSE_CODE, 'updates were missed: reconnect and read again');
       }
     }
   }
@@ -119,7 +120,11 @@ export class WebSocketHub {
     return this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: entityId, timestamp: iso(timestamp) }));
   }
 
-  private *updateFrames(entityId: string, changes: Iterable<{ readonly property: string; readonly value: unknown }>, timestampMs: number): Generator<void, void> {
+  private *updateFrames(
+    entityId: string,
+    changes: Iterable<{ readonly property: string; readonly value: unknown }>,
+    timestampMs: number,
+  ): Generator<void, void> {
     const timestamp = iso(timestampMs);
     for (const { property, value } of changes) {
       // Looked up per frame: the subscribers may change while a large change is being sent.

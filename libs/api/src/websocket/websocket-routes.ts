@@ -57,7 +57,10 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
       }),
       preValidation: async (request) => admitAddress(request),
       handler: async (_request, reply) =>
-        reply.code(426).header('Upgrade', 'websocket').send(errorBody(ErrorCode.Validation, 'this endpoint speaks WebSocket: send an Upgrade request')),
+        reply
+          .code(426)
+          .header('Upgrade', 'websocket')
+          .send(errorBody(ErrorCode.Validation, 'this endpoint speaks WebSocket: send an Upgrade request')),
       wsHandler: (socket) => hub.add(socket),
     });
   });

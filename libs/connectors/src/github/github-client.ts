@@ -53,7 +53,10 @@ export class GitHubClient {
       const limitedUntil = this.limitedUntil(error.headers);
       if ((error.status === 403 || error.status === 429) && limitedUntil !== undefined) {
         this.blockedUntil = limitedUntil;
-        throw new RateLimitedError(`GitHub rate limit exceeded (${error.status}); waiting until ${new Date(limitedUntil).toISOString()}`, limitedUntil);
+        throw new RateLimitedError(
+          `GitHub rate limit exceeded (${error.status}); waiting until ${new Date(limitedUntil).toISOString()}`,
+          limitedUntil,
+        );
       }
       throw error;
     }

@@ -277,7 +277,6 @@ export class GitHubConnector implements Connector {
       },
     });
   }
-
 }
 
 function arrayOf<T>(body: unknown, what: string): T[] {

@@ -206,7 +206,10 @@ export class FakeGitHubApi {
     if (page < pages) links.push(link(page + 1, 'next'), link(pages, 'last'));
     if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
     if (links.length > 0) headers.link = links.join(', ');
-    const etag = `W/"${createHash('sha1').update(JSON.stringify(body)).update(headers.link ?? '').digest('hex')}"`;
+    const etag = `W/"${createHash('sha1')
+      .update(JSON.stringify(body))
+      .update(headers.link ?? '')
+      .digest('hex')}"`;
     headers.etag = etag;
     if (request.headers['if-none-match'] === etag) {
       send(304, undefined, headers);

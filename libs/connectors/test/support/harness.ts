@@ -11,13 +11,7 @@ import { Authorizer, ConnectorService, CredentialVault, IngestService, ReducerGr
 import { within } from '@flux/core/testing';
 import { decodeEvent, DEFAULT_RUNTIME_CONFIG, type FluxEvent, type StoredEntity } from '@flux/domain';
 import { MemoryPollLease, openEmbedded, type Embedded } from '@flux/embedded';
-import {
-  ConnectorRuntime,
-  connectorDefinitions,
-  type Clock,
-  type Connector,
-  type ConnectorRuntimeOptions,
-} from '@flux/connectors';
+import { ConnectorRuntime, connectorDefinitions, type Clock, type Connector, type ConnectorRuntimeOptions } from '@flux/connectors';
 
 export const silentLogger = pino({ level: 'silent' });
 /** One key per test process, so a data directory can be reopened. */

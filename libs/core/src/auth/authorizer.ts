@@ -66,10 +66,7 @@ export class Authorizer {
     if (own === undefined) return;
     const target = namespaceOf(entityId);
     if (target === undefined || entityId.length === target.length + 1) {
-      throw new FluxError(
-        ErrorCode.Validation,
-        `entity_id must be "<namespace>/<name>" in public mode (got "${entityId}")`,
-      );
+      throw new FluxError(ErrorCode.Validation, `entity_id must be "<namespace>/<name>" in public mode (got "${entityId}")`);
     }
     if (target !== own) throw forbidden(`token of namespace "${own}" cannot write to namespace "${target}"`);
   }

@@ -11,7 +11,12 @@ export interface GatewayServices {
   readonly runtimeConfig: RuntimeConfigService;
 }
 
-export async function composeGatewayServices(settings: Settings, control: ControlStore, logger: Logger, closing: ClosingOrder): Promise<GatewayServices> {
+export async function composeGatewayServices(
+  settings: Settings,
+  control: ControlStore,
+  logger: Logger,
+  closing: ClosingOrder,
+): Promise<GatewayServices> {
   const warning = adminTokenWarning(settings);
   if (warning !== undefined) logger.warn(warning);
   const authorizer = new Authorizer({ authEnabled: settings.authEnabled, adminToken: settings.adminToken, control });

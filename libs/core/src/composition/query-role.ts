@@ -31,7 +31,10 @@ export interface QueryRole {
 export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrder): QueryRole {
   const { settings, control, reader, feed, deletion, connectorDefinitions } = options;
   const activity = new ActivityTracker();
-  closing.add('activity', feed.subscribe((changes) => activity.record(changes)));
+  closing.add(
+    'activity',
+    feed.subscribe((changes) => activity.record(changes)),
+  );
   const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
     await deletion.deleteNamespace(name);
   });

@@ -91,7 +91,11 @@ const shardAddresses = (read: EnvReader): string[] =>
 const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: ClusterProcessSettings) => ClusterRoleSettings[R] } = {
   reducer: (read, base) => ({ ...base, shard: readShard(read) }),
   'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read) }),
-  'query-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read), ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001') }),
+  'query-gateway': (read, base) => ({
+    ...base,
+    shardAddresses: shardAddresses(read),
+    ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001'),
+  }),
 };
 
 /**

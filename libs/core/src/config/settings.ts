@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_ENTITY_BOUND, DEFAULT_RUNTIME_CONFIG, MAX_BODY_LIMIT_BYTES, RUNTIME_CONFIG_FLOORS, type EntityBound, type RuntimeConfig } from '@flux/domain';
+import {
+  DEFAULT_ENTITY_BOUND,
+  DEFAULT_RUNTIME_CONFIG,
+  MAX_BODY_LIMIT_BYTES,
+  RUNTIME_CONFIG_FLOORS,
+  type EntityBound,
+  type RuntimeConfig,
+} from '@flux/domain';
 
 /** Everything a Flux process reads from its environment, parsed once at start-up. */
 export interface Settings {

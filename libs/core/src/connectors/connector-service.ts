@@ -50,10 +50,7 @@ export class ConnectorService {
 
   async detail(owner: string, name: string): Promise<ConnectorDetail> {
     const definition = this.definition(name);
-    const [credential, state] = await Promise.all([
-      this.control.getCredential(owner, name),
-      this.control.getConnectorState(owner, name),
-    ]);
+    const [credential, state] = await Promise.all([this.control.getCredential(owner, name), this.control.getConnectorState(owner, name)]);
     const enabled = credential !== undefined;
     const failing = enabled && state?.lastError !== undefined && state.lastError !== null;
     return {

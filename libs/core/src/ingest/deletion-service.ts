@@ -1,14 +1,5 @@
 import pMap from 'p-map';
-import {
-  assertEntityId,
-  entityIdProblem,
-  ErrorCode,
-  FluxError,
-  isSystemEntity,
-  namespaceOf,
-  parseDeleteSelector,
-  tombstoneFor,
-} from '@flux/domain';
+import { assertEntityId, entityIdProblem, ErrorCode, FluxError, isSystemEntity, namespaceOf, parseDeleteSelector, tombstoneFor } from '@flux/domain';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { StateReader } from '../ports/state-store.js';
 import type { IngestService } from './ingest-service.js';
@@ -68,7 +59,8 @@ export class DeletionService {
       for (const candidate of selector.entity_ids) {
         const problem = entityIdProblem(candidate);
         if (problem !== undefined) errors.push({ entity_id: candidate, error: `entity_id ${problem}` });
-        else if (isSystemEntity(candidate as string)) errors.push({ entity_id: candidate, error: `${candidate as string} is a read-only system entity` });
+        else if (isSystemEntity(candidate as string))
+          errors.push({ entity_id: candidate, error: `${candidate as string} is a read-only system entity` });
         else valid.add(candidate as string);
       }
       this.checkLimit(valid.size);
@@ -138,10 +130,7 @@ export class DeletionService {
 
   private checkLimit(count: number): void {
     if (count > this.options.maxBatchDelete) {
-      throw new FluxError(
-        ErrorCode.Validation,
-        `more than max_batch_delete (${this.options.maxBatchDelete}) entities match; narrow the selection`,
-      );
+      throw new FluxError(ErrorCode.Validation, `more than max_batch_delete (${this.options.maxBatchDelete}) entities match; narrow the selection`);
     }
   }
 

@@ -100,11 +100,7 @@ export class IngestService {
    * Publishes each element on its own terms (validation, authorisation, entity bound, rate limit) and
    * appends every accepted one in a single log append, in array order.
    */
-  async publishBatch(
-    inputs: readonly unknown[],
-    principal: Principal,
-    onRateLimit?: (status: RateLimitStatus) => void,
-  ): Promise<BatchItemResult[]> {
+  async publishBatch(inputs: readonly unknown[], principal: Principal, onRateLimit?: (status: RateLimitStatus) => void): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(inputs.length);
     const accepted: { index: number; event: FluxEvent }[] = [];
     for (let index = 0; index < inputs.length; index++) {

@@ -80,4 +80,3 @@ export interface PartitionStateWriter {
 export interface StateStore extends StateReader, PartitionStateWriter {
   close(): Promise<void>;
 }
-

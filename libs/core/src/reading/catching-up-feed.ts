@@ -104,7 +104,9 @@ export class CatchingUpFeed implements SubscriberFeed {
     void (async () => {
       // Where each partition stands before listening: the first catch-up then covers anything
       // applied between this read and the streams delivering to this feed.
-      const positions = await this.retrying(run, 'read the partitions\' positions', () => Promise.all(all.map((partition) => catchUp.position(partition))));
+      const positions = await this.retrying(run, "read the partitions' positions", () =>
+        Promise.all(all.map((partition) => catchUp.position(partition))),
+      );
       if (positions === undefined || run.stopped) return;
       for (const position of positions) partitions.push({ position, held: undefined, again: false, snapshots: new Map(), snapshotsUntil: -1 });
       unsubscribe = [source.subscribe((changes) => this.receive(run, changes)), source.onResume((resumed) => this.catchUpAll(run, resumed))];
@@ -166,7 +168,8 @@ export class CatchingUpFeed implements SubscriberFeed {
       sent += caughtUp;
     } while (state.again && !run.stopped);
     if (run.stopped) return;
-    if (sent > 0) this.options.logger.info({ partition, entities: sent }, 'caught up: snapshots sent for the entities changed while delivery was down');
+    if (sent > 0)
+      this.options.logger.info({ partition, entities: sent }, 'caught up: snapshots sent for the entities changed while delivery was down');
     const held = state.held ?? [];
     state.held = undefined;
     this.emit(held.filter((change) => this.accept(state, change)));
@@ -187,7 +190,16 @@ export class CatchingUpFeed implements SubscriberFeed {
       }
       const snapshots = page.entities.map(({ id, entity, deleted, removed }): EntitySnapshot => {
         state.snapshots.set(id, page.position);
-        return { kind: 'snapshot', partition, offset: page.position, entityId: id, entity, deleted, removed, timestamp: entity?.lastUpdated ?? this.now() };
+        return {
+          kind: 'snapshot',
+          partition,
+          offset: page.position,
+          entityId: id,
+          entity,
+          deleted,
+          removed,
+          timestamp: entity?.lastUpdated ?? this.now(),
+        };
       });
       state.snapshotsUntil = Math.max(state.snapshotsUntil, page.position);
       sent += snapshots.length;

@@ -117,7 +117,10 @@ export class PartitionReducer {
     }
     if (newest === claim.epoch) return;
     clearInterval(this.claimCheck);
-    const error = new FluxError(ErrorCode.Fenced, `partition ${this.partition} is owned by a newer claim (epoch ${newest}, this claim has ${claim.epoch})`);
+    const error = new FluxError(
+      ErrorCode.Fenced,
+      `partition ${this.partition} is owned by a newer claim (epoch ${newest}, this claim has ${claim.epoch})`,
+    );
     this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer replaced; it stops applying');
     this.rejectReplaced(error);
     // Nothing more may be applied under the old claim (a commit would be fenced anyway).

@@ -29,9 +29,7 @@ export class ReducerGroup {
     for (const reducer of this.reducers) {
       reducer.done.catch((error: unknown) => this.options.onFailure?.(reducer.partition, error));
     }
-    await Promise.all(
-      this.reducers.map(async (reducer) => reducer.waitForOffset((await this.options.log.endOffset(reducer.partition)) - 1)),
-    );
+    await Promise.all(this.reducers.map(async (reducer) => reducer.waitForOffset((await this.options.log.endOffset(reducer.partition)) - 1)));
     this.recoveredFlag = true;
   }
 

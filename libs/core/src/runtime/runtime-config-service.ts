@@ -1,10 +1,5 @@
 import type { Logger } from 'pino';
-import {
-  applyRuntimeConfigUpdate,
-  limitsBelowFloor,
-  parseRuntimeConfigUpdate,
-  type RuntimeConfig,
-} from '@flux/domain';
+import { applyRuntimeConfigUpdate, limitsBelowFloor, parseRuntimeConfigUpdate, type RuntimeConfig } from '@flux/domain';
 import type { ControlStore, Unsubscribe } from '../ports/control-store.js';
 
 /**

@@ -19,11 +19,7 @@ export async function runUntilKilled<T>(script: string, args: readonly string[],
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const signal = await within(
-    new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig))),
-    what,
-    timeoutMs,
-  );
+  const signal = await within(new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig))), what, timeoutMs);
   const reported = stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))

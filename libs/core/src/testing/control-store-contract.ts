@@ -156,9 +156,7 @@ export function describeControlStoreContract(name: string, factory: ControlStore
 
         expect(await store.getCredential('', 'github')).toEqual(internal);
         expect(await store.getCredential('dawn-coral', 'github')).toEqual(owned);
-        expect([...(await store.listCredentials())].sort(byOwnerAndConnector)).toEqual(
-          [internal, owned, other].sort(byOwnerAndConnector),
-        );
+        expect([...(await store.listCredentials())].sort(byOwnerAndConnector)).toEqual([internal, owned, other].sort(byOwnerAndConnector));
 
         const replaced = credential('dawn-coral', 'github', 'rotated');
         await store.putCredential(replaced);

@@ -24,10 +24,7 @@ export interface FixtureHandle<T> {
  * Registers the per-test lifecycle of a fixture. Adapters still open when a test ends are
  * closed before the fixture is disposed, so a failing test never leaks handles into the next.
  */
-export function useContractFixture<T>(
-  create: () => Promise<ContractFixture<T>>,
-  closeAdapter: (adapter: T) => Promise<void>,
-): FixtureHandle<T> {
+export function useContractFixture<T>(create: () => Promise<ContractFixture<T>>, closeAdapter: (adapter: T) => Promise<void>): FixtureHandle<T> {
   let fixture: ContractFixture<T> | undefined;
   const opened = new Set<T>();
 

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  compareIds,
-  ErrorCode,
-  HISTORY_MAX_PER_ENTITY,
-  isFluxError,
-  type Properties,
-  type StoredEntity,
-  type StoredEvent,
-} from '@flux/domain';
+import { compareIds, ErrorCode, HISTORY_MAX_PER_ENTITY, isFluxError, type Properties, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { EntityRecord, PartitionCommit, StateStore } from '../ports/state-store.js';
 import { useContractFixture, type ContractFixture } from './fixture.js';
 
@@ -292,13 +284,7 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         const all = await store.history('x', { sinceMs: 0, limit: 100 });
         expect(all.map((e) => e.storedAt)).toEqual(range(0, 10).map((i) => T0 + 9 - i));
         expect(all[0]).toEqual(storedEvent('x', T0 + 9));
-        expect((await store.history('x', { sinceMs: T0 + 5, limit: 100 })).map((e) => e.storedAt)).toEqual([
-          T0 + 9,
-          T0 + 8,
-          T0 + 7,
-          T0 + 6,
-          T0 + 5,
-        ]);
+        expect((await store.history('x', { sinceMs: T0 + 5, limit: 100 })).map((e) => e.storedAt)).toEqual([T0 + 9, T0 + 8, T0 + 7, T0 + 6, T0 + 5]);
         expect((await store.history('x', { sinceMs: 0, limit: 3 })).map((e) => e.storedAt)).toEqual([T0 + 9, T0 + 8, T0 + 7]);
         expect((await store.history('y', { sinceMs: 0, limit: 100 })).map((e) => e.event.payload.entity_id)).toEqual(['y', 'y']);
         expect(await store.history('x', { sinceMs: T0 + 100, limit: 100 })).toEqual([]);

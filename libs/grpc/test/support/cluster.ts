@@ -2,7 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChangeRecord, countKeyFor, partitionFor, partitionsOfShard, type Properties, type PropertyChange, type StoredEntity } from '@flux/domain';
+import {
+  type ChangeRecord,
+  countKeyFor,
+  partitionFor,
+  partitionsOfShard,
+  type Properties,
+  type PropertyChange,
+  type StoredEntity,
+} from '@flux/domain';
 import { MemoryChangeFeed, type PartitionClaim } from '@flux/core';
 import { Collector } from '@flux/core/testing';
 import { LmdbStateStore } from '@flux/embedded';
@@ -151,7 +159,13 @@ export class TestCluster {
           entityId,
           offset,
           stored: {
-            event: { eventId: `${entityId}@${offset}`, stream: 'grpc.test', source: 'grpc-suite', timestamp: storedAt - 1, payload: { entity_id: entityId, properties } },
+            event: {
+              eventId: `${entityId}@${offset}`,
+              stream: 'grpc.test',
+              source: 'grpc-suite',
+              timestamp: storedAt - 1,
+              payload: { entity_id: entityId, properties },
+            },
             storedAt,
           },
         },
