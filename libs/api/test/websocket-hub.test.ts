@@ -101,3 +101,63 @@ describe('WebSocketHub and snapshots of missed changes', () => {
     expect(firehose.closed?.code).toBe(MISSED_UPDATES_CLOSE_CODE);
   });
 });
+
+/** One applied change of `property` on `entityId`, as the reducers publish it. */
+const upsert = (entityId: string, value: number): FeedRecord => ({
+  kind: 'upsert',
+  partition: 0,
+  offset: value,
+  entityId,
+  changes: [{ property: 'n', value }],
+  version: value,
+  timestamp: T0,
+  source: 'test',
+});
+const idsSent = (socket: FakeSocket): unknown[] => socket.sent.map((message) => message.entity_id);
+
+describe('WebSocketHub subscriptions: who receives what', () => {
+  it('a connection gets everything until it subscribes, then only its ids; "*" brings everything back', () => {
+    const socket = new FakeSocket();
+    const hub = hubWith(socket);
+    hub.publishChanges([upsert('ns/a', 1)]);
+    socket.subscribe('ns/b');
+    hub.publishChanges([upsert('ns/a', 2), upsert('ns/b', 3)]);
+    socket.subscribe('*');
+    hub.publishChanges([upsert('ns/c', 4)]);
+    socket.emit('message', Buffer.from(JSON.stringify({ type: 'unsubscribe', entity_id: '*' })), false);
+    hub.publishChanges([upsert('ns/c', 5), upsert('ns/b', 6)]);
+    expect(idsSent(socket)).toEqual(['ns/a', 'ns/b', 'ns/c', 'ns/b']);
+  });
+
+  it('subscribing twice sends once; unsubscribing stops the updates and frees the room its id took', () => {
+    const socket = new FakeSocket();
+    const hub = new WebSocketHub({ maxBufferedBytes: 1 << 20, maxSubscriptionBytes: 2 * 'ns/x'.length * 2 });
+    hub.add(socket as unknown as WebSocket);
+    socket.subscribe('ns/a');
+    socket.subscribe('ns/a');
+    socket.subscribe('ns/b');
+    socket.subscribe('ns/c'); // over the byte bound: ignored
+    hub.publishChanges([upsert('ns/a', 1), upsert('ns/c', 2)]);
+    socket.emit('message', Buffer.from(JSON.stringify({ type: 'unsubscribe', entity_id: 'ns/a' })), false);
+    socket.subscribe('ns/c'); // room again
+    hub.publishChanges([upsert('ns/a', 3), upsert('ns/b', 4), upsert('ns/c', 5)]);
+    expect(idsSent(socket)).toEqual(['ns/a', 'ns/b', 'ns/c']);
+  });
+
+  it('a closed connection leaves every index: the others keep receiving and the count drops', () => {
+    const counts: number[] = [];
+    const leaving = new FakeSocket();
+    const staying = new FakeSocket();
+    const hub = new WebSocketHub({ maxBufferedBytes: 1 << 20, maxSubscriptionBytes: 1 << 20, onConnectionCount: (count) => counts.push(count) });
+    hub.add(leaving as unknown as WebSocket);
+    hub.add(staying as unknown as WebSocket);
+    leaving.subscribe('ns/a');
+    staying.subscribe('ns/a');
+    leaving.emit('close');
+    hub.publishChanges([upsert('ns/a', 1)]);
+    expect(leaving.sent).toEqual([]);
+    expect(idsSent(staying)).toEqual(['ns/a']);
+    expect(hub.size).toBe(1);
+    expect(counts).toEqual([1, 2, 1]);
+  });
+});
