@@ -44,17 +44,30 @@ export interface PartitionReducerOptions {
 }
 
 /**
+ * Where a reducer is in its life: `idle` until start() claimed the partition, `running` while
+ * it applies under that claim, `stopped` once stop() was called or a claim check found it
+ * replaced (records still in flight are then not applied).
+ */
+type ReducerState =
+  | { readonly phase: 'idle' }
+  | {
+      readonly phase: 'running';
+      readonly claim: PartitionClaim;
+      readonly subscription: LogSubscription;
+      readonly claimCheck: NodeJS.Timeout | undefined;
+    }
+  | { readonly phase: 'stopped'; readonly subscription: LogSubscription | undefined };
+
+/**
  * The single writer of one partition. It claims the partition (fencing any older owner),
  * resumes after the offset the store holds, and commits each batch of records together
  * with that offset, so every event is applied exactly once across crashes and restarts.
  */
 export class PartitionReducer {
   readonly partition: number;
-  private claim: PartitionClaim | undefined;
-  private subscription: LogSubscription | undefined;
+  private state: ReducerState = { phase: 'idle' };
   private applied = -1;
   private readonly waiters: { offset: number; resolve: () => void }[] = [];
-  private claimCheck: NodeJS.Timeout | undefined;
   private rejectReplaced: (error: FluxError) => void = () => {};
   /** Rejects once a claim check finds a newer owner. */
   private readonly replaced = new Promise<never>((_, reject) => {
@@ -71,22 +84,21 @@ export class PartitionReducer {
   }
 
   async start(): Promise<void> {
+    if (this.state.phase !== 'idle') throw new FluxError(ErrorCode.Internal, `the reducer of partition ${this.partition} was started already`);
     const claim = await this.options.store.claimPartition(this.partition);
-    this.claim = claim;
     this.applied = claim.appliedOffset;
     this.options.logger.info({ partition: this.partition, epoch: claim.epoch, appliedOffset: claim.appliedOffset }, 'partition claimed');
-    this.subscription = this.options.log.subscribe(this.partition, claim.appliedOffset + 1, (records) => this.apply(records), {
+    const subscription = this.options.log.subscribe(this.partition, claim.appliedOffset + 1, (records) => this.apply(claim, records), {
       maxBatch: this.options.maxBatch ?? 2000,
     });
-    this.subscription.done.catch((error: unknown) => {
+    subscription.done.catch((error: unknown) => {
       this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer stopped');
     });
     this.replaced.catch(() => undefined);
     const interval = this.options.claimCheckIntervalMs;
-    if (interval !== undefined) {
-      this.claimCheck = setInterval(() => void this.checkClaim(claim), interval);
-      this.claimCheck.unref();
-    }
+    const claimCheck = interval === undefined ? undefined : setInterval(() => void this.checkClaim(claim), interval);
+    claimCheck?.unref();
+    this.state = { phase: 'running', claim, subscription, claimCheck };
   }
 
   /** Resolves once every record up to `offset` is applied. */
@@ -97,13 +109,26 @@ export class PartitionReducer {
 
   /** Settles when the reducer stops on its own (rejects with the failure, e.g. when fenced). */
   get done(): Promise<void> {
-    const subscription = this.subscription?.done ?? Promise.resolve();
+    const subscription = this.state.phase === 'idle' ? Promise.resolve() : (this.state.subscription?.done ?? Promise.resolve());
     return this.options.claimCheckIntervalMs === undefined ? subscription : Promise.race([subscription, this.replaced]);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.claimCheck);
-    await this.subscription?.stop();
+    await this.halt()?.stop();
+  }
+
+  /** Moves to `stopped` (once); the subscription to stop, if there is one. */
+  private halt(): LogSubscription | undefined {
+    const state = this.state;
+    if (state.phase === 'idle') {
+      this.state = { phase: 'stopped', subscription: undefined };
+      return undefined;
+    }
+    if (state.phase === 'running') {
+      clearInterval(state.claimCheck);
+      this.state = { phase: 'stopped', subscription: state.subscription };
+    }
+    return state.subscription;
   }
 
   private async checkClaim(claim: PartitionClaim): Promise<void> {
@@ -115,8 +140,7 @@ export class PartitionReducer {
       this.options.logger.debug({ err: error, partition: this.partition }, 'claim check failed; trying again later');
       return;
     }
-    if (newest === claim.epoch) return;
-    clearInterval(this.claimCheck);
+    if (newest === claim.epoch || this.state.phase !== 'running') return;
     const error = new FluxError(
       ErrorCode.Fenced,
       `partition ${this.partition} is owned by a newer claim (epoch ${newest}, this claim has ${claim.epoch})`,
@@ -124,12 +148,11 @@ export class PartitionReducer {
     this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer replaced; it stops applying');
     this.rejectReplaced(error);
     // Nothing more may be applied under the old claim (a commit would be fenced anyway).
-    void this.subscription?.stop();
+    void this.halt()?.stop();
   }
 
-  private async apply(records: readonly LogRecord[]): Promise<void> {
-    const claim = this.claim;
-    if (claim === undefined || records.length === 0) return;
+  private async apply(claim: PartitionClaim, records: readonly LogRecord[]): Promise<void> {
+    if (this.state.phase !== 'running' || records.length === 0) return;
     const decoded = records.map((record) => ({ record, event: this.decode(record) }));
     const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
     const current: Map<string, StoredEntity | undefined> = await this.options.store.loadEntities(this.partition, ids);
