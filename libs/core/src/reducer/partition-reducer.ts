@@ -152,7 +152,8 @@ export class PartitionReducer {
   }
 
   private async apply(claim: PartitionClaim, records: readonly LogRecord[]): Promise<void> {
-    if (this.state.phase !== 'running' || records.length === 0) return;
+    // Records may arrive before start() recorded the running state; only a stop ends applying.
+    if (this.state.phase === 'stopped' || records.length === 0) return;
     const decoded = records.map((record) => ({ record, event: this.decode(record) }));
     const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
     const current: Map<string, StoredEntity | undefined> = await this.options.store.loadEntities(this.partition, ids);
