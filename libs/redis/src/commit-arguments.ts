@@ -145,16 +145,18 @@ interface Trail {
 }
 
 function followTrail(trails: Map<string, Trail>, entityId: string, offset: number, stored: StoredEvent): void {
-  let trail = trails.get(entityId);
-  if (trail === undefined) trails.set(entityId, (trail = {}));
   if (isTombstone(stored.event)) {
-    trail.tombstone = offset;
-    trail.removed = undefined;
+    // What was removed before the tombstone no longer matters: the entity starts afresh.
+    trails.set(entityId, { tombstone: offset });
     return;
   }
+  // Most events remove nothing: no trail is made for them.
   const properties = stored.event.payload.properties;
   for (const name of Object.keys(properties)) {
-    if (properties[name] === null) (trail.removed ??= new Set()).add(name);
+    if (properties[name] !== null) continue;
+    let trail = trails.get(entityId);
+    if (trail === undefined) trails.set(entityId, (trail = {}));
+    (trail.removed ??= new Set()).add(name);
   }
 }
 
