@@ -22,3 +22,4 @@ export * from './composition/index.js';
 export * from './feed/listener-set.js';
 export * from './feed/memory-change-feed.js';
 export * from './reading/catching-up-feed.js';
+export * from './reducer/entity-working-set.js';

@@ -14,6 +14,10 @@ function reader(answer: StoredEntity | Error): StateReader {
       if (answer instanceof Error) throw answer;
       return answer;
     },
+    getEntityJson: async () => {
+      if (answer instanceof Error) throw answer;
+      return JSON.stringify(answer);
+    },
     listEntities: fail,
     history: fail,
     counts: fail,
@@ -37,6 +41,14 @@ describe('FallbackStateReader', () => {
     const unavailable = new FluxError(ErrorCode.StoreUnavailable, 'shard down');
     const subject = new FallbackStateReader({ primary: reader(unavailable), fallback: reader(entity(1)) });
     expect(await readTracked(subject)).toEqual({ value: entity(1), stale: true });
+  });
+
+  it('point reads as stored JSON fall back the same way', async () => {
+    const unavailable = new FluxError(ErrorCode.StoreUnavailable, 'shard down');
+    const subject = new FallbackStateReader({ primary: reader(unavailable), fallback: reader(entity(1)) });
+    const tracker: StaleReadTracker = { stale: false };
+    expect(await trackStaleReads(tracker, () => subject.getEntityJson('ns/a'))).toBe('{"version":1}');
+    expect(tracker.stale).toBe(true);
   });
 
   it('passes other errors of the primary through, and fails when the fallback fails too', async () => {

@@ -5,6 +5,7 @@ export * from './envelope.js';
 export * from './property-values.js';
 export * from './event-id.js';
 export * from './entity.js';
+export * from './entity-json.js';
 export * from './merge.js';
 export * from './partitioner.js';
 export * from './token-bucket.js';

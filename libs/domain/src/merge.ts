@@ -39,12 +39,21 @@ export function applyEvent(current: StoredEntity | undefined, event: FluxEvent, 
  * Applies the events of one reducer batch with copy-on-write: an entity's properties are
  * copied once, the first time the batch touches it, and every later event of the batch merges
  * into that copy in place, so an event costs what it carries, not what its entity holds.
- * Entities handed in (a store's cached objects, say) are never mutated; the entities it
- * returns stay owned by the batch and change with its later events, so keep only the last.
+ * Entities handed in are never mutated unless adopted; the entities it returns stay owned by
+ * the batch and change with its later events, so keep only the last.
  */
 export class MergeBatch {
-  /** Properties objects this batch created: the only ones it may write to. */
+  /** Properties objects this batch created or adopted: the only ones it may write to. */
   private readonly owned = new WeakSet<Properties>();
+
+  /**
+   * Lets the batch merge into `properties` in place, without the copy: for a caller that owns
+   * them and keeps no other view of them (the reducer's working set, which it forgets whole
+   * when a batch fails).
+   */
+  adopt(properties: Properties): void {
+    this.owned.add(properties);
+  }
 
   apply(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
     const incoming = event.payload.properties;

@@ -3,6 +3,8 @@ import type { Database, RootDatabase } from 'lmdb';
 import {
   ErrorCode,
   FluxError,
+  decodeEntity,
+  encodeEntity,
   encodeStoredEvent,
   HISTORY_MAX_PER_ENTITY,
   type EntityCounts,
@@ -35,8 +37,6 @@ const FENCED = Symbol('fenced');
  * turns a `__proto__` property into `__proto_` on the way back (verified with lmdb 3.5),
  * while JSON.parse keeps `__proto__` as an own data property, which the contract requires.
  */
-const encodeEntity = (entity: StoredEntity): string => JSON.stringify(entity);
-const decodeEntity = (json: string): StoredEntity => JSON.parse(json) as StoredEntity;
 const decodeStoredEvent = (json: string): StoredEvent => JSON.parse(json) as StoredEvent;
 
 /**
@@ -86,6 +86,10 @@ export class LmdbStateStore implements StateStore {
   async getEntity(id: string): Promise<StoredEntity | undefined> {
     const json = this.entitiesDb.get(entityKey(id));
     return json === undefined ? undefined : decodeEntity(json);
+  }
+
+  async getEntityJson(id: string): Promise<string | undefined> {
+    return this.entitiesDb.get(entityKey(id));
   }
 
   async loadEntities(_partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>> {

@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   FluxError,
+  splitEntityJson,
   type ChangeRecord,
   type EntityCounts,
   type FluxEvent,
@@ -63,6 +64,11 @@ export const entityToProto = (id: string, entity: StoredEntity): ProtoEntity => 
   version: int64(entity.version),
   lastUpdatedMs: int64(entity.lastUpdated),
 });
+
+export function entityJsonToProto(id: string, storedJson: string): ProtoEntity {
+  const { propertiesJson, version, lastUpdated } = splitEntityJson(storedJson);
+  return { id, propertiesJson, version: int64(version), lastUpdatedMs: int64(lastUpdated) };
+}
 
 export const entityFromProto = (entity: ProtoEntity): EntityRecord => ({
   id: entity.id,

@@ -1,5 +1,5 @@
 import { Metadata, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { shardForEntity, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
 import { entityFromProto, int64, storedEventFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
@@ -53,6 +53,14 @@ export class ShardedStateReader implements StateReader {
     const shard = this.shardOf(id);
     const response = await this.call(shard, 'GetEntity', (c) => c.getEntity.bind(c), { id });
     return response.entity === undefined ? undefined : entityFromProto(response.entity).entity;
+  }
+
+  async getEntityJson(id: string): Promise<string | undefined> {
+    const shard = this.shardOf(id);
+    const response = await this.call(shard, 'GetEntity', (c) => c.getEntity.bind(c), { id });
+    const entity = response.entity;
+    // The shard sent the properties as JSON: they travel on without being decoded here.
+    return entity === undefined ? undefined : storedEntityJson(entity.propertiesJson, entity.version, entity.lastUpdatedMs);
   }
 
   async listEntities(query: EntityQuery): Promise<EntityPage> {

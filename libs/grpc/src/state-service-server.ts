@@ -9,7 +9,7 @@ import {
 } from '@grpc/grpc-js';
 import { ErrorCode, partitionFor, type ChangeRecord } from '@flux/domain';
 import type { ChangeSource, StateReader } from '@flux/core';
-import { changeToProto, countsToProto, entityToProto, storedEventToProto } from './codec.js';
+import { changeToProto, countsToProto, entityJsonToProto, entityToProto, storedEventToProto } from './codec.js';
 import { HealthStatusBoard, ServingStatus } from './health.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
 import { StateServiceService, WatchResponse, type StateServiceServer, type WatchRequest } from './generated/flux/v1/state.js';
@@ -234,8 +234,9 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     getEntity: (call, callback) => {
       const wrong = misrouted(call.request.id);
       if (wrong !== undefined) return callback(wrong);
-      reader.getEntity(call.request.id).then(
-        (entity) => callback(null, entity === undefined ? {} : { entity: entityToProto(call.request.id, entity) }),
+      // The stored JSON's properties are spliced into the reply, never decoded on this side.
+      reader.getEntityJson(call.request.id).then(
+        (json) => callback(null, json === undefined ? {} : { entity: entityJsonToProto(call.request.id, json) }),
         (error: unknown) => callback(failed('GetEntity', error)),
       );
     },

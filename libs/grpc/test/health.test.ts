@@ -14,6 +14,7 @@ import type { HealthCheckResponse } from '../src/generated/grpc/health/v1/health
 
 const emptyReader = {
   getEntity: async () => undefined,
+  getEntityJson: async () => undefined,
   listEntities: async () => ({ entities: [] }),
   history: async () => [],
   counts: async () => ({ total: 0, byNamespace: {} }),

@@ -21,7 +21,7 @@ describe('logging through pino', () => {
       throw new FluxError(ErrorCode.StoreUnavailable, 'redis is down');
     };
     const handle = createStateServiceServer({
-      reader: { getEntity: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail },
+      reader: { getEntity: fail, getEntityJson: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail },
       feed: new MemoryChangeFeed(),
       partitions: [0],
       logger: fits(pino({ level: 'debug' }, sink)),

@@ -253,7 +253,7 @@ describe('ShardedStateReader when shards cannot answer', () => {
       const fail = async (): Promise<never> => {
         throw new FluxError(code, `store says ${code}`);
       };
-      return { getEntity: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail };
+      return { getEntity: fail, getEntityJson: fail, listEntities: fail, history: fail, counts: fail, eventsApplied: fail };
     };
     for (const code of [ErrorCode.StoreUnavailable, ErrorCode.Validation, ErrorCode.Internal]) {
       const handle = createStateServiceServer({

@@ -1,4 +1,4 @@
-import { encodeStoredEvent, HISTORY_MAX_PER_ENTITY, isTombstone, type StoredEntity, type StoredEvent } from '@flux/domain';
+import { encodeEntity, encodeStoredEvent, HISTORY_MAX_PER_ENTITY, isTombstone, type StoredEvent } from '@flux/domain';
 import type { PartitionClaim, PartitionCommit } from '@flux/core';
 import type { ScriptArgument } from './lua-script.js';
 import { partitionKeys } from './redis-keys.js';
@@ -12,15 +12,11 @@ export const CHANGE_STREAM_MAX_OFFSETS = 10_000;
 export interface EncodedCommit {
   readonly keys: readonly string[];
   readonly args: readonly ScriptArgument[];
-  /** Length of each upsert's entity JSON, in the order of `commit.upserts`. */
-  readonly entityBytes: readonly number[];
 }
 
 const requireInteger = (value: number, what: string): void => {
   if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer, got ${value}`);
 };
-
-export const encodeEntity = (entity: StoredEntity): string => JSON.stringify(entity);
 
 /**
  * Builds the KEYS and ARGV of the commit script (see lua/commit-partition.lua for the layout).
@@ -44,12 +40,7 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   const keys = partitionKeys(prefix, claim.partition);
 
   const upserts: string[] = [];
-  const entityBytes: number[] = [];
-  for (const { id, entity } of commit.upserts) {
-    const json = encodeEntity(entity);
-    upserts.push(id, json);
-    entityBytes.push(json.length);
-  }
+  for (const { id, entity } of commit.upserts) upserts.push(id, encodeEntity(entity));
 
   const counts: ScriptArgument[] = [];
   let countEntries = 0;
@@ -117,7 +108,6 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
       ...historySizes,
       ...historyJson,
     ],
-    entityBytes,
   };
 }
 

@@ -1,11 +1,18 @@
-import { HISTORY_MAX_PER_ENTITY, partitionFor, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import {
+  decodeEntity,
+  HISTORY_MAX_PER_ENTITY,
+  partitionFor,
+  type EntityCounts,
+  type EntityQuery,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
 import { HASH_ENTRIES } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
 import type { PartitionKeys } from './redis-keys.js';
 
-export const decodeEntity = (json: string): StoredEntity => JSON.parse(json) as StoredEntity;
 const decodeStoredEvent = (json: string): StoredEvent => JSON.parse(json) as StoredEvent;
 
 /** Upper bound of a lexicographic range: UTF-8 never contains 0xff, so prefix+0xff is above every id extending prefix. */
@@ -59,6 +66,10 @@ export class RedisStateReader implements StateReader {
       const found = await this.locate(id, (keys) => this.client.hget(keys.entities, id));
       return found === undefined ? undefined : decodeEntity(found.value);
     });
+  }
+
+  getEntityJson(id: string): Promise<string | undefined> {
+    return storeCall('getEntity', async () => (await this.locate(id, (keys) => this.client.hget(keys.entities, id)))?.value);
   }
 
   listEntities(query: EntityQuery): Promise<EntityPage> {

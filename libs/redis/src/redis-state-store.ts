@@ -1,4 +1,13 @@
-import { ErrorCode, FluxError, partitionFor, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import {
+  decodeEntity,
+  ErrorCode,
+  FluxError,
+  partitionFor,
+  type EntityCounts,
+  type EntityQuery,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
 import type {
   ChangeCatchUp,
   ChangedEntity,
@@ -11,11 +20,10 @@ import type {
   StateStore,
 } from '@flux/core';
 import { encodeCommit, type EncodedChange } from './commit-arguments.js';
-import { EntityCache } from './entity-cache.js';
 import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
-import { decodeEntity, RedisStateReader } from './redis-state-reader.js';
+import { RedisStateReader } from './redis-state-reader.js';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, partitionKeys, type PartitionKeys } from './redis-keys.js';
 
 export interface RedisStateStoreOptions {
@@ -71,7 +79,6 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
   private readonly commitScript: ScriptCaller;
   private readonly claimScript: ScriptCaller;
   private readonly reader: RedisStateReader;
-  private readonly cache = new EntityCache();
   private closing: Promise<void> | undefined;
 
   constructor(options: RedisStateStoreOptions) {
@@ -102,6 +109,10 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
     return this.reader.getEntity(id);
   }
 
+  getEntityJson(id: string): Promise<string | undefined> {
+    return this.reader.getEntityJson(id);
+  }
+
   listEntities(query: EntityQuery): Promise<EntityPage> {
     return this.reader.listEntities(query);
   }
@@ -123,24 +134,15 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
     return partitionFor(id, this.partitionCount);
   }
 
-  /** The entities of a batch: from what this store committed or read before, the rest in one HMGET. */
+  /** The entities of a batch, in one HMGET, decoded afresh (the reducer merges into them). */
   async loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>> {
     const keys = this.keysOf(partition);
     return storeCall('loadEntities', async () => {
       const loaded = new Map<string, StoredEntity>();
-      const missing: string[] = [];
-      for (const id of ids) {
-        const cached = this.cache.get(partition, id);
-        if (cached === undefined) missing.push(id);
-        else if (cached.entity !== undefined) loaded.set(id, cached.entity);
-      }
-      if (missing.length === 0) return loaded;
-      const values = await this.client.hmget(keys.entities, ...missing);
+      if (ids.length === 0) return loaded;
+      const values = await this.client.hmget(keys.entities, ...ids);
       values.forEach((json, i) => {
-        const id = missing[i]!;
-        const entity = json === null ? undefined : decodeEntity(json);
-        if (entity !== undefined) loaded.set(id, entity);
-        this.cache.set(partition, id, entity, json?.length ?? 0);
+        if (json !== null) loaded.set(ids[i]!, decodeEntity(json));
       });
       return loaded;
     });
@@ -148,8 +150,6 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
 
   async claimPartition(partition: number): Promise<PartitionClaim> {
     const keys = this.keysOf(partition);
-    // Whatever was cached may have been written over by the owner this claim fences.
-    this.cache.forget(partition);
     return storeCall('claimPartition', async () => {
       const [epoch, offset] = (await this.claimScript([keys.meta], [])) as [number, string];
       return { partition, epoch: Number(epoch), appliedOffset: Number(offset) };
@@ -164,38 +164,26 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
   async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
     this.keysOf(claim.partition);
     // Encoding happens first, so a commit that cannot be encoded never reaches Redis.
-    const { keys, args, entityBytes } = encodeCommit(this.prefix, claim, commit);
-    let status: CommitReply[0] | undefined;
-    try {
-      return await storeCall('commit', async () => {
-        let detail: string | undefined;
-        [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
-        switch (status) {
-          case 'ok':
-          case 'applied':
-            // 'applied': the partition already reflects this offset (the command was resent
-            // after a reconnect and the first attempt had landed); nothing was written twice.
-            return;
-          case 'fenced':
-            throw new FluxError(
-              ErrorCode.Fenced,
-              `partition ${claim.partition} is owned by a newer claim (epoch ${detail === '' ? 'none' : detail}, this claim has ${claim.epoch})`,
-            );
-          case 'wrongtype':
-            throw new FluxError(ErrorCode.Internal, `commit refused, nothing written: Redis key ${detail} holds an unexpected type`);
-          default:
-            throw new FluxError(ErrorCode.Internal, `unexpected reply from the commit script: ${String(status)}`);
-        }
-      });
-    } finally {
-      if (status === 'ok' || status === 'applied') {
-        for (const id of commit.deletes) this.cache.set(claim.partition, id, undefined, 0);
-        commit.upserts.forEach(({ id, entity }, i) => this.cache.set(claim.partition, id, entity, entityBytes[i]!));
-      } else {
-        // Refused, failed or unanswered (it may have landed): Redis is the only truth now.
-        this.cache.forget(claim.partition);
+    const { keys, args } = encodeCommit(this.prefix, claim, commit);
+    return storeCall('commit', async () => {
+      const [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
+      switch (status) {
+        case 'ok':
+        case 'applied':
+          // 'applied': the partition already reflects this offset (the command was resent
+          // after a reconnect and the first attempt had landed); nothing was written twice.
+          return;
+        case 'fenced':
+          throw new FluxError(
+            ErrorCode.Fenced,
+            `partition ${claim.partition} is owned by a newer claim (epoch ${detail === '' ? 'none' : detail}, this claim has ${claim.epoch})`,
+          );
+        case 'wrongtype':
+          throw new FluxError(ErrorCode.Internal, `commit refused, nothing written: Redis key ${detail} holds an unexpected type`);
+        default:
+          throw new FluxError(ErrorCode.Internal, `unexpected reply from the commit script: ${String(status)}`);
       }
-    }
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   assertEntityId,
@@ -8,6 +8,7 @@ import {
   deleteSelectorSchema,
   encodeCursor,
   entityIdProblem,
+  entityViewJson,
   ErrorCode,
   FluxError,
   toEntityView,
@@ -66,7 +67,7 @@ function entityRoute(
   app: FastifyInstance,
   method: 'GET' | 'DELETE',
   schema: Record<string, unknown>,
-  handler: (request: FastifyRequest) => Promise<unknown>,
+  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
 ): void {
   app.route({ method, url: ENTITY_URL, schema, handler });
   app.route({ method, url: ENTITY_WILDCARD_URL, schema: { hide: true }, handler });
@@ -144,11 +145,12 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
         503: 'State store unavailable',
       },
     }),
-    async (request) => {
+    async (request, reply) => {
       const id = entityIdOf(request);
-      const entity = await deps.reader.getEntity(id);
-      if (entity === undefined) throw new FluxError(ErrorCode.NotFound, 'Entity not found');
-      return toEntityView(id, entity);
+      const json = await deps.reader.getEntityJson(id);
+      if (json === undefined) throw new FluxError(ErrorCode.NotFound, 'Entity not found');
+      // Spliced from the stored JSON: a large entity is never decoded and re-encoded to answer.
+      return reply.type('application/json; charset=utf-8').send(entityViewJson(id, json));
     },
   );
 }

@@ -20,6 +20,11 @@ export interface HistoryQuery {
 /** The read side of materialised state: what the query API needs. */
 export interface StateReader {
   getEntity(id: string): Promise<StoredEntity | undefined>;
+  /**
+   * The entity as stored JSON (the layout of `encodeEntity`, or any JSON of a StoredEntity), so
+   * a point read can be answered without decoding its properties (see `entityViewJson`).
+   */
+  getEntityJson(id: string): Promise<string | undefined>;
   listEntities(query: EntityQuery): Promise<EntityPage>;
   /** The entity's stored events, newest first (tombstones included). */
   history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]>;
@@ -66,8 +71,8 @@ export interface PartitionStateWriter {
    */
   claimEpoch(partition: number): Promise<number>;
   /**
-   * The current state of the given entities of a partition (absent ids are left out). The
-   * returned entities may be the store's own cached objects: callers must not mutate them.
+   * The current state of the given entities of a partition (absent ids are left out), as
+   * fresh objects the store keeps no reference to: the reducer merges into them in place.
    */
   loadEntities(partition: number, ids: readonly string[]): Promise<Map<string, StoredEntity>>;
   /**

@@ -26,6 +26,10 @@ export class FallbackStateReader implements StateReader {
     return this.read('getEntity', (reader) => reader.getEntity(id));
   }
 
+  getEntityJson(id: string): Promise<string | undefined> {
+    return this.read('getEntity', (reader) => reader.getEntityJson(id));
+  }
+
   listEntities(query: EntityQuery): Promise<EntityPage> {
     return this.read('listEntities', (reader) => reader.listEntities(query));
   }

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
 import type { HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
+import { EntityWorkingSet } from './entity-working-set.js';
 
 export interface PartitionReducerOptions {
   readonly partition: number;
@@ -41,6 +42,11 @@ export interface PartitionReducerOptions {
    * serving its partitions. A timer overdue after a pause fires as soon as the process wakes.
    */
   readonly claimCheckIntervalMs?: number;
+  /**
+   * The entities this reducer committed, kept across batches (shared by the reducers of a
+   * process, see ReducerGroup); a reducer of its own when absent.
+   */
+  readonly workingSet?: EntityWorkingSet;
 }
 
 /**
@@ -74,8 +80,11 @@ export class PartitionReducer {
     this.rejectReplaced = reject;
   });
 
+  private readonly working: EntityWorkingSet;
+
   constructor(private readonly options: PartitionReducerOptions) {
     this.partition = options.partition;
+    this.working = options.workingSet ?? new EntityWorkingSet();
   }
 
   /** Offset of the last record applied (-1 before any). */
@@ -86,6 +95,8 @@ export class PartitionReducer {
   async start(): Promise<void> {
     if (this.state.phase !== 'idle') throw new FluxError(ErrorCode.Internal, `the reducer of partition ${this.partition} was started already`);
     const claim = await this.options.store.claimPartition(this.partition);
+    // An older owner may have written since this process last committed the partition.
+    this.working.forget(this.partition);
     this.applied = claim.appliedOffset;
     this.options.logger.info({ partition: this.partition, epoch: claim.epoch, appliedOffset: claim.appliedOffset }, 'partition claimed');
     const subscription = this.options.log.subscribe(this.partition, claim.appliedOffset + 1, (records) => this.apply(claim, records), {
@@ -110,7 +121,9 @@ export class PartitionReducer {
   /** Settles when the reducer stops on its own (rejects with the failure, e.g. when fenced). */
   get done(): Promise<void> {
     const subscription = this.state.phase === 'idle' ? Promise.resolve() : (this.state.subscription?.done ?? Promise.resolve());
-    return this.options.claimCheckIntervalMs === undefined ? subscription : Promise.race([subscription, this.replaced]);
+    // `replaced` first: once both settled (the check stopped the subscription before anyone
+    // asked), race takes the first settled in order, and being replaced is the news.
+    return this.options.claimCheckIntervalMs === undefined ? subscription : Promise.race([this.replaced, subscription]);
   }
 
   async stop(): Promise<void> {
@@ -154,31 +167,42 @@ export class PartitionReducer {
   private async apply(claim: PartitionClaim, records: readonly LogRecord[]): Promise<void> {
     // Records may arrive before start() recorded the running state; only a stop ends applying.
     if (this.state.phase === 'stopped' || records.length === 0) return;
+    try {
+      await this.applyBatch(claim, records);
+    } catch (error) {
+      // The batch merged into the working set's entities in place, and its commit may or may
+      // not have landed: only the store knows the state now.
+      this.working.forget(this.partition);
+      throw error;
+    }
+  }
+
+  private async applyBatch(claim: PartitionClaim, records: readonly LogRecord[]): Promise<void> {
     const decoded = records.map((record) => ({ record, event: this.decode(record) }));
     const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
-    const current: Map<string, StoredEntity | undefined> = await this.options.store.loadEntities(this.partition, ids);
+    const { current, sizes } = await this.load(ids);
     const touched = new Set<string>();
     // No prototype: count keys are namespaces, and `constructor` or `__proto__` are valid ones.
     const countDeltas: Record<string, number> = Object.create(null) as Record<string, number>;
     const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
     let eventsApplied = 0;
-    // Copy-on-write per batch: each touched entity is copied once, then merged in place.
+    // Every entity of the batch is the reducer's own (see load), so events merge in place.
     const merge = new MergeBatch();
-    // Sizes of the entities this batch touched, tracked per event so a check costs O(event).
-    const sizes = new Map<string, EntitySize>();
+    for (const entity of current.values()) if (entity !== undefined) merge.adopt(entity.properties);
     const bound = this.options.entityBound;
 
     for (const { record, event } of decoded) {
       if (event === undefined) continue;
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
-      if (bound !== undefined && !isTombstone(event)) {
-        const entity = current.get(id);
-        let size = sizes.get(id);
+      const entity = current.get(id);
+      let size = sizes.get(id);
+      if (!isTombstone(event)) {
+        // Sizes are kept per event, so a check costs O(event), not O(entity).
         if (size === undefined) sizes.set(id, (size = EntitySize.of(entity?.properties)));
         const next = size.after(entity?.properties ?? {}, event.payload.properties);
-        const exceeded = exceededBound(next, bound);
+        const exceeded = bound === undefined ? undefined : exceededBound(next, bound);
         if (exceeded !== undefined) {
           this.options.logger.warn(
             {
@@ -197,7 +221,7 @@ export class PartitionReducer {
         }
         next.commit();
       }
-      const result = merge.apply(current.get(id), event, record.timestamp);
+      const result = merge.apply(entity, event, record.timestamp);
       // A deleted entity starts afresh: so does its size.
       if (result.kind === 'delete') sizes.delete(id);
       touched.add(id);
@@ -232,10 +256,39 @@ export class PartitionReducer {
     }
     const lastOffset = records[records.length - 1]!.offset;
     await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+    for (const id of ids) {
+      const entity = current.get(id);
+      this.working.set(this.partition, id, entity, sizes.get(id) ?? EntitySize.of(entity?.properties));
+    }
     this.applied = lastOffset;
     this.options.onCommitted?.(this.partition, lastOffset, eventsApplied);
     if (changes.length > 0) this.options.feed.publish(changes);
     this.releaseWaiters();
+  }
+
+  /**
+   * The entities of a batch and their sizes: from the working set where it knows them, the
+   * rest from the store in one call. The store's entities are fresh objects (see
+   * PartitionStateWriter.loadEntities), so both kinds are the reducer's to merge into.
+   */
+  private async load(ids: readonly string[]): Promise<{ current: Map<string, StoredEntity | undefined>; sizes: Map<string, EntitySize> }> {
+    const current = new Map<string, StoredEntity | undefined>();
+    const sizes = new Map<string, EntitySize>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const known = this.working.get(this.partition, id);
+      if (known === undefined) {
+        missing.push(id);
+      } else {
+        current.set(id, known.entity);
+        sizes.set(id, known.size);
+      }
+    }
+    if (missing.length > 0) {
+      const loaded = await this.options.store.loadEntities(this.partition, missing);
+      for (const id of missing) current.set(id, loaded.get(id));
+    }
+    return { current, sizes };
   }
 
   private decode(record: LogRecord): FluxEvent | undefined {

@@ -1,3 +1,4 @@
+import { EntityWorkingSet } from './entity-working-set.js';
 import { PartitionReducer, type PartitionReducerOptions } from './partition-reducer.js';
 
 export interface ReducerGroupOptions extends Omit<PartitionReducerOptions, 'partition'> {
@@ -16,7 +17,9 @@ export class ReducerGroup {
 
   constructor(private readonly options: ReducerGroupOptions) {
     const { partitions, onFailure: _onFailure, ...shared } = options;
-    this.reducers = partitions.map((partition) => new PartitionReducer({ ...shared, partition }));
+    // One working set for the process: its byte bound holds over all partitions.
+    const workingSet = options.workingSet ?? new EntityWorkingSet();
+    this.reducers = partitions.map((partition) => new PartitionReducer({ ...shared, workingSet, partition }));
   }
 
   get recovered(): boolean {

@@ -164,6 +164,29 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         );
         expect((await store.loadEntities(2, [])).size).toBe(0);
       });
+
+      it('gives a point read as stored JSON: the entity, or nothing once deleted', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(2);
+        await store.commit(claim, commitOf(0, { upserts: upserts('ns/json') }));
+        const json = await store.getEntityJson('ns/json');
+        expect(JSON.parse(json!)).toEqual(entity({ name: 'ns/json' }));
+        expect(await store.getEntityJson('ns/none')).toBeUndefined();
+        await store.commit(claim, commitOf(1, { deletes: ['ns/json'] }));
+        expect(await store.getEntityJson('ns/json')).toBeUndefined();
+      });
+
+      it('loads fresh objects: merging into them changes neither the store nor a later load', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(2);
+        const committed = { properties: { name: 'one' }, version: 1, lastUpdated: 1_000 };
+        await store.commit(claim, commitOf(0, { upserts: [{ id: 'one', entity: committed }] }));
+        committed.properties.name = 'changed after the commit';
+        const first = (await store.loadEntities(2, ['one'])).get('one')!;
+        (first.properties as Record<string, unknown>).name = 'merged in place';
+        expect((await store.loadEntities(2, ['one'])).get('one')?.properties).toEqual({ name: 'one' });
+        expect((await store.getEntity('one'))?.properties).toEqual({ name: 'one' });
+      });
     });
 
     describe('plain data', () => {

@@ -1,0 +1,85 @@
+import type { EntitySize, StoredEntity } from '@flux/domain';
+
+/**
+ * Bytes of entity JSON the reducers of one process keep at most, over all their partitions.
+ * Decoded objects take a few times their JSON in heap, and a reducer pod is limited to 512 MiB.
+ */
+export const ENTITY_WORKING_SET_MAX_BYTES = 16 * 1024 * 1024;
+
+/** An entity as its partition's reducer last committed it, with its size kept incrementally. */
+export interface WorkingEntity {
+  /** Undefined: the entity is known not to exist. */
+  readonly entity: StoredEntity | undefined;
+  readonly size: EntitySize;
+}
+
+interface Entry extends WorkingEntity {
+  readonly bytes: number;
+}
+
+/**
+ * The entities the reducers of a process have loaded or committed, per partition, owned by the
+ * reducers: a batch merges into them in place. A claimed partition has one writer, so what it
+ * committed is what the store holds until a newer claim fences it, and a fenced writer's next
+ * commit is refused: whatever it computed from here never lands.
+ *
+ * It is what keeps a batch's cost proportional to its events rather than to its entities: a hot
+ * entity is decoded, measured and copied once, not on every batch (10,000 properties cost about
+ * 4 ms to decode, 3 ms to measure and 5 ms to copy). Only the encode of each touched entity in
+ * the commit stays per batch. Bounded by bytes of entity JSON; the least recently stored
+ * entries go first.
+ */
+export class EntityWorkingSet {
+  private readonly partitions = new Map<number, Map<string, Entry>>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = ENTITY_WORKING_SET_MAX_BYTES) {}
+
+  /** The committed state of `id` (whose entity may be undefined: known absent), or nothing. */
+  get(partition: number, id: string): WorkingEntity | undefined {
+    return this.partitions.get(partition)?.get(id);
+  }
+
+  /** Records the state of `id` as the store now holds it. */
+  set(partition: number, id: string, entity: StoredEntity | undefined, size: EntitySize): void {
+    let entries = this.partitions.get(partition);
+    if (entries === undefined) this.partitions.set(partition, (entries = new Map()));
+    const previous = entries.get(id);
+    if (previous !== undefined) {
+      this.bytes -= previous.bytes;
+      // Re-inserted at the end: Map order is the eviction order.
+      entries.delete(id);
+    }
+    const bytes = size.bytes + id.length;
+    if (bytes > this.maxBytes) return;
+    entries.set(id, { entity, size, bytes });
+    this.bytes += bytes;
+    this.evict();
+  }
+
+  /**
+   * Forgets a partition: after a new claim (an older owner may have written since), or a batch
+   * that failed (its entities were merged into in place, and the commit may or may not have
+   * landed).
+   */
+  forget(partition: number): void {
+    const entries = this.partitions.get(partition);
+    if (entries === undefined) return;
+    for (const { bytes } of entries.values()) this.bytes -= bytes;
+    this.partitions.delete(partition);
+  }
+
+  private evict(): void {
+    while (this.bytes > this.maxBytes) {
+      // The partition with the most entries gives up its oldest ones first.
+      let largest: Map<string, Entry> | undefined;
+      for (const entries of this.partitions.values()) if (largest === undefined || entries.size > largest.size) largest = entries;
+      if (largest === undefined) return;
+      const oldest = largest.entries().next();
+      if (oldest.done === true) return;
+      const [id, { bytes }] = oldest.value;
+      largest.delete(id);
+      this.bytes -= bytes;
+    }
+  }
+}
