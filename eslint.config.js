@@ -127,6 +127,12 @@ export default defineConfig(
     rules: boundaries(['^(\\.\\./)+apps/flux/test/support/[a-z-]+\\.js$']),
   },
   {
+    // `flux serve` runs the embedded server's own entry point in its process, so that it and
+    // `npm start` cannot drift apart (Nx forbids importing an app by default).
+    files: ['apps/cli/src/commands/serve-command.ts'],
+    rules: boundaries(['^@flux/server/main$']),
+  },
+  {
     // The client runs in browsers as in Node: no Node module in its sources.
     files: ['libs/client/src/**/*.ts'],
     rules: {
