@@ -1,7 +1,7 @@
 import { Argument, type Command } from 'commander';
 import { UsageError } from '../exit-codes.js';
 
-/** What completion needs of a verb: its options, sub-verbs and whether it takes a file. */
+/** What completion needs of a verb: its options, sub-verbs and the choices of its first argument. */
 interface VerbModel {
   readonly name: string;
   readonly description: string;
@@ -11,17 +11,21 @@ interface VerbModel {
   readonly choices: readonly string[];
 }
 
-const optionsOf = (command: Command): string[] => [
-  ...command.options.flatMap((option) => (option.long === undefined ? [] : [option.long])),
-  '--help',
-];
+/** Global options followed by a value (`--url URL`): the word after one is not the verb. */
+const valueOptionsOf = (command: Command): string[] =>
+  command.options.flatMap((option) => (option.long !== undefined && (option.required || option.optional) ? [option.long] : []));
+
+const longOptionsOf = (command: Command): string[] => command.options.flatMap((option) => (option.long === undefined ? [] : [option.long]));
+
+/** Every verb takes --help too; it is offered once, with the global options. */
+const globalOptionsOf = (program: Command): string[] => [...longOptionsOf(program), '--help'];
 
 function modelOf(command: Command): VerbModel {
   const [first] = command.registeredArguments;
   return {
     name: command.name(),
     description: command.description(),
-    options: optionsOf(command),
+    options: longOptionsOf(command),
     subcommands: command.commands.map(modelOf),
     choices: first?.argChoices ?? [],
   };
@@ -32,16 +36,24 @@ const quote = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`;
 
 function bashScript(program: Command): string {
   const verbs = program.commands.map(modelOf);
-  const global = optionsOf(program).join(' ');
+  const global = globalOptionsOf(program).join(' ');
   const cases = verbs.map((verb) => {
     const positional = verb.subcommands.length > 0 ? verb.subcommands.map((sub) => sub.name) : verb.choices;
-    return `    ${verb.name}) options=${quote(verb.options.join(' '))}; positional=${quote(positional.join(' '))} ;;`;
+    const values = positional.length === 0 ? '' : `; positional=${quote(positional.join(' '))}`;
+    return `    ${verb.name}) options=${quote(verb.options.join(' '))}${values} ;;`;
   });
   return `# bash completion for flux. Load it with:  source <(flux completion bash)
 _flux() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" verb="\${COMP_WORDS[1]}" options='' positional=''
+  local cur="\${COMP_WORDS[COMP_CWORD]}" verb='' at=0 i options='' positional=''
   local global=${quote(global)}
-  if (( COMP_CWORD == 1 )); then
+  for (( i = 1; i < COMP_CWORD; i++ )); do
+    case "\${COMP_WORDS[i]}" in
+      ${valueOptionsOf(program).join('|')}) (( i++ )) ;;
+      -*) ;;
+      *) verb="\${COMP_WORDS[i]}"; at=$i; break ;;
+    esac
+  done
+  if [[ -z "$verb" ]]; then
     COMPREPLY=( $(compgen -W ${quote(verbs.map((verb) => verb.name).join(' '))}" $global" -- "$cur") )
     return
   fi
@@ -50,7 +62,7 @@ ${cases.join('\n')}
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$options $global" -- "$cur") )
-  elif (( COMP_CWORD == 2 )) && [[ -n "$positional" ]]; then
+  elif (( COMP_CWORD == at + 1 )) && [[ -n "$positional" ]]; then
     COMPREPLY=( $(compgen -W "$positional" -- "$cur") )
   fi
   # Nothing matched: bash falls back to file names (-o default), which import FILE wants.
@@ -63,7 +75,7 @@ const describeEntry = (verb: VerbModel): string => quote(`${verb.name}:${verb.de
 
 function zshScript(program: Command): string {
   const verbs = program.commands.map(modelOf);
-  const global = optionsOf(program);
+  const global = globalOptionsOf(program);
   const cases = verbs.map((verb) => {
     const lines = [`    ${verb.name})`, `      options=(${verb.options.map(quote).join(' ')})`];
     if (verb.subcommands.length > 0) lines.push(`      positional=(${verb.subcommands.map(describeEntry).join(' ')})`);
@@ -76,19 +88,27 @@ function zshScript(program: Command): string {
 # (after compinit), or save it as _flux in a directory of $fpath.
 _flux() {
   local -a verbs options positional global
+  local verb='' at=0 i
   verbs=(${verbs.map(describeEntry).join(' ')})
   global=(${global.map(quote).join(' ')})
-  if (( CURRENT == 2 )); then
+  for (( i = 2; i < CURRENT; i++ )); do
+    case $words[i] in
+      ${valueOptionsOf(program).join('|')}) (( i++ )) ;;
+      -*) ;;
+      *) verb=$words[i]; at=$i; break ;;
+    esac
+  done
+  if [[ -z $verb ]]; then
     _describe -t commands 'flux verb' verbs
     compadd -- $global
     return
   fi
-  case $words[2] in
+  case $verb in
 ${cases.join('\n')}
   esac
   if [[ $PREFIX == -* ]]; then
     compadd -- $options $global
-  elif (( CURRENT == 3 )) && (( $#positional > 0 )); then
+  elif (( CURRENT == at + 1 )) && (( $#positional > 0 )); then
     _describe -t values 'value' positional
   else
     _files

@@ -82,9 +82,13 @@ export function jsonOf(run: FluxRun): unknown {
   }
 }
 
-/** Runs a bash script in which "$FLUX" is the bin (for pipelines). */
-export function runShell(script: string, options: RunOptions = {}): Promise<FluxRun> {
-  const child = spawn('bash', ['-c', script], { cwd: REPO_ROOT, env: cleanEnv({ ...options.env, FLUX: FLUX_BIN }) });
+/** Runs a shell script in which "$FLUX" is the bin (for pipelines and completion). */
+export function runShell(script: string, options: RunOptions = {}, shell: 'bash' | 'zsh' = 'bash'): Promise<FluxRun> {
+  // zsh -f: no start-up files of the machine's.
+  const child = spawn(shell, shell === 'zsh' ? ['-f', '-c', script] : ['-c', script], {
+    cwd: REPO_ROOT,
+    env: cleanEnv({ ...options.env, FLUX: FLUX_BIN }),
+  });
   const result = collect(child, options.timeoutMs);
   child.stdin.end(options.input ?? '');
   return result;
