@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../apps/flux/test/support/deployment.js';
-import { unique, waitFor } from '../../../apps/flux/test/support/client.js';
+import { unique, waitFor, waitForEntity } from '../../../apps/flux/test/support/client.js';
 import { FluxClient, type Entity } from '@flux/client';
 import { jsonOf, runFlux, runShell, type FluxRun, type RunOptions } from './support/run-flux.js';
 
@@ -28,22 +28,13 @@ afterAll(async () => {
 const cli = (args: readonly string[], options: RunOptions = {}): Promise<FluxRun> =>
   runFlux(args, { ...options, env: { FLUX_URL: deployment.baseUrl, ...options.env } });
 
-const entityWhen = (id: string, predicate: (entity: Entity) => boolean = () => true): Promise<Entity> =>
-  waitFor(
-    async () => {
-      const entity = await flux.get(id);
-      return entity !== undefined && predicate(entity) ? entity : undefined;
-    },
-    { what: `entity ${id}` },
-  );
-
 describe('verbs of the bash client', () => {
   it('publish, get and delete print JSON on a pipe and exit 0', async () => {
     const id = `${unique('cli')}/room-101`;
     const published = await cli(['publish', 'sensors', 'agent-01', id, '{"temperature":22.5}']);
     expect(published).toMatchObject({ code: 0, stderr: '' });
     expect(jsonOf(published)).toMatchObject({ eventId: expect.any(String), stream: 'sensors' });
-    await entityWhen(id);
+    await waitForEntity(deployment, id);
     const got = await cli(['get', id]);
     expect(got.code).toBe(0);
     expect(jsonOf(got)).toMatchObject({ id, properties: { temperature: 22.5 }, version: 1 });
@@ -106,7 +97,7 @@ describe('verbs of the bash client', () => {
     const id = unique('clih');
     await flux.publish({ entityId: id, properties: { n: 1 } });
     await flux.publish({ entityId: id, properties: { n: 2 } });
-    await entityWhen(id, (entity) => entity.version === 2);
+    await waitForEntity(deployment, id, (entity) => entity.version === 2);
     const [history, connectors, health, ready, config] = await Promise.all([
       cli(['history', id, '--limit', '1']),
       cli(['connectors']),
@@ -231,7 +222,7 @@ describe('import and export', () => {
     const fromStdin = await cli(['import'], { input: many });
     expect(fromStdin.code).toBe(0);
     expect(jsonOf(fromStdin)).toEqual({ lines: 2_500, accepted: 2_500, refused: 0, errors: [] });
-    await entityWhen(`${prefix}/many-49`, (entity) => entity.properties.n === 2_499);
+    await waitForEntity(deployment, `${prefix}/many-49`, (entity) => entity.properties.n === 2_499);
   });
 
   it('an unreadable import file is a usage error', async () => {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { BatchInput, BatchResult, DeleteSelector, Entity, HistoryEvent } from '@flux/client';
+import type { BatchInput, BatchResult, DeleteSelector, Entity, HistoryEvent, ListOptions } from '@flux/client';
 import { CliFailure, ExitCode, UsageError } from '../exit-codes.js';
 import { isObject, positiveInteger, readJsonArgument, readJsonObject } from '../json-input.js';
 import { brief, table, type Output } from '../output.js';
@@ -32,6 +32,15 @@ export async function reportBatch(output: Output, result: BatchResult, json: unk
     return [`${result.accepted} accepted, ${result.refused} refused`, ...refused].join('\n');
   });
   if (result.refused > 0) throw new CliFailure(`${result.refused} of ${result.results.length} ${what} refused`, ExitCode.Partial);
+}
+
+/** The filters and page size of `list` and `export`. */
+export function listOptionsOf(options: { prefix?: string; namespace?: string; pageSize?: string }): ListOptions {
+  return {
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.pageSize === undefined ? {} : { pageSize: positiveInteger(options.pageSize, '--page-size') }),
+  };
 }
 
 async function writeJsonArray<T>(output: Output, items: AsyncIterable<T>): Promise<void> {
@@ -91,10 +100,8 @@ export function registerStateCommands(program: Command): void {
       .option('--page-size <N>', 'entities per request (default 1000)'),
     async ({ client, output }, _args, options) => {
       const entities = client.list({
-        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        ...listOptionsOf(options),
         ...(options.limit === undefined ? {} : { limit: positiveInteger(options.limit, '--limit') }),
-        ...(options.pageSize === undefined ? {} : { pageSize: positiveInteger(options.pageSize, '--page-size') }),
       });
       if (output.json) {
         await writeJsonArray(output, entities);

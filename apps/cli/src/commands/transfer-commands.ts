@@ -3,9 +3,10 @@ import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { BatchInput, FluxClient } from '@flux/client';
 import { CliFailure, ExitCode, UsageError } from '../exit-codes.js';
-import { isObject, positiveInteger } from '../json-input.js';
+import { isObject } from '../json-input.js';
 import type { Output } from '../output.js';
 import { action } from './define.js';
+import { listOptionsOf } from './state-commands.js';
 
 /** Lines sent per client.batch call: bounds memory however large the file (the client splits by bytes). */
 const IMPORT_CHUNK_LINES = 2_000;
@@ -122,12 +123,7 @@ export function registerTransferCommands(program: Command): void {
       .option('--namespace <NS>', 'ids of the form NS/...')
       .option('--page-size <N>', 'entities per request (default 1000)'),
     async ({ client, output }, _args, options) => {
-      const entities = client.list({
-        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-        ...(options.pageSize === undefined ? {} : { pageSize: positiveInteger(options.pageSize, '--page-size') }),
-      });
-      for await (const entity of entities) await output.line(JSON.stringify(entity));
+      for await (const entity of client.list(listOptionsOf(options))) await output.line(JSON.stringify(entity));
     },
   );
 }
