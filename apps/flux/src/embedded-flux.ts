@@ -83,7 +83,7 @@ export async function startEmbeddedFlux(
     websocket: settings.websocket,
   };
   const server = await buildServer({ system: deps, ingest: deps, query: deps }, { logger, version, http: settings.http });
-  closing.add('HTTP server', () => server.app.close());
+  closing.add('HTTP server', () => server.close());
 
   const connectorRuntime = new ConnectorRuntime({
     connectors: connectorSet,

@@ -84,8 +84,8 @@ const deps = {
     }
   },
 };
-const { app } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version, http: settings.http });
-closing.add('HTTP server', () => app.close());
+const { app, close: closeServer } = await buildServer({ system: deps, ingest: deps }, { logger, version: packageJson.version, http: settings.http });
+closing.add('HTTP server', closeServer);
 closing.add('connectors', () => connectorRuntime.stop());
 handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 

@@ -108,12 +108,12 @@ const deps = {
     return { ready: true };
   },
 };
-const { app } = await buildServer(
+const { app, close: closeServer } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
   { logger, version: packageJson.version, http: settings.http },
 );
 registerStaleHeader(app);
-closing.add('HTTP server', () => app.close());
+closing.add('HTTP server', closeServer);
 handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });

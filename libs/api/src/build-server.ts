@@ -17,6 +17,7 @@ import { historyRoutes, publishRoutes } from './routes/event-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
 import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
 import { systemRoutes } from './routes/system-routes.js';
+import { registerDrain } from './http/drain.js';
 import type { WebSocketHub } from './websocket/websocket-hub.js';
 import { websocketRoutes } from './websocket/websocket-routes.js';
 
@@ -24,6 +25,8 @@ export interface BuiltServer {
   readonly app: FastifyInstance;
   /** The WebSocket hub, when this server serves the read side. */
   readonly hub: WebSocketHub | undefined;
+  /** Stops the server after draining keep-alive clients (see registerDrain); once. */
+  close(): Promise<void>;
 }
 
 /**
@@ -98,6 +101,8 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   });
   registerErrorHandling(app);
   registerJsonBodyParser(app, system.runtimeConfig);
+  let hub: WebSocketHub | undefined;
+  const close = registerDrain(app, () => hub?.size ?? 0);
 
   await app.register(cors, {
     origin: '*',
@@ -138,7 +143,6 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
       entityDeleteRoutes(app, roles.ingest);
     }
   }
-  let hub: WebSocketHub | undefined;
   if (roles.query !== undefined) {
     historyRoutes(app, roles.query);
     entityReadRoutes(app, roles.query);
@@ -150,5 +154,5 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   systemRoutes(app, system);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  return { app, hub };
+  return { app, hub, close };
 }
