@@ -9,8 +9,8 @@ import {
   STARTUP_TIMEOUT_MS,
   TEST_ENCRYPTION_KEY,
   type Deployment,
-} from '../../../apps/flux/test/support/deployment.js';
-import { unique } from '../../../apps/flux/test/support/client.js';
+} from '../../../deploy/local/testing/test-deployment.js';
+import { unique } from '../../../deploy/local/testing/test-values.js';
 import { FluxClient, FluxError, FluxHttpError, FluxNetworkError, FluxTimeoutError } from '../src/index.js';
 
 const ADMIN_TOKEN = 'client-suite-admin-token';

@@ -1,7 +1,7 @@
 /** @flux/client against a real embedded Flux in internal mode: events, state, deletion, history, system. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../apps/flux/test/support/deployment.js';
-import { ISO_UTC, UUID_V7, unique, waitFor } from '../../../apps/flux/test/support/client.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../deploy/local/testing/test-deployment.js';
+import { ISO_UTC, UUID_V7, unique, waitFor } from '../../../deploy/local/testing/test-values.js';
 import { FluxClient, FluxHttpError, type Entity } from '../src/index.js';
 
 let deployment: Deployment;

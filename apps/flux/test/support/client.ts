@@ -1,5 +1,8 @@
-/** Small HTTP helpers for the black-box suite. Everything goes over the wire. */
-import { randomBytes } from 'node:crypto';
+/** Small HTTP helpers for the black-box suite. Everything goes over the wire: raw requests, or @flux/client. */
+import { FluxClient, FluxHttpError, type EventEnvelope } from '@flux/client';
+import { waitFor, type WaitOptions } from '../../../../deploy/local/testing/test-values.js';
+
+export { ISO_UTC, unique, UUID_V7, waitFor, type WaitOptions } from '../../../../deploy/local/testing/test-values.js';
 
 /** Anything with a base URL; a Deployment qualifies (its baseUrl follows restarts). */
 export interface Target {
@@ -73,15 +76,6 @@ export const describeResponse = (response: ApiResponse): string =>
 // ---------------------------------------------------------------------------------------------
 // Ids
 
-let counter = 0;
-
-/** A lowercase id fragment unique to this run: `<label>-<time>-<random>` (fits namespace names). */
-export function unique(label: string): string {
-  counter += 1;
-  const suffix = `${Date.now().toString(36).slice(-5)}${counter.toString(36)}${randomBytes(3).toString('hex')}`;
-  return `${label.slice(0, 32 - suffix.length - 1)}-${suffix}`;
-}
-
 export const encodeId = (id: string): string => encodeURIComponent(id);
 
 // ---------------------------------------------------------------------------------------------
@@ -120,16 +114,34 @@ export function publish(target: Target, entityId: string, properties: Record<str
   });
 }
 
-/** POST /api/events and fail unless it answered 200. */
+/**
+ * A @flux/client for the target (and token): the suite's ordinary calls go through the client
+ * users get, so every suite exercises it; `request` stays for what a client would never send.
+ */
+export function clientOf(target: Target, token?: string): FluxClient {
+  return new FluxClient({ url: target.baseUrl, ...(token === undefined ? {} : { token, adminToken: token }) });
+}
+
+/** Rethrows a client failure with what was being done, quoting the server's answer. */
+async function expecting<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const detail = error instanceof FluxHttpError ? `HTTP ${error.status} ${JSON.stringify(error.body)}` : String(error);
+    throw new Error(`${what}: ${detail}`, { cause: error });
+  }
+}
+
+/** POST /api/events (through @flux/client) and fail unless it answered 200. */
 export async function publishOk(
   target: Target,
   entityId: string,
   properties: Record<string, unknown>,
   options: PublishOptions = {},
 ): Promise<{ eventId: string; stream: string }> {
-  const response = await publish(target, entityId, properties, options);
-  if (response.status !== 200) throw new Error(`publish ${entityId} expected 200, got ${describeResponse(response)}`);
-  return response.body as { eventId: string; stream: string };
+  const { token, ...overrides } = options;
+  const event = envelope(entityId, properties, overrides) as unknown as EventEnvelope;
+  return expecting(`publish ${entityId} expected 200`, () => clientOf(target, token).publishEvent(event));
 }
 
 /** POST /api/events/batch and fail unless it answered 200. */
@@ -145,69 +157,37 @@ export async function batchOk(target: Target, events: readonly unknown[], token?
 // ---------------------------------------------------------------------------------------------
 // Waiting for asynchronous effects
 
-export interface WaitOptions {
-  readonly timeoutMs?: number;
-  readonly intervalMs?: number;
-  /** What is being waited for, for the failure message. */
-  readonly what?: string;
-}
-
-/**
- * Polls `condition` until it returns a value other than undefined/false/null and resolves with
- * it. Exceptions count as "not yet". At the deadline it throws, quoting the last value/error.
- */
-export async function waitFor<T>(
-  condition: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  options: WaitOptions = {},
-): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const intervalMs = options.intervalMs ?? 50;
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = undefined;
-  for (;;) {
-    try {
-      const value = await condition();
-      if (value !== undefined && value !== null && value !== false) return value;
-      last = value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() >= deadline) break;
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, intervalMs));
-  }
-  const detail = last instanceof Error ? last.message : JSON.stringify(last);
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what ?? 'condition'} (last: ${detail})`);
-}
-
 export async function getEntity(target: Target, id: string): Promise<ApiResponse> {
   return await get(target, `/api/state/entities/${encodeId(id)}`);
 }
 
-/** Waits until the entity exists and satisfies `predicate`; resolves with it. */
+/** Waits (reading through @flux/client) until the entity exists and satisfies `predicate`; resolves with it. */
 export async function waitForEntity(
   target: Target,
   id: string,
   predicate: (entity: Json) => boolean = () => true,
   options: WaitOptions = {},
 ): Promise<Json> {
+  const client = clientOf(target);
   let lastSeen = 'nothing';
   try {
     return await waitFor(
       async () => {
-        const response = await getEntity(target, id);
-        lastSeen = describeResponse(response);
-        return response.status === 200 && predicate(response.body) ? (response.body as Json) : undefined;
+        const entity = await client.get(id);
+        lastSeen = JSON.stringify(entity) ?? 'no entity (404)';
+        return entity !== undefined && predicate(entity) ? (entity as Json) : undefined;
       },
       { what: `entity ${id}`, ...options },
     );
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; last response: ${lastSeen}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last seen: ${lastSeen.slice(0, 2_000)}`);
   }
 }
 
-/** Waits until GET /api/state/entities/:id answers 404. */
+/** Waits until the entity is gone (GET answers 404). */
 export async function waitForGone(target: Target, id: string, options: WaitOptions = {}): Promise<void> {
-  await waitFor(async () => (await getEntity(target, id)).status === 404, { what: `entity ${id} to be gone`, ...options });
+  const client = clientOf(target);
+  await waitFor(async () => (await client.get(id)) === undefined, { what: `entity ${id} to be gone`, ...options });
 }
 
 export async function listEntities(target: Target, query: Record<string, string> = {}, token?: string): Promise<Json[]> {
@@ -217,21 +197,13 @@ export async function listEntities(target: Target, query: Record<string, string>
   return response.body as Json[];
 }
 
-export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
 /** Registers a namespace through the admin API and returns its token. */
 export async function registerNamespace(
   target: Target,
   name: string,
   adminToken?: string,
 ): Promise<{ namespaceId: string; name: string; token: string }> {
-  const response = await request(target, 'POST', '/api/namespaces', {
-    json: { name },
-    ...(adminToken === undefined ? {} : { token: adminToken }),
-  });
-  if (response.status !== 200) throw new Error(`register namespace ${name} expected 200, got ${describeResponse(response)}`);
-  return response.body as { namespaceId: string; name: string; token: string };
+  return expecting(`register namespace ${name} expected 200`, () => clientOf(target, adminToken).namespaces.create(name));
 }
 
 /** Asserts the contract's error shape: a JSON object with a non-empty string `error`. */
