@@ -10,6 +10,7 @@ import {
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
+import { DASHBOARD_DIR } from '@flux/dashboard';
 import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
@@ -82,7 +83,10 @@ export async function startEmbeddedFlux(
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };
-  const server = await buildServer({ system: deps, ingest: deps, query: deps }, { logger, version, http: settings.http });
+  const server = await buildServer(
+    { system: deps, ingest: deps, query: deps },
+    { logger, version, http: settings.http, dashboard: { root: DASHBOARD_DIR, publicMode: settings.authEnabled } },
+  );
   closing.add('HTTP server', () => server.app.close());
 
   const connectorRuntime = new ConnectorRuntime({
