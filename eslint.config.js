@@ -127,9 +127,9 @@ export default defineConfig(
     },
   },
   {
-    // Not a debt: the client and CLI suites start real servers with apps/flux's test support,
-    // the one way the project starts Flux for tests.
-    files: ['libs/client/test/**/*.ts', 'apps/cli/test/**/*.ts'],
+    // Not a debt: the client, CLI and dashboard suites start real servers with apps/flux's test
+    // support, the one way the project starts Flux for tests.
+    files: ['libs/client/test/**/*.ts', 'apps/cli/test/**/*.ts', 'libs/dashboard/test/**/*.ts'],
     rules: boundaries(['^(\\.\\./)+apps/flux/test/support/[a-z-]+\\.js$']),
   },
   {

@@ -10,7 +10,6 @@ import {
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
-import { DASHBOARD_DIR } from '@flux/dashboard';
 import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
 
 export interface RunningFlux extends BuiltServer {
@@ -85,7 +84,7 @@ export async function startEmbeddedFlux(
   };
   const server = await buildServer(
     { system: deps, ingest: deps, query: deps },
-    { logger, version, http: settings.http, dashboard: { root: DASHBOARD_DIR, publicMode: settings.authEnabled } },
+    { logger, version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
   );
   closing.add('HTTP server', () => server.app.close());
 

@@ -14,7 +14,6 @@ import {
   parseClusterSettings,
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
-import { DASHBOARD_DIR } from '@flux/dashboard';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
@@ -111,7 +110,7 @@ const deps = {
 };
 const { app } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
-  { logger, version: packageJson.version, http: settings.http, dashboard: { root: DASHBOARD_DIR, publicMode: settings.authEnabled } },
+  { logger, version: packageJson.version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
 );
 registerStaleHeader(app);
 closing.add('HTTP server', () => app.close());

@@ -98,7 +98,8 @@ export interface UnroutedAnswer {
 export function unroutedAnswer(app: FastifyInstance, method: string, path: string): UnroutedAnswer {
   const allowed = ROUTABLE_METHODS.filter((candidate) => app.findRoute({ method: candidate, url: path }) !== null);
   // A route of this very method that found nothing (a static file route) is a plain 404.
-  if (allowed.length === 0 || allowed.includes(method as (typeof ROUTABLE_METHODS)[number])) return { status: 404, body: errorBody(ErrorCode.NotFound, `no route for ${method} ${path}`) };
+  if (allowed.length === 0 || allowed.includes(method as (typeof ROUTABLE_METHODS)[number]))
+    return { status: 404, body: errorBody(ErrorCode.NotFound, `no route for ${method} ${path}`) };
   const allow = allowed.join(', ');
   return { status: 405, allow, body: errorBody(ErrorCode.MethodNotAllowed, `${method} is not allowed on ${path}; use ${allow}`) };
 }

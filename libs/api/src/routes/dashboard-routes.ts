@@ -1,12 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { ErrorCode, FluxError } from '@flux/domain';
 
+/**
+ * Where `npm run build:dashboard` writes the dashboard of libs/dashboard. It is found by path,
+ * not imported: what the server needs is the browser build, not a module.
+ */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
+
 export interface DashboardOptions {
-  /** The built dashboard: `index.html` and `assets/` (`DASHBOARD_DIR` of @flux/dashboard). */
-  readonly root: string;
+  /** The built dashboard, `index.html` and `assets/` (default DASHBOARD_DIR). */
+  readonly root?: string;
   /** Public mode: the page then asks for namespace tokens where the API needs them. */
   readonly publicMode: boolean;
 }
@@ -40,8 +47,7 @@ export function dashboardContentSecurityPolicy(host: string | undefined): string
   ].join('; ');
 }
 
-const notBuilt = (root: string): FluxError =>
-  new FluxError(ErrorCode.NotFound, `the dashboard is not built (no ${join(root, 'index.html')}): run \`npm run build:dashboard\``);
+const NOT_BUILT = 'the dashboard is not built: run `npm run build:dashboard` on the server (the API works without it)';
 
 /**
  * The dashboard at `/`: index.html is read on each request (it is small, never cached, and a
@@ -50,7 +56,8 @@ const notBuilt = (root: string): FluxError =>
  * the usual error shape and the server runs on.
  */
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardOptions): Promise<void> {
-  const indexPath = join(options.root, 'index.html');
+  const root = options.root ?? DASHBOARD_DIR;
+  const indexPath = join(root, 'index.html');
   const mode = options.publicMode ? 'public' : 'internal';
   const readIndex = async (): Promise<string | undefined> => {
     try {
@@ -60,12 +67,11 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
       throw error;
     }
   };
-  if ((await readIndex()) === undefined)
-    app.log.warn({ root: options.root }, 'the dashboard is not built; run `npm run build:dashboard` to serve it at /');
+  if ((await readIndex()) === undefined) app.log.warn({ root }, `${NOT_BUILT}; / answers 404 until then`);
 
   app.get('/', { schema: { hide: true } }, async (request: FastifyRequest, reply) => {
     const page = await readIndex();
-    if (page === undefined) throw notBuilt(options.root);
+    if (page === undefined) throw new FluxError(ErrorCode.NotFound, NOT_BUILT);
     return reply
       .header('Content-Security-Policy', dashboardContentSecurityPolicy(request.headers.host))
       .header('Cache-Control', 'no-store')
@@ -73,7 +79,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardOp
       .send(page);
   });
   await app.register(fastifyStatic, {
-    root: join(options.root, 'assets'),
+    root: join(root, 'assets'),
     prefix: '/assets/',
     decorateReply: false,
     index: false,

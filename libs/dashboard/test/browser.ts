@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { describe, it } from 'vitest';
-import { REPO_ROOT } from './deployment.js';
+import { REPO_ROOT } from '../../../apps/flux/test/support/deployment.js';
 
 export const CHROMIUM_PATH = process.env.FLUX_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOW_TO = 'apt-get install chromium';
