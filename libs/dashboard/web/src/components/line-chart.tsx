@@ -23,9 +23,10 @@ export function LineChart({ title, values, format, periodSeconds }: LineChartPro
   const current = values.at(-1);
   const max = values.length > 0 ? Math.max(...values) : 0;
   const min = values.length > 0 ? Math.min(...values) : 0;
-  // A flat line sits in the middle; a line that starts at 0 keeps 0 at the bottom.
-  const low = min >= 0 && min <= max / 2 ? 0 : min;
-  const span = max - low || 1;
+  // Small positive values are drawn from 0; a flat line sits in the middle.
+  const flat = max === min;
+  const low = flat ? min - 1 : min >= 0 && min <= max / 2 ? 0 : min;
+  const span = flat ? 2 : max - low;
   const innerWidth = WIDTH - PAD.left - PAD.right;
   const innerHeight = HEIGHT - PAD.top - PAD.bottom;
   const step = values.length > 1 ? innerWidth / (values.length - 1) : 0;
