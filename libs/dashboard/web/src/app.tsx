@@ -101,7 +101,12 @@ function View({ route }: { route: Route }) {
   }
 }
 
-const CONNECTION_TEXT = { connecting: 'Connecting…', open: 'Live', reconnecting: 'Reconnecting…' } as const;
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  open: 'Live',
+  reconnecting: 'Reconnecting…',
+  failed: 'No live updates (reload the page)',
+} as const;
 
 function LiveStatus() {
   const { state, metrics } = useLiveFeedState();

@@ -1,7 +1,7 @@
 import type { MetricsUpdateMessage, ServerMessage, WatchMessage } from '@flux/client';
 import { flux } from './flux';
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'failed';
 
 /** What a view hears from the feed: the server's messages, and `resync` after a reconnection. */
 export type FeedEvent = ServerMessage | { type: 'resync' };
@@ -40,7 +40,14 @@ class LiveFeed {
   }
 
   private async run(): Promise<void> {
-    for await (const message of flux.watch()) this.receive(message);
+    try {
+      for await (const message of flux.watch()) this.receive(message);
+    } catch (error) {
+      // The watch reconnects by itself; it ends only when it cannot work at all.
+      console.error('Flux live updates stopped', error);
+      this.state = 'failed';
+      this.changed();
+    }
   }
 
   private receive(message: WatchMessage): void {

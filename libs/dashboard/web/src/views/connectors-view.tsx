@@ -13,18 +13,20 @@ const STATUS_TEXT: Record<string, string> = { configured: 'Configured', not_conf
 
 /** Connectors and their status; in public mode, those of the namespace whose token is given. */
 export function ConnectorsView() {
+  // The token typed in, and the one the list was asked for (not every keystroke is a request).
   const [token, setToken] = useState(() => readToken('namespace'));
+  const [shownToken, setShownToken] = useState(token);
   const [connectors, setConnectors] = useState<ConnectorDetail[] | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [loading, setLoading] = useState(false);
   const latest = useRef(0);
 
   const load = async (): Promise<void> => {
-    if (publicMode && token === '') return;
+    if (publicMode && shownToken === '') return;
     const request = ++latest.current;
     setLoading(true);
     try {
-      const client = fluxWith({ token });
+      const client = fluxWith({ token: shownToken });
       const summaries = await client.connectors.list();
       const details = await Promise.all(summaries.map((summary) => client.connectors.get(summary.name)));
       if (request !== latest.current) return;
@@ -41,7 +43,7 @@ export function ConnectorsView() {
     void load();
     const timer = setInterval(() => void load(), REFRESH_MS);
     return () => clearInterval(timer);
-  }, [token]);
+  }, [shownToken]);
 
   return (
     <section aria-labelledby="view-title">
@@ -55,7 +57,8 @@ export function ConnectorsView() {
           aria-label="Namespace token"
           onSubmit={(event) => {
             event.preventDefault();
-            void load();
+            if (token === shownToken) void load();
+            else setShownToken(token);
           }}
         >
           <TokenField
@@ -70,7 +73,7 @@ export function ConnectorsView() {
       ) : null}
       {error === undefined ? null : <ErrorNotice>{error}</ErrorNotice>}
       {connectors === undefined ? (
-        <p role="status">{publicMode && token === '' ? 'Enter a namespace token to see its connectors.' : loading ? 'Loading…' : ''}</p>
+        <p role="status">{publicMode && shownToken === '' ? 'Enter a namespace token to see its connectors.' : loading ? 'Loading…' : ''}</p>
       ) : connectors.length === 0 ? (
         <p class="empty">This server runs no connectors.</p>
       ) : (
@@ -108,7 +111,7 @@ export function ConnectorsView() {
           </table>
         </div>
       )}
-      <button type="button" class="secondary" onClick={() => void load()} disabled={loading || (publicMode && token === '')}>
+      <button type="button" class="secondary" onClick={() => void load()} disabled={loading || (publicMode && shownToken === '')}>
         Refresh now
       </button>
     </section>
