@@ -1,5 +1,6 @@
 import type { ConnectorDetail } from '@flux/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { DataTable } from '../components/data-table';
 import { ErrorNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
 import { TokenField } from '../components/token-field';
@@ -77,39 +78,25 @@ export function ConnectorsView() {
       ) : connectors.length === 0 ? (
         <p class="empty">This server runs no connectors.</p>
       ) : (
-        <div class="table-scroll" role="region" aria-labelledby="connectors-caption" tabIndex={0}>
-          <table>
-            <caption id="connectors-caption">Connectors</caption>
-            <thead>
-              <tr>
-                <th scope="col">Connector</th>
-                <th scope="col">Status</th>
-                <th scope="col">Enabled</th>
-                <th scope="col" class="numeric">
-                  Poll interval
-                </th>
-                <th scope="col">Last poll</th>
-                <th scope="col">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {connectors.map((connector) => (
-                <tr key={connector.name}>
-                  <th scope="row">{connector.name}</th>
-                  <td>
-                    <span class={`badge badge-${connector.status}`}>{STATUS_TEXT[connector.status] ?? connector.status}</span>
-                  </td>
-                  <td>{connector.enabled ? 'yes' : 'no'}</td>
-                  <td class="numeric">{connector.poll_interval_seconds} s</td>
-                  <td>
-                    <TimeText time={connector.last_poll} />
-                  </td>
-                  <td class="wrap">{connector.last_error ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          caption="Connectors"
+          columns={['Connector', 'Status', 'Enabled', { label: 'Poll interval', numeric: true }, 'Last poll', 'Last error']}
+        >
+          {connectors.map((connector) => (
+            <tr key={connector.name}>
+              <th scope="row">{connector.name}</th>
+              <td>
+                <span class={`badge badge-${connector.status}`}>{STATUS_TEXT[connector.status] ?? connector.status}</span>
+              </td>
+              <td>{connector.enabled ? 'yes' : 'no'}</td>
+              <td class="numeric">{connector.poll_interval_seconds} s</td>
+              <td>
+                <TimeText time={connector.last_poll} />
+              </td>
+              <td class="wrap">{connector.last_error ?? '—'}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <button type="button" class="secondary" onClick={() => void load()} disabled={loading || (publicMode && shownToken === '')}>
         Refresh now

@@ -1,5 +1,6 @@
 import type { Entity } from '@flux/client';
 import { useEffect, useState } from 'preact/hooks';
+import { DataTable } from '../components/data-table';
 import { ErrorNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
 import { describeError, flux } from '../flux';
@@ -70,29 +71,16 @@ export function DirectoryView() {
               </dd>
             </div>
           </dl>
-          <div class="table-scroll" role="region" aria-labelledby="directory-caption" tabIndex={0}>
-            <table>
-              <caption id="directory-caption">Namespaces</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Namespace</th>
-                  <th scope="col" class="numeric">
-                    Entities
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {namespaces.map(([name, counts]) => (
-                  <tr key={name}>
-                    <th scope="row">
-                      <a href={hrefOf({ view: 'entities', prefix: '', namespace: name })}>{name}</a>
-                    </th>
-                    <td class="numeric">{formatInteger(counts.entities)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption="Namespaces" columns={['Namespace', { label: 'Entities', numeric: true }]}>
+            {namespaces.map(([name, counts]) => (
+              <tr key={name}>
+                <th scope="row">
+                  <a href={hrefOf({ view: 'entities', prefix: '', namespace: name })}>{name}</a>
+                </th>
+                <td class="numeric">{formatInteger(counts.entities)}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
     </section>

@@ -1,5 +1,6 @@
 import type { Entity } from '@flux/client';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { DataTable } from '../components/data-table';
 import { ErrorNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
 import { describeError, flux } from '../flux';
@@ -196,35 +197,24 @@ export function EntitiesView({ prefix, namespace }: Filters) {
               overflow ? `; the table holds at most ${formatInteger(MAX_ROWS)}, narrow the filters to see others` : ''
             }`}
       </p>
-      <div class="table-scroll" role="region" aria-labelledby="entities-caption" tabIndex={0}>
-        <table class="entities">
-          <caption id="entities-caption">Entities{describeFilters(filters)}, updated live</caption>
-          <thead>
-            <tr>
-              <th scope="col">Entity</th>
-              <th scope="col">Properties</th>
-              <th scope="col" class="numeric">
-                Version
-              </th>
-              <th scope="col">Last updated</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((entity) => (
-              <tr key={entity.id} class={fresh.current.has(entity.id) ? 'row-fresh' : undefined}>
-                <th scope="row">
-                  <a href={entityHref(entity.id)}>{entity.id}</a>
-                </th>
-                <td class="properties">{propertiesSummary(entity.properties)}</td>
-                <td class="numeric">{entity.version}</td>
-                <td>
-                  <TimeText time={entity.lastUpdated} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        class="entities"
+        caption={`Entities${describeFilters(filters)}, updated live`}
+        columns={['Entity', 'Properties', { label: 'Version', numeric: true }, 'Last updated']}
+      >
+        {shown.map((entity) => (
+          <tr key={entity.id} class={fresh.current.has(entity.id) ? 'row-fresh' : undefined}>
+            <th scope="row">
+              <a href={entityHref(entity.id)}>{entity.id}</a>
+            </th>
+            <td class="properties">{propertiesSummary(entity.properties)}</td>
+            <td class="numeric">{entity.version}</td>
+            <td>
+              <TimeText time={entity.lastUpdated} />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {!loading && shown.length === 0 ? <p class="empty">No entities{describeFilters(filters)} yet.</p> : null}
       {exhausted || overflow ? null : (
         <button type="button" onClick={() => void loadMore()} disabled={loading}>

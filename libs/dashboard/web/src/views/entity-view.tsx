@@ -1,5 +1,6 @@
 import type { Entity, HistoryEvent } from '@flux/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { DataTable } from '../components/data-table';
 import { ErrorNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
 import { describeError, flux } from '../flux';
@@ -80,26 +81,16 @@ export function EntityView({ id }: { id: string }) {
             </a>
           </p>
           <h2>Properties</h2>
-          <div class="table-scroll" role="region" aria-label="Properties" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {properties.map(([name, value]) => (
-                  <tr key={name}>
-                    <th scope="row">{name}</th>
-                    <td>
-                      <pre class="json">{prettyJson(value)}</pre>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="Properties" columns={['Name', 'Value']}>
+            {properties.map(([name, value]) => (
+              <tr key={name}>
+                <th scope="row">{name}</th>
+                <td>
+                  <pre class="json">{prettyJson(value)}</pre>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
       {loaded === undefined ? null : <History events={loaded.history} />}
@@ -114,35 +105,25 @@ function History({ events }: { events: HistoryEvent[] }) {
       {events.length === 0 ? (
         <p class="empty">No events stored for this id in the last 24 hours.</p>
       ) : (
-        <div class="table-scroll" role="region" aria-label="Recent history" tabIndex={0}>
-          <table>
-            <caption>The newest {events.length} events, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Stream</th>
-                <th scope="col">Source</th>
-                <th scope="col">Properties</th>
-                <th scope="col">Event id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((event) => (
-                <tr key={event.eventId}>
-                  <td>
-                    <TimeText time={event.timestamp} />
-                  </td>
-                  <td>{event.stream}</td>
-                  <td>{event.source}</td>
-                  <td>
-                    <pre class="json">{prettyJson(event.payload?.properties ?? {})}</pre>
-                  </td>
-                  <td class="mono">{event.eventId}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Recent history"
+          caption={`The newest ${events.length} events, newest first`}
+          columns={['Time', 'Stream', 'Source', 'Properties', 'Event id']}
+        >
+          {events.map((event) => (
+            <tr key={event.eventId}>
+              <td>
+                <TimeText time={event.timestamp} />
+              </td>
+              <td>{event.stream}</td>
+              <td>{event.source}</td>
+              <td>
+                <pre class="json">{prettyJson(event.payload?.properties ?? {})}</pre>
+              </td>
+              <td class="mono">{event.eventId}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );
