@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every Flux process. The apps run their TypeScript sources through tsx (a
-# runtime dependency, so `npm ci --omit=dev` installs it); there is no build step.
+# runtime dependency, so `npm ci --omit=dev` installs it); the one build step is the
+# dashboard's, in a stage of its own.
 #
 #   docker build -t flux:0.1.0 .
 #   docker run -p 3000:3000 -v flux-data:/data flux:0.1.0            # embedded server (default)
@@ -9,32 +10,49 @@
 # The Helm chart (deploy/helm/flux) runs the distributed roles from the same image with
 #   node --import tsx apps/<reducer|ingest-gateway|query-gateway>/src/main.ts
 #
-# Native modules (lmdb, msgpackr-extract, esbuild) come as prebuilt binaries for linux x64 and
-# arm64 (glibc), which is why the base is Debian (bookworm) and not Alpine.
+# Native modules (lmdb, msgpackr-extract, esbuild; Vite's rolldown and lightningcss in the
+# dashboard stage) come as prebuilt binaries for linux x64 and arm64 (glibc), which is why the
+# base is Debian (bookworm) and not Alpine.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- dependencies: production node_modules for the whole npm workspace ----
-FROM ${NODE_IMAGE} AS deps
+# ---- manifests: every workspace's package.json, for npm ci ----
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
-# Only the manifests, so this layer is rebuilt when dependencies change, not on every edit.
-# npm ci needs every workspace's package.json to link @flux/* into node_modules: a new
+# Only the manifests, so the install layers are rebuilt when dependencies change, not on every
+# edit. npm ci needs every workspace's package.json to link @flux/* into node_modules: a new
 # workspace under apps/ or libs/ needs its line here.
 COPY package.json package-lock.json ./
+COPY apps/cli/package.json apps/cli/package.json
 COPY apps/flux/package.json apps/flux/package.json
 COPY apps/ingest-gateway/package.json apps/ingest-gateway/package.json
 COPY apps/query-gateway/package.json apps/query-gateway/package.json
 COPY apps/reducer/package.json apps/reducer/package.json
 COPY libs/api/package.json libs/api/package.json
+COPY libs/client/package.json libs/client/package.json
 COPY libs/connectors/package.json libs/connectors/package.json
 COPY libs/core/package.json libs/core/package.json
+COPY libs/dashboard/package.json libs/dashboard/package.json
 COPY libs/domain/package.json libs/domain/package.json
 COPY libs/embedded/package.json libs/embedded/package.json
 COPY libs/grpc/package.json libs/grpc/package.json
 COPY libs/kafka/package.json libs/kafka/package.json
 COPY libs/redis/package.json libs/redis/package.json
+
+# ---- dependencies: production node_modules for the whole npm workspace ----
+# (The root `prepare` script builds the dashboard only where its sources are: not here.)
+FROM manifests AS deps
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
+
+# ---- dashboard: built with the dev dependencies (Vite, Preact), only dist/ is kept ----
+FROM manifests AS dashboard
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY libs/client ./libs/client
+COPY libs/dashboard ./libs/dashboard
+RUN npm run build:dashboard
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
@@ -49,6 +67,8 @@ COPY --from=deps /app ./
 COPY tsconfig.base.json tsconfig.json ./
 COPY libs ./libs
 COPY apps ./apps
+# The dashboard Flux serves at / (see libs/dashboard).
+COPY --from=dashboard /app/libs/dashboard/dist ./libs/dashboard/dist
 # The embedded server's data directory; the distributed roles keep no local state.
 # tsx caches compiled modules under $TMPDIR (/tmp), which must stay writable.
 RUN mkdir -p /data && chown node:node /data

@@ -28,6 +28,8 @@ const depConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
+  // The dashboard's browser code reaches Flux only through the typed client.
+  { sourceTag: 'type:ui', onlyDependOnLibsWithTags: ['type:client'] },
 ];
 
 /** The boundaries rule; `allow` lists import specifiers exempted (known debts, see below). */
@@ -46,7 +48,11 @@ const boundaries = (allow = []) => ({
 
 // Linting everything (`npm run lint`), one program over the root tsconfig.json takes half the
 // time of a program per project; an Nx lint task (one project) needs only its own tsconfig.json.
-const typeInformation = process.env.NX_TASK_TARGET_PROJECT === undefined ? { project: './tsconfig.json' } : { projectService: true };
+// The dashboard's browser code (DOM, JSX) has a tsconfig of its own.
+const typeInformation =
+  process.env.NX_TASK_TARGET_PROJECT === undefined
+    ? { project: ['./tsconfig.json', './libs/dashboard/web/tsconfig.json'] }
+    : { projectService: true };
 
 const NO_IO = 'libs/domain does no I/O: keep Node modules in core or an adapter.';
 /** Forbids Node's own modules (`fs`, `node:net`, ...), saying why with `message`. */
@@ -65,7 +71,7 @@ export default defineConfig(
   globalIgnores([
     '**/node_modules/**',
     '.nx/**',
-    'dist/**',
+    '**/dist/**',
     'coverage/**',
     'bench/results/**',
     'bench/tmp/**',
@@ -76,7 +82,7 @@ export default defineConfig(
     '**/*.cjs',
   ]),
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     languageOptions: {
       parser: tseslint.parser,
@@ -130,9 +136,9 @@ export default defineConfig(
     rules: noNodeModules(NO_IO),
   },
   {
-    // Not a debt: the CLI suites start real servers with apps/flux's test support, the one way
-    // the project starts Flux for tests.
-    files: ['apps/cli/test/**/*.ts'],
+    // Not a debt: the CLI and dashboard suites start real servers with apps/flux's test
+    // support, the one way the project starts Flux for tests.
+    files: ['apps/cli/test/**/*.ts', 'libs/dashboard/test/**/*.ts'],
     rules: boundaries(['^(\\.\\./)+apps/flux/test/support/[a-z-]+\\.js$']),
   },
   {

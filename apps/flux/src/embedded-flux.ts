@@ -82,7 +82,10 @@ export async function startEmbeddedFlux(
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };
-  const server = await buildServer({ system: deps, ingest: deps, query: deps }, { logger, version, http: settings.http });
+  const server = await buildServer(
+    { system: deps, ingest: deps, query: deps },
+    { logger, version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
+  );
   closing.add('HTTP server', () => server.close());
 
   const connectorRuntime = new ConnectorRuntime({

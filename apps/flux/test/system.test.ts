@@ -110,6 +110,22 @@ describe('GET /api/openapi.json', () => {
   });
 });
 
+describe('GET / (the dashboard, built by npm ci; libs/dashboard/test drives it in a browser)', () => {
+  it('serves the page with a policy of its own scripts and its own WebSocket, and keeps it out of the OpenAPI document', async () => {
+    for (const target of [flux, pub]) {
+      const response = await get(target, '/');
+      expectStatus(response, 200, 'GET / (npm run build:dashboard builds it)');
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.text).toContain(`<meta name="flux-mode" content="${target === pub ? 'public' : 'internal'}"`);
+      const policy = response.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("script-src 'self';");
+      expect(policy).toContain(`connect-src 'self' ws://${new URL(target.baseUrl).host}`);
+    }
+    const paths = Object.keys((await get(flux, '/api/openapi.json')).body.paths as Record<string, unknown>);
+    expect(paths.filter((path) => path === '/' || path.startsWith('/assets'))).toEqual([]);
+  });
+});
+
 describe('flux-core/directory', () => {
   async function directory(target: Deployment): Promise<Json> {
     const response = await getEntity(target, 'flux-core/directory');

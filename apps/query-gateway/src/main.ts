@@ -110,7 +110,7 @@ const deps = {
 };
 const { app, close: closeServer } = await buildServer(
   { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
-  { logger, version: packageJson.version, http: settings.http },
+  { logger, version: packageJson.version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
 );
 registerStaleHeader(app);
 closing.add('HTTP server', closeServer);

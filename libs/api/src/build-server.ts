@@ -13,6 +13,7 @@ import { SECURITY_HEADERS } from './http/security-headers.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
+import { dashboardRoutes, type DashboardOptions } from './routes/dashboard-routes.js';
 import { historyRoutes, publishRoutes } from './routes/event-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
 import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
@@ -44,6 +45,8 @@ export interface BuildServerOptions {
   readonly version: string;
   /** Timeouts against slow and idle clients (the settings' `http`; defaults: DEFAULT_HTTP_TIMEOUTS). */
   readonly http?: HttpTimeouts;
+  /** Serve the dashboard at `/` (with the query role only: it reads and watches). */
+  readonly dashboard?: DashboardOptions;
 }
 
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000 };
@@ -150,6 +153,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     adminRoutes(app, roles.query);
     connectorRoutes(app, roles.query);
     hub = websocketRoutes(app, roles.query);
+    if (options.dashboard !== undefined) await dashboardRoutes(app, options.dashboard);
   }
   systemRoutes(app, system);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,5 +1,6 @@
 export * from './api-deps.js';
 export * from './build-server.js';
+export type { DashboardOptions } from './routes/dashboard-routes.js';
 export * from './http/errors.js';
 export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';

@@ -97,7 +97,9 @@ export interface UnroutedAnswer {
 /** The answer to a request no route takes: 405 with Allow when its path has routes for other methods, else 404. */
 export function unroutedAnswer(app: FastifyInstance, method: string, path: string): UnroutedAnswer {
   const allowed = ROUTABLE_METHODS.filter((candidate) => app.findRoute({ method: candidate, url: path }) !== null);
-  if (allowed.length === 0) return { status: 404, body: errorBody(ErrorCode.NotFound, `no route for ${method} ${path}`) };
+  // A route of this very method that found nothing (a static file route) is a plain 404.
+  if (allowed.length === 0 || allowed.includes(method as (typeof ROUTABLE_METHODS)[number]))
+    return { status: 404, body: errorBody(ErrorCode.NotFound, `no route for ${method} ${path}`) };
   const allow = allowed.join(', ');
   return { status: 405, allow, body: errorBody(ErrorCode.MethodNotAllowed, `${method} is not allowed on ${path}; use ${allow}`) };
 }
