@@ -13,7 +13,8 @@ await createProjectGraphAsync({ exitOnError: true });
 /**
  * What each kind of project may import (the tags are in each project.json):
  * domain nothing of ours, core only domain, adapters only core and domain (never another
- * adapter), apps wire anything, tooling (bench, deploy/local) uses anything.
+ * adapter), apps wire anything, tooling (bench, deploy/local) uses anything. The client
+ * (@flux/client) is published on its own: it imports nothing of ours, and apps and tooling use it.
  */
 const depConstraints = [
   {
@@ -26,6 +27,7 @@ const depConstraints = [
   { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:core', 'type:domain'] },
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
   { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
+  { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
 ];
 
 /** The boundaries rule; `allow` lists import specifiers exempted (known debts, see below). */
@@ -47,6 +49,7 @@ const boundaries = (allow = []) => ({
 const typeInformation = process.env.NX_TASK_TARGET_PROJECT === undefined ? { project: './tsconfig.json' } : { projectService: true };
 
 const NO_IO = 'libs/domain does no I/O: keep Node modules in core or an adapter.';
+const BROWSER_TOO = '@flux/client runs in browsers too: use web APIs (fetch, WebSocket, AbortSignal, TextEncoder).';
 
 export default defineConfig(
   globalIgnores([
@@ -113,6 +116,25 @@ export default defineConfig(
         {
           paths: builtinModules.map((name) => ({ name, message: NO_IO })),
           patterns: [{ group: ['node:*'], message: NO_IO }],
+        },
+      ],
+    },
+  },
+  {
+    // Not a debt: the client and CLI suites start real servers with apps/flux's test support,
+    // the one way the project starts Flux for tests.
+    files: ['libs/client/test/**/*.ts', 'apps/cli/test/**/*.ts'],
+    rules: boundaries(['^(\\.\\./)+apps/flux/test/support/[a-z-]+\\.js$']),
+  },
+  {
+    // The client runs in browsers as in Node: no Node module in its sources.
+    files: ['libs/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: builtinModules.map((name) => ({ name, message: BROWSER_TOO })),
+          patterns: [{ group: ['node:*'], message: BROWSER_TOO }],
         },
       ],
     },

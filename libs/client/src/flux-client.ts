@@ -1,0 +1,369 @@
+import { byteLength, chunkBody, planChunks, type SerialisedEvent } from './batch-chunks.js';
+import { FluxHttpError } from './errors.js';
+import { send, withQuery, type FetchFunction, type RawResponse, type RequestSpec, type TransportOptions } from './http-transport.js';
+import type {
+  BatchInput,
+  BatchItemResult,
+  BatchResult,
+  ConnectorDetail,
+  ConnectorSummary,
+  CreatedNamespace,
+  DeleteManyResult,
+  DeleteResult,
+  DeleteSelector,
+  Entity,
+  EventEnvelope,
+  HealthStatus,
+  HistoryEvent,
+  Namespace,
+  PublishInput,
+  PublishResult,
+  Readiness,
+  RuntimeConfig,
+} from './types.js';
+import { WatchStream, type Watch, type WatchOptions } from './watch.js';
+import { loadWebSocket, type WebSocketConstructor, type WebSocketFactory } from './websocket-loader.js';
+
+export const DEFAULT_URL = 'http://localhost:3000';
+/** The contract's default `body_size_limit_batch_bytes` (10 MiB). */
+export const DEFAULT_MAX_BATCH_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_STREAM = 'default';
+export const DEFAULT_SOURCE = 'flux-client';
+/** Entities per list request; the server caps it (FLUX_LIST_MAX_LIMIT, 10000 by default). */
+export const DEFAULT_PAGE_SIZE = 1000;
+
+const NEXT_CURSOR_HEADER = 'flux-next-cursor';
+
+export interface FluxClientOptions {
+  /** Base URL of Flux (default http://localhost:3000). */
+  readonly url?: string;
+  /** Namespace token, sent as bearer with every request but admin ones (public mode). */
+  readonly token?: string;
+  /** Admin token (FLUX_ADMIN_TOKEN), sent by namespace registration and deletion and config updates. */
+  readonly adminToken?: string;
+  /** fetch implementation (default the global one). */
+  readonly fetch?: FetchFunction;
+  /** WebSocket class (default the global one, else the `ws` package). */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Per request (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Batch byte limit; when absent it is read from GET /api/admin/config (10 MiB if that fails). */
+  readonly maxBatchBytes?: number;
+  /** Stream and source of `publish` and batch inputs that name none. */
+  readonly stream?: string;
+  readonly source?: string;
+  /** Extra headers for every HTTP request. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** WebSocket URL (default: the base URL's `/api/ws` with ws: or wss:). */
+  readonly wsUrl?: string;
+}
+
+export interface BatchOptions {
+  /** Overrides the client's and the server's batch byte limit. */
+  readonly maxBatchBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Ids starting with this. */
+  readonly prefix?: string;
+  /** Ids of the form `<namespace>/...`. */
+  readonly namespace?: string;
+  /** Only entities updated at or after this time (filtered by the client). */
+  readonly since?: Date | string;
+  /** At most this many entities in all. */
+  readonly limit?: number;
+  /** Entities per request (default 1000). */
+  readonly pageSize?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface HistoryOptions {
+  /** Events stored since then (the server's default: 24 hours ago). */
+  readonly since?: Date | string;
+  /** The newest this many (the server's default 100, at most 500). */
+  readonly limit?: number;
+}
+
+const isEnvelope = (input: BatchInput): input is Omit<EventEnvelope, 'timestamp'> & { timestamp?: number } => 'payload' in input;
+const epochMs = (timestamp: number | Date | undefined): number =>
+  timestamp === undefined ? Date.now() : timestamp instanceof Date ? timestamp.getTime() : timestamp;
+const isoOf = (time: Date | string): string => (time instanceof Date ? time.toISOString() : time);
+const entityPath = (id: string): string => `/api/state/entities/${encodeURIComponent(id)}`;
+
+/** A typed client for the whole Flux API (see the package README). */
+export class FluxClient {
+  readonly url: string;
+  readonly namespaces: NamespacesApi;
+  readonly connectors: ConnectorsApi;
+  readonly admin: AdminApi;
+  private readonly transport: TransportOptions;
+  private readonly options: FluxClientOptions;
+  private webSocket: Promise<WebSocketFactory> | undefined;
+  private batchLimit: Promise<number> | undefined;
+
+  constructor(options: FluxClientOptions = {}) {
+    this.options = options;
+    this.url = (options.url ?? DEFAULT_URL).replace(/\/+$/, '');
+    const fetchFunction = options.fetch ?? globalThis.fetch;
+    if (typeof fetchFunction !== 'function') throw new TypeError('FluxClient needs fetch: this runtime has none, pass options.fetch');
+    this.transport = {
+      baseUrl: this.url,
+      fetch: (input, init) => fetchFunction(input, init),
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      headers: options.headers ?? {},
+    };
+    this.namespaces = new NamespacesApi(this);
+    this.connectors = new ConnectorsApi(this);
+    this.admin = new AdminApi(this);
+  }
+
+  /** @internal One request; shared with the namespaces, connectors and admin groups. */
+  async request<T>(spec: RequestSpec, accept: readonly number[] = []): Promise<{ status: number; headers: Headers; body: T }> {
+    const response: RawResponse = await send(this.transport, spec, accept);
+    return response as { status: number; headers: Headers; body: T };
+  }
+
+  /** @internal */
+  get token(): string | undefined {
+    return this.options.token;
+  }
+
+  /** @internal */
+  get adminToken(): string | undefined {
+    return this.options.adminToken;
+  }
+
+  /** The contract envelope of a convenient input (defaults for stream, source, timestamp). */
+  toEnvelope(input: PublishInput): EventEnvelope {
+    return {
+      stream: input.stream ?? this.options.stream ?? DEFAULT_STREAM,
+      source: input.source ?? this.options.source ?? DEFAULT_SOURCE,
+      timestamp: epochMs(input.timestamp),
+      payload: { entity_id: input.entityId, properties: input.properties },
+      ...(input.eventId === undefined ? {} : { eventId: input.eventId }),
+      ...(input.key === undefined ? {} : { key: input.key }),
+      ...(input.schema === undefined ? {} : { schema: input.schema }),
+    };
+  }
+
+  /** Publishes one event; resolves once Flux has durably appended it (state follows within ms). */
+  publish(input: PublishInput): Promise<PublishResult> {
+    return this.publishEvent(this.toEnvelope(input));
+  }
+
+  /** Publishes a raw contract envelope as is. */
+  async publishEvent(envelope: EventEnvelope): Promise<PublishResult> {
+    return (await this.request<PublishResult>({ method: 'POST', path: '/api/events', body: envelope, token: this.token })).body;
+  }
+
+  /**
+   * Publishes events in as few requests as the batch byte limit allows, in input order. Each
+   * element succeeds or fails on its own; an event too large for any batch fails locally.
+   * An error for a whole request (401, 503, network) is thrown; the requests before it stay applied.
+   */
+  async batch(events: readonly BatchInput[], options: BatchOptions = {}): Promise<BatchResult> {
+    const serialised: SerialisedEvent[] = events.map((input, index) => {
+      const envelope = isEnvelope(input) ? { ...input, timestamp: input.timestamp ?? Date.now() } : this.toEnvelope(input);
+      const json = JSON.stringify(envelope);
+      return { index, json, bytes: byteLength(json) };
+    });
+    const results: BatchItemResult[] = new Array<BatchItemResult>(events.length);
+    const maxBytes = options.maxBatchBytes ?? (await this.maxBatchBytes());
+    const { chunks, oversized } = planChunks(serialised, maxBytes);
+    for (const event of oversized) {
+      results[event.index] = {
+        index: event.index,
+        ok: false,
+        code: 'FLUX_PAYLOAD_TOO_LARGE',
+        error: `event of ${event.bytes} bytes exceeds the batch limit of ${maxBytes} bytes`,
+      };
+    }
+    let requests = 0;
+    const sendChunk = async (chunk: SerialisedEvent[]): Promise<void> => {
+      requests += 1;
+      try {
+        const response = await this.request<{ results: Array<{ eventId?: string; stream?: string; error?: string }> }>({
+          method: 'POST',
+          path: '/api/events/batch',
+          body: chunkBody(chunk),
+          token: this.token,
+          signal: options.signal,
+        });
+        chunk.forEach((event, position) => {
+          const answer = response.body.results[position] ?? { error: 'no result for this event in the answer' };
+          results[event.index] = { index: event.index, ok: answer.error === undefined, ...answer };
+        });
+      } catch (error) {
+        if (!(error instanceof FluxHttpError) || error.status !== 413) throw error;
+        // The limit shrank since it was read (or another hop has its own): split and go on.
+        this.batchLimit = undefined;
+        if (chunk.length === 1) {
+          const [event] = chunk as [SerialisedEvent];
+          results[event.index] = { index: event.index, ok: false, code: error.code, error: error.message };
+          return;
+        }
+        const half = Math.ceil(chunk.length / 2);
+        await sendChunk(chunk.slice(0, half));
+        await sendChunk(chunk.slice(half));
+      }
+    };
+    for (const chunk of chunks) await sendChunk(chunk);
+    const accepted = results.filter((result) => result.ok).length;
+    return { results, accepted, refused: results.length - accepted, requests };
+  }
+
+  /** The batch byte limit: the option, else the server's runtime config, else the default. */
+  maxBatchBytes(): Promise<number> {
+    if (this.options.maxBatchBytes !== undefined) return Promise.resolve(this.options.maxBatchBytes);
+    this.batchLimit ??= this.admin.getConfig().then(
+      (config) => (typeof config.body_size_limit_batch_bytes === 'number' ? config.body_size_limit_batch_bytes : DEFAULT_MAX_BATCH_BYTES),
+      () => DEFAULT_MAX_BATCH_BYTES,
+    );
+    return this.batchLimit;
+  }
+
+  /** The entity, or undefined when there is none. */
+  async get(id: string): Promise<Entity | undefined> {
+    const response = await this.request<Entity>({ method: 'GET', path: entityPath(id), token: this.token }, [404]);
+    return response.status === 404 ? undefined : response.body;
+  }
+
+  /** Entities in id order, fetched a page at a time as the iteration proceeds. */
+  async *list(options: ListOptions = {}): AsyncGenerator<Entity, void, undefined> {
+    const sinceMs = options.since === undefined ? undefined : Date.parse(isoOf(options.since));
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    let cursor: string | undefined;
+    while (remaining > 0) {
+      const path = withQuery('/api/state/entities', {
+        prefix: options.prefix,
+        namespace: options.namespace,
+        limit: sinceMs === undefined ? Math.min(pageSize, remaining) : pageSize,
+        cursor,
+      });
+      const response = await this.request<Entity[]>({ method: 'GET', path, token: this.token, signal: options.signal });
+      for (const entity of response.body) {
+        if (sinceMs !== undefined && !(Date.parse(entity.lastUpdated) >= sinceMs)) continue;
+        yield entity;
+        remaining -= 1;
+        if (remaining <= 0) return;
+      }
+      cursor = response.headers.get(NEXT_CURSOR_HEADER) ?? undefined;
+      if (cursor === undefined || cursor === '') return;
+    }
+  }
+
+  async listAll(options: ListOptions = {}): Promise<Entity[]> {
+    const entities: Entity[] = [];
+    for await (const entity of this.list(options)) entities.push(entity);
+    return entities;
+  }
+
+  /** Appends a tombstone; deleting an id that does not exist is not an error. */
+  async delete(id: string): Promise<DeleteResult> {
+    return (await this.request<DeleteResult>({ method: 'DELETE', path: entityPath(id), token: this.token })).body;
+  }
+
+  async deleteMany(selector: DeleteSelector): Promise<DeleteManyResult> {
+    const body = 'ids' in selector ? { entity_ids: selector.ids } : selector;
+    return (await this.request<DeleteManyResult>({ method: 'POST', path: '/api/state/entities/delete', body, token: this.token })).body;
+  }
+
+  /** Stored events of an entity, newest first (tombstones included). */
+  async history(id: string, options: HistoryOptions = {}): Promise<HistoryEvent[]> {
+    const path = withQuery('/api/events', {
+      entity: id,
+      since: options.since === undefined ? undefined : isoOf(options.since),
+      limit: options.limit,
+    });
+    return (await this.request<HistoryEvent[]>({ method: 'GET', path, token: this.token })).body;
+  }
+
+  /** Liveness: resolves while the process runs. */
+  async health(): Promise<HealthStatus> {
+    return (await this.request<HealthStatus>({ method: 'GET', path: '/health' })).body;
+  }
+
+  /** Readiness: `ready: false` with the reason while Flux cannot serve yet (503). */
+  async ready(): Promise<Readiness> {
+    const response = await this.request<{ error?: string }>({ method: 'GET', path: '/ready' }, [503]);
+    if (response.status === 200) return { ready: true };
+    return { ready: false, ...(typeof response.body?.error === 'string' ? { reason: response.body.error } : {}) };
+  }
+
+  /** Live updates over the WebSocket, reconnecting and subscribing again until closed. */
+  watch(options: WatchOptions = {}): Watch {
+    this.webSocket ??= loadWebSocket(this.options.WebSocket);
+    // A failed load is reported by the watch that needed it; the next watch tries again.
+    const factory = this.webSocket;
+    factory.catch(() => {
+      if (this.webSocket === factory) this.webSocket = undefined;
+    });
+    return new WatchStream(this.options.wsUrl ?? webSocketUrl(this.url), factory, options);
+  }
+}
+
+export const webSocketUrl = (baseUrl: string): string => `${baseUrl.replace(/^http/i, 'ws')}/api/ws`;
+
+/** Namespace registration (public mode; creation and deletion need the admin token when one is set). */
+export class NamespacesApi {
+  constructor(private readonly client: FluxClient) {}
+
+  async create(name: string): Promise<CreatedNamespace> {
+    return (await this.client.request<CreatedNamespace>({ method: 'POST', path: '/api/namespaces', body: { name }, token: this.client.adminToken }))
+      .body;
+  }
+
+  /** The namespace with its entity count, or undefined when unknown (or in internal mode). */
+  async get(name: string): Promise<Namespace | undefined> {
+    const response = await this.client.request<Namespace>({ method: 'GET', path: `/api/namespaces/${encodeURIComponent(name)}` }, [404]);
+    return response.status === 404 ? undefined : response.body;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.client.request({ method: 'DELETE', path: `/api/namespaces/${encodeURIComponent(name)}`, token: this.client.adminToken });
+  }
+}
+
+/** Connectors and their credentials (in public mode, those of the token's namespace). */
+export class ConnectorsApi {
+  constructor(private readonly client: FluxClient) {}
+
+  async list(): Promise<ConnectorSummary[]> {
+    return (await this.client.request<{ connectors: ConnectorSummary[] }>({ method: 'GET', path: '/api/connectors', token: this.client.token })).body
+      .connectors;
+  }
+
+  async get(name: string): Promise<ConnectorDetail> {
+    return (await this.client.request<ConnectorDetail>({ method: 'GET', path: connectorPath(name), token: this.client.token })).body;
+  }
+
+  /** Stores the credential (encrypted by Flux) and enables the connector. */
+  async setToken(name: string, token: string): Promise<void> {
+    await this.client.request({ method: 'POST', path: `${connectorPath(name)}/token`, body: { token }, token: this.client.token });
+  }
+
+  async deleteToken(name: string): Promise<void> {
+    await this.client.request({ method: 'DELETE', path: `${connectorPath(name)}/token`, token: this.client.token });
+  }
+}
+
+const connectorPath = (name: string): string => `/api/connectors/${encodeURIComponent(name)}`;
+
+/** The runtime config (limits); updates need the admin token when one is set. */
+export class AdminApi {
+  constructor(private readonly client: FluxClient) {}
+
+  async getConfig(): Promise<RuntimeConfig> {
+    return (
+      await this.client.request<RuntimeConfig>({ method: 'GET', path: '/api/admin/config', token: this.client.adminToken ?? this.client.token })
+    ).body;
+  }
+
+  /** Updates any subset of the config; resolves with the whole new config. */
+  async setConfig(update: Partial<RuntimeConfig>): Promise<RuntimeConfig> {
+    return (await this.client.request<RuntimeConfig>({ method: 'PUT', path: '/api/admin/config', body: update, token: this.client.adminToken })).body;
+  }
+}

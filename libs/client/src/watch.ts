@@ -1,0 +1,210 @@
+import { parseServerMessage, type ServerMessage, type WatchMessage } from './watch-messages.js';
+import type { WebSocketFactory, WebSocketLike } from './websocket-loader.js';
+
+export interface BackoffOptions {
+  /** Wait before the first reconnection attempt (default 250 ms). */
+  readonly initialMs?: number;
+  /** Longest wait between attempts (default 10 s). */
+  readonly maxMs?: number;
+  /** Growth per failed attempt (default 2). */
+  readonly factor?: number;
+}
+
+export interface WatchOptions {
+  /** Entities to follow. With neither ids nor prefix, every entity. */
+  readonly ids?: readonly string[];
+  /** Entities whose id starts with this (the server streams all; the client filters). */
+  readonly prefix?: string;
+  /** Aborting it ends the watch like close(). */
+  readonly signal?: AbortSignal;
+  readonly backoff?: BackoffOptions;
+  /** Deliver metrics_update messages (default true). */
+  readonly metrics?: boolean;
+  /**
+   * Messages held for a consumer that does not keep up, past which they are dropped and the
+   * connection is renewed (announced by `connection` messages), so memory stays bounded.
+   */
+  readonly maxQueued?: number;
+}
+
+/** A live subscription: iterate it with `for await`; `close()` (or `break`) ends it. */
+export interface Watch extends AsyncIterableIterator<WatchMessage> {
+  close(): void;
+}
+
+const DEFAULT_BACKOFF = { initialMs: 250, maxMs: 10_000, factor: 2 } as const;
+const DEFAULT_MAX_QUEUED = 10_000;
+/** Close code the client uses when it drops a backlog (4000-4999: private use). */
+const OVERFLOW_CLOSE_CODE = 4000;
+const ALL_ENTITIES = '*';
+
+/** Exponential backoff with jitter (half to full delay), so clients do not reconnect in step. */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const { initialMs, maxMs, factor } = { ...DEFAULT_BACKOFF, ...options };
+  const full = Math.min(maxMs, initialMs * factor ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + (Math.random() * full) / 2);
+}
+
+/**
+ * Closes a socket the watch no longer listens to. Closing one still connecting is reported as
+ * an error event (by `ws`, as an exception when nobody listens), which is expected here.
+ */
+function closeQuietly(socket: WebSocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = () => undefined;
+  socket.close(1000, 'watch closed');
+}
+
+type Pending = { resolve: (result: IteratorResult<WatchMessage>) => void; reject: (error: unknown) => void };
+
+/**
+ * A WebSocket subscription that survives its connections: each time a connection ends it
+ * reconnects after a backoff and subscribes again, until closed.
+ */
+export class WatchStream implements Watch {
+  private readonly queue: WatchMessage[] = [];
+  private pending: Pending | undefined;
+  private socket: WebSocketLike | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private failure: unknown;
+  private everOpened = false;
+  private attempt = 0;
+  private dropReason: string | undefined;
+  private readonly ids: ReadonlySet<string> | undefined;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(
+    private readonly url: string,
+    private readonly factory: Promise<WebSocketFactory>,
+    private readonly options: WatchOptions = {},
+  ) {
+    this.ids = options.ids === undefined || options.ids.length === 0 ? undefined : new Set(options.ids);
+    if (options.signal?.aborted === true) {
+      this.closed = true;
+      return;
+    }
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    void this.connect();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<WatchMessage>> {
+    const message = this.queue.shift();
+    if (message !== undefined) return Promise.resolve({ value: message, done: false });
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<WatchMessage>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    clearTimeout(this.timer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.socket !== undefined) closeQuietly(this.socket);
+    this.socket = undefined;
+    this.settle({ value: undefined, done: true });
+  }
+
+  private async connect(): Promise<void> {
+    let socket: WebSocketLike;
+    try {
+      socket = (await this.factory)(this.url);
+    } catch (error) {
+      // No WebSocket implementation or an invalid URL: retrying cannot help.
+      this.fail(error);
+      return;
+    }
+    if (this.closed) {
+      closeQuietly(socket);
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => this.announceOpen(socket);
+    socket.onmessage = (event) => this.received(socket, event.data);
+    socket.onclose = (event) => this.ended(socket, event.reason === '' ? `closed (${event.code})` : `closed (${event.code}: ${event.reason})`);
+    // An error is followed by close, which reconnects.
+    socket.onerror = () => undefined;
+  }
+
+  private subscriptions(): string[] {
+    if (this.options.prefix !== undefined || this.ids === undefined) return [ALL_ENTITIES];
+    return [...this.ids];
+  }
+
+  private announceOpen(socket: WebSocketLike): void {
+    if (socket !== this.socket) return;
+    for (const id of this.subscriptions()) socket.send(JSON.stringify({ type: 'subscribe', entity_id: id }));
+    this.attempt = 0;
+    this.push({ type: 'connection', state: 'open', reconnected: this.everOpened });
+    this.everOpened = true;
+  }
+
+  private received(socket: WebSocketLike, data: unknown): void {
+    if (socket !== this.socket) return;
+    const message = parseServerMessage(data);
+    if (message === undefined || !this.wanted(message)) return;
+    if (this.queue.length >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED)) {
+      this.queue.length = 0;
+      this.dropReason = 'the consumer did not keep up; queued updates were dropped';
+      socket.close(OVERFLOW_CLOSE_CODE, 'client queue overflow');
+      return;
+    }
+    this.push(message);
+  }
+
+  /**
+   * Before the subscribe frames arrive a connection gets every update, and a prefix watch
+   * subscribes to all: the client keeps what was asked for.
+   */
+  private wanted(message: ServerMessage): boolean {
+    if (message.type === 'metrics_update') return this.options.metrics !== false;
+    const { prefix } = this.options;
+    if (this.ids === undefined && prefix === undefined) return true;
+    return this.ids?.has(message.entity_id) === true || (prefix !== undefined && message.entity_id.startsWith(prefix));
+  }
+
+  private ended(socket: WebSocketLike, reason: string): void {
+    if (socket !== this.socket || this.closed) return;
+    this.socket = undefined;
+    this.attempt += 1;
+    const delayMs = backoffDelay(this.attempt, this.options.backoff);
+    this.push({ type: 'connection', state: 'reconnecting', attempt: this.attempt, delayMs, reason: this.dropReason ?? reason });
+    this.dropReason = undefined;
+    this.timer = setTimeout(() => void this.connect(), delayMs);
+  }
+
+  private push(message: WatchMessage): void {
+    if (this.closed) return;
+    if (this.pending !== undefined) this.settle({ value: message, done: false });
+    else this.queue.push(message);
+  }
+
+  private settle(result: IteratorResult<WatchMessage>): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.resolve(result);
+  }
+
+  private fail(error: unknown): void {
+    this.failure = error;
+    this.closed = true;
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(error);
+  }
+}
