@@ -15,6 +15,7 @@ import {
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
+import { mcpEndpoint } from '@flux/mcp';
 import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 import { LazyTombstoneLog } from './lazy-tombstone-log.js';
@@ -109,7 +110,7 @@ const deps = {
   },
 };
 const { app } = await buildServer(
-  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
+  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl }, ...mcpEndpoint(settings.mcp, logger, packageJson.version) },
   { logger, version: packageJson.version, http: settings.http },
 );
 registerStaleHeader(app);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { WatchMessage, WatchStream } from './flux-port.js';
+import type { Watch, WatchMessage } from '@flux/client';
 
 /** One change of one entity, as the watch reported it. */
 export interface EntityChange {
@@ -23,7 +23,7 @@ export interface ChangeListener {
 
 export interface ChangeHubOptions {
   /** Opens a watch of every entity of the deployment. */
-  readonly openWatch: () => WatchStream;
+  readonly openWatch: () => Watch;
   readonly logger?: Logger;
   /** How long the watch stays open after its last listener left (the next wait reuses it). */
   readonly lingerMs?: number;
@@ -35,10 +35,8 @@ export const matches = (filter: ChangeFilter, entityId: string): boolean =>
   'entityId' in filter ? filter.entityId === entityId : entityId.startsWith(filter.prefix);
 
 function toChange(message: WatchMessage): EntityChange | undefined {
-  if (message.type === 'state_update' && 'property' in message) {
-    return { entityId: message.entity_id, deleted: false, property: message.property, value: message.value };
-  }
-  if (message.type === 'entity_deleted' && 'entity_id' in message) return { entityId: message.entity_id, deleted: true };
+  if (message.type === 'state_update') return { entityId: message.entity_id, deleted: false, property: message.property, value: message.value };
+  if (message.type === 'entity_deleted') return { entityId: message.entity_id, deleted: true };
   return undefined;
 }
 
@@ -51,7 +49,7 @@ function toChange(message: WatchMessage): EntityChange | undefined {
  */
 export class ChangeHub {
   private readonly listeners = new Set<ChangeListener>();
-  private watch: { stream: WatchStream; opened: Promise<void>; isOpen: boolean } | undefined;
+  private watch: { stream: Watch; opened: Promise<void>; isOpen: boolean } | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -123,10 +121,10 @@ export class ChangeHub {
     return watch;
   }
 
-  private async pump(watch: { stream: WatchStream; isOpen: boolean }, markOpen: () => void): Promise<void> {
+  private async pump(watch: { stream: Watch; isOpen: boolean }, markOpen: () => void): Promise<void> {
     try {
       for await (const message of watch.stream) {
-        if (message.type === 'connection' && 'state' in message) {
+        if (message.type === 'connection') {
           if (message.state !== 'open') continue;
           if (watch.isOpen) for (const listener of [...this.listeners]) listener.onGap?.();
           watch.isOpen = true;

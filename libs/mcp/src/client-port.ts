@@ -1,6 +1,9 @@
-import type { FluxClient } from '@flux/client';
+import type { Entity, FluxClient } from '@flux/client';
 import type { EntityPage, FluxPort, ListPageOptions } from './flux-port.js';
 
+const NEXT_CURSOR_HEADER = 'flux-next-cursor';
+
+/** The FluxPort of a FluxClient. */
 export function clientPort(client: FluxClient): FluxPort {
   return {
     publish: (input) => client.publish(input),
@@ -13,6 +16,17 @@ export function clientPort(client: FluxClient): FluxPort {
   };
 }
 
+/**
+ * One page of `GET /api/state/entities` and its `Flux-Next-Cursor`. The client's `list()`
+ * iterates over every page and keeps the cursor to itself, while an agent pages across tool
+ * calls; so this asks through the client's request method (its errors, token and timeout).
+ */
 async function listPage(client: FluxClient, options: ListPageOptions): Promise<EntityPage> {
-  throw new Error('todo');
+  const query = new URLSearchParams({ limit: String(options.limit) });
+  if (options.prefix !== undefined) query.set('prefix', options.prefix);
+  if (options.namespace !== undefined) query.set('namespace', options.namespace);
+  if (options.cursor !== undefined) query.set('cursor', options.cursor);
+  const response = await client.request<Entity[]>({ method: 'GET', path: `/api/state/entities?${query.toString()}`, token: client.token });
+  const nextCursor = response.headers.get(NEXT_CURSOR_HEADER);
+  return { entities: response.body, ...(nextCursor === null || nextCursor === '' ? {} : { nextCursor }) };
 }

@@ -1,7 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { APPLIED_LATER, ID_RULES, LIMITS, MERGE_RULES } from './descriptions.js';
-import type { FluxPort, PublishInput } from './flux-port.js';
+import type { PublishInput } from '@flux/client';
+import type { FluxPort } from './flux-port.js';
 import { runTool, toolResult } from './tool-result.js';
 
 /** Largest page list_entities returns, and the most events one publish_batch call takes. */

@@ -4,13 +4,15 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import { FluxClient } from '@flux/client';
 import { ChangeHub } from './change-hub.js';
+import { clientPort } from './client-port.js';
 import { createFluxMcpServer } from './flux-mcp-server.js';
 import type { FluxPort } from './flux-port.js';
 
 export interface McpHttpEndpointOptions {
-  /** A Flux client at `url` sending `token` (undefined: none). */
-  readonly connect: (url: string, token: string | undefined) => FluxPort;
+  /** How sessions call Flux at `url` with `token` (default: a FluxClient). */
+  readonly connect?: (url: string, token: string | undefined) => FluxPort;
   readonly version: string;
   readonly logger: Logger;
   /** Sessions kept at once; past it the least recently used idle one is closed. */
@@ -62,8 +64,10 @@ export class McpHttpEndpoint {
   /** One change stream for every session (reads need no token), opened at the first session. */
   private changes: ChangeHub | undefined;
   private closed = false;
+  private readonly connect: (url: string, token: string | undefined) => FluxPort;
 
   constructor(private readonly options: McpHttpEndpointOptions) {
+    this.connect = options.connect ?? ((url, token) => clientPort(new FluxClient({ url, ...(token === undefined ? {} : { token }) })));
     this.sweepTimer = setInterval(() => this.closeIdle(), Math.max(50, Math.min(30_000, Math.floor(options.sessionIdleMs / 4))));
     this.sweepTimer.unref();
   }
@@ -129,9 +133,9 @@ export class McpHttpEndpoint {
       });
       return;
     }
-    this.changes ??= new ChangeHub({ openWatch: () => this.options.connect(fluxUrl, undefined).watch({}), logger: this.options.logger });
+    this.changes ??= new ChangeHub({ openWatch: () => this.connect(fluxUrl, undefined).watch({}), logger: this.options.logger });
     const server = createFluxMcpServer({
-      flux: this.options.connect(fluxUrl, token),
+      flux: this.connect(fluxUrl, token),
       changes: this.changes,
       version: this.options.version,
       logger: this.options.logger,
@@ -204,4 +208,22 @@ export class McpHttpEndpoint {
     this.sessions.delete(session.id);
     session.server.close().catch((error: unknown) => this.options.logger.warn({ err: error, session: session.id }, 'closing an MCP session failed'));
   }
+}
+
+/**
+ * The `mcp` role of a Flux HTTP server for its settings: none when `maxSessions` is 0.
+ *
+ * Why the sessions call Flux's HTTP API over loopback, with the caller's token, instead of the
+ * services in the process: the embedded server and a query gateway then serve /mcp with the same
+ * code, although a query gateway has no ingest service of its own (it forwards writes), and every
+ * tool call is authorised, rate-limited, validated and logged exactly like the same request
+ * made directly. The cost is one local HTTP round trip per call.
+ */
+export function mcpEndpoint(
+  settings: { readonly maxSessions: number; readonly sessionIdleMs: number },
+  logger: Logger,
+  version: string,
+): { mcp?: McpHttpEndpoint } {
+  if (settings.maxSessions === 0) return {};
+  return { mcp: new McpHttpEndpoint({ ...settings, logger: logger.child({ component: 'mcp' }), version }) };
 }

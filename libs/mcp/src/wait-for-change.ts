@@ -4,7 +4,8 @@ import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sd
 import { z } from 'zod';
 import type { ChangeFilter, ChangeHub, ChangeListener } from './change-hub.js';
 import { entityIdInput, entityOutput } from './entity-tools.js';
-import type { Entity, FluxPort } from './flux-port.js';
+import type { Entity } from '@flux/client';
+import type { FluxPort } from './flux-port.js';
 import { runTool, ToolError, toolResult } from './tool-result.js';
 
 /**

@@ -207,7 +207,7 @@ export function readSettings(read: EnvReader): Settings {
     },
     mcp: {
       maxSessions: read.integer('FLUX_MCP_MAX_SESSIONS', 100, 0, 100_000),
-      sessionIdleMs: read.integer('FLUX_MCP_SESSION_IDLE_SECONDS', 600, 10, 86_400) * 1000,
+      sessionIdleMs: read.integer('FLUX_MCP_SESSION_IDLE_SECONDS', 600, 1, 86_400) * 1000,
     },
   };
   if (settings.http.headersTimeoutMs > settings.http.requestTimeoutMs) {
