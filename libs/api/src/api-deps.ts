@@ -65,6 +65,8 @@ export type ApiDeps = IngestDeps & QueryDeps;
 export interface McpEndpoint {
   /** Serves one request; `body` is the parsed JSON body, `fluxUrl` where this server's own API answers. */
   handle(request: IncomingMessage, response: ServerResponse, body: unknown, fluxUrl: string): Promise<void>;
+  /** Open sessions (the flux_mcp_sessions metric). */
+  readonly sessionCount: number;
   /** Ends every session (called when the server closes). */
   close(): Promise<void>;
 }

@@ -151,7 +151,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     connectorRoutes(app, roles.query);
     hub = websocketRoutes(app, roles.query);
   }
-  if (roles.mcp !== undefined) mcpRoutes(app, roles.mcp);
+  if (roles.mcp !== undefined) mcpRoutes(app, roles.mcp, system.metrics);
   systemRoutes(app, system);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Gauge } from 'prom-client';
 import { ErrorCode } from '@flux/domain';
+import type { FluxMetrics } from '@flux/core';
 import type { McpEndpoint } from '../api-deps.js';
 import { clientErrorBody } from '../http/errors.js';
 
@@ -22,7 +24,15 @@ export function selfUrl(address: AddressInfo | string | null): string {
  * MCP specification describes, which an OpenAPI fuzzer cannot drive. The body limit is the
  * batch limit of the runtime config: a publish_batch call carries a batch of events.
  */
-export function mcpRoutes(app: FastifyInstance, endpoint: McpEndpoint): void {
+export function mcpRoutes(app: FastifyInstance, endpoint: McpEndpoint, metrics: FluxMetrics): void {
+  new Gauge({
+    name: 'flux_mcp_sessions',
+    help: 'Open MCP sessions of this process',
+    registers: [metrics.registry],
+    collect() {
+      this.set(endpoint.sessionCount);
+    },
+  });
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // The transport writes the response itself; the headers set so far (CORS, security, request id) go with it.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
