@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
+import { buildServer, ingestGatewayReady, registerStaleHeader, selfUrl } from '@flux/api';
 import {
   CatchingUpFeed,
   ClosingOrder,
@@ -16,7 +16,7 @@ import {
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { mcpEndpoint } from '@flux/mcp';
-import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisPeerRegistry, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 import { LazyTombstoneLog } from './lazy-tombstone-log.js';
 
@@ -77,6 +77,11 @@ const deletion = new DeletionService({ ingest: tombstones, reader, authorizer: s
 // The same connector definitions as the ingest gateway that runs them, so status reads agree.
 const query = composeQueryRole({ settings, control, reader, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) }, closing);
 
+// MCP sessions live in the gateway that opened them; the others pass their requests on to it.
+const peers = new RedisPeerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+closing.add('peer registry', () => peers.close());
+const { mcp } = mcpEndpoint(settings.mcp, logger, packageJson.version, peers);
+
 let connectedOnce = false;
 const deps = {
   ...services,
@@ -110,7 +115,7 @@ const deps = {
   },
 };
 const { app } = await buildServer(
-  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl }, ...mcpEndpoint(settings.mcp, logger, packageJson.version) },
+  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl }, ...(mcp === undefined ? {} : { mcp }) },
   { logger, version: packageJson.version, http: settings.http },
 );
 registerStaleHeader(app);
@@ -118,5 +123,6 @@ closing.add('HTTP server', () => app.close());
 handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
+if (mcp !== undefined) await peers.register(mcp.instanceId, settings.advertisedUrl ?? selfUrl(app.server.address()));
 logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
 started();

@@ -9,6 +9,7 @@ import { ChangeHub } from './change-hub.js';
 import { clientPort } from './client-port.js';
 import { createFluxMcpServer } from './flux-mcp-server.js';
 import type { FluxPort } from './flux-port.js';
+import { FORWARDED_HEADER, forwardToPeer, type McpPeers } from './peer-forwarding.js';
 
 export interface McpHttpEndpointOptions {
   /** How sessions call Flux at `url` with `token` (default: a FluxClient). */
@@ -19,6 +20,8 @@ export interface McpHttpEndpointOptions {
   readonly maxSessions: number;
   /** A session that sent no message for this long is closed (an open notification stream does not count). */
   readonly sessionIdleMs: number;
+  /** The other processes serving /mcp behind the same address (the query gateways); none when alone. */
+  readonly peers?: McpPeers;
 }
 
 interface Session {
@@ -59,6 +62,8 @@ function answer(response: ServerResponse, status: number, jsonRpcCode: number, f
  * closed when idle, so clients that vanish, or a stranger opening sessions, cannot grow memory.
  */
 export class McpHttpEndpoint {
+  /** This process among its peers: the first part of its session ids. */
+  readonly instanceId = randomUUID();
   private readonly sessions = new Map<string, Session>();
   private readonly sweepTimer: NodeJS.Timeout;
   /** One change stream for every session (reads need no token), opened at the first session. */
@@ -115,6 +120,7 @@ export class McpHttpEndpoint {
   private async handleInSession(sessionId: string, token: string | undefined, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<void> {
     const session = this.sessions.get(sessionId);
     if (session === undefined) {
+      if (await this.forward(sessionId, request, response, body)) return;
       // The MCP specification's answer to an unknown or expired session: the client starts a new one.
       answer(response, 404, JSONRPC_SESSION_NOT_FOUND, 'FLUX_NOT_FOUND', 'session not found (closed, expired or never opened): initialize a new one');
       return;
@@ -124,6 +130,23 @@ export class McpHttpEndpoint {
       return;
     }
     await this.serve(session, request, response, body);
+  }
+
+  /**
+   * Passes the request on to the process that holds the session, when that is a live peer.
+   * Why: sessions live in the memory of the process that opened them (their streams, waits and
+   * subscriptions), while a load balancer spreads one client's connections over every replica.
+   */
+  private async forward(sessionId: string, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<boolean> {
+    const owner = sessionId.split('.', 1)[0] ?? '';
+    if (this.options.peers === undefined || owner === this.instanceId || request.headers[FORWARDED_HEADER] !== undefined) return false;
+    let peerUrl: string | undefined;
+    try {
+      peerUrl = await this.options.peers.lookup(owner);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'MCP peer lookup failed');
+    }
+    return peerUrl !== undefined && (await forwardToPeer(peerUrl, request, response, body));
   }
 
   private async openSession(token: string | undefined, request: IncomingMessage, response: ServerResponse, body: unknown, fluxUrl: string): Promise<void> {
@@ -142,7 +165,7 @@ export class McpHttpEndpoint {
     });
     let session: Session | undefined;
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => `${this.instanceId}.${randomUUID()}`,
       onsessioninitialized: (id) => {
         // The initialize request in progress is the session's first request.
         session = { id, server, transport, tokenHash: hashOf(token), inFlight: 1, lastActive: Date.now() };
@@ -223,7 +246,8 @@ export function mcpEndpoint(
   settings: { readonly maxSessions: number; readonly sessionIdleMs: number },
   logger: Logger,
   version: string,
+  peers?: McpPeers,
 ): { mcp?: McpHttpEndpoint } {
   if (settings.maxSessions === 0) return {};
-  return { mcp: new McpHttpEndpoint({ ...settings, logger: logger.child({ component: 'mcp' }), version }) };
+  return { mcp: new McpHttpEndpoint({ ...settings, logger: logger.child({ component: 'mcp' }), version, ...(peers === undefined ? {} : { peers }) }) };
 }

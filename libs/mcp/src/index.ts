@@ -4,5 +4,6 @@ export * from './entity-resource.js';
 export * from './flux-mcp-server.js';
 export * from './flux-port.js';
 export * from './http-endpoint.js';
+export * from './peer-forwarding.js';
 export * from './stdio-server.js';
 export * from './tool-result.js';
