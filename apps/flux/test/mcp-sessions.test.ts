@@ -42,7 +42,11 @@ function post(message: object, headers: Record<string, string>): Promise<ApiResp
   return request(flux, 'POST', '/mcp', { json: { jsonrpc: '2.0', ...message }, headers: { ...MCP_HEADERS, ...headers } });
 }
 
-const initialize = { id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
+const initialize = {
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
 
 /** True once the session's next request is answered 404 (the session is gone). */
 async function isGone(session: Session): Promise<boolean> {
@@ -106,18 +110,22 @@ describe('MCP sessions over streamable HTTP', () => {
   }, 60_000);
 
   // The metric is per process, and the cluster's balancer picks the gateway that answers.
-  it.skipIf(deploymentKindName() === 'cluster')('are closed after FLUX_MCP_SESSION_IDLE_SECONDS without a message', async () => {
-    const session = await open('token-idle');
-    await callOk(session.client, 'get_entity', { entity_id: 'nobody/x' });
-    // Watched through /metrics, without touching the session.
-    await waitFor(async () => /^flux_mcp_sessions 0$/m.test((await request(flux, 'GET', '/metrics')).text), {
-      timeoutMs: IDLE_SECONDS * 1000 * 4,
-      intervalMs: 250,
-      what: 'the idle session to close',
-    });
-    expect(await isGone(session)).toBe(true);
-    await session.client.close();
-  }, 60_000);
+  it.skipIf(deploymentKindName() === 'cluster')(
+    'are closed after FLUX_MCP_SESSION_IDLE_SECONDS without a message',
+    async () => {
+      const session = await open('token-idle');
+      await callOk(session.client, 'get_entity', { entity_id: 'nobody/x' });
+      // Watched through /metrics, without touching the session.
+      await waitFor(async () => /^flux_mcp_sessions 0$/m.test((await request(flux, 'GET', '/metrics')).text), {
+        timeoutMs: IDLE_SECONDS * 1000 * 4,
+        intervalMs: 250,
+        what: 'the idle session to close',
+      });
+      expect(await isGone(session)).toBe(true);
+      await session.client.close();
+    },
+    60_000,
+  );
 
   it('are closed when the server stops, notification streams included', async () => {
     const session = await open('token-d');

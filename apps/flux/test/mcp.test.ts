@@ -3,10 +3,14 @@
  * Flux's /mcp, and stdio (the server process `npx flux mcp` runs) against the same deployment.
  * Public mode, so that tokens and namespace rules are part of what is checked.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
+import { publicEnv, REPO_ROOT, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { publishOk, registerNamespace, unique, type Json } from './support/client.js';
 import { callError, callOk, callTool, connectHttp, connectStdio, entityUri, progressSignal, type McpConnect } from './support/mcp.js';
 
@@ -75,11 +79,17 @@ describe.each([
     const entity = await applied(entityId, 1);
     expect(entity).toMatchObject({ id: entityId, version: 2, properties: { battery: 75 } });
 
-    expect(await callOk(mcp, 'get_entity', { entity_id: entityId })).toMatchObject({ found: true, entity: { properties: { battery: 75 }, version: 2 } });
+    expect(await callOk(mcp, 'get_entity', { entity_id: entityId })).toMatchObject({
+      found: true,
+      entity: { properties: { battery: 75 }, version: 2 },
+    });
     expect(await callOk(mcp, 'get_entity', { entity_id: id('nobody') })).toEqual({ found: false });
 
     const { events } = await callOk(mcp, 'history', { entity_id: entityId, limit: 10 });
-    expect(events.map((event: Json) => event.payload.properties)).toEqual([{ battery: 75, task: null }, { battery: 80, task: 'dock' }]);
+    expect(events.map((event: Json) => event.payload.properties)).toEqual([
+      { battery: 75, task: null },
+      { battery: 80, task: 'dock' },
+    ]);
     expect(events[0]).toMatchObject({ stream: 'robots', source: 'planner' });
     // Without a source, events name the MCP client.
     expect(events[1].source).toBe('mcp:flux-contract-suite');
@@ -209,4 +219,24 @@ describe.each([
     expect(JSON.parse(textOf((await mcp.readResource({ uri })).contents[0]))).toMatchObject({ properties: { open: true } });
     await mcp.unsubscribeResource({ uri });
   });
+});
+
+it('the stdio server exits by itself when its client closes its input', async () => {
+  const server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'libs/mcp/src/stdio-main.ts')], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', FLUX_URL: flux.baseUrl },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = once(server, 'exit');
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  };
+  server.stdin.write(`${JSON.stringify(initialize)}\n`);
+  const [answer] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
+  expect(JSON.parse(answer)).toMatchObject({ id: 1, result: { serverInfo: { name: 'flux' } } });
+  server.stdin.end();
+  expect(await exited).toEqual([0, null]);
 });

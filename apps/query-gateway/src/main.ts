@@ -123,6 +123,6 @@ closing.add('HTTP server', () => app.close());
 handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
-if (mcp !== undefined) await peers.register(mcp.instanceId, settings.advertisedUrl ?? selfUrl(app.server.address()));
+if (mcp !== undefined) await peers.register(mcp.instanceId, selfUrl(app.server.address(), settings.advertisedHost));
 logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
 started();

@@ -75,7 +75,9 @@ export function registerEntityResource(server: McpServer, context: EntityResourc
     setImmediate(() => {
       pending.delete(uri);
       if (!subscriptions.has(uri)) return;
-      server.server.sendResourceUpdated({ uri }).catch((error: unknown) => context.logger?.debug({ err: error, uri }, 'resource notification not sent'));
+      server.server
+        .sendResourceUpdated({ uri })
+        .catch((error: unknown) => context.logger?.debug({ err: error, uri }, 'resource notification not sent'));
     });
   };
 
@@ -85,7 +87,8 @@ export function registerEntityResource(server: McpServer, context: EntityResourc
     const id = entityIdOfUri(uri);
     if (id === undefined) throw new McpError(ErrorCode.InvalidParams, `${uri} is not flux://entities/<percent-encoded id>`);
     if (subscriptions.has(uri)) return {};
-    if (subscriptions.size >= MAX_SUBSCRIPTIONS) throw new McpError(ErrorCode.InvalidRequest, `at most ${MAX_SUBSCRIPTIONS} subscriptions per session`);
+    if (subscriptions.size >= MAX_SUBSCRIPTIONS)
+      throw new McpError(ErrorCode.InvalidRequest, `at most ${MAX_SUBSCRIPTIONS} subscriptions per session`);
     // Held while the change stream opens, so that a second subscribe of the same URI does not open another listener.
     subscriptions.set(uri, () => undefined);
     try {

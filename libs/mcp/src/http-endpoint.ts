@@ -40,7 +40,10 @@ const SESSION_HEADER = 'mcp-session-id';
 const JSONRPC_SERVER_ERROR = -32000;
 const JSONRPC_SESSION_NOT_FOUND = -32001;
 
-const hashOf = (token: string | undefined): Buffer => createHash('sha256').update(token ?? '').digest();
+const hashOf = (token: string | undefined): Buffer =>
+  createHash('sha256')
+    .update(token ?? '')
+    .digest();
 
 /** The bearer token of a request: undefined without Authorization, null when the header is not `Bearer <token>`. */
 function bearerToken(request: IncomingMessage): string | undefined | null {
@@ -50,7 +53,14 @@ function bearerToken(request: IncomingMessage): string | undefined | null {
   return match?.[1] ?? null;
 }
 
-function answer(response: ServerResponse, status: number, jsonRpcCode: number, fluxCode: string, message: string, headers: Record<string, string> = {}): void {
+function answer(
+  response: ServerResponse,
+  status: number,
+  jsonRpcCode: number,
+  fluxCode: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: jsonRpcCode, message, data: { code: fluxCode } }, id: null }));
 }
@@ -117,7 +127,13 @@ export class McpHttpEndpoint {
     this.changes?.close();
   }
 
-  private async handleInSession(sessionId: string, token: string | undefined, request: IncomingMessage, response: ServerResponse, body: unknown): Promise<void> {
+  private async handleInSession(
+    sessionId: string,
+    token: string | undefined,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+  ): Promise<void> {
     const session = this.sessions.get(sessionId);
     if (session === undefined) {
       if (await this.forward(sessionId, request, response, body)) return;
@@ -149,11 +165,24 @@ export class McpHttpEndpoint {
     return peerUrl !== undefined && (await forwardToPeer(peerUrl, request, response, body));
   }
 
-  private async openSession(token: string | undefined, request: IncomingMessage, response: ServerResponse, body: unknown, fluxUrl: string): Promise<void> {
+  private async openSession(
+    token: string | undefined,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+    fluxUrl: string,
+  ): Promise<void> {
     if (this.sessions.size >= this.options.maxSessions && !this.evictOne()) {
-      answer(response, 503, JSONRPC_SERVER_ERROR, 'FLUX_UNAVAILABLE', `too many MCP sessions in use (at most ${this.options.maxSessions}); retry later`, {
-        'retry-after': '30',
-      });
+      answer(
+        response,
+        503,
+        JSONRPC_SERVER_ERROR,
+        'FLUX_UNAVAILABLE',
+        `too many MCP sessions in use (at most ${this.options.maxSessions}); retry later`,
+        {
+          'retry-after': '30',
+        },
+      );
       return;
     }
     this.changes ??= new ChangeHub({ openWatch: () => this.connect(fluxUrl, undefined).watch({}), logger: this.options.logger });
@@ -249,5 +278,7 @@ export function mcpEndpoint(
   peers?: McpPeers,
 ): { mcp?: McpHttpEndpoint } {
   if (settings.maxSessions === 0) return {};
-  return { mcp: new McpHttpEndpoint({ ...settings, logger: logger.child({ component: 'mcp' }), version, ...(peers === undefined ? {} : { peers }) }) };
+  return {
+    mcp: new McpHttpEndpoint({ ...settings, logger: logger.child({ component: 'mcp' }), version, ...(peers === undefined ? {} : { peers }) }),
+  };
 }

@@ -45,7 +45,12 @@ interface WaitOutcome {
 
 const waitInput = {
   entity_id: entityIdInput.optional().describe('Wait for a change of this entity (give this or prefix)'),
-  prefix: z.string().min(1).max(512).optional().describe('Wait for a change of any entity whose id starts with this, e.g. "dawn-coral/tasks/" (give this or entity_id)'),
+  prefix: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .describe('Wait for a change of any entity whose id starts with this, e.g. "dawn-coral/tasks/" (give this or entity_id)'),
   timeout_seconds: z
     .number()
     .min(1)
@@ -64,7 +69,12 @@ const waitInput = {
 
 type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-type WaitArgs = { entity_id?: string | undefined; prefix?: string | undefined; timeout_seconds?: number | undefined; since_version?: number | undefined };
+type WaitArgs = {
+  entity_id?: string | undefined;
+  prefix?: string | undefined;
+  timeout_seconds?: number | undefined;
+  since_version?: number | undefined;
+};
 
 /** Registers `wait_for_change`; `active` counts the session's running waits. */
 export function registerWaitTool(server: McpServer, context: WaitContext): void {
@@ -96,8 +106,10 @@ export function registerWaitTool(server: McpServer, context: WaitContext): void 
     },
     async (args, extra) =>
       runTool(async () => {
-        if ((args.entity_id === undefined) === (args.prefix === undefined)) throw new ToolError('FLUX_VALIDATION', 'give exactly one of entity_id or prefix');
-        if (args.since_version !== undefined && args.entity_id === undefined) throw new ToolError('FLUX_VALIDATION', 'since_version goes with entity_id');
+        if ((args.entity_id === undefined) === (args.prefix === undefined))
+          throw new ToolError('FLUX_VALIDATION', 'give exactly one of entity_id or prefix');
+        if (args.since_version !== undefined && args.entity_id === undefined)
+          throw new ToolError('FLUX_VALIDATION', 'since_version goes with entity_id');
         if (active >= MAX_CONCURRENT_WAITS) {
           throw new ToolError('FLUX_RATE_LIMITED', `at most ${MAX_CONCURRENT_WAITS} wait_for_change calls may run at once in one session`);
         }
@@ -216,7 +228,11 @@ async function waitForChange(args: WaitArgs, context: WaitContext, extra: ToolEx
       if (args.entity_id !== undefined && observed.size === 0) {
         const current = await flux.get(args.entity_id);
         if (movedFrom(current, version)) {
-          return { changed: true, timed_out: false, changes: [{ entity_id: args.entity_id, deleted: current === undefined, entity: current ?? null }] };
+          return {
+            changed: true,
+            timed_out: false,
+            changes: [{ entity_id: args.entity_id, deleted: current === undefined, entity: current ?? null }],
+          };
         }
       }
       if (observed.size > 0) wake('change');

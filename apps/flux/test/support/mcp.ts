@@ -65,7 +65,11 @@ export async function callOk(client: Client, name: string, args: Record<string, 
 }
 
 /** Calls a tool that must fail; resolves with the error's code (from _meta), status and text. */
-export async function callError(client: Client, name: string, args: Record<string, unknown>): Promise<{ code: string; status?: number; text: string }> {
+export async function callError(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ code: string; status?: number; text: string }> {
   const result = await callTool(client, name, args);
   expect(result.isError, `${name} should fail: ${JSON.stringify(result)}`).toBe(true);
   const text = result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');

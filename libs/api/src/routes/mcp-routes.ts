@@ -11,10 +11,13 @@ export const MCP_URL = '/mcp';
 export const MCP_CORS_REQUEST_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
 export const MCP_CORS_EXPOSED_HEADERS = ['Mcp-Session-Id'];
 
-/** Where this server's own API answers: its listening address, the unspecified ones as loopback. */
-export function selfUrl(address: AddressInfo | string | null): string {
+/**
+ * Where this server's own API answers: its listening address, the unspecified ones as loopback;
+ * with `host`, that host at the listening port (the address other processes reach it at).
+ */
+export function selfUrl(address: AddressInfo | string | null, host?: string): string {
   if (address === null || typeof address === 'string') throw new Error('the MCP endpoint needs a TCP listener');
-  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  host ??= address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
@@ -38,6 +41,8 @@ export function mcpRoutes(app: FastifyInstance, endpoint: McpEndpoint, metrics: 
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }
+    // Notification streams must not sit in a proxy's buffer (nginx honours this header).
+    reply.raw.setHeader('X-Accel-Buffering', 'no');
     reply.hijack();
     try {
       await endpoint.handle(request.raw, reply.raw, request.body, selfUrl(app.server.address()));

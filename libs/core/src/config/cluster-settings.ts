@@ -39,10 +39,10 @@ export interface QueryGatewaySettings extends IngestGatewaySettings {
   /** Where writes are forwarded. */
   readonly ingestUrl: string;
   /**
-   * Where the other query gateways reach this one (they pass on requests of its MCP sessions);
-   * default: its listening address, with 127.0.0.1 for 0.0.0.0 (one machine).
+   * The address at which the other query gateways reach this one (they pass on requests of
+   * its MCP sessions), e.g. the pod IP; default: the listening address (127.0.0.1 for 0.0.0.0).
    */
-  readonly advertisedUrl: string | undefined;
+  readonly advertisedHost: string | undefined;
 }
 
 /** The settings type of each role: no optional parts, so a role's wiring needs no assertions. */
@@ -100,7 +100,7 @@ const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: Clust
     ...base,
     shardAddresses: shardAddresses(read),
     ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001'),
-    advertisedUrl: read.optionalString('FLUX_ADVERTISED_URL') === undefined ? undefined : read.url('FLUX_ADVERTISED_URL', ''),
+    advertisedHost: read.optionalString('FLUX_ADVERTISED_HOST'),
   }),
 };
 
