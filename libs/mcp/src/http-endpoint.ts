@@ -79,6 +79,8 @@ export class McpHttpEndpoint {
   /** One change stream for every session (reads need no token), opened at the first session. */
   private changes: ChangeHub | undefined;
   private closed = false;
+  /** Initialize requests in progress: counted against the bound before their session exists. */
+  private opening = 0;
   private readonly connect: (url: string, token: string | undefined) => FluxPort;
 
   constructor(private readonly options: McpHttpEndpointOptions) {
@@ -172,7 +174,7 @@ export class McpHttpEndpoint {
     body: unknown,
     fluxUrl: string,
   ): Promise<void> {
-    if (this.sessions.size >= this.options.maxSessions && !this.evictOne()) {
+    if (this.sessions.size + this.opening >= this.options.maxSessions && !this.evictOne()) {
       answer(
         response,
         503,
@@ -193,12 +195,20 @@ export class McpHttpEndpoint {
       logger: this.options.logger,
     });
     let session: Session | undefined;
+    // Counted as opening until its session exists (or the attempt failed).
+    let opening = true;
+    const stopOpening = (): void => {
+      if (opening) this.opening -= 1;
+      opening = false;
+    };
+    this.opening += 1;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => `${this.instanceId}.${randomUUID()}`,
       onsessioninitialized: (id) => {
         // The initialize request in progress is the session's first request.
         session = { id, server, transport, tokenHash: hashOf(token), inFlight: 1, lastActive: Date.now() };
         this.sessions.set(id, session);
+        stopOpening();
         this.options.logger.debug({ session: id, sessions: this.sessions.size }, 'MCP session opened');
       },
     });
@@ -209,11 +219,15 @@ export class McpHttpEndpoint {
         this.options.logger.debug({ session: id, sessions: this.sessions.size }, 'MCP session closed');
       }
     };
-    await server.connect(transport);
     response.once('close', () => {
       if (session !== undefined) this.finished(session);
     });
-    await transport.handleRequest(request, response, body);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+    } finally {
+      stopOpening();
+    }
     // Refused by the transport (a malformed initialize): nothing to keep.
     if (session === undefined) await server.close();
   }
