@@ -55,6 +55,16 @@ const boundaries = (allow = []) => ({
 const typeInformation = process.env.NX_TASK_TARGET_PROJECT === undefined ? { project: './tsconfig.json' } : { projectService: true };
 
 const NO_IO = 'libs/domain does no I/O: keep Node modules in core or an adapter.';
+/** Forbids Node's own modules (`fs`, `node:net`, ...), saying why with `message`. */
+const noNodeModules = (message) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: builtinModules.map((name) => ({ name, message })),
+      patterns: [{ group: ['node:*'], message }],
+    },
+  ],
+});
 const BROWSER_TOO = '@flux/client runs in browsers too: use web APIs (fetch, WebSocket, AbortSignal, TextEncoder).';
 
 export default defineConfig(
@@ -116,15 +126,7 @@ export default defineConfig(
   {
     // The domain is pure: no file system, network, processes or clocks of Node's own.
     files: ['libs/domain/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: builtinModules.map((name) => ({ name, message: NO_IO })),
-          patterns: [{ group: ['node:*'], message: NO_IO }],
-        },
-      ],
-    },
+    rules: noNodeModules(NO_IO),
   },
   {
     // Not a debt: the client and CLI suites start real servers with apps/flux's test support,
@@ -133,16 +135,14 @@ export default defineConfig(
     rules: boundaries(['^(\\.\\./)+apps/flux/test/support/[a-z-]+\\.js$']),
   },
   {
+    // `flux serve` runs the embedded server's own entry point in its process, so that it and
+    // `npm start` cannot drift apart (Nx forbids importing an app by default).
+    files: ['apps/cli/src/commands/serve-command.ts'],
+    rules: boundaries(['^@flux/server/main$']),
+  },
+  {
     // The client runs in browsers as in Node: no Node module in its sources.
     files: ['libs/client/src/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: builtinModules.map((name) => ({ name, message: BROWSER_TOO })),
-          patterns: [{ group: ['node:*'], message: BROWSER_TOO }],
-        },
-      ],
-    },
+    rules: noNodeModules(BROWSER_TOO),
   },
 );

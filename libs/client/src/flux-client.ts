@@ -293,6 +293,16 @@ export class FluxClient {
     return { ready: false, ...(typeof response.body?.error === 'string' ? { reason: response.body.error } : {}) };
   }
 
+  /** Prometheus metrics of the process that answered, in the text exposition format. */
+  async metrics(): Promise<string> {
+    return (await this.request<string>({ method: 'GET', path: '/metrics', responseType: 'text' })).body;
+  }
+
+  /** The OpenAPI 3 description of the API this Flux serves. */
+  async openapi(): Promise<Record<string, unknown>> {
+    return (await this.request<Record<string, unknown>>({ method: 'GET', path: '/api/openapi.json' })).body;
+  }
+
   /** Live updates over the WebSocket, reconnecting and subscribing again until closed. */
   watch(options: WatchOptions = {}): Watch {
     this.webSocket ??= loadWebSocket(this.options.WebSocket);

@@ -19,12 +19,14 @@ export interface RequestSpec {
   /** Bearer token for this request; none when undefined. */
   readonly token?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** `text` for the few answers that are not JSON (`/metrics`). */
+  readonly responseType?: 'json' | 'text';
 }
 
 export interface RawResponse {
   readonly status: number;
   readonly headers: Headers;
-  /** Parsed JSON, undefined for an empty body. */
+  /** Parsed JSON (undefined for an empty body), or the text when asked for. */
   readonly body: unknown;
 }
 
@@ -70,7 +72,7 @@ function httpError(spec: RequestSpec, status: number, headers: Headers, body: un
  */
 export async function send(options: TransportOptions, spec: RequestSpec, accept: readonly number[] = []): Promise<RawResponse> {
   const url = `${options.baseUrl}${spec.path}`;
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  const headers: Record<string, string> = { accept: spec.responseType === 'text' ? 'text/plain' : 'application/json', ...options.headers };
   if (spec.token !== undefined && spec.token !== '') headers.authorization = `Bearer ${spec.token}`;
   let body: string | undefined;
   if (spec.body !== undefined) {
@@ -92,7 +94,7 @@ export async function send(options: TransportOptions, spec: RequestSpec, accept:
     if (spec.signal?.aborted === true) throw new FluxNetworkError(ClientErrorCode.Aborted, `${spec.method} ${url} aborted`, url, { cause: error });
     throw new FluxNetworkError(ClientErrorCode.Network, `could not reach Flux at ${options.baseUrl}: ${describeCause(error)}`, url, { cause: error });
   }
-  const parsed = parseBody(text, spec, status);
+  const parsed = spec.responseType === 'text' && status < 400 ? text : parseBody(text, spec, status);
   if (status >= 400 && !accept.includes(status)) throw httpError(spec, status, responseHeaders, parsed);
   return { status, headers: responseHeaders, body: parsed };
 }

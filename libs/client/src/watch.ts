@@ -155,7 +155,8 @@ export class WatchStream implements Watch {
   }
 
   private received(socket: WebSocketLike, data: unknown): void {
-    if (socket !== this.socket) return;
+    // After an overflow the rest of this connection's frames are dropped too, until it closes.
+    if (socket !== this.socket || this.dropReason !== undefined) return;
     const message = parseServerMessage(data);
     if (message === undefined || !this.wanted(message)) return;
     if (this.queue.length >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED)) {

@@ -26,6 +26,19 @@ const entityWhen = (id: string, predicate: (entity: Entity) => boolean = () => t
     { what: `entity ${id}` },
   );
 
+/** A client that records the URL of every request it sends. */
+function countingClient(): { client: FluxClient; requested: string[] } {
+  const requested: string[] = [];
+  const client = new FluxClient({
+    url: deployment.baseUrl,
+    fetch: (input, init) => {
+      requested.push(input);
+      return fetch(input, init);
+    },
+  });
+  return { client, requested };
+}
+
 describe('publish and get', () => {
   it('publish fills stream, source and timestamp, and the entity appears with its version', async () => {
     const id = `${unique('pub')}/sensor-01`;
@@ -165,14 +178,7 @@ describe('list', () => {
     expect(batch.accepted).toBe(25);
     await waitFor(async () => (await flux.listAll({ prefix: `${namespace}/` })).length === 25, { what: '25 entities' });
 
-    const requested: string[] = [];
-    const counting = new FluxClient({
-      url: deployment.baseUrl,
-      fetch: (input, init) => {
-        requested.push(input);
-        return fetch(input, init);
-      },
-    });
+    const { client: counting, requested } = countingClient();
     const ids: string[] = [];
     for await (const entity of counting.list({ namespace, pageSize: 10 })) ids.push(entity.id);
     expect(ids).toEqual([...ids].sort());
@@ -187,14 +193,7 @@ describe('list', () => {
   });
 
   it('stops early when the consumer breaks out of the loop', async () => {
-    const requested: string[] = [];
-    const counting = new FluxClient({
-      url: deployment.baseUrl,
-      fetch: (input, init) => {
-        requested.push(input);
-        return fetch(input, init);
-      },
-    });
+    const { client: counting, requested } = countingClient();
     const namespace = unique('early');
     await flux.batch(Array.from({ length: 6 }, (_, n) => ({ entityId: `${namespace}/e${n}`, properties: { n } })));
     await waitFor(async () => (await flux.listAll({ namespace })).length === 6);
@@ -256,6 +255,11 @@ describe('system and admin', () => {
   it('health, ready and the runtime config', async () => {
     expect(await flux.health()).toEqual({ status: 'ok' });
     expect(await flux.ready()).toEqual({ ready: true });
+    expect(await flux.metrics()).toMatch(/^# HELP /m);
+    expect(await flux.openapi()).toMatchObject({
+      openapi: expect.stringMatching(/^3\./),
+      paths: expect.objectContaining({ '/api/events': expect.any(Object) }),
+    });
     expect(await flux.admin.getConfig()).toMatchObject({
       rate_limit_enabled: expect.any(Boolean),
       body_size_limit_single_bytes: expect.any(Number),

@@ -1,9 +1,9 @@
 /** @flux/client watch(): typed live messages over the WebSocket, surviving server restarts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../apps/flux/test/support/deployment.js';
-import { unique } from '../../../apps/flux/test/support/client.js';
+import { unique, waitFor } from '../../../apps/flux/test/support/client.js';
 import { WebSocket } from 'ws';
-import { FluxClient, type Watch, type WatchMessage } from '../src/index.js';
+import { FluxClient, type Watch, type WatchMessage, type WebSocketConstructor } from '../src/index.js';
 
 let deployment: Deployment;
 let flux: FluxClient;
@@ -26,6 +26,24 @@ async function readUntil(watch: Watch, predicate: (message: WatchMessage) => boo
     seen.push(next.value);
     if (predicate(next.value)) return seen;
   }
+}
+
+/** A `ws` WebSocket class that records, per socket, the frames sent and received (what the server did). */
+function recordingWebSocket(): { RecordingWebSocket: WebSocketConstructor; sockets: Array<{ sent: string[]; received: string[] }> } {
+  const sockets: Array<{ sent: string[]; received: string[] }> = [];
+  class RecordingWebSocket extends WebSocket {
+    private readonly record = { sent: [] as string[], received: [] as string[] };
+    constructor(url: string) {
+      super(url);
+      sockets.push(this.record);
+      this.on('message', (data: Buffer) => this.record.received.push(data.toString()));
+    }
+    override send(data: string): void {
+      this.record.sent.push(data);
+      super.send(data);
+    }
+  }
+  return { RecordingWebSocket, sockets };
 }
 
 const isOpen = (message: WatchMessage): boolean => message.type === 'connection' && message.state === 'open';
@@ -102,20 +120,7 @@ describe('watch', () => {
   it('reconnects across a server restart, subscribed to the same ids', async () => {
     const id = unique('w-restart');
     const other = unique('w-firehose');
-    /** Every socket the client opens, with the frames it sent and received (what the server did). */
-    const sockets: Array<{ sent: string[]; received: string[] }> = [];
-    class RecordingWebSocket extends WebSocket {
-      private readonly record = { sent: [] as string[], received: [] as string[] };
-      constructor(url: string) {
-        super(url);
-        sockets.push(this.record);
-        this.on('message', (data: Buffer) => this.record.received.push(data.toString()));
-      }
-      override send(data: string): void {
-        this.record.sent.push(data);
-        super.send(data);
-      }
-    }
+    const { RecordingWebSocket, sockets } = recordingWebSocket();
     const recording = new FluxClient({ url: deployment.baseUrl, WebSocket: RecordingWebSocket });
     const watch = recording.watch({ ids: [id], metrics: false, backoff: { initialMs: 100, maxMs: 1_000 } });
     try {
@@ -132,6 +137,24 @@ describe('watch', () => {
       expect(last.sent).toEqual([JSON.stringify({ type: 'subscribe', entity_id: id })]);
       // The server itself filtered: the new connection is subscribed, not a firehose.
       expect(last.received.some((frame) => frame.includes(other))).toBe(false);
+    } finally {
+      watch.close();
+    }
+  });
+
+  it('a consumer that does not keep up loses the backlog, not memory: the connection is renewed', async () => {
+    const id = unique('w-slow');
+    const { RecordingWebSocket, sockets } = recordingWebSocket();
+    const client = new FluxClient({ url: deployment.baseUrl, WebSocket: RecordingWebSocket });
+    const watch = client.watch({ ids: [id], metrics: false, maxQueued: 5, backoff: { initialMs: 50, maxMs: 100 } });
+    try {
+      await readUntil(watch, isOpen, 'open');
+      await flux.publish({ entityId: id, properties: Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`p${n}`, n])) });
+      // Nothing is read meanwhile: wait until the server has sent more than the watch may hold.
+      await waitFor(() => sockets[0]!.received.length >= 6, { what: 'six frames received' });
+      const first = await watch.next();
+      expect(first.value).toMatchObject({ type: 'connection', state: 'reconnecting', reason: expect.stringMatching(/did not keep up/) });
+      expect(await watch.next()).toEqual({ value: { type: 'connection', state: 'open', reconnected: true }, done: false });
     } finally {
       watch.close();
     }
