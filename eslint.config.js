@@ -14,7 +14,8 @@ await createProjectGraphAsync({ exitOnError: true });
  * What each kind of project may import (the tags are in each project.json):
  * domain nothing of ours, core only domain, adapters only core and domain (never another
  * adapter), apps wire anything, tooling (bench, deploy/local) uses anything. The client
- * (@flux/client) is published on its own: it imports nothing of ours, and apps and tooling use it.
+ * (@flux/client) is published on its own: it imports nothing of ours, and apps and tooling use it;
+ * the MCP server (an interface) uses only the client.
  */
 const depConstraints = [
   {
@@ -30,6 +31,8 @@ const depConstraints = [
   { sourceTag: 'type:client', onlyDependOnLibsWithTags: [] },
   // The dashboard's browser code reaches Flux only through the typed client.
   { sourceTag: 'type:ui', onlyDependOnLibsWithTags: ['type:client'] },
+  // Interfaces for agents and people built on the client (@flux/mcp): they reach Flux only through it.
+  { sourceTag: 'type:interface', onlyDependOnLibsWithTags: ['type:client'] },
 ];
 
 /** The boundaries rule; `allow` lists import specifiers exempted (known debts, see below). */
@@ -120,15 +123,8 @@ export default defineConfig(
   {
     // deploy/local is no package, so its local-services and deployment-process modules are
     // imported by relative path (the rule wants project imports by package name).
-    files: ['bench/**/*.ts'],
+    files: ['apps/flux/test/support/deployment.ts', 'bench/**/*.ts'],
     rules: boundaries(['^(\\.\\./)+deploy/local/(local-services|deployment-process)\\.js$']),
-  },
-  {
-    // Not a debt: suites that start real deployments share deploy/local/testing (no package,
-    // so by relative path). It lives outside apps/flux so that the client's suites can use it
-    // while apps/flux's own helpers use the client, with no cycle between the two projects.
-    files: ['apps/flux/test/support/*.ts', 'libs/client/test/**/*.ts'],
-    rules: boundaries(['^(\\.\\./)+deploy/local/testing/test-(deployment|values)\\.js$']),
   },
   {
     // The domain is pure: no file system, network, processes or clocks of Node's own.

@@ -11,6 +11,7 @@ import {
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
 import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
+import { mcpEndpoint } from '@flux/mcp';
 
 export interface RunningFlux extends BuiltServer {
   /** Stops accepting requests, lets reducers finish their batch, and closes the stores. */
@@ -82,8 +83,9 @@ export async function startEmbeddedFlux(
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };
+  const mcp = mcpEndpoint(settings.mcp, logger, version);
   const server = await buildServer(
-    { system: deps, ingest: deps, query: deps },
+    { system: deps, ingest: deps, query: deps, ...mcp },
     { logger, version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
   );
   closing.add('HTTP server', () => server.close());

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
+import { buildServer, ingestGatewayReady, registerStaleHeader, selfUrl } from '@flux/api';
 import {
   CatchingUpFeed,
   ClosingOrder,
@@ -15,7 +15,8 @@ import {
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
-import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisStateStore } from '@flux/redis';
+import { mcpEndpoint } from '@flux/mcp';
+import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisPeerRegistry, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 import { LazyTombstoneLog } from './lazy-tombstone-log.js';
 
@@ -76,6 +77,11 @@ const deletion = new DeletionService({ ingest: tombstones, reader, authorizer: s
 // The same connector definitions as the ingest gateway that runs them, so status reads agree.
 const query = composeQueryRole({ settings, control, reader, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) }, closing);
 
+// MCP sessions live in the gateway that opened them; the others pass their requests on to it.
+const peers = new RedisPeerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
+closing.add('peer registry', () => peers.close());
+const { mcp } = mcpEndpoint(settings.mcp, logger, packageJson.version, peers);
+
 let connectedOnce = false;
 const deps = {
   ...services,
@@ -109,7 +115,7 @@ const deps = {
   },
 };
 const { app, close: closeServer } = await buildServer(
-  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl } },
+  { system: deps, query: deps, ingest: { forwardTo: settings.ingestUrl }, ...(mcp === undefined ? {} : { mcp }) },
   { logger, version: packageJson.version, http: settings.http, dashboard: { publicMode: settings.authEnabled } },
 );
 registerStaleHeader(app);
@@ -117,5 +123,6 @@ closing.add('HTTP server', closeServer);
 handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeoutMs);
 
 const url = await app.listen({ port: settings.port, host: settings.host });
+if (mcp !== undefined) await peers.register(mcp.instanceId, selfUrl(app.server.address(), settings.advertisedHost));
 logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
 started();

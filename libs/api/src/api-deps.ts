@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   ActivityTracker,
   Authorizer,
@@ -56,3 +57,16 @@ export interface QueryDeps extends SystemDeps {
 
 /** Everything, for a process that serves every route itself (the embedded deployment). */
 export type ApiDeps = IngestDeps & QueryDeps;
+
+/**
+ * MCP over streamable HTTP at `/mcp` (the endpoint of @flux/mcp). The API only routes requests
+ * to it; the endpoint answers them itself.
+ */
+export interface McpEndpoint {
+  /** Serves one request; `body` is the parsed JSON body, `fluxUrl` where this server's own API answers. */
+  handle(request: IncomingMessage, response: ServerResponse, body: unknown, fluxUrl: string): Promise<void>;
+  /** Open sessions (the flux_mcp_sessions metric). */
+  readonly sessionCount: number;
+  /** Ends every session (called when the server closes). */
+  close(): Promise<void>;
+}

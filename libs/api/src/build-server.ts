@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
 import type { HttpTimeouts } from '@flux/core';
-import type { IngestDeps, QueryDeps, SystemDeps } from './api-deps.js';
+import type { IngestDeps, McpEndpoint, QueryDeps, SystemDeps } from './api-deps.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { answerClientError } from './http/client-errors.js';
 import { answerUnroutedEarly, frameworkErrorHandler, registerErrorHandling } from './http/errors.js';
@@ -15,6 +15,7 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard-routes.js';
 import { historyRoutes, publishRoutes } from './routes/event-routes.js';
+import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, mcpRoutes } from './routes/mcp-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
 import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
 import { systemRoutes } from './routes/system-routes.js';
@@ -38,6 +39,8 @@ export interface ServerRoles {
   readonly system: SystemDeps;
   readonly ingest?: IngestDeps | { readonly forwardTo: string };
   readonly query?: QueryDeps;
+  /** Served at /mcp when given (by the embedded server and the query gateways). */
+  readonly mcp?: McpEndpoint;
 }
 
 export interface BuildServerOptions {
@@ -110,7 +113,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   await app.register(cors, {
     origin: '*',
     methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', REQUEST_ID_HEADER],
+    allowedHeaders: ['Authorization', 'Content-Type', REQUEST_ID_HEADER, ...MCP_CORS_REQUEST_HEADERS],
     exposedHeaders: [
       NEXT_CURSOR_HEADER,
       REQUEST_ID_HEADER,
@@ -119,6 +122,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
       'X-RateLimit-Limit',
       'X-RateLimit-Remaining',
       'X-RateLimit-Reset',
+      ...MCP_CORS_EXPOSED_HEADERS,
     ],
     maxAge: 86_400,
   });
@@ -155,6 +159,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     hub = websocketRoutes(app, roles.query);
     if (options.dashboard !== undefined) await dashboardRoutes(app, options.dashboard);
   }
+  if (roles.mcp !== undefined) mcpRoutes(app, roles.mcp, system.metrics);
   systemRoutes(app, system);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

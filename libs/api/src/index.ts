@@ -6,3 +6,4 @@ export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';
 export * from './http/request-id.js';
 export * from './http/stale-header.js';
+export { MCP_URL, selfUrl } from './routes/mcp-routes.js';

@@ -10,3 +10,4 @@ export * from './redis-rate-limiter.js';
 export * from './redis-gateway-presence.js';
 export * from './redis-poll-lease.js';
 export * from './delete-redis-keys.js';
+export * from './redis-peer-registry.js';

@@ -98,3 +98,6 @@ export function presenceKeys(prefix: string): PresenceKeys {
   const base = `${prefix}{presence}:`;
   return { expiries: `${base}ws-expiries`, connections: `${base}ws-connections` };
 }
+
+/** The address a gateway instance registered for its peers (one key each, expiring unless renewed). */
+export const peerKey = (prefix: string, instanceId: string): string => `${prefix}{presence}:peer:${instanceId}`;

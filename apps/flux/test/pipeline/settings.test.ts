@@ -29,6 +29,7 @@ describe('parseSettings', () => {
       maxBatchDelete: 10_000,
       entityBound: { maxProperties: 10_000, maxBytes: 16_777_216 },
       github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 },
+      mcp: { maxSessions: 100, sessionIdleMs: 600_000 },
     });
     expect(settings.initialRuntimeConfig).toEqual({
       rate_limit_enabled: true,
@@ -61,6 +62,8 @@ describe('parseSettings', () => {
       FLUX_GITHUB_POLL_INTERVAL_SECONDS: '60',
       FLUX_MAX_ENTITY_PROPERTIES: '500',
       FLUX_MAX_ENTITY_BYTES: '65536',
+      FLUX_MCP_MAX_SESSIONS: '0',
+      FLUX_MCP_SESSION_IDLE_SECONDS: '30',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -75,6 +78,7 @@ describe('parseSettings', () => {
       },
       github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60 },
       entityBound: { maxProperties: 500, maxBytes: 65_536 },
+      mcp: { maxSessions: 0, sessionIdleMs: 30_000 },
     });
     expect(settings.encryptionKey?.equals(key)).toBe(true);
     expect(parseSettings({ FLUX_GITHUB_API_URL: 'http://127.0.0.1:9999' }).github.apiUrl).toBe('http://127.0.0.1:9999');

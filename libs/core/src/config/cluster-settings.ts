@@ -38,6 +38,11 @@ export interface IngestGatewaySettings extends ClusterProcessSettings {
 export interface QueryGatewaySettings extends IngestGatewaySettings {
   /** Where writes are forwarded. */
   readonly ingestUrl: string;
+  /**
+   * The address at which the other query gateways reach this one (they pass on requests of
+   * its MCP sessions), e.g. the pod IP; default: the listening address (127.0.0.1 for 0.0.0.0).
+   */
+  readonly advertisedHost: string | undefined;
 }
 
 /** The settings type of each role: no optional parts, so a role's wiring needs no assertions. */
@@ -95,6 +100,7 @@ const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: Clust
     ...base,
     shardAddresses: shardAddresses(read),
     ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001'),
+    advertisedHost: read.optionalString('FLUX_ADVERTISED_HOST'),
   }),
 };
 

@@ -47,6 +47,13 @@ export interface Settings {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
   };
+  /** The MCP endpoint at /mcp. */
+  readonly mcp: {
+    /** Sessions kept at once (0: no /mcp); past it the least recently used idle one is closed. */
+    readonly maxSessions: number;
+    /** A session without a request (or an open notification stream) for this long is closed. */
+    readonly sessionIdleMs: number;
+  };
 }
 
 export interface HttpTimeouts {
@@ -197,6 +204,10 @@ export function readSettings(read: EnvReader): Settings {
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
+    },
+    mcp: {
+      maxSessions: read.integer('FLUX_MCP_MAX_SESSIONS', 100, 0, 100_000),
+      sessionIdleMs: read.integer('FLUX_MCP_SESSION_IDLE_SECONDS', 600, 1, 86_400) * 1000,
     },
   };
   if (settings.http.headersTimeoutMs > settings.http.requestTimeoutMs) {

@@ -2,16 +2,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  publicEnv,
-  startDeployment,
-  STARTUP_TIMEOUT_MS,
-  TEST_ENCRYPTION_KEY,
-  type Deployment,
-} from '../../../deploy/local/testing/test-deployment.js';
-import { unique } from '../../../deploy/local/testing/test-values.js';
-import { FluxClient, FluxError, FluxHttpError, FluxNetworkError, FluxTimeoutError } from '../src/index.js';
+import { freePort, publicEnv, startDeployment, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from '../support/deployment.js';
+import { unique } from '../support/client.js';
+import { FluxClient, FluxError, FluxHttpError, FluxNetworkError, FluxTimeoutError } from '@flux/client';
 
 const ADMIN_TOKEN = 'client-suite-admin-token';
 let deployment: Deployment;

@@ -1,9 +1,9 @@
 /** @flux/client watch(): typed live messages over the WebSocket, surviving server restarts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../deploy/local/testing/test-deployment.js';
-import { unique, waitFor } from '../../../deploy/local/testing/test-values.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../support/deployment.js';
+import { unique, waitFor } from '../support/client.js';
 import { WebSocket } from 'ws';
-import { FluxClient, type Watch, type WatchMessage, type WebSocketConstructor } from '../src/index.js';
+import { FluxClient, type Watch, type WatchMessage, type WebSocketConstructor } from '@flux/client';
 
 let deployment: Deployment;
 let flux: FluxClient;

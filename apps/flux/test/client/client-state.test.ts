@@ -1,8 +1,8 @@
 /** @flux/client against a real embedded Flux in internal mode: events, state, deletion, history, system. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../../../deploy/local/testing/test-deployment.js';
-import { ISO_UTC, UUID_V7, unique, waitFor } from '../../../deploy/local/testing/test-values.js';
-import { FluxClient, FluxHttpError, type Entity } from '../src/index.js';
+import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../support/deployment.js';
+import { ISO_UTC, UUID_V7, unique, waitFor } from '../support/client.js';
+import { FluxClient, FluxHttpError, type Entity } from '@flux/client';
 
 let deployment: Deployment;
 let flux: FluxClient;
