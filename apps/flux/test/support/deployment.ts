@@ -99,7 +99,11 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
   // The launcher names its processes and their metrics URLs in the state file.
   const cluster =
     deploymentKind() === 'cluster'
-      ? { FLUX_KAFKA_TOPIC: `flux-test-${id}`, FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:`, FLUX_CLUSTER_STATE_FILE: join(dataDir, 'cluster-state.json') }
+      ? {
+          FLUX_KAFKA_TOPIC: `flux-test-${id}`,
+          FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:`,
+          FLUX_CLUSTER_STATE_FILE: join(dataDir, 'cluster-state.json'),
+        }
       : {};
   return scrubbedEnv({ PORT: String(port), FLUX_DATA_DIR: dataDir, ...cluster, ...overrides });
 }

@@ -63,8 +63,8 @@ export interface CommitTiming {
 
 /**
  * Where a reducer is in its life: `idle` until start() claimed the partition, `running` while
- * it applies under that claim, `stopped` once stop() was called or a claim check found it
- * replaced (records still in flight are then not applied).
+ * it applies under that claim, `stopped` once stop() was called, a claim check found it
+ * replaced (records still in flight are then not applied) or applying failed.
  */
 type ReducerState =
   | { readonly phase: 'idle' }
@@ -121,6 +121,8 @@ export class PartitionReducer {
     });
     subscription.done.catch((error: unknown) => {
       this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer stopped');
+      // It applies nothing more: no longer running (and no more claim checks).
+      this.halt();
     });
     this.replaced.catch(() => undefined);
     const interval = this.options.claimCheckIntervalMs;
