@@ -21,6 +21,7 @@ import { ChaosLoad, createEntities } from './src/chaos/chaos-load.js';
 import { ChaosSubscriber } from './src/chaos/chaos-subscriber.js';
 import { PrivateServices } from './src/chaos/private-services.js';
 import { SeededRandom } from './src/chaos/random.js';
+import { readClusterState } from '../deploy/local/deployment-process.js';
 import { startDeployment, type Deployment } from './src/deployment.js';
 import { megabytes } from './src/format.js';
 import { machineInfo } from './src/machine.js';
@@ -85,7 +86,7 @@ function record(name: string, pid: number, sample: SoakSample): void {
 
 function takeSamples(loadStarted: number): void {
   const atMs = Date.now() - loadStarted;
-  const cluster = JSON.parse(readFileSync(stateFile, 'utf8')) as { supervisor: number; processes: Record<string, number> };
+  const cluster = readClusterState(stateFile);
   for (const [name, pid] of Object.entries(cluster.processes)) {
     try {
       const probe = JSON.parse(readFileSync(join(probeDir, `${pid}.json`), 'utf8')) as {

@@ -85,11 +85,12 @@ whatever its percentiles.
 \`FLUX_MAX_ENTITY_PROPERTIES\`) to one id, waited for until visible, then ${full.largeEntity.batches} batches of
 ${full.largeEntity.batchSize} \`{"tick": i}\` events to the same id, each sent once the previous one is
 acknowledged, until the entity shows the last tick. Meanwhile \`GET /health\` is asked every
-50 ms. The server's worst event-loop delay comes from its \`/metrics\` (prom-client's
-\`nodejs_eventloop_lag_max_seconds\`, which restarts at every scrape; its 10 ms sampling period
-is subtracted), scraped before the large event, once it is visible and once the last tick is:
-one figure for taking in and applying the large event, one for the ticks. The cluster's reducers
-serve no \`/metrics\`, so the cluster run reports no delay (\`npm run soak\` samples every process).
+50 ms. The worst event-loop delay comes from the \`/metrics\` of every server process (the
+embedded server; each reducer, on its metrics port, and each gateway of the cluster:
+\`flux_nodejs_eventloop_lag_max_seconds\`, which prom-client restarts at every scrape; its 10 ms
+sampling period is subtracted), scraped before the large event, once it is visible and once the
+last tick is: one figure for taking in and applying the large event, one for the ticks, each the
+worst of any process (named in the cluster).
 
 **Memory (embedded).** A second fresh embedded server: RSS right after start, then
 ${integer(full.memory.entities)} entities (one event each, batches of ${full.memory.batchSize}, ${full.memory.concurrency} in flight) until all are

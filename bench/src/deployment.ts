@@ -6,7 +6,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEPLOYMENT_ENTRIES, scrubbedEnv, startReadyFluxProcess, type DeploymentKind } from '../../deploy/local/deployment-process.js';
+import {
+  DEPLOYMENT_ENTRIES,
+  deploymentMetricsUrls,
+  scrubbedEnv,
+  startReadyFluxProcess,
+  type DeploymentKind,
+} from '../../deploy/local/deployment-process.js';
 import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
 import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
 import { freePort } from '@flux/core/tooling';
@@ -21,6 +27,8 @@ export interface Deployment {
   memory(): ProcessMemory[];
   /** CPU seconds used so far by the deployment's processes. */
   cpuSeconds(): number;
+  /** Where each serving process answers GET /metrics, by name (embedded: the one process). */
+  metricsUrls(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +81,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       FLUX_REDIS_KEY_PREFIX: keyPrefix,
       // The cluster launcher passes these to each process it starts.
       FLUX_CLUSTER_NODE_ARGS: nodeArgs.join(' '),
+      // Where the launcher names its processes and their metrics URLs (a caller's file wins).
+      FLUX_CLUSTER_STATE_FILE: join(dataDir, 'cluster.json'),
       ...options.env,
     });
   }
@@ -107,6 +117,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         .map(processMemory)
         .filter((memory): memory is ProcessMemory => memory !== undefined),
     cpuSeconds: () => groupCpuSeconds(server.pid),
+    metricsUrls: () => deploymentMetricsUrls(kind, baseUrl, env),
     stop: async () => {
       await server.stop();
       await cleanUpData();

@@ -143,10 +143,13 @@ function largeEntitySection(results: BenchResults): string | undefined {
   const large = results.scenarios['large-entity'];
   if (large === undefined) return undefined;
   const { largeEvent, ticks } = large.serverEventLoopDelayMaxMs;
+  const where = large.serverEventLoopDelayProcess;
+  // Which process, where the deployment has more than one.
+  const at = (name: string | null | undefined): string => (name === null || name === undefined || name === 'flux' ? '' : ` (${name})`);
   const loopDelay =
     largeEvent === null || ticks === null
       ? `— (${large.serverEventLoopNote ?? 'not measured'})`
-      : `${milliseconds(largeEvent)} / **${milliseconds(ticks)}**`;
+      : `${milliseconds(largeEvent)}${at(where?.largeEvent)} / **${milliseconds(ticks)}**${at(where?.ticks)}`;
   return section(
     `Large entity (one event with ${integer(large.properties - 1)} properties, ${integer(large.largeEventBytes)} bytes, then ${large.batches} batches of ${large.batchSize} \`{"tick": i}\` to the same id)`,
     markdownTable(
@@ -156,7 +159,7 @@ function largeEntitySection(results: BenchResults): string | undefined {
         'ticks visible after',
         'ticks/s',
         'GET /health p99 / max',
-        'server worst event-loop delay: large event / ticks',
+        'worst event-loop delay of any server process: large event / ticks',
       ],
       [
         [

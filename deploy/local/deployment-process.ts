@@ -9,6 +9,9 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { readClusterState } from './cluster-state.js';
+
+export { readClusterState, type ClusterState } from './cluster-state.js';
 import { isTrackedProcessGroup, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
 
 export type DeploymentKind = 'embedded' | 'cluster';
@@ -18,6 +21,19 @@ export const DEPLOYMENT_ENTRIES: Readonly<Record<DeploymentKind, string>> = {
   embedded: 'apps/flux/src/main.ts',
   cluster: 'deploy/local/start-cluster.ts',
 };
+
+/**
+ * Where each process of a started deployment serves `GET /metrics`, by process name: the
+ * embedded server itself (`flux`), or every process of the cluster (reducers on their own
+ * metrics ports, gateways on their HTTP ports), read from the launcher's state file, which
+ * `env` must name in FLUX_CLUSTER_STATE_FILE.
+ */
+export function deploymentMetricsUrls(kind: DeploymentKind, baseUrl: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (kind === 'embedded') return { flux: `${baseUrl}/metrics` };
+  const stateFile = env.FLUX_CLUSTER_STATE_FILE;
+  if (stateFile === undefined) throw new Error('the cluster names its metrics URLs only in FLUX_CLUSTER_STATE_FILE, which is not set');
+  return { ...readClusterState(stateFile).metrics };
+}
 
 /** Deadline for `GET /ready` to answer 200 after a start: the cluster takes far longer. */
 export const READY_TIMEOUT_MS: Readonly<Record<DeploymentKind, number>> = { embedded: 60_000, cluster: 180_000 };

@@ -4,16 +4,17 @@
  * gateway and 2 query gateways run as separate processes, and a TCP balancer serves the one
  * public PORT. Like a Kubernetes controller it restarts a process that dies. Ctrl-C stops all.
  *
- * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names and pids (for failure tests).
+ * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names, pids and metrics URLs (see
+ * cluster-state.ts). Every reducer serves its metrics on a port of its own (FLUX_METRICS_PORT).
  * FLUX_CLUSTER_NODE_ARGS, when set, are extra Node.js flags for every process (space-separated),
  * e.g. `--cpu-prof --cpu-prof-dir=/tmp/flux-prof`: Node refuses --cpu-prof in NODE_OPTIONS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrExit } from '@flux/core';
 import { freePort } from '@flux/core/tooling';
+import { writeClusterState } from './cluster-state.js';
 import { parseLauncherSettings } from './launcher-settings.js';
 import { localServices } from './local-services.js';
 import { TcpBalancer } from './tcp-balancer.js';
@@ -29,10 +30,13 @@ interface ProcessSpec {
   readonly name: string;
   readonly app: string;
   readonly env: Record<string, string>;
+  /** Where it serves GET /metrics. */
+  readonly metricsUrl: string;
 }
 
 class Supervisor {
   private readonly children = new Map<string, ChildProcess>();
+  private readonly metrics = new Map<string, string>();
   private stopping = false;
 
   constructor(
@@ -47,6 +51,7 @@ class Supervisor {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.set(spec.name, child);
+    this.metrics.set(spec.name, spec.metricsUrl);
     this.writeState();
     const prefix = (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void => {
       let buffered = '';
@@ -94,11 +99,9 @@ class Supervisor {
 
   private writeState(): void {
     if (this.stateFile === undefined) return;
-    const processes = Object.fromEntries([...this.children].map(([name, child]) => [name, child.pid]));
-    // Written aside and renamed, so a reader never sees a half-written file.
-    const partial = `${this.stateFile}.${process.pid}.tmp`;
-    writeFileSync(partial, JSON.stringify({ supervisor: process.pid, processes }, null, 2));
-    renameSync(partial, this.stateFile);
+    const processes: Record<string, number> = {};
+    for (const [name, child] of this.children) if (child.pid !== undefined) processes[name] = child.pid;
+    writeClusterState(this.stateFile, { supervisor: process.pid, processes, metrics: Object.fromEntries(this.metrics) });
   }
 }
 
@@ -119,6 +122,7 @@ async function waitReady(url: string, deadlineMs: number): Promise<void> {
 const { kafkaBrokers, redisUrl } = localServices();
 const ingestPort = await freePort();
 const grpcPorts = await Promise.all(Array.from({ length: settings.shardCount }, freePort));
+const metricsPorts = await Promise.all(Array.from({ length: settings.shardCount }, freePort));
 const queryPorts = await Promise.all(Array.from({ length: settings.queryGateways }, freePort));
 const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
 
@@ -135,19 +139,28 @@ for (let shard = 0; shard < settings.shardCount; shard++) {
   supervisor.start({
     name: `reducer-${shard}`,
     app: 'apps/reducer/src/main.ts',
-    env: { SHARD_INDEX: String(shard), SHARD_COUNT: String(settings.shardCount), GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPorts[shard]) },
+    env: {
+      SHARD_INDEX: String(shard),
+      SHARD_COUNT: String(settings.shardCount),
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: String(grpcPorts[shard]),
+      FLUX_METRICS_PORT: String(metricsPorts[shard]),
+    },
+    metricsUrl: `http://127.0.0.1:${metricsPorts[shard]}/metrics`,
   });
 }
 supervisor.start({
   name: 'ingest-gateway',
   app: 'apps/ingest-gateway/src/main.ts',
   env: { PORT: String(ingestPort), FLUX_SHARD_ADDRESSES: shardAddresses },
+  metricsUrl: `http://127.0.0.1:${ingestPort}/metrics`,
 });
 queryPorts.forEach((port, index) =>
   supervisor.start({
     name: `query-gateway-${index}`,
     app: 'apps/query-gateway/src/main.ts',
     env: { PORT: String(port), FLUX_SHARD_ADDRESSES: shardAddresses, FLUX_INGEST_URL: `http://127.0.0.1:${ingestPort}` },
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
   }),
 );
 

@@ -44,10 +44,10 @@ const control = await RedisControlStore.open({ client: redis, keyPrefix: setting
 closing.add('control store', () => control.close());
 const shards = createShardClients(settings.shardAddresses);
 closing.add('shard clients', () => closeShardClients(shards));
-// Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
-const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
-
 const metrics = new FluxMetrics();
+// Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
+const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount, observer: metrics.shardCallObserver() });
+
 const services = await composeGatewayServices(settings, control, logger, closing);
 const { ingest, deletion } = composeIngestRole({
   settings,

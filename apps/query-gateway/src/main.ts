@@ -45,7 +45,13 @@ const control = await RedisControlStore.open({ client: redis, keyPrefix: setting
 closing.add('control store', () => control.close());
 const shards = createShardClients(settings.shardAddresses);
 closing.add('shard clients', () => closeShardClients(shards));
-const shardReader = new ShardedStateReader({ shards, partitionCount: settings.partitionCount, deadlineMs: SHARD_READ_DEADLINE_MS });
+const metrics = new FluxMetrics({ entities: async (): Promise<number> => (await reader.counts()).total });
+const shardReader = new ShardedStateReader({
+  shards,
+  partitionCount: settings.partitionCount,
+  deadlineMs: SHARD_READ_DEADLINE_MS,
+  observer: metrics.shardCallObserver(),
+});
 // The state the shards serve is in Redis: while a shard is down or restarting, reads of its
 // entities are served from there, possibly behind the log (Flux-Stale: true).
 const redisState = new RedisStateStore({ client: redis, partitionCount: settings.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
@@ -69,7 +75,6 @@ closing.add('presence', () => presence.close());
 const tombstones = new LazyTombstoneLog(settings, logger);
 closing.add('Kafka', () => tombstones.close());
 
-const metrics = new FluxMetrics({ entities: async () => (await reader.counts()).total });
 const services = await composeGatewayServices(settings, control, logger, closing);
 // A deleted namespace's entities get tombstones appended by this gateway itself (the admin
 // token cannot write through the ingest gateway).

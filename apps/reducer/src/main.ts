@@ -9,16 +9,18 @@ import {
   loadOrExit,
   MemoryChangeFeed,
   parseClusterSettings,
+  startMetricsServer,
 } from '@flux/core';
 import { partitionsOfShard } from '@flux/domain';
-import { createStateServiceServer } from '@flux/grpc';
+import { createStateServiceServer, ServingStatus } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
 
 /**
  * A reducer shard: owns the partitions p with p % SHARD_COUNT === SHARD_INDEX, applies them
  * from Kafka into Redis exactly once, and serves them over gRPC. Shard 0 also keeps the
- * flux-core/directory entity current.
+ * flux-core/directory entity current. Its metrics, liveness and readiness are served over
+ * HTTP on FLUX_METRICS_PORT.
  */
 /** One HGET per owned partition this often: cheap next to the commits it protects. */
 const CLAIM_CHECK_INTERVAL_MS = 2_000;
@@ -29,6 +31,18 @@ const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer',
 const started = guardStartup(logger, 'flux-reducer');
 
 const closing = new ClosingOrder(logger);
+const metrics = new FluxMetrics();
+// Ready exactly when gRPC health is SERVING: claimed, caught up, and not draining.
+let serving = (): boolean => false;
+// First up and last closed: the lag can be watched during the catch-up, and scrapes and
+// probes get answers while the rest drains.
+const metricsServer = await startMetricsServer({
+  registry: metrics.registry,
+  readiness: () => (serving() ? { ready: true } : { ready: false, reason: 'claiming partitions, catching up or stopping' }),
+  host: shard.grpcHost,
+  port: shard.metricsPort,
+});
+closing.add('metrics server', () => metricsServer.close());
 const log = await KafkaEventLog.open({
   brokers: settings.cluster.kafkaBrokers,
   clientId: `flux-reducer-${shard.shardIndex}`,
@@ -48,7 +62,6 @@ closing.add('state store', () => store.close());
 const control = shard.shardIndex === 0 ? await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }) : undefined;
 if (control !== undefined) closing.add('control store', () => control.close());
 const feed = new MemoryChangeFeed();
-const metrics = new FluxMetrics();
 
 const reducing = composeReducerRole(
   {
@@ -83,10 +96,12 @@ const grpc = createStateServiceServer({
 });
 const port = await grpc.listen(`${shard.grpcHost}:${shard.grpcPort}`);
 closing.add('gRPC server', () => grpc.shutdown());
+serving = () => grpc.health.get('') === ServingStatus.SERVING;
 handleShutdown(logger, () => closing.close(), reducing.failed, settings.shutdownTimeoutMs);
 
-logger.info({ partitions, grpcPort: port }, 'reducer shard starting: claiming partitions and catching up');
+const ports = { grpcPort: port, metricsPort: metricsServer.port };
+logger.info({ partitions, ...ports }, 'reducer shard starting: claiming partitions and catching up');
 await reducing.start();
 grpc.setReady();
-logger.info({ partitions, grpcPort: port }, 'reducer shard ready');
+logger.info({ partitions, ...ports }, 'reducer shard ready');
 started();

@@ -4,12 +4,11 @@
  * (deploy/local/start-cluster.ts) on private Kafka and Redis; a killed reducer or gateway is
  * restarted by the launcher's supervisor, Redis and Kafka by services.sh.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, untrackProcessGroup } from '@flux/core/tooling';
-import { startReadyFluxProcess, waitUntilReady, type ServerProcess } from '../../../deploy/local/deployment-process.js';
+import { readClusterState, startReadyFluxProcess, waitUntilReady, type ServerProcess } from '../../../deploy/local/deployment-process.js';
 import { serverEnv, startDeployment, type Deployment } from '../deployment.js';
 import { delay } from '../process-group.js';
 import type { FaultTarget } from './fault-plan.js';
@@ -75,10 +74,6 @@ export async function startEmbeddedTarget(repoRoot: string, options: ChaosTarget
   };
 }
 
-interface ClusterState {
-  readonly processes: Record<string, number>;
-}
-
 export async function startClusterTarget(repoRoot: string, runId: string, options: ChaosTargetOptions = {}): Promise<ChaosTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'flux-chaos-cluster-'));
   const stateFile = join(dir, 'cluster.json');
@@ -100,7 +95,7 @@ export async function startClusterTarget(repoRoot: string, runId: string, option
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  const processes = (): Record<string, number> => (JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterState).processes;
+  const processes = (): Readonly<Record<string, number>> => readClusterState(stateFile).processes;
   const killRole = async (prefix: string, random: SeededRandom): Promise<string> => {
     const names = Object.keys(processes())
       .filter((name) => name.startsWith(prefix))

@@ -2,14 +2,15 @@
  * One large entity (issue 9, defect 2): one event with as many properties as the default entity
  * bound allows, then batches of tiny `{"tick": i}` events to the same id, each sent once the
  * previous one is acknowledged. Reports how long the ticks take to become visible, how GET
- * /health answered meanwhile, and the server's worst event-loop delay over the scenario.
+ * /health answered meanwhile, and the worst event-loop delay of any server process (the
+ * embedded server; every reducer and gateway of the cluster) over the scenario.
  */
 import { DEFAULT_ENTITY_BOUND } from '@flux/domain';
 import { HttpClient } from '../http-client.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
 import { LoadProbe, type LoadProbeSummary } from '../load-probe.js';
 import { delay } from '../process-group.js';
-import { serverEventLoopDelayMaxMs } from '../server-metrics.js';
+import { worstEventLoopDelay } from '../server-metrics.js';
 import type { ScenarioContext } from './scenario-context.js';
 
 export interface LargeEntityResult {
@@ -29,10 +30,13 @@ export interface LargeEntityResult {
   /** GET /health, asked every HEALTH_INTERVAL_MS from the large event until the last tick was visible. */
   readonly health: { readonly latencyMs: LatencySummary; readonly failures: number };
   /**
-   * The server's worst event-loop delay, from its /metrics, while the large event was taken in
-   * and applied, and while the ticks were; null when unknown.
+   * The worst event-loop delay of any server process, from their /metrics, while the large
+   * event was taken in and applied, and while the ticks were; null when unknown.
    */
   readonly serverEventLoopDelayMaxMs: { readonly largeEvent: number | null; readonly ticks: number | null };
+  /** The process each of those delays was seen in (`flux` when embedded, e.g. `reducer-1` in the cluster). */
+  readonly serverEventLoopDelayProcess?: { readonly largeEvent: string | null; readonly ticks: string | null };
+  /** Why the delay is missing (results of runs whose cluster reducers served no /metrics). */
   readonly serverEventLoopNote?: string;
   readonly probe: LoadProbeSummary;
 }
@@ -107,12 +111,12 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
   }
   const lastTick = batches * batchSize - 1;
 
-  // The cluster's reducers, which apply the events, serve no /metrics (its gateways do).
-  const loopMeasured = deployment.kind === 'embedded';
+  // Every process of the deployment: in the cluster the reducers apply the events.
+  const metricsUrls = deployment.metricsUrls();
   const client = new HttpClient(deployment.baseUrl, 4);
   try {
     // Opens the window the scrape after the load reads.
-    if (loopMeasured) await serverEventLoopDelayMaxMs(client);
+    await worstEventLoopDelay(metricsUrls);
     log(`large entity: one event with ${properties - 1} properties (${largeBody.length} bytes), then ${batches} batches of ${batchSize} ticks`);
     const probe = new LoadProbe(deployment.cpuSeconds);
     const health = watchHealth(client);
@@ -122,7 +126,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       await postOk(client, '/api/events', largeBody);
       const largeAcked = performance.now();
       const largeVisible = await visibleAt(client, id, (current) => current[`p${properties - 2}`] !== undefined, visibleTimeoutSeconds * 1000);
-      const largeEventLoopDelay = loopMeasured ? await serverEventLoopDelayMaxMs(client) : undefined;
+      const largeEventLoopDelay = await worstEventLoopDelay(metricsUrls);
 
       const acks = new LatencyRecorder();
       const ticksStarted = performance.now();
@@ -134,7 +138,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       const ticksVisible = await visibleAt(client, id, (current) => current.tick === lastTick, visibleTimeoutSeconds * 1000);
       const healthFigures = await health.stop();
       healthStopped = true;
-      const ticksLoopDelay = loopMeasured ? await serverEventLoopDelayMaxMs(client) : undefined;
+      const ticksLoopDelay = await worstEventLoopDelay(metricsUrls);
       const ticksVisibleSeconds = (ticksVisible - ticksStarted) / 1000;
       return {
         properties,
@@ -147,8 +151,8 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
         ticksVisibleSeconds: Math.round(ticksVisibleSeconds * 1000) / 1000,
         ticksPerSecond: Math.round((lastTick + 1) / ticksVisibleSeconds),
         health: healthFigures,
-        serverEventLoopDelayMaxMs: { largeEvent: largeEventLoopDelay ?? null, ticks: ticksLoopDelay ?? null },
-        ...(loopMeasured ? {} : { serverEventLoopNote: 'the reducers serve no /metrics; npm run soak samples every process' }),
+        serverEventLoopDelayMaxMs: { largeEvent: largeEventLoopDelay?.maxMs ?? null, ticks: ticksLoopDelay?.maxMs ?? null },
+        serverEventLoopDelayProcess: { largeEvent: largeEventLoopDelay?.process ?? null, ticks: ticksLoopDelay?.process ?? null },
         probe: probe.stop(),
       };
     } finally {

@@ -314,7 +314,16 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     stale = startProcess(
       process.execPath,
       ['--import', 'tsx', 'apps/reducer/src/main.ts'],
-      { ...clusterEnv, SHARD_INDEX: '1', SHARD_COUNT: '3', GRPC_HOST: '127.0.0.1', GRPC_PORT: String(await freePort()), FLUX_LOG_LEVEL: 'info' },
+      {
+        ...clusterEnv,
+        SHARD_INDEX: '1',
+        SHARD_COUNT: '3',
+        GRPC_HOST: '127.0.0.1',
+        GRPC_PORT: String(await freePort()),
+        // Any free port: the default one may be another reducer's on this machine.
+        FLUX_METRICS_PORT: '0',
+        FLUX_LOG_LEVEL: 'info',
+      },
       usurperOutput,
     );
     await waitFor(() => usurperOutput.join('').includes('reducer shard ready'), { timeoutMs: 60_000, what: 'the second owner of shard 1' });

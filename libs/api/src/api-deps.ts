@@ -7,15 +7,13 @@ import type {
   FluxMetrics,
   IngestService,
   NamespaceService,
+  Readiness,
   RuntimeConfigService,
   StateReader,
   SubscriberFeed,
 } from '@flux/core';
 
-export interface Readiness {
-  readonly ready: boolean;
-  readonly reason?: string;
-}
+export type { Readiness };
 
 /** What every Flux HTTP server needs, whatever its role. */
 export interface SystemDeps {

@@ -135,8 +135,9 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     },
   });
 
+  const requestDuration = system.metrics.httpRequests();
   app.addHook('onResponse', async (request, reply) => {
-    system.metrics.httpDuration.observe(
+    requestDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );

@@ -12,6 +12,8 @@ export * from './connectors/credential-vault.js';
 export * from './connectors/connector-service.js';
 export * from './observability/activity-tracker.js';
 export * from './observability/flux-metrics.js';
+export * from './observability/metrics-server.js';
+export * from './reducer/consumer-lag.js';
 export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
 export * from './ingest/event-appender.js';

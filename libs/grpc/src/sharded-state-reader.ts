@@ -1,6 +1,6 @@
-import { Metadata, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status as GrpcStatus, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
-import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
+import type { EntityPage, EntityRecord, HistoryQuery, ShardCallObserver, StateReader } from '@flux/core';
 import { entityFromProto, int64, storedEventFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
 import { fluxErrorFromCall } from './status.js';
@@ -14,6 +14,8 @@ export interface ShardedStateReaderOptions {
   readonly partitionCount: number;
   /** Deadline of every call to a shard (default 5 s). */
   readonly deadlineMs?: number;
+  /** Told of every call's method, shard, status and duration (the gateway's metrics). */
+  readonly observer?: ShardCallObserver;
 }
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
@@ -29,6 +31,7 @@ export class ShardedStateReader implements StateReader {
   private readonly shards: readonly StateServiceClient[];
   private readonly partitionCount: number;
   private readonly deadlineMs: number;
+  private readonly observer: ShardCallObserver | undefined;
 
   constructor(options: ShardedStateReaderOptions) {
     if (options.shards.length === 0) throw new RangeError('a sharded state reader needs at least one shard');
@@ -38,6 +41,7 @@ export class ShardedStateReader implements StateReader {
     this.shards = options.shards;
     this.partitionCount = options.partitionCount;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_SHARD_DEADLINE_MS;
+    this.observer = options.observer;
   }
 
   get shardCount(): number {
@@ -112,8 +116,11 @@ export class ShardedStateReader implements StateReader {
   private call<Req, Res>(shard: number, method: string, pick: (client: StateServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     const client = this.shards[shard]!;
     const invoke = pick(client);
+    const started = performance.now();
     return new Promise<Res>((resolve, reject) => {
       invoke(request, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) => {
+        const code = error === null ? GrpcStatus.OK : error.code;
+        this.observer?.shardCallEnded({ method, shard, code: GrpcStatus[code] ?? String(code), seconds: (performance.now() - started) / 1000 });
         if (error === null) resolve(response);
         else reject(fluxErrorFromCall(error, `${method} on shard ${shard} (${client.getChannel().getTarget()})`));
       });

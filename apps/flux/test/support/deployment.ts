@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEPLOYMENT_ENTRIES,
+  deploymentMetricsUrls,
   READY_TIMEOUT_MS,
   readyStatus,
   scrubbedEnv,
@@ -73,6 +74,11 @@ export interface Deployment {
   readonly pid: number | undefined;
   /** Everything the server wrote to stdout and stderr so far (tail). */
   output(): string;
+  /**
+   * Where each process answers GET /metrics, by name: `flux` (embedded), or every reducer and
+   * gateway of the cluster (`reducer-0`, `ingest-gateway`, `query-gateway-0`, ...).
+   */
+  metricsUrls(): Record<string, string>;
   /** Stops the server; resolves with its exit code (null when killed by a signal). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops (if running) and starts again on the same data directory; waits for readiness. */
@@ -90,7 +96,15 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
   // Each cluster deployment gets its own topic and Redis keys on the shared Kafka and Redis; a
   // restart reuses its data dir and therefore finds its data again.
   const id = basename(dataDir).replace(/[^A-Za-z0-9-]/g, '-');
-  const cluster = deploymentKind() === 'cluster' ? { FLUX_KAFKA_TOPIC: `flux-test-${id}`, FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:` } : {};
+  // The launcher names its processes and their metrics URLs in the state file.
+  const cluster =
+    deploymentKind() === 'cluster'
+      ? {
+          FLUX_KAFKA_TOPIC: `flux-test-${id}`,
+          FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:`,
+          FLUX_CLUSTER_STATE_FILE: join(dataDir, 'cluster-state.json'),
+        }
+      : {};
   return scrubbedEnv({ PORT: String(port), FLUX_DATA_DIR: dataDir, ...cluster, ...overrides });
 }
 
@@ -171,6 +185,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     },
     dataDir,
     output: () => previousOutput + (running?.output() ?? ''),
+    metricsUrls: () => deploymentMetricsUrls(deploymentKind(), `http://127.0.0.1:${port}`, serverEnv(port, dataDir, envOverrides)),
     stop,
     restart: async (restartOptions: RestartOptions = {}) => {
       await stop(restartOptions.signal ?? 'SIGTERM');

@@ -142,6 +142,9 @@ Checks that stop a bad install at render time instead of as crash-looping pods.
 {{- fail (printf "%s.terminationGracePeriodSeconds (%v) must cover config.shutdownTimeoutMs plus the preStop sleep: at least %d" $role $values.terminationGracePeriodSeconds $needed) }}
 {{- end }}
 {{- end }}
+{{- if eq (int .Values.reducer.metricsPort) (int .Values.reducer.grpcPort) }}
+{{- fail (printf "reducer.metricsPort must differ from reducer.grpcPort (%v)" .Values.reducer.grpcPort) }}
+{{- end }}
 {{- if gt (int64 .Values.config.http.headersTimeoutMs) (int64 .Values.config.http.requestTimeoutMs) }}
 {{- fail (printf "config.http.headersTimeoutMs (%v) must not exceed config.http.requestTimeoutMs (%v)" .Values.config.http.headersTimeoutMs .Values.config.http.requestTimeoutMs) }}
 {{- end }}
@@ -158,6 +161,18 @@ Pod annotations that roll the pods when the ConfigMap (all pods) or the chart's 
 */}}
 {{- define "flux.configChecksum" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- end }}
+
+{{/*
+prometheus.io annotations of a pod that serves GET /metrics on `port` (metrics.podAnnotations).
+Call with (dict "ctx" $ "port" <port>).
+*/}}
+{{- define "flux.prometheusAnnotations" -}}
+{{- if .ctx.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ int .port | quote }}
+prometheus.io/path: /metrics
+{{- end }}
 {{- end }}
 
 {{- define "flux.secretsChecksum" -}}

@@ -16,11 +16,12 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
  * each REST request paid for nothing.
  */
 export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocketHub {
+  const metrics = deps.metrics.websocketMetrics();
   const hub = new WebSocketHub({
     maxBufferedBytes: deps.websocket.maxBufferedBytes,
     maxSubscriptionBytes: deps.websocket.maxSubscriptionBytes,
-    onSlowConsumer: () => deps.metrics.websocketSlowConsumers.inc(),
-    onConnectionCount: (count) => deps.metrics.websocketConnections.set(count),
+    onSlowConsumer: () => metrics.slowConsumers.inc(),
+    onConnectionCount: (count) => metrics.connections.set(count),
   });
   const unsubscribe = deps.feed.subscribe((changes) => hub.publishChanges(changes));
 

@@ -28,7 +28,15 @@ export interface IngestRole {
 export function composeIngestRole(options: IngestRoleOptions): IngestRole {
   const { settings, services, log, rateLimiter, reader, metrics, logger } = options;
   const { authorizer, runtimeConfig } = services;
-  const ingest = new IngestService({ log, authorizer, rateLimiter, runtimeConfig, observer: metrics, logger, entityBound: settings.entityBound });
+  const ingest = new IngestService({
+    log,
+    authorizer,
+    rateLimiter,
+    runtimeConfig,
+    observer: metrics.ingestObserver(),
+    logger,
+    entityBound: settings.entityBound,
+  });
   const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
   return { ingest, deletion };
 }

@@ -52,14 +52,17 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
     feed,
     logger: logger.child({ component: 'reducer' }),
     entityBound: settings.entityBound,
-    onRefused: (reason) => metrics.eventsRefused(reason),
-    onCommitted: (partition, lastOffset, events) => {
+    onRefused: (reason) => observer.refused(reason),
+    onFenced: (partition, detectedBy) => observer.fenced(partition, detectedBy),
+    onCommitted: (partition, lastOffset, events, commit) => {
       options.onCommitted?.(partition, lastOffset);
-      metrics.eventsApplied(partition, events);
+      observer.committed(partition, events, commit);
     },
     ...(options.claimCheckIntervalMs === undefined ? {} : { claimCheckIntervalMs: options.claimCheckIntervalMs }),
     onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
   });
+  // The callbacks above run only once the reducers started, so after this line.
+  const observer = metrics.reducerObserver(reducers);
   closing.add('reducers', () => reducers.stop());
   const publisher =
     directory === undefined

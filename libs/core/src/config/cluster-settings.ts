@@ -15,9 +15,15 @@ export interface ClusterSettings {
 export interface ShardSettings {
   readonly shardIndex: number;
   readonly shardCount: number;
+  /** Where the gRPC server and the metrics server (`/metrics`, `/health`, `/ready`) bind. */
   readonly grpcHost: string;
   readonly grpcPort: number;
+  /** Port of the shard's HTTP metrics server (FLUX_METRICS_PORT). */
+  readonly metricsPort: number;
 }
+
+/** The reducer's metrics port unless FLUX_METRICS_PORT says otherwise (the OpenTelemetry Prometheus exporter's). */
+export const DEFAULT_METRICS_PORT = 9464;
 
 export type ClusterRole = 'reducer' | 'ingest-gateway' | 'query-gateway';
 
@@ -86,7 +92,11 @@ function readShard(read: EnvReader): ShardSettings {
   const shardCount = read.integer('SHARD_COUNT', 1, 1, 1024);
   const shardIndex = read.integer('SHARD_INDEX', 0, 0, 1023);
   if (shardIndex >= shardCount) read.problems.push(`SHARD_INDEX must be below SHARD_COUNT (${shardCount}), got ${shardIndex}`);
-  return { shardIndex, shardCount, grpcHost: read.string('GRPC_HOST', '0.0.0.0'), grpcPort: read.integer('GRPC_PORT', 50051, 0, 65_535) };
+  const grpcPort = read.integer('GRPC_PORT', 50051, 0, 65_535);
+  const metricsPort = read.integer('FLUX_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65_535);
+  // 0 picks a free port for each, so only a fixed port can collide.
+  if (metricsPort !== 0 && metricsPort === grpcPort) read.problems.push(`FLUX_METRICS_PORT must differ from GRPC_PORT (${grpcPort})`);
+  return { shardIndex, shardCount, grpcHost: read.string('GRPC_HOST', '0.0.0.0'), grpcPort, metricsPort };
 }
 
 const shardAddresses = (read: EnvReader): string[] =>

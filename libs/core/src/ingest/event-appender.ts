@@ -4,6 +4,8 @@ import type { EventLog } from '../ports/event-log.js';
 export interface AppendObserver {
   eventsAccepted(count: number): void;
   eventsRejected(reason: 'unavailable', count: number): void;
+  /** How long one append took until the log acknowledged it (or failed). */
+  logAppended(seconds: number, outcome: 'ok' | 'error'): void;
 }
 
 /**
@@ -23,11 +25,14 @@ export class EventAppender {
       key: event.payload.entity_id,
       value: encodeEvent(event),
     }));
+    const started = performance.now();
     try {
       const positions = await this.log.append(records);
+      this.observer?.logAppended((performance.now() - started) / 1000, 'ok');
       this.observer?.eventsAccepted(events.length);
       return positions;
     } catch (error) {
+      this.observer?.logAppended((performance.now() - started) / 1000, 'error');
       this.observer?.eventsRejected('unavailable', events.length);
       if (isFluxError(error)) throw error;
       throw new FluxError(ErrorCode.LogUnavailable, 'event log unavailable, retry later', { cause: error });

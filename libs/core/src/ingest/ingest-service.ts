@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { EventLog } from '../ports/event-log.js';
-import { EventAppender } from './event-appender.js';
+import { EventAppender, type AppendObserver } from './event-appender.js';
 import { rateLimitStatus, type RateLimiter, type RateLimitStatus } from '../ports/rate-limiter.js';
 import type { RuntimeConfigService } from '../runtime/runtime-config-service.js';
 
@@ -25,8 +25,7 @@ export type BatchItemResult = PublishResult | { readonly error: string; readonly
 
 export type IngestRejection = 'invalid' | 'forbidden' | 'entity_limit' | 'rate_limited' | 'unavailable';
 
-export interface IngestObserver {
-  eventsAccepted(count: number): void;
+export interface IngestObserver extends AppendObserver {
   eventsRejected(reason: IngestRejection, count: number): void;
 }
 

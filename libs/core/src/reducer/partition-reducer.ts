@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   FluxError,
+  isFluxError,
   EntitySize,
   exceededBound,
   MergeBatch,
@@ -27,7 +28,7 @@ export interface PartitionReducerOptions {
   readonly logger: Logger;
   /** Records applied per commit at most. */
   readonly maxBatch?: number;
-  readonly onCommitted?: (partition: number, lastOffset: number, events: number) => void;
+  readonly onCommitted?: (partition: number, lastOffset: number, events: number, commit: CommitTiming) => void;
   /**
    * The largest entity kept; an event that would make its entity exceed it is not applied (the
    * entity stays as it was). The decision depends only on the entity and the event, so a replay
@@ -35,6 +36,11 @@ export interface PartitionReducerOptions {
    */
   readonly entityBound?: EntityBound;
   readonly onRefused?: (reason: 'entity_limit') => void;
+  /**
+   * Called when this reducer learns a newer claim owns its partition: a commit refused by the
+   * fence, or a claim check. The reducer stops applying either way.
+   */
+  readonly onFenced?: (partition: number, detectedBy: 'commit' | 'claim_check') => void;
   /**
    * How often the reducer checks that its claim is still the newest (off when absent). Only a
    * commit meets the fence, so without this an owner that was paused (SIGSTOP, a long GC, a VM
@@ -49,10 +55,16 @@ export interface PartitionReducerOptions {
   readonly workingSet?: EntityWorkingSet;
 }
 
+/** What one commit took: the records it covered (applied or not) and the store's commit time. */
+export interface CommitTiming {
+  readonly records: number;
+  readonly seconds: number;
+}
+
 /**
  * Where a reducer is in its life: `idle` until start() claimed the partition, `running` while
- * it applies under that claim, `stopped` once stop() was called or a claim check found it
- * replaced (records still in flight are then not applied).
+ * it applies under that claim, `stopped` once stop() was called, a claim check found it
+ * replaced (records still in flight are then not applied) or applying failed.
  */
 type ReducerState =
   | { readonly phase: 'idle' }
@@ -92,6 +104,11 @@ export class PartitionReducer {
     return this.applied;
   }
 
+  /** True while the reducer applies under its claim (claimed, not stopped or replaced). */
+  get running(): boolean {
+    return this.state.phase === 'running';
+  }
+
   async start(): Promise<void> {
     if (this.state.phase !== 'idle') throw new FluxError(ErrorCode.Internal, `the reducer of partition ${this.partition} was started already`);
     const claim = await this.options.store.claimPartition(this.partition);
@@ -104,6 +121,8 @@ export class PartitionReducer {
     });
     subscription.done.catch((error: unknown) => {
       this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer stopped');
+      // It applies nothing more: no longer running (and no more claim checks).
+      this.halt();
     });
     this.replaced.catch(() => undefined);
     const interval = this.options.claimCheckIntervalMs;
@@ -159,6 +178,7 @@ export class PartitionReducer {
       `partition ${this.partition} is owned by a newer claim (epoch ${newest}, this claim has ${claim.epoch})`,
     );
     this.options.logger.error({ err: error, partition: this.partition }, 'partition reducer replaced; it stops applying');
+    this.options.onFenced?.(this.partition, 'claim_check');
     this.rejectReplaced(error);
     // Nothing more may be applied under the old claim (a commit would be fenced anyway).
     void this.halt()?.stop();
@@ -255,13 +275,20 @@ export class PartitionReducer {
       else upserts.push({ id, entity });
     }
     const lastOffset = records[records.length - 1]!.offset;
-    await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+    const commitStarted = performance.now();
+    try {
+      await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+    } catch (error) {
+      if (isFluxError(error) && error.code === ErrorCode.Fenced) this.options.onFenced?.(this.partition, 'commit');
+      throw error;
+    }
+    const timing: CommitTiming = { records: records.length, seconds: (performance.now() - commitStarted) / 1000 };
     for (const id of ids) {
       const entity = current.get(id);
       this.working.set(this.partition, id, entity, sizes.get(id) ?? EntitySize.of(entity?.properties));
     }
     this.applied = lastOffset;
-    this.options.onCommitted?.(this.partition, lastOffset, eventsApplied);
+    this.options.onCommitted?.(this.partition, lastOffset, eventsApplied, timing);
     if (changes.length > 0) this.options.feed.publish(changes);
     this.releaseWaiters();
   }

@@ -1,3 +1,4 @@
+import { consumerLag, type PartitionLag } from './consumer-lag.js';
 import { EntityWorkingSet } from './entity-working-set.js';
 import { PartitionReducer, type PartitionReducerOptions } from './partition-reducer.js';
 
@@ -24,6 +25,24 @@ export class ReducerGroup {
 
   get recovered(): boolean {
     return this.recoveredFlag;
+  }
+
+  /** Partitions whose reducer applies under its claim now. */
+  get partitionsOwned(): number {
+    return this.reducers.filter((reducer) => reducer.running).length;
+  }
+
+  /** The lag of every partition this group owns now (see consumerLag). */
+  async lag(): Promise<readonly PartitionLag[]> {
+    return Promise.all(
+      this.reducers
+        .filter((reducer) => reducer.running)
+        .map(async (reducer) => {
+          // Read before the end offset, so a record applied meanwhile cannot make it negative.
+          const applied = reducer.appliedOffset;
+          return { partition: reducer.partition, records: consumerLag(await this.options.log.endOffset(reducer.partition), applied) };
+        }),
+    );
   }
 
   /** Starts every reducer; resolves once each has applied what the log held when it started. */
