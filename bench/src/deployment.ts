@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEPLOYMENT_ENTRIES, scrubbedEnv, startReadyFluxProcess, type DeploymentKind } from '../../deploy/local/deployment-process.js';
 import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
-import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
+import { servicePids } from './cluster-services.js';
+import { dataDiskOf, type DataDisk } from './data-disk.js';
+import { groupCpuSeconds, groupPids, pidsCpuSeconds, processMemory, type ProcessMemory } from './proc-stats.js';
 import { freePort } from '@flux/core/tooling';
 
 export type { DeploymentKind };
@@ -21,6 +23,13 @@ export interface Deployment {
   memory(): ProcessMemory[];
   /** CPU seconds used so far by the deployment's processes. */
   cpuSeconds(): number;
+  /**
+   * The cluster: CPU seconds used so far by the Kafka and Redis processes this machine shows
+   * (undefined when it shows none, e.g. when they run in another container). Embedded: undefined.
+   */
+  servicesCpuSeconds(): number | undefined;
+  /** The filesystem the server keeps its data on; undefined where it cannot be told. */
+  readonly dataDisk: DataDisk | undefined;
   stop(): Promise<void>;
 }
 
@@ -98,15 +107,19 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     throw error;
   });
   const startupSeconds = (performance.now() - started) / 1000;
+  // Looked up once: the services do not come and go during a run.
+  const services = kind === 'cluster' ? servicePids() : [];
   return {
     kind,
     baseUrl,
     startupSeconds,
+    dataDisk: dataDiskOf(dataDir),
     memory: () =>
       (kind === 'embedded' ? [server.pid] : groupPids(server.pid))
         .map(processMemory)
         .filter((memory): memory is ProcessMemory => memory !== undefined),
     cpuSeconds: () => groupCpuSeconds(server.pid),
+    servicesCpuSeconds: () => (services.length === 0 ? undefined : pidsCpuSeconds(services)),
     stop: async () => {
       await server.stop();
       await cleanUpData();

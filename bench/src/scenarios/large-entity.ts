@@ -9,7 +9,6 @@ import { HttpClient } from '../http-client.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
 import { LoadProbe, type LoadProbeSummary } from '../load-probe.js';
 import { delay } from '../process-group.js';
-import { serverEventLoopDelayMaxMs } from '../server-metrics.js';
 import type { ScenarioContext } from './scenario-context.js';
 
 export interface LargeEntityResult {
@@ -108,11 +107,11 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
   const lastTick = batches * batchSize - 1;
 
   // The cluster's reducers, which apply the events, serve no /metrics (its gateways do).
-  const loopMeasured = deployment.kind === 'embedded';
+  const { serverLoop } = context;
   const client = new HttpClient(deployment.baseUrl, 4);
   try {
     // Opens the window the scrape after the load reads.
-    if (loopMeasured) await serverEventLoopDelayMaxMs(client);
+    await serverLoop?.scrape();
     log(`large entity: one event with ${properties - 1} properties (${largeBody.length} bytes), then ${batches} batches of ${batchSize} ticks`);
     const probe = new LoadProbe(deployment.cpuSeconds);
     const health = watchHealth(client);
@@ -122,7 +121,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       await postOk(client, '/api/events', largeBody);
       const largeAcked = performance.now();
       const largeVisible = await visibleAt(client, id, (current) => current[`p${properties - 2}`] !== undefined, visibleTimeoutSeconds * 1000);
-      const largeEventLoopDelay = loopMeasured ? await serverEventLoopDelayMaxMs(client) : undefined;
+      const largeEventLoopDelay = await serverLoop?.scrape();
 
       const acks = new LatencyRecorder();
       const ticksStarted = performance.now();
@@ -134,7 +133,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       const ticksVisible = await visibleAt(client, id, (current) => current.tick === lastTick, visibleTimeoutSeconds * 1000);
       const healthFigures = await health.stop();
       healthStopped = true;
-      const ticksLoopDelay = loopMeasured ? await serverEventLoopDelayMaxMs(client) : undefined;
+      const ticksLoopDelay = await serverLoop?.scrape();
       const ticksVisibleSeconds = (ticksVisible - ticksStarted) / 1000;
       return {
         properties,
@@ -148,7 +147,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
         ticksPerSecond: Math.round((lastTick + 1) / ticksVisibleSeconds),
         health: healthFigures,
         serverEventLoopDelayMaxMs: { largeEvent: largeEventLoopDelay ?? null, ticks: ticksLoopDelay ?? null },
-        ...(loopMeasured ? {} : { serverEventLoopNote: 'the reducers serve no /metrics; npm run soak samples every process' }),
+        ...(serverLoop !== undefined ? {} : { serverEventLoopNote: 'the reducers serve no /metrics; npm run soak samples every process' }),
         probe: probe.stop(),
       };
     } finally {
