@@ -8,7 +8,7 @@ import type { BenchResults } from './results.js';
 import { diskText } from './data-disk.js';
 import type { ScenarioName } from './results.js';
 import type { AlternatingSaturation, SaturationResult } from './saturation.js';
-import { CPU_PER_EVENTS, type TargetOutcome } from './targets.js';
+import { CPU_PER_EVENTS, serverCoresAtRate, type TargetOutcome } from './targets.js';
 
 /** A `###` section: its title, a blank line, then its body blocks one per line. */
 const section = (title: string, ...body: string[]): string => [`### ${title}`, '', ...body].join('\n');
@@ -76,7 +76,7 @@ function ingestSection(results: BenchResults): string | undefined {
     'Single-event ingest (`POST /api/events`)',
     ...comparison(ingest, results.parameters.ingest.saturationSeconds),
     '',
-    'Open loop at fixed offered rates (latency from when each request was due; server CPU over the run):',
+    'Open loop at fixed offered rates (latency from when each request was due; server CPU seconds until the last answer, per second of the schedule):',
     '',
     markdownTable(
       ['offered', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'failed', 'server CPU (cores)'],
@@ -85,7 +85,7 @@ function ingestSection(results: BenchResults): string | undefined {
         `${integer(run.achievedRate)}/s`,
         ...latencyCells(run.latencyMs),
         failures(run),
-        cores(run.probe.serverCpuCores),
+        cores(serverCoresAtRate(run)),
       ]),
     ),
   );

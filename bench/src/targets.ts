@@ -4,6 +4,7 @@
  */
 import { diskText, inMemory } from './data-disk.js';
 import type { DeploymentKind } from './deployment.js';
+import type { OpenLoopResult } from './open-loop.js';
 import { scenariosFor, type ScenarioName, type ScenarioResults } from './results.js';
 
 export type TargetUnit = 'ratio' | 'events/s' | 'req/s' | 'ms' | 'bytes' | 'cores' | 'CPU-s';
@@ -90,13 +91,25 @@ export const CPU_TARGET_RATE = 1000;
 export const CPU_PER_EVENTS = 100_000;
 export const MEMORY_TARGET_ENTITIES = 1_000_000;
 
+/**
+ * Cores the server needs for an open-loop run's offered rate: its CPU seconds from the first
+ * request until the last answer, over the scheduled duration (the answers that trail the
+ * schedule are part of that rate's work). Older results lack the seconds: their cores over the
+ * whole probe.
+ */
+export function serverCoresAtRate(run: OpenLoopResult): number | null {
+  const seconds = run.probe.serverCpuSeconds;
+  if (seconds === undefined || seconds === null) return run.probe.serverCpuCores;
+  return Math.round((seconds / run.durationSeconds) * 100) / 100;
+}
+
 const cpuAtRate = ({ scenarios }: TargetInputs): Measurement => {
   const run = scenarios.ingest?.fixedRate.find((entry) => entry.offeredRate === CPU_TARGET_RATE);
   if (run === undefined) return { note: `ingest at ${CPU_TARGET_RATE}/s not run` };
-  if (run.probe.serverCpuCores === null) return { note: 'server CPU unknown' };
-  if (run.achievedRate < run.offeredRate * 0.99)
-    return { value: run.probe.serverCpuCores, disqualified: true, note: `the server kept up with ${run.achievedRate}/s only` };
-  return { value: run.probe.serverCpuCores };
+  const value = serverCoresAtRate(run);
+  if (value === null) return { note: 'server CPU unknown' };
+  if (run.achievedRate < run.offeredRate * 0.99) return { value, disqualified: true, note: `the server kept up with ${run.achievedRate}/s only` };
+  return { value };
 };
 
 /** CPU seconds of every process (Flux's, Kafka, Redis) per 100k events of the batches of 1000. */
