@@ -63,7 +63,8 @@ acknowledgement time (last batch answered) is reported beside it. The targets ar
 batches of 1000. CPU per 100k events: the CPU seconds the deployment's processes used from the
 first request until materialised, plus, on the cluster, those of the Kafka and Redis processes
 when this machine shows them (not when they run in another container: the figure then covers
-Flux's processes only, so it can show the target missed but not met).
+Flux's processes only, so it can show the target missed but not met). Kafka and Redis serve
+whoever else uses them meanwhile, and that work counts too.
 
 **Reads.** ${integer(full.reads.entities)} entities are loaded (batches of 1000) under one prefix, spread over
 ${full.reads.subPrefixes} sub-prefixes of ${integer(full.reads.entities / full.reads.subPrefixes)}. \`GET /api/state/entities/:id\`:
