@@ -17,12 +17,13 @@ import type { ProcessMemory } from './src/proc-stats.js';
 import { onInterrupt } from './src/process-group.js';
 import { profileFor } from './src/profile.js';
 import { machineLine, runFigures, runTitle, targetsTable } from './src/report.js';
-import { resultsFileName, scenariosFor, type BenchResults, type ScenarioName, type ScenarioResults } from './src/results.js';
+import { RESULTS_FORMAT, resultsFileName, scenariosFor, type BenchResults, type ScenarioName, type ScenarioResults } from './src/results.js';
 import { batchIngest } from './src/scenarios/batch-ingest.js';
 import { largeEntity } from './src/scenarios/large-entity.js';
 import { memory } from './src/scenarios/memory.js';
 import { reads } from './src/scenarios/reads.js';
 import type { ScenarioContext } from './src/scenarios/scenario-context.js';
+import { ServerLoopDelayWindow } from './src/server-metrics.js';
 import { singleEventIngest } from './src/scenarios/single-event-ingest.js';
 import { websocketDelivery } from './src/scenarios/websocket-delivery.js';
 import { evaluateTargets } from './src/targets.js';
@@ -67,6 +68,7 @@ onInterrupt(async () => {
 
 const scenarioResults: { -readonly [K in keyof ScenarioResults]: ScenarioResults[K] } = {};
 const failures: Partial<Record<ScenarioName, string>> = {};
+const loopDelays: Partial<Record<ScenarioName, number | null>> = {};
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Deployments started so far: each gets its own topic and key prefix. */
@@ -109,12 +111,20 @@ const contextFor = (deployment: Deployment, suffix: string): ScenarioContext => 
   idPrefix: `bench-${runId}${suffix}/`,
   repoRoot,
   log,
+  serverLoop: new ServerLoopDelayWindow(() => deployment.metricsUrls()),
 });
 
-async function runScenario<K extends ScenarioName>(name: K, measure: () => Promise<NonNullable<ScenarioResults[K]>>): Promise<void> {
+/** Runs one scenario, with the server's event-loop delay watched over exactly its span. */
+async function runScenario<K extends ScenarioName>(
+  name: K,
+  context: ScenarioContext,
+  measure: (context: ScenarioContext) => Promise<NonNullable<ScenarioResults[K]>>,
+): Promise<void> {
   if (!scenarios.includes(name)) return;
   try {
-    scenarioResults[name] = await measure();
+    await context.serverLoop?.open();
+    scenarioResults[name] = await measure(context);
+    if (context.serverLoop !== undefined) loopDelays[name] = (await context.serverLoop.close())?.maxMs ?? null;
   } catch (error) {
     failures[name] = errorText(error);
     log(`${name} failed: ${errorText(error)}`);
@@ -128,11 +138,11 @@ if (mainScenarios.length > 0) {
     `the ${options.deployment} deployment`,
     async (deployment) => {
       const context = contextFor(deployment, '');
-      await runScenario('ingest', () => singleEventIngest(context));
-      await runScenario('batch', () => batchIngest(context));
-      await runScenario('reads', () => reads(context));
-      await runScenario('websocket', () => websocketDelivery(context));
-      await runScenario('large-entity', () => largeEntity(context));
+      await runScenario('ingest', context, singleEventIngest);
+      await runScenario('batch', context, batchIngest);
+      await runScenario('reads', context, reads);
+      await runScenario('websocket', context, websocketDelivery);
+      await runScenario('large-entity', context, largeEntity);
       const processes: ProcessMemory[] = deployment.memory();
       deploymentFigures = { startupSeconds: Math.round(deployment.startupSeconds * 100) / 100, processes };
     },
@@ -144,7 +154,7 @@ if (mainScenarios.length > 0) {
 if (scenarios.includes('memory')) {
   await withDeployment(
     'a fresh embedded deployment for the memory scenario',
-    (deployment) => runScenario('memory', () => memory(contextFor(deployment, 'm'))),
+    (deployment) => runScenario('memory', contextFor(deployment, 'm'), memory),
     (message) => {
       failures.memory = message;
     },
@@ -156,7 +166,7 @@ const complete =
   Object.keys(failures).length === 0 && scenarios.length === scenariosFor(options.deployment, undefined).length && options.nodeArgs.length === 0;
 const finishedAt = new Date();
 const results: BenchResults = {
-  format: 1,
+  format: RESULTS_FORMAT,
   startedAt: startedAt.toISOString(),
   finishedAt: finishedAt.toISOString(),
   wallSeconds: Math.round((performance.now() - started) / 100) / 10,
@@ -173,8 +183,9 @@ const results: BenchResults = {
   parameters: profile,
   deployment: deploymentFigures,
   scenarios: scenarioResults,
+  serverEventLoopDelayMaxMs: loopDelays,
   failures,
-  targets: evaluateTargets(options.deployment, scenarioResults),
+  targets: evaluateTargets(options.deployment, { scenarios: scenarioResults, serverEventLoopDelayMaxMs: loopDelays }),
 };
 
 const outFile =

@@ -17,6 +17,8 @@ export interface BatchLoadOptions {
   readonly concurrency: number;
   readonly materialiseTimeoutMs: number;
   readonly serverCpuSeconds?: () => number;
+  /** CPU seconds of the services the deployment relies on (the cluster's Kafka and Redis), when visible. */
+  readonly servicesCpuSeconds?: () => number | undefined;
 }
 
 export interface BatchLoadResult {
@@ -37,6 +39,11 @@ export interface BatchLoadResult {
   readonly ackedEventsPerSecond: number;
   /** List requests the materialisation check made (they load the server too). */
   readonly listRequests: number;
+  /**
+   * CPU seconds the services (Kafka, Redis) used from the first request until materialised;
+   * null when the harness cannot see them. The deployment's own are in `probe.serverCpuSeconds`.
+   */
+  readonly servicesCpuSeconds?: number | null;
   readonly probe: LoadProbeSummary;
 }
 
@@ -54,6 +61,7 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
   let non200Requests = 0;
   let next = 0;
   const probe = new LoadProbe(options.serverCpuSeconds);
+  const servicesCpuAtStart = options.servicesCpuSeconds?.();
   const started = performance.now();
   try {
     const worker = async (): Promise<void> => {
@@ -78,6 +86,9 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
       expectedSeq: (index) => finalSeq(index, set.count, events),
       timeoutMs: options.materialiseTimeoutMs,
     });
+    const servicesCpuAtEnd = options.servicesCpuSeconds?.();
+    const servicesCpuSeconds =
+      servicesCpuAtStart === undefined || servicesCpuAtEnd === undefined ? null : Math.round((servicesCpuAtEnd - servicesCpuAtStart) * 1000) / 1000;
     const ackSeconds = (acknowledged - started) / 1000;
     const materialisedSeconds = (materialised.at - started) / 1000;
     return {
@@ -93,6 +104,7 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
       eventsPerSecond: Math.round(events / materialisedSeconds),
       ackedEventsPerSecond: Math.round(events / ackSeconds),
       listRequests: materialised.listRequests,
+      servicesCpuSeconds,
       probe: probe.stop(),
     };
   } finally {

@@ -14,7 +14,9 @@ import {
   type DeploymentKind,
 } from '../../deploy/local/deployment-process.js';
 import { removeDeploymentData, type LocalServices } from '../../deploy/local/local-services.js';
-import { groupCpuSeconds, groupPids, processMemory, type ProcessMemory } from './proc-stats.js';
+import { servicePids } from './cluster-services.js';
+import { dataDiskOf, type DataDisk } from './data-disk.js';
+import { groupCpuSeconds, groupPids, pidsCpuSeconds, processMemory, type ProcessMemory } from './proc-stats.js';
 import { freePort } from '@flux/core/tooling';
 
 export type { DeploymentKind };
@@ -29,6 +31,13 @@ export interface Deployment {
   cpuSeconds(): number;
   /** Where each serving process answers GET /metrics, by name (embedded: the one process). */
   metricsUrls(): Record<string, string>;
+  /**
+   * The cluster: CPU seconds used so far by the Kafka and Redis processes this machine shows
+   * (undefined when it shows none, e.g. when they run in another container). Embedded: undefined.
+   */
+  servicesCpuSeconds(): number | undefined;
+  /** The filesystem the server keeps its data on; undefined where it cannot be told. */
+  readonly dataDisk: DataDisk | undefined;
   stop(): Promise<void>;
 }
 
@@ -108,16 +117,20 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     throw error;
   });
   const startupSeconds = (performance.now() - started) / 1000;
+  // Looked up once: the services do not come and go during a run.
+  const services = kind === 'cluster' ? servicePids() : [];
   return {
     kind,
     baseUrl,
     startupSeconds,
+    dataDisk: dataDiskOf(dataDir),
     memory: () =>
       (kind === 'embedded' ? [server.pid] : groupPids(server.pid))
         .map(processMemory)
         .filter((memory): memory is ProcessMemory => memory !== undefined),
     cpuSeconds: () => groupCpuSeconds(server.pid),
     metricsUrls: () => deploymentMetricsUrls(kind, baseUrl, env),
+    servicesCpuSeconds: () => (services.length === 0 ? undefined : pidsCpuSeconds(services)),
     stop: async () => {
       await server.stop();
       await cleanUpData();

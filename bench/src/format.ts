@@ -19,13 +19,17 @@ export function formatValue(unit: TargetUnit, value: number): string {
       return milliseconds(value);
     case 'bytes':
       return megabytes(value);
+    case 'cores':
+      return `${value.toFixed(2)} core${value === 1 ? '' : 's'}`;
+    case 'CPU-s':
+      return `${value.toFixed(2)} CPU-s`;
     default:
       return `${integer(value)} ${unit}`;
   }
 }
 
 export function thresholdText(target: TargetOutcome): string {
-  const comparator = target.comparator === '>=' ? '≥' : '<';
+  const comparator = { '>=': '≥', '<=': '≤', '<': '<' }[target.comparator];
   return target.unit === 'ratio' ? `${comparator} ${target.threshold}× baseline` : `${comparator} ${formatValue(target.unit, target.threshold)}`;
 }
 

@@ -11,6 +11,8 @@ export interface LoadProbeSummary {
   readonly loadCpuCores: number;
   /** Cores the deployment's processes used on average; null when unknown. */
   readonly serverCpuCores: number | null;
+  /** CPU seconds the deployment's processes used over the probe; null when unknown (absent in older results). */
+  readonly serverCpuSeconds?: number | null;
   /** Event-loop delay of the load process, ms. */
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly warnings: readonly string[];
@@ -50,10 +52,9 @@ export class LoadProbe {
     const wallSeconds = (performance.now() - this.startedAt) / 1000;
     const cpu = process.cpuUsage(this.cpuAtStart);
     const loadCpuCores = (cpu.user + cpu.system) / 1e6 / wallSeconds;
-    const serverCpuCores =
-      this.serverCpuSeconds === undefined || this.serverCpuAtStart === undefined
-        ? null
-        : (this.serverCpuSeconds() - this.serverCpuAtStart) / wallSeconds;
+    const serverCpuSeconds =
+      this.serverCpuSeconds === undefined || this.serverCpuAtStart === undefined ? null : this.serverCpuSeconds() - this.serverCpuAtStart;
+    const serverCpuCores = serverCpuSeconds === null ? null : serverCpuSeconds / wallSeconds;
     const ms = (nanoseconds: number): number => Math.round(Math.max(0, nanoseconds / 1e6 - SAMPLE_MS) * 100) / 100;
     const eventLoopDelayMs = { p50: ms(this.histogram.percentile(50)), p99: ms(this.histogram.percentile(99)), max: ms(this.histogram.max) };
     const round2 = (value: number): number => Math.round(value * 100) / 100;
@@ -61,6 +62,7 @@ export class LoadProbe {
       wallSeconds: round2(wallSeconds),
       loadCpuCores: round2(loadCpuCores),
       serverCpuCores: serverCpuCores === null ? null : round2(serverCpuCores),
+      serverCpuSeconds: serverCpuSeconds === null ? null : Math.round(serverCpuSeconds * 1000) / 1000,
       eventLoopDelayMs,
       warnings: loadWarnings(loadCpuCores, eventLoopDelayMs.p99),
     };

@@ -110,7 +110,26 @@ function clockTicks(): number {
 
 /** CPU seconds used so far by the live processes of a group (user + system). */
 export function groupCpuSeconds(group: number): number {
+  return pidsCpuSeconds(groupPids(group));
+}
+
+/** CPU seconds used so far by these processes (user + system); gone ones count 0. */
+export function pidsCpuSeconds(pids: readonly number[]): number {
   let ticks = 0;
-  for (const pid of groupPids(group)) ticks += readStat(pid)?.cpuTicks ?? 0;
+  for (const pid of pids) ticks += readStat(pid)?.cpuTicks ?? 0;
   return ticks / clockTicks();
+}
+
+/** Pid and NUL-separated command line of every process this user can see. */
+export function commandLines(): { readonly pid: number; readonly cmdline: string }[] {
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      found.push({ pid: Number(entry), cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return found;
 }

@@ -29,6 +29,8 @@ export interface Profile {
     readonly subPrefixes: number;
     readonly getConnections: number;
     readonly getSeconds: number;
+    /** Baseline and Flux GET saturation runs alternate this many times; each side's mean is used. */
+    readonly getRounds: number;
     /** Sequential list requests per kind (full sub-prefix, paged). */
     readonly listSamples: number;
     readonly pageLimit: number;
@@ -63,7 +65,16 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
     return {
       ingest: { connections: 50, saturationSeconds: 2, rounds: 1, rates: [1000, 5000], rateSeconds: 2, entities: 10_000, backlogTimeoutSeconds: 15 },
       batch: { sizes: [100, 1000], events: 20_000, entities: 10_000, concurrency: 8 },
-      reads: { entities: 10_000, subPrefixes: 100, getConnections: 50, getSeconds: 2, listSamples: 50, pageLimit: 100, fullListSamples: 2 },
+      reads: {
+        entities: 10_000,
+        subPrefixes: 100,
+        getConnections: 50,
+        getSeconds: 2,
+        getRounds: 1,
+        listSamples: 50,
+        pageLimit: 100,
+        fullListSamples: 2,
+      },
       websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 2 },
       largeEntity: { batches: 4, batchSize: 500, visibleTimeoutSeconds: 120 },
       memory: { entities: 100_000, batchSize: 1000, concurrency: 8, settleMs: 1000 },
@@ -80,7 +91,16 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
       backlogTimeoutSeconds: 120,
     },
     batch: { sizes: [100, 1000], events: 200_000, entities: 10_000, concurrency: 8 },
-    reads: { entities: 100_000, subPrefixes: 100, getConnections: 50, getSeconds: 10, listSamples: 200, pageLimit: 100, fullListSamples: 5 },
+    reads: {
+      entities: 100_000,
+      subPrefixes: 100,
+      getConnections: 50,
+      getSeconds: 8,
+      getRounds: 2,
+      listSamples: 200,
+      pageLimit: 100,
+      fullListSamples: 5,
+    },
     websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 15 },
     largeEntity: { batches: 20, batchSize: 500, visibleTimeoutSeconds: 300 },
     memory: { entities: 1_000_000, batchSize: 1000, concurrency: 8, settleMs: 5000 },

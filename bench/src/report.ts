@@ -1,11 +1,14 @@
 /** One run's figures as Markdown: what stdout shows at the end of a run, and what the docs embed. */
 import { formatValue, integer, markdownTable, megabytes, milliseconds, thresholdText, verdict } from './format.js';
+import type { BatchLoadResult } from './batch-load.js';
 import type { LatencySummary } from './latency-recorder.js';
 import type { LoadProbeSummary } from './load-probe.js';
 import type { OpenLoopResult } from './open-loop.js';
 import type { BenchResults } from './results.js';
-import type { SaturationResult } from './saturation.js';
-import type { TargetOutcome } from './targets.js';
+import { diskText } from './data-disk.js';
+import type { ScenarioName } from './results.js';
+import type { AlternatingSaturation, SaturationResult } from './saturation.js';
+import { CPU_PER_EVENTS, serverCoresAtRate, type TargetOutcome } from './targets.js';
 
 /** A `###` section: its title, a blank line, then its body blocks one per line. */
 const section = (title: string, ...body: string[]): string => [`### ${title}`, '', ...body].join('\n');
@@ -49,31 +52,52 @@ function saturationRow(name: string, meanRequestsPerSecond: number, runs: readon
   ];
 }
 
+/** Baseline and Flux under the same saturation load: a sentence with the ratio, then a table. */
+function comparison(run: AlternatingSaturation, seconds: number): string[] {
+  return [
+    `Saturation: ${run.connections} connections, ${run.rounds === 1 ? 'one round' : `${run.rounds} alternating rounds`} of ${seconds} s per server. **Flux / baseline = ${run.ratio.toFixed(2)}**.`,
+    '',
+    markdownTable(
+      ['server', 'mean', 'per round (req/s)', 'closed-loop p99 (worst round)', 'non-2xx + errors'],
+      [
+        saturationRow('bare Fastify baseline', run.baselineRequestsPerSecond, run.baseline),
+        saturationRow('Flux', run.fluxRequestsPerSecond, run.flux),
+      ],
+    ),
+  ];
+}
+
+const cores = (value: number | null): string => (value === null ? '—' : value.toFixed(2));
+
 function ingestSection(results: BenchResults): string | undefined {
   const ingest = results.scenarios.ingest;
   if (ingest === undefined) return undefined;
-  const saturationRows = [
-    saturationRow('bare Fastify baseline', ingest.baselineRequestsPerSecond, ingest.baseline),
-    saturationRow('Flux', ingest.fluxRequestsPerSecond, ingest.flux),
-  ];
   return section(
     'Single-event ingest (`POST /api/events`)',
-    `Saturation: ${ingest.connections} connections, ${ingest.rounds === 1 ? 'one round' : `${ingest.rounds} alternating rounds`} of ${results.parameters.ingest.saturationSeconds} s per server. **Flux / baseline = ${ingest.ratio.toFixed(2)}**.`,
+    ...comparison(ingest, results.parameters.ingest.saturationSeconds),
     '',
-    markdownTable(['server', 'mean', 'per round (req/s)', 'closed-loop p99 (worst round)', 'non-2xx + errors'], saturationRows),
-    '',
-    'Open loop at fixed offered rates (latency from when each request was due):',
+    'Open loop at fixed offered rates (latency from when each request was due; server CPU seconds until the last answer, per second of the schedule):',
     '',
     markdownTable(
-      ['offered', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'failed'],
+      ['offered', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'max', 'failed', 'server CPU (cores)'],
       ingest.fixedRate.map((run) => [
         `${integer(run.offeredRate)}/s`,
         `${integer(run.achievedRate)}/s`,
         ...latencyCells(run.latencyMs),
         failures(run),
+        cores(serverCoresAtRate(run)),
       ]),
     ),
   );
+}
+
+/** CPU seconds per 100k events of a batch run: the deployment's, and Kafka's and Redis's where visible. */
+function batchCpu(run: BatchLoadResult): string {
+  const server = run.probe.serverCpuSeconds;
+  if (server === undefined || server === null) return '—';
+  const per = (seconds: number): string => ((seconds / run.events) * CPU_PER_EVENTS).toFixed(2);
+  const services = run.servicesCpuSeconds;
+  return services === undefined || services === null ? per(server) : `${per(server + services)} (services ${per(services)})`;
 }
 
 function batchSection(results: BenchResults): string | undefined {
@@ -82,7 +106,16 @@ function batchSection(results: BenchResults): string | undefined {
   return section(
     'Batch ingest (`POST /api/events/batch`)',
     markdownTable(
-      ['batch size', 'events', 'entities', 'in flight', 'acknowledged', 'materialised', 'events/s materialised'],
+      [
+        'batch size',
+        'events',
+        'entities',
+        'in flight',
+        'acknowledged',
+        'materialised',
+        'events/s materialised',
+        `CPU-s per ${CPU_PER_EVENTS / 1000}k events`,
+      ],
       batch.map((run) => [
         integer(run.batchSize),
         integer(run.events),
@@ -91,6 +124,7 @@ function batchSection(results: BenchResults): string | undefined {
         `${run.ackSeconds.toFixed(2)} s`,
         `${run.materialisedSeconds.toFixed(2)} s`,
         `**${integer(run.eventsPerSecond)}**`,
+        batchCpu(run),
       ]),
     ),
   );
@@ -108,7 +142,9 @@ function readsSection(results: BenchResults): string | undefined {
   ];
   return section(
     `Reads (${integer(reads.entities)} entities over ${reads.subPrefixes} sub-prefixes)`,
-    `\`GET /api/state/entities/:id\`: **${integer(reads.get.requestsPerSecond)} req/s** (${reads.get.connections} connections, closed loop; p50 ${milliseconds(reads.get.latencyMs.p50)}, p99 ${milliseconds(reads.get.latencyMs.p99)}; ${integer(reads.get.non2xx + reads.get.errors)} non-2xx/errors).`,
+    `\`GET /api/state/entities/:id\`, each request a different id, against a bare Fastify route returning the same entities from a Map: **${integer(reads.get.fluxRequestsPerSecond)} req/s**.`,
+    '',
+    ...comparison(reads.get, results.parameters.reads.getSeconds),
     '',
     markdownTable(
       ['list', 'matches', 'requests', 'p50', 'p99', 'max', 'errors'],
@@ -126,6 +162,8 @@ function websocketSection(results: BenchResults): string | undefined {
   if (websocket === undefined) return undefined;
   return section(
     `Publish → WebSocket delivery (${websocket.subscribers} subscribers × ${websocket.entitiesPerSubscriber} entities)`,
+    `Server data on ${websocket.dataDisk === null ? 'an unknown filesystem' : `${diskText(websocket.dataDisk)} (\`${websocket.dataDisk.path}\`)`}.`,
+    '',
     markdownTable(
       ['offered', 'p50', 'p90', 'p99', 'p99.9', 'max', 'delivered / expected', 'lost', 'publish failures'],
       websocket.rates.map((run) => [
@@ -148,7 +186,7 @@ function largeEntitySection(results: BenchResults): string | undefined {
   const at = (name: string | null | undefined): string => (name === null || name === undefined || name === 'flux' ? '' : ` (${name})`);
   const loopDelay =
     largeEvent === null || ticks === null
-      ? `— (${large.serverEventLoopNote ?? 'not measured'})`
+      ? '— (not measured)'
       : `${milliseconds(largeEvent)}${at(where?.largeEvent)} / **${milliseconds(ticks)}**${at(where?.ticks)}`;
   return section(
     `Large entity (one event with ${integer(large.properties - 1)} properties, ${integer(large.largeEventBytes)} bytes, then ${large.batches} batches of ${large.batchSize} \`{"tick": i}\` to the same id)`,
@@ -196,6 +234,20 @@ function memorySection(results: BenchResults): string | undefined {
   );
 }
 
+function loopDelaySection(results: BenchResults): string | undefined {
+  const entries = Object.entries(results.serverEventLoopDelayMaxMs) as [ScenarioName, number | null][];
+  if (entries.length === 0) return undefined;
+  return section(
+    'Server event-loop delay',
+    'The worst delay of the server’s event loop under each scenario (its `/metrics`, read at the start and the end of the scenario):',
+    '',
+    markdownTable(
+      entries.map(([name]) => name),
+      [entries.map(([, delay]) => (delay === null ? '—' : milliseconds(delay)))],
+    ),
+  );
+}
+
 /** Every load-process warning of the run, with where it came from. */
 export function loadWarningsOf(results: BenchResults): string[] {
   const warnings: string[] = [];
@@ -207,7 +259,8 @@ export function loadWarningsOf(results: BenchResults): string[] {
   ingest?.flux.forEach((run, index) => add(`ingest Flux round ${index + 1}`, run.probe));
   ingest?.fixedRate.forEach((run) => add(`ingest at ${run.offeredRate}/s`, run.probe));
   batch?.forEach((run) => add(`batch of ${run.batchSize}`, run.probe));
-  if (reads !== undefined) add('GET throughput', reads.get.probe);
+  reads?.get.baseline.forEach((run, index) => add(`GET baseline round ${index + 1}`, run.probe));
+  reads?.get.flux.forEach((run, index) => add(`GET Flux round ${index + 1}`, run.probe));
   websocket?.rates.forEach((run) => add(`WebSocket at ${run.rate}/s`, run.probe));
   const large = results.scenarios['large-entity'];
   if (large !== undefined) add('large entity', large.probe);
@@ -217,7 +270,7 @@ export function loadWarningsOf(results: BenchResults): string[] {
 
 /** The figures of one run, section by section. */
 export function runFigures(results: BenchResults): string {
-  const sections = [ingestSection, batchSection, readsSection, websocketSection, largeEntitySection, memorySection]
+  const sections = [ingestSection, batchSection, readsSection, websocketSection, largeEntitySection, memorySection, loopDelaySection]
     .map((section) => section(results))
     .filter((section): section is string => section !== undefined);
   const failed = Object.entries(results.failures).map(([name, error]) => `- **${name} failed**: ${String(error).split('\n')[0]}`);

@@ -30,8 +30,14 @@ export interface ScenarioResults {
   readonly memory?: MemoryResult;
 }
 
+/**
+ * 2: issue 11's targets, the GET baseline, the event-loop delay per scenario. Files of an older
+ * format were judged against other targets and are not shown.
+ */
+export const RESULTS_FORMAT = 2;
+
 export interface BenchResults {
-  readonly format: 1;
+  readonly format: typeof RESULTS_FORMAT;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
@@ -54,6 +60,11 @@ export interface BenchResults {
     readonly processes: readonly ProcessMemory[];
   };
   readonly scenarios: ScenarioResults;
+  /**
+   * The worst event-loop delay (ms, from /metrics) of any process of the deployment under each
+   * scenario that ran and succeeded (the cluster's reducers included); null where none said.
+   */
+  readonly serverEventLoopDelayMaxMs: Readonly<Partial<Record<ScenarioName, number | null>>>;
   /** Scenarios that failed, with why. */
   readonly failures: Readonly<Partial<Record<ScenarioName, string>>>;
   readonly targets: readonly TargetOutcome[];
@@ -91,7 +102,7 @@ export function readResultsDir(dir: string): BenchResults[] {
   for (const name of names) {
     try {
       const parsed = JSON.parse(readFileSync(join(dir, name), 'utf8')) as BenchResults;
-      if (parsed.format === 1) results.push(parsed);
+      if (parsed.format === RESULTS_FORMAT) results.push(parsed);
     } catch {
       // Not a results file; ignored.
     }

@@ -74,3 +74,54 @@ export async function runSaturation(options: SaturationOptions): Promise<Saturat
     probe: probeSummary,
   };
 }
+
+/** The same saturation load on the bare Fastify baseline and on Flux, in alternating rounds. */
+export interface AlternatingSaturation {
+  readonly connections: number;
+  readonly rounds: number;
+  readonly baseline: readonly SaturationResult[];
+  readonly flux: readonly SaturationResult[];
+  /** Mean over the rounds. */
+  readonly baselineRequestsPerSecond: number;
+  readonly fluxRequestsPerSecond: number;
+  /** Flux ÷ baseline. */
+  readonly ratio: number;
+}
+
+export interface AlternatingOptions {
+  readonly rounds: number;
+  readonly connections: number;
+  /** Names the rounds in the log (`ingest`, `reads`). */
+  readonly label: string;
+  readonly log: (message: string) => void;
+  readonly baseline: () => Promise<SaturationResult>;
+  readonly flux: () => Promise<SaturationResult>;
+  /** Runs after each Flux round (waiting for a backlog to be applied). */
+  readonly afterFlux?: () => Promise<void>;
+}
+
+const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+
+/** Alternating rounds spread slow drifts in the machine's load over both sides. */
+export async function alternateSaturation(options: AlternatingOptions): Promise<AlternatingSaturation> {
+  const baseline: SaturationResult[] = [];
+  const flux: SaturationResult[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    options.log(`${options.label}: saturation round ${round + 1}/${options.rounds}, baseline`);
+    baseline.push(await options.baseline());
+    options.log(`${options.label}: saturation round ${round + 1}/${options.rounds}, flux`);
+    flux.push(await options.flux());
+    await options.afterFlux?.();
+  }
+  const baselineRequestsPerSecond = Math.round(mean(baseline.map((run) => run.requestsPerSecond)));
+  const fluxRequestsPerSecond = Math.round(mean(flux.map((run) => run.requestsPerSecond)));
+  return {
+    connections: options.connections,
+    rounds: options.rounds,
+    baseline,
+    flux,
+    baselineRequestsPerSecond,
+    fluxRequestsPerSecond,
+    ratio: baselineRequestsPerSecond === 0 ? 0 : Math.round((fluxRequestsPerSecond / baselineRequestsPerSecond) * 1000) / 1000,
+  };
+}

@@ -48,3 +48,33 @@ export async function worstEventLoopDelay(metricsUrls: Readonly<Record<string, s
   }
   return worst;
 }
+
+/**
+ * The worst event-loop delay over a window (one scenario) of every process of the deployment.
+ * Every scrape of /metrics restarts a process's histogram, so a scenario that scrapes for
+ * figures of its own does it through the window's `scrape()`, which keeps the window's worst too.
+ */
+export class ServerLoopDelayWindow {
+  private worst: LoopDelayPeak | undefined;
+
+  constructor(private readonly metricsUrls: () => Readonly<Record<string, string>>) {}
+
+  /** Starts the window: scrapes once and forgets what that read (it belongs to before). */
+  async open(): Promise<void> {
+    await worstEventLoopDelay(this.metricsUrls());
+    this.worst = undefined;
+  }
+
+  /** The worst delay since the previous scrape, kept towards the window's worst. */
+  async scrape(): Promise<LoopDelayPeak | undefined> {
+    const peak = await worstEventLoopDelay(this.metricsUrls());
+    if (peak !== undefined && (this.worst === undefined || peak.maxMs > this.worst.maxMs)) this.worst = peak;
+    return peak;
+  }
+
+  /** Ends the window: the worst delay since open(), undefined when no process said. */
+  async close(): Promise<LoopDelayPeak | undefined> {
+    await this.scrape();
+    return this.worst;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { latencySeries, logTicks, PLOT, renderLatencyChart, type ChartSeries } from '../src/latency-chart.js';
-import { benchResults, websocketRate } from './fixtures.js';
+import { benchResults, websocketRate, websocket } from './fixtures.js';
 
 /** Checks that every tag is closed in order and text holds no raw markup characters. */
 function expectWellFormed(svg: string): void {
@@ -99,11 +99,7 @@ describe('latencySeries', () => {
     const cluster = benchResults({
       deployment: 'cluster',
       scenarios: {
-        websocket: {
-          subscribers: 100,
-          entitiesPerSubscriber: 10,
-          rates: [websocketRate(1000, 5, 20), websocketRate(2000, 6, 30), websocketRate(5000, 9, 90)],
-        },
+        websocket: websocket([websocketRate(1000, 5, 20), websocketRate(2000, 6, 30), websocketRate(5000, 9, 90)]),
       },
     });
     const series = latencySeries([embedded, cluster]);

@@ -20,6 +20,7 @@ export async function batchIngest(context: ScenarioContext): Promise<BatchLoadRe
         concurrency: parameters.concurrency,
         materialiseTimeoutMs: 300_000,
         serverCpuSeconds: deployment.cpuSeconds,
+        servicesCpuSeconds: deployment.servicesCpuSeconds,
       }),
     );
   }

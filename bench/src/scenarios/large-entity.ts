@@ -10,7 +10,6 @@ import { HttpClient } from '../http-client.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
 import { LoadProbe, type LoadProbeSummary } from '../load-probe.js';
 import { delay } from '../process-group.js';
-import { worstEventLoopDelay } from '../server-metrics.js';
 import type { ScenarioContext } from './scenario-context.js';
 
 export interface LargeEntityResult {
@@ -37,7 +36,6 @@ export interface LargeEntityResult {
   /** The process each of those delays was seen in (`flux` when embedded, e.g. `reducer-1` in the cluster). */
   readonly serverEventLoopDelayProcess?: { readonly largeEvent: string | null; readonly ticks: string | null };
   /** Why the delay is missing (results of runs whose cluster reducers served no /metrics). */
-  readonly serverEventLoopNote?: string;
   readonly probe: LoadProbeSummary;
 }
 
@@ -111,12 +109,13 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
   }
   const lastTick = batches * batchSize - 1;
 
-  // Every process of the deployment: in the cluster the reducers apply the events.
-  const metricsUrls = deployment.metricsUrls();
+  // Every process of the deployment (in the cluster the reducers apply the events), through the
+  // scenario's window, which keeps the worst of its own scrapes too.
+  const { serverLoop } = context;
   const client = new HttpClient(deployment.baseUrl, 4);
   try {
     // Opens the window the scrape after the load reads.
-    await worstEventLoopDelay(metricsUrls);
+    await serverLoop?.scrape();
     log(`large entity: one event with ${properties - 1} properties (${largeBody.length} bytes), then ${batches} batches of ${batchSize} ticks`);
     const probe = new LoadProbe(deployment.cpuSeconds);
     const health = watchHealth(client);
@@ -126,7 +125,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       await postOk(client, '/api/events', largeBody);
       const largeAcked = performance.now();
       const largeVisible = await visibleAt(client, id, (current) => current[`p${properties - 2}`] !== undefined, visibleTimeoutSeconds * 1000);
-      const largeEventLoopDelay = await worstEventLoopDelay(metricsUrls);
+      const largeEventLoopDelay = await serverLoop?.scrape();
 
       const acks = new LatencyRecorder();
       const ticksStarted = performance.now();
@@ -138,7 +137,7 @@ export async function largeEntity(context: ScenarioContext): Promise<LargeEntity
       const ticksVisible = await visibleAt(client, id, (current) => current.tick === lastTick, visibleTimeoutSeconds * 1000);
       const healthFigures = await health.stop();
       healthStopped = true;
-      const ticksLoopDelay = await worstEventLoopDelay(metricsUrls);
+      const ticksLoopDelay = await serverLoop?.scrape();
       const ticksVisibleSeconds = (ticksVisible - ticksStarted) / 1000;
       return {
         properties,

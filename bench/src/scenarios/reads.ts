@@ -1,12 +1,14 @@
 /**
- * Reads: `GET /api/state/entities/:id` throughput at saturation over a loaded set, and the
- * latency of `GET /api/state/entities?prefix=` (one sub-prefix, a limited page, the whole set).
+ * Reads: `GET /api/state/entities/:id` throughput at saturation over a loaded set, in rounds
+ * alternating with the bare Fastify baseline's GET route (loaded with the same entities), and
+ * the latency of `GET /api/state/entities?prefix=` (one sub-prefix, a limited page, the whole set).
  */
-import { batchLoad, type BatchLoadResult } from '../batch-load.js';
+import { startBaseline } from '../baseline.js';
+import { batchLoad, type BatchLoadOptions, type BatchLoadResult } from '../batch-load.js';
 import { EntitySet } from '../entity-set.js';
 import { HttpClient, listPath } from '../http-client.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
-import { runSaturation, type SaturationResult } from '../saturation.js';
+import { alternateSaturation, runSaturation, type AlternatingSaturation } from '../saturation.js';
 import type { ScenarioContext } from './scenario-context.js';
 
 export interface ListLatency {
@@ -21,7 +23,8 @@ export interface ReadsResult {
   readonly entities: number;
   readonly subPrefixes: number;
   readonly load: BatchLoadResult;
-  readonly get: SaturationResult;
+  /** Flux and the baseline's `GET /api/state/entities/:id`, alternating; the ratio is Flux's. */
+  readonly get: AlternatingSaturation;
   /** `?prefix=<sub-prefix>`: every match, unpaged. */
   readonly listPrefix: ListLatency;
   /** `?prefix=<sub-prefix>&limit=<pageLimit>`: the first page. */
@@ -51,28 +54,46 @@ export async function reads(context: ScenarioContext): Promise<ReadsResult> {
   const parameters = profile.reads;
   const set = new EntitySet(`${context.idPrefix}reads/`, parameters.entities, parameters.subPrefixes);
   log(`reads: loading ${parameters.entities} entities over ${parameters.subPrefixes} sub-prefixes`);
-  const load = await batchLoad({
-    baseUrl: deployment.baseUrl,
+  const loading: Omit<BatchLoadOptions, 'baseUrl'> = {
     set,
     events: parameters.entities,
     batchSize: 1000,
     concurrency: 8,
     materialiseTimeoutMs: 300_000,
-    serverCpuSeconds: deployment.cpuSeconds,
-  });
+  };
+  const load = await batchLoad({ ...loading, baseUrl: deployment.baseUrl, serverCpuSeconds: deployment.cpuSeconds });
 
-  log(`reads: GET /api/state/entities/:id, ${parameters.getConnections} connections for ${parameters.getSeconds} s`);
-  let next = 0;
-  // A multiplicative stride visits the ids in a scattered order, not in key order.
-  const stride = 7919;
-  const get = await runSaturation({
-    baseUrl: deployment.baseUrl,
-    method: 'GET',
-    next: () => ({ path: `/api/state/entities/${encodeURIComponent(set.id((next++ * stride) % set.count))}` }),
-    connections: parameters.getConnections,
-    durationSeconds: parameters.getSeconds,
-    serverCpuSeconds: deployment.cpuSeconds,
-  });
+  const baselineServer = await startBaseline(context.repoRoot);
+  let get: AlternatingSaturation;
+  try {
+    log('reads: loading the same entities into the baseline');
+    await batchLoad({ ...loading, baseUrl: baselineServer.baseUrl });
+    log(`reads: GET /api/state/entities/:id, ${parameters.getConnections} connections for ${parameters.getSeconds} s per round`);
+    // A multiplicative stride visits the ids in a scattered order, not in key order; each side
+    // walks the same order from the start.
+    const stride = 7919;
+    const saturateGet = (baseUrl: string, serverCpuSeconds?: () => number) => {
+      let next = 0;
+      return runSaturation({
+        baseUrl,
+        method: 'GET',
+        next: () => ({ path: `/api/state/entities/${encodeURIComponent(set.id((next++ * stride) % set.count))}` }),
+        connections: parameters.getConnections,
+        durationSeconds: parameters.getSeconds,
+        ...(serverCpuSeconds === undefined ? {} : { serverCpuSeconds }),
+      });
+    };
+    get = await alternateSaturation({
+      rounds: parameters.getRounds,
+      connections: parameters.getConnections,
+      label: 'reads',
+      log,
+      baseline: () => saturateGet(baselineServer.baseUrl),
+      flux: () => saturateGet(deployment.baseUrl, deployment.cpuSeconds),
+    });
+  } finally {
+    await baselineServer.stop();
+  }
 
   log(`reads: list latency (${parameters.listSamples} requests per kind)`);
   const client = new HttpClient(deployment.baseUrl, 1);

@@ -7,19 +7,10 @@ import { EntitySet, seqEvent } from '../entity-set.js';
 import { HttpClient } from '../http-client.js';
 import { waitMaterialised } from '../materialised.js';
 import { runOpenLoop, type OpenLoopResult } from '../open-loop.js';
-import { runSaturation, type SaturationResult } from '../saturation.js';
+import { alternateSaturation, runSaturation, type AlternatingSaturation, type SaturationResult } from '../saturation.js';
 import type { ScenarioContext } from './scenario-context.js';
 
-export interface SingleEventIngestResult {
-  readonly connections: number;
-  readonly rounds: number;
-  readonly baseline: readonly SaturationResult[];
-  readonly flux: readonly SaturationResult[];
-  /** Mean over the rounds. */
-  readonly baselineRequestsPerSecond: number;
-  readonly fluxRequestsPerSecond: number;
-  /** Flux ÷ baseline. */
-  readonly ratio: number;
+export interface SingleEventIngestResult extends AlternatingSaturation {
   readonly fixedRate: readonly OpenLoopResult[];
 }
 
@@ -89,8 +80,6 @@ function saturate(baseUrl: string, events: EventSequence, context: ScenarioConte
   });
 }
 
-const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-
 export async function singleEventIngest(context: ScenarioContext): Promise<SingleEventIngestResult> {
   const { deployment, profile, log } = context;
   const parameters = profile.ingest;
@@ -99,17 +88,17 @@ export async function singleEventIngest(context: ScenarioContext): Promise<Singl
   // The baseline gets the very same sequence of bodies.
   const baselineEvents = new EventSequence(set);
   const baselineServer = await startBaseline(context.repoRoot);
-  const baseline: SaturationResult[] = [];
-  const flux: SaturationResult[] = [];
+  let saturation: AlternatingSaturation;
   try {
-    // Alternating rounds spread slow drifts in the machine's load over both sides.
-    for (let round = 0; round < parameters.rounds; round++) {
-      log(`ingest: saturation round ${round + 1}/${parameters.rounds}, baseline`);
-      baseline.push(await saturate(baselineServer.baseUrl, baselineEvents, context));
-      log(`ingest: saturation round ${round + 1}/${parameters.rounds}, flux`);
-      flux.push(await saturate(deployment.baseUrl, fluxEvents, context, deployment.cpuSeconds));
-      await waitForBacklog(context, set, fluxEvents);
-    }
+    saturation = await alternateSaturation({
+      rounds: parameters.rounds,
+      connections: parameters.connections,
+      label: 'ingest',
+      log,
+      baseline: () => saturate(baselineServer.baseUrl, baselineEvents, context),
+      flux: () => saturate(deployment.baseUrl, fluxEvents, context, deployment.cpuSeconds),
+      afterFlux: () => waitForBacklog(context, set, fluxEvents),
+    });
   } finally {
     await baselineServer.stop();
   }
@@ -136,16 +125,5 @@ export async function singleEventIngest(context: ScenarioContext): Promise<Singl
     );
     await waitForBacklog(context, set, fluxEvents);
   }
-  const baselineRequestsPerSecond = Math.round(mean(baseline.map((run) => run.requestsPerSecond)));
-  const fluxRequestsPerSecond = Math.round(mean(flux.map((run) => run.requestsPerSecond)));
-  return {
-    connections: parameters.connections,
-    rounds: parameters.rounds,
-    baseline,
-    flux,
-    baselineRequestsPerSecond,
-    fluxRequestsPerSecond,
-    ratio: baselineRequestsPerSecond === 0 ? 0 : Math.round((fluxRequestsPerSecond / baselineRequestsPerSecond) * 1000) / 1000,
-    fixedRate,
-  };
+  return { ...saturation, fixedRate };
 }

@@ -7,6 +7,7 @@
  * behind its schedule counts against the latency, as the open-loop ingest runs do.
  */
 import WebSocket from 'ws';
+import type { DataDisk } from '../data-disk.js';
 import { envelope } from '../entity-set.js';
 import { LatencyRecorder, type LatencySummary } from '../latency-recorder.js';
 import type { LoadProbeSummary } from '../load-probe.js';
@@ -37,6 +38,8 @@ export interface WebSocketRateResult {
 }
 
 export interface WebSocketResult {
+  /** Where the server kept its data (fsync cost differs by far between tmpfs and a disk); null when unknown. */
+  readonly dataDisk: DataDisk | null;
   readonly subscribers: number;
   readonly entitiesPerSubscriber: number;
   readonly rates: readonly WebSocketRateResult[];
@@ -160,5 +163,5 @@ export async function websocketDelivery(context: ScenarioContext): Promise<WebSo
     context.log(`websocket: ${subscribers} subscribers, publishing at ${rate}/s for ${rateSeconds} s`);
     results.push(await measureRate(context, rate));
   }
-  return { subscribers, entitiesPerSubscriber, rates: results };
+  return { dataDisk: context.deployment.dataDisk ?? null, subscribers, entitiesPerSubscriber, rates: results };
 }
