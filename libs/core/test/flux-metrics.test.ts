@@ -16,6 +16,7 @@ function everyMetric(): FluxMetrics {
   metrics.ingestObserver();
   metrics.reducerObserver(status(async () => []));
   metrics.shardCallObserver();
+  metrics.mcpSessions(() => 0);
   return metrics;
 }
 

@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Gauge } from 'prom-client';
 import { ErrorCode } from '@flux/domain';
 import type { FluxMetrics } from '@flux/core';
 import type { McpEndpoint } from '../api-deps.js';
@@ -28,14 +27,7 @@ export function selfUrl(address: AddressInfo | string | null, host?: string): st
  * batch limit of the runtime config: a publish_batch call carries a batch of events.
  */
 export function mcpRoutes(app: FastifyInstance, endpoint: McpEndpoint, metrics: FluxMetrics): void {
-  new Gauge({
-    name: 'flux_mcp_sessions',
-    help: 'Open MCP sessions of this process',
-    registers: [metrics.registry],
-    collect() {
-      this.set(endpoint.sessionCount);
-    },
-  });
+  metrics.mcpSessions(() => endpoint.sessionCount);
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     // The transport writes the response itself; the headers set so far (CORS, security, request id) go with it.
     for (const [name, value] of Object.entries(reply.getHeaders())) {

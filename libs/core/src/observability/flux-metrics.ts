@@ -70,6 +70,7 @@ export class FluxMetrics {
   private ingest: IngestObserver | undefined;
   private reducers: ReducerObserver | undefined;
   private shardCalls: ShardCallObserver | undefined;
+  private mcpSessionCount: (() => number) | undefined;
 
   constructor(collect: { entities: () => Promise<number> } | undefined = undefined) {
     // prom-client's names already start with process_ or nodejs_: flux_process_cpu_seconds_total.
@@ -112,6 +113,20 @@ export class FluxMetrics {
   }
 
   /** The ingest role's metrics: events accepted and rejected, and how long log appends take. */
+  /** The MCP endpoint's open sessions, read at each scrape (registered once; the first count wins). */
+  mcpSessions(count: () => number): void {
+    if (this.mcpSessionCount !== undefined) return;
+    this.mcpSessionCount = count;
+    new Gauge({
+      name: 'flux_mcp_sessions',
+      help: 'Open MCP sessions of this process',
+      registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+
   ingestObserver(): IngestObserver {
     if (this.ingest !== undefined) return this.ingest;
     const registers = [this.registry];
