@@ -20,6 +20,7 @@ export interface CliContext {
   readonly client: FluxClient;
   readonly output: Output;
   readonly url: string;
+  readonly token: string | undefined;
   readonly adminToken: string | undefined;
 }
 
@@ -42,5 +43,5 @@ export function contextOf(command: Command, env: NodeJS.ProcessEnv = process.env
     timeoutMs: timeoutSeconds * 1000,
     source: 'flux-cli',
   });
-  return { client, output: new Output(outputFormat(options.json === true ? 'json' : options.output)), url, adminToken };
+  return { client, output: new Output(outputFormat(options.json === true ? 'json' : options.output)), url, token, adminToken };
 }

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerCompletionCommand } from './commands/completion-command.js';
+import { registerMcpCommand } from './commands/mcp-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerStateCommands } from './commands/state-commands.js';
 import { registerTransferCommands } from './commands/transfer-commands.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerTransferCommands(program);
   registerServeCommand(program);
+  registerMcpCommand(program);
   registerCompletionCommand(program);
   // Every verb reports usage errors through main (exit status 1) rather than exiting itself.
   const configure = (command: Command): void => {

@@ -222,7 +222,7 @@ describe.each([
 });
 
 it('the stdio server exits by itself when its client closes its input', async () => {
-  const server = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'libs/mcp/src/stdio-main.ts')], {
+  const server = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'flux'), ['mcp'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', FLUX_URL: flux.baseUrl },
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -24,14 +24,15 @@ export const connectHttp: McpConnect = async (target, token) => {
   return client;
 };
 
-/** The stdio server as its own process (node + tsx, like `npx flux mcp`), against `target`. */
+/** The stdio server as its own process (`flux mcp`, the CLI's bin), against `target`. */
 export const connectStdio: McpConnect = async (target, token) => {
   const client = new Client(clientInfo);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', FLUX_URL: target.baseUrl, FLUX_LOG_LEVEL: 'warn' };
   if (token !== undefined) env.FLUX_TOKEN = token;
+  // `npx flux mcp`, as an agent's MCP client starts it.
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, 'libs/mcp/src/stdio-main.ts')],
+    command: join(REPO_ROOT, 'node_modules', '.bin', 'flux'),
+    args: ['mcp'],
     env,
     cwd: REPO_ROOT,
     stderr: 'inherit',
