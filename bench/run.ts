@@ -24,6 +24,7 @@ import { memory } from './src/scenarios/memory.js';
 import { reads } from './src/scenarios/reads.js';
 import type { ScenarioContext } from './src/scenarios/scenario-context.js';
 import { singleEventIngest } from './src/scenarios/single-event-ingest.js';
+import { waitApplied } from './src/scenarios/wait-applied.js';
 import { websocketDelivery } from './src/scenarios/websocket-delivery.js';
 import { evaluateTargets } from './src/targets.js';
 
@@ -132,6 +133,7 @@ if (mainScenarios.length > 0) {
       await runScenario('batch', () => batchIngest(context));
       await runScenario('reads', () => reads(context));
       await runScenario('websocket', () => websocketDelivery(context));
+      await runScenario('wait-applied', () => waitApplied(context));
       await runScenario('large-entity', () => largeEntity(context));
       const processes: ProcessMemory[] = deployment.memory();
       deploymentFigures = { startupSeconds: Math.round(deployment.startupSeconds * 100) / 100, processes };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { buildServer, type BuiltServer } from '@flux/api';
 import {
+  AppliedPositions,
   ClosingOrder,
   composeGatewayServices,
   composeIngestRole,
@@ -42,7 +43,17 @@ export async function startEmbeddedFlux(
   closing.add('embedded stores', () => embedded.close());
   const metrics = new FluxMetrics({ entities: async () => (await state.counts()).total });
   const services = await composeGatewayServices(settings, control, logger, closing);
-  const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger });
+  // Writes that wait (wait=applied) and reads that must reflect a position follow the reducers' commits.
+  const applied = new AppliedPositions({
+    source: feed,
+    store: state,
+    history: state,
+    partitionCount: log.partitionCount,
+    maxWaiting: settings.wait.maxWaiting,
+    logger: logger.child({ component: 'waits' }),
+  });
+  closing.add('waits', () => applied.close());
+  const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger, applied });
   const query = composeQueryRole(
     { settings, control, reader: state, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) },
     closing,
@@ -79,6 +90,9 @@ export async function startEmbeddedFlux(
     deletion,
     reader: state,
     feed,
+    applied,
+    waitTimeoutMs: settings.wait.defaultTimeoutMs,
+    partitionCount: log.partitionCount,
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildServer } from '@flux/api';
 import {
+  AppliedPositions,
   ClosingOrder,
   composeGatewayServices,
   composeIngestRole,
@@ -13,9 +14,9 @@ import {
   parseClusterSettings,
 } from '@flux/core';
 import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
-import { closeShardClients, createShardClients, ShardedStateReader } from '@flux/grpc';
+import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
-import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -47,6 +48,27 @@ closing.add('shard clients', () => closeShardClients(shards));
 // Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
 const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount });
 
+// Writes that wait (wait=applied, conditional writes) learn their events' outcomes from the
+// shards' commits: one Watch stream per shard carrying each commit's progress and outcomes (no
+// property values). What a stream misses while it is down is read back from Redis.
+const outcomes = new GrpcChangeFeed({
+  shards,
+  partitionCount: log.partitionCount,
+  outcomesOnly: true,
+  logger: logger.child({ component: 'outcome-feed' }),
+});
+closing.add('outcome feed', () => outcomes.close());
+const redisState = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
+const applied = new AppliedPositions({
+  source: outcomes,
+  store: redisState,
+  history: redisState,
+  partitionCount: log.partitionCount,
+  maxWaiting: settings.wait.maxWaiting,
+  logger: logger.child({ component: 'waits' }),
+});
+closing.add('waits', () => applied.close());
+
 const metrics = new FluxMetrics();
 const services = await composeGatewayServices(settings, control, logger, closing);
 const { ingest, deletion } = composeIngestRole({
@@ -57,6 +79,7 @@ const { ingest, deletion } = composeIngestRole({
   reader,
   metrics,
   logger,
+  applied,
 });
 
 const connectorRuntime = new ConnectorRuntime({

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
+  AppliedPositions,
   CatchingUpFeed,
   ClosingOrder,
   composeGatewayServices,
@@ -63,6 +64,16 @@ const subscriberFeed = new CatchingUpFeed({
   partitionCount: settings.partitionCount,
   logger: logger.child({ component: 'catch-up' }),
 });
+// Reads that must reflect a position (min_position) wait for the shards' commit progress on
+// the same streams; what a stream misses while it is down, Redis says.
+const applied = new AppliedPositions({
+  source: feed,
+  store: redisState,
+  partitionCount: settings.partitionCount,
+  maxWaiting: settings.wait.maxWaiting,
+  logger: logger.child({ component: 'waits' }),
+});
+closing.add('waits', () => applied.close());
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('presence', () => presence.close());
 const tombstones = new LazyTombstoneLog(settings, logger);
@@ -83,6 +94,9 @@ const deps = {
   metrics,
   reader,
   feed: subscriberFeed,
+  applied,
+  waitTimeoutMs: settings.wait.defaultTimeoutMs,
+  partitionCount: settings.partitionCount,
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
   readiness: async () => {

@@ -1,5 +1,6 @@
 import type {
   ActivityTracker,
+  AppliedPositions,
   Authorizer,
   ConnectorService,
   DeletionService,
@@ -40,6 +41,12 @@ export interface QueryDeps extends SystemDeps {
   readonly activity: ActivityTracker;
   /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;
+  /** What the reducers applied, for reads that must reflect a position (min_position); refused without it. */
+  readonly applied?: AppliedPositions;
+  /** Bound of such a wait when the request does not give one. */
+  readonly waitTimeoutMs: number;
+  /** The log's partition count (a position names one of them). */
+  readonly partitionCount: number;
   readonly websocket: {
     readonly metricsIntervalMs: number;
     readonly maxBufferedBytes: number;

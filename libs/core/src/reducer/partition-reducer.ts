@@ -9,6 +9,7 @@ import {
   isTombstone,
   decodeEvent,
   type ChangeRecord,
+  type EventOutcome,
   type FluxEvent,
   type StoredEntity,
 } from '@flux/domain';
@@ -186,6 +187,7 @@ export class PartitionReducer {
     const countDeltas: Record<string, number> = Object.create(null) as Record<string, number>;
     const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
+    const outcomes: EventOutcome[] = [];
     let eventsApplied = 0;
     // Every entity of the batch is the reducer's own (see load), so events merge in place.
     const merge = new MergeBatch();
@@ -217,16 +219,24 @@ export class PartitionReducer {
             `event not applied: ${exceeded}`,
           );
           this.options.onRefused?.('entity_limit');
+          outcomes.push({ offset: record.offset, kind: 'refused', currentVersion: entity?.version ?? 0 });
           continue;
         }
         next.commit();
       }
-      const result = merge.apply(entity, event, record.timestamp);
+      const result = merge.apply(entity, event, record.timestamp, position);
       // A deleted entity starts afresh: so does its size.
       if (result.kind === 'delete') sizes.delete(id);
       touched.add(id);
       eventsApplied++;
-      history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp }, encodedEvent: record.value });
+      const version = result.kind === 'upsert' ? result.entity.version : 0;
+      outcomes.push({ offset: record.offset, kind: 'applied', version });
+      history.push({
+        entityId: id,
+        offset: record.offset,
+        stored: { event, storedAt: record.timestamp, offset: record.offset, version },
+        encodedEvent: record.value,
+      });
       const countKey = countKeyFor(id);
       if (result.kind === 'upsert') {
         current.set(id, result.entity);
@@ -262,7 +272,8 @@ export class PartitionReducer {
     }
     this.applied = lastOffset;
     this.options.onCommitted?.(this.partition, lastOffset, eventsApplied);
-    if (changes.length > 0) this.options.feed.publish(changes);
+    // Published even without changes: writers waiting for an event learn its outcome from here.
+    this.options.feed.publish(changes, { partition: this.partition, lastOffset, outcomes });
     this.releaseWaiters();
   }
 
