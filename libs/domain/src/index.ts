@@ -18,3 +18,4 @@ export * from './shard-ownership.js';
 export * from './entity-bounds.js';
 export * from './delete-selector.js';
 export * from './position.js';
+export * from './condition.js';

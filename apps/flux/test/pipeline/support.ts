@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import {
+  AppliedPositions,
   Authorizer,
   IngestService,
   ReducerGroup,
@@ -59,6 +60,8 @@ export interface Pipeline {
   readonly runtimeConfig: RuntimeConfigService;
   readonly ingest: IngestService;
   readonly reducers: ReducerGroup;
+  /** What the reducers applied, as the ingest service waits for it (wait=applied, conditions). */
+  readonly applied: AppliedPositions;
   /** Starts the reducers; resolves once they applied what the log held. */
   startReducers(): Promise<void>;
   /** Resolves once everything the log holds now has been applied. */
@@ -75,7 +78,22 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
   const authorizer = new Authorizer({ authEnabled: options.authEnabled ?? false, adminToken: options.adminToken, control });
   const runtimeConfig = await RuntimeConfigService.load(control, { ...DEFAULT_RUNTIME_CONFIG, ...options.initialRuntimeConfig });
   const bound = options.entityBound === undefined ? {} : { entityBound: options.entityBound };
-  const ingest = new IngestService({ log, authorizer, rateLimiter: options.rateLimiter ?? embedded.rateLimiter, runtimeConfig, ...bound });
+  const applied = new AppliedPositions({
+    source: feed,
+    store: state,
+    history: state,
+    partitionCount: log.partitionCount,
+    maxWaiting: 1000,
+    logger: silentLogger,
+  });
+  const ingest = new IngestService({
+    log,
+    authorizer,
+    rateLimiter: options.rateLimiter ?? embedded.rateLimiter,
+    runtimeConfig,
+    applied,
+    ...bound,
+  });
   const partitions = Array.from({ length: log.partitionCount }, (_, partition) => partition);
   const reducers = new ReducerGroup({
     partitions,
@@ -96,6 +114,7 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
     runtimeConfig,
     ingest,
     reducers,
+    applied,
     startReducers() {
       return within(reducers.start(), 'the reducers to recover');
     },
@@ -112,6 +131,7 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
       closed ??= (async () => {
         // A no-op for reducers never started; waits for batches in flight otherwise.
         await reducers.stop();
+        applied.close();
         runtimeConfig.close();
         await embedded.close();
       })();

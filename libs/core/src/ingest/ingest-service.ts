@@ -2,6 +2,7 @@ import {
   ErrorCode,
   exceededByEvent,
   FluxError,
+  isConditional,
   isFluxError,
   isTombstone,
   parseEnvelope,
@@ -107,7 +108,8 @@ export class IngestService {
       if (isFluxError(error)) this.observer?.eventsRejected(rejectionReason(error), 1);
       throw error;
     }
-    const reservation = this.reserve(wait?.applied === true);
+    // A conditional event is only worth publishing if its publisher learns the decision.
+    const reservation = this.reserve(wait?.applied === true || isConditional(event));
     try {
       return await this.publishAdmitted(event, principal, onRateLimit, reservation, wait?.timeoutMs);
     } finally {
@@ -166,7 +168,9 @@ export class IngestService {
       }
     }
 
-    const reservation = this.reserve(wait?.applied === true && accepted.length > 0);
+    // A conditional element makes the whole batch wait: its answer reports each decision.
+    const waits = wait?.applied === true || accepted.some(({ event }) => isConditional(event));
+    const reservation = this.reserve(waits && accepted.length > 0);
     try {
       await this.appendBatch(accepted, results, principal, onRateLimit, reservation, wait?.timeoutMs);
     } finally {

@@ -1,4 +1,4 @@
-import { ErrorCode, FluxError, type FluxEvent, type PositionFields } from '@flux/domain';
+import { ErrorCode, FluxError, isConditional, type FluxEvent, type PositionFields } from '@flux/domain';
 import type { AwaitedOutcome } from '../positions/applied-positions.js';
 import type { PublishResult } from './ingest-service.js';
 
@@ -37,8 +37,12 @@ export function decidedResult(result: PublishResult, event: FluxEvent, outcome: 
         details: where,
       });
     default:
-      // Applied, but what it did could not be read back: say so rather than guess a version.
-      return result;
+      // Decided, but what it did could not be read back: a conditional event's publisher must
+      // not take that for a win; any other gets its position without a guessed version.
+      if (!isConditional(event)) return result;
+      return new FluxError(ErrorCode.Unavailable, `the event was decided, but its outcome could not be read back; see the history of ${id}`, {
+        details: where,
+      });
   }
 }
 

@@ -29,7 +29,7 @@ export class FluxMetrics implements IngestObserver {
     });
     this.refused = new Counter({
       name: 'flux_events_refused_total',
-      help: 'Acknowledged events the reducer did not apply, by reason (entity_limit: the entity would exceed its bound)',
+      help: 'Acknowledged events the reducer did not apply, by reason (entity_limit: the entity would exceed its bound; version_conflict: the event condition did not hold)',
       labelNames: ['reason'],
       registers: [this.registry],
     });

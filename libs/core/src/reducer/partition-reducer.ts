@@ -1,4 +1,5 @@
 import {
+  decideCondition,
   ErrorCode,
   FluxError,
   EntitySize,
@@ -35,7 +36,8 @@ export interface PartitionReducerOptions {
    * decides the same while the bound is unchanged. Unbounded when absent.
    */
   readonly entityBound?: EntityBound;
-  readonly onRefused?: (reason: 'entity_limit') => void;
+  /** Hears each event not applied: its entity had no room, or its condition did not hold. */
+  readonly onRefused?: (reason: 'entity_limit' | 'version_conflict') => void;
   /**
    * How often the reducer checks that its claim is still the newest (off when absent). Only a
    * commit meets the fence, so without this an owner that was paused (SIGSTOP, a long GC, a VM
@@ -199,6 +201,22 @@ export class PartitionReducer {
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
       const entity = current.get(id);
+      // A condition (if_version, if_absent) is decided here, by the partition's single writer,
+      // from the entity as the log has it at this offset: every replay decides the same. A
+      // failed one changes nothing but is recorded, so the history says why.
+      const verdict = decideCondition(event, entity);
+      if (!verdict.holds) {
+        this.options.onRefused?.('version_conflict');
+        outcomes.push({ offset: record.offset, kind: 'conflict', currentVersion: verdict.currentVersion });
+        const rejected = { code: 'version_conflict', currentVersion: verdict.currentVersion } as const;
+        history.push({
+          entityId: id,
+          offset: record.offset,
+          stored: { event, storedAt: record.timestamp, offset: record.offset, rejected },
+          encodedEvent: record.value,
+        });
+        continue;
+      }
       let size = sizes.get(id);
       if (!isTombstone(event)) {
         // Sizes are kept per event, so a check costs O(event), not O(entity).
