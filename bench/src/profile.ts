@@ -46,6 +46,8 @@ export interface Profile {
     readonly clients: number;
     /** Events each writer publishes per run (appended, then applied). */
     readonly requestsPerClient: number;
+    /** Unmeasured events per writer and kind first, so neither run pays for warming the path up. */
+    readonly warmUpPerClient: number;
   };
   readonly largeEntity: {
     /** Batches of `{"tick": i}` events sent, one after another, after the large event. */
@@ -71,7 +73,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
       batch: { sizes: [100, 1000], events: 20_000, entities: 10_000, concurrency: 8 },
       reads: { entities: 10_000, subPrefixes: 100, getConnections: 50, getSeconds: 2, listSamples: 50, pageLimit: 100, fullListSamples: 2 },
       websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 2 },
-      waitApplied: { clients: 8, requestsPerClient: 125 },
+      waitApplied: { clients: 8, requestsPerClient: 125, warmUpPerClient: 20 },
       largeEntity: { batches: 4, batchSize: 500, visibleTimeoutSeconds: 120 },
       memory: { entities: 100_000, batchSize: 1000, concurrency: 8, settleMs: 1000 },
     };
@@ -89,7 +91,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
     batch: { sizes: [100, 1000], events: 200_000, entities: 10_000, concurrency: 8 },
     reads: { entities: 100_000, subPrefixes: 100, getConnections: 50, getSeconds: 10, listSamples: 200, pageLimit: 100, fullListSamples: 5 },
     websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 15 },
-    waitApplied: { clients: 8, requestsPerClient: 500 },
+    waitApplied: { clients: 8, requestsPerClient: 500, warmUpPerClient: 20 },
     largeEntity: { batches: 20, batchSize: 500, visibleTimeoutSeconds: 300 },
     memory: { entities: 1_000_000, batchSize: 1000, concurrency: 8, settleMs: 5000 },
   };

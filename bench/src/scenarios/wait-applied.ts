@@ -26,8 +26,8 @@ export interface WaitAppliedResult {
   readonly applied: WaitAppliedRun;
 }
 
-async function run(context: ScenarioContext, path: string, label: string): Promise<WaitAppliedRun> {
-  const { clients, requestsPerClient } = context.profile.waitApplied;
+async function run(context: ScenarioContext, path: string, label: string, requestsPerClient: number): Promise<WaitAppliedRun> {
+  const { clients } = context.profile.waitApplied;
   const http = new HttpClient(context.deployment.baseUrl, clients);
   const latency = new LatencyRecorder();
   let failed = 0;
@@ -53,9 +53,11 @@ async function run(context: ScenarioContext, path: string, label: string): Promi
 }
 
 export async function waitApplied(context: ScenarioContext): Promise<WaitAppliedResult> {
-  const { clients, requestsPerClient } = context.profile.waitApplied;
+  const { clients, requestsPerClient, warmUpPerClient } = context.profile.waitApplied;
   context.log(`wait=applied: ${clients} writers × ${requestsPerClient} events, answered once appended, then once applied`);
-  const appended = await run(context, '/api/events', 'appended');
-  const applied = await run(context, '/api/events?wait=applied', 'applied');
+  await run(context, '/api/events', 'warm-up', warmUpPerClient);
+  await run(context, '/api/events?wait=applied', 'warm-up', warmUpPerClient);
+  const appended = await run(context, '/api/events', 'appended', requestsPerClient);
+  const applied = await run(context, '/api/events?wait=applied', 'applied', requestsPerClient);
   return { clients, requestsPerClient, appended, applied };
 }
