@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { buildServer, type BuiltServer } from '@flux/api';
 import {
-  AppliedPositions,
   ClosingOrder,
   composeGatewayServices,
   composeIngestRole,
   composeQueryRole,
   composeReducerRole,
+  composeWaits,
   FluxMetrics,
   type Settings,
 } from '@flux/core';
@@ -44,15 +44,7 @@ export async function startEmbeddedFlux(
   const metrics = new FluxMetrics({ entities: async () => (await state.counts()).total });
   const services = await composeGatewayServices(settings, control, logger, closing);
   // Writes that wait (wait=applied) and reads that must reflect a position follow the reducers' commits.
-  const applied = new AppliedPositions({
-    source: feed,
-    store: state,
-    history: state,
-    partitionCount: log.partitionCount,
-    maxWaiting: settings.wait.maxWaiting,
-    logger: logger.child({ component: 'waits' }),
-  });
-  closing.add('waits', () => applied.close());
+  const applied = composeWaits({ settings, source: feed, store: state, history: state, partitionCount: log.partitionCount, logger }, closing);
   const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger, applied });
   const query = composeQueryRole(
     { settings, control, reader: state, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) },

@@ -188,11 +188,17 @@ async function killApplier(partition: number): Promise<{ restarted: Promise<unkn
 }
 
 /**
- * Races `agents` claims of a fresh entity at version 1. The agents set off 10 ms apart, and
- * `kill` runs as soon as the first answer arrives: some claims are decided before it, some are
- * in flight (appended or not, applied or not), the rest come after.
+ * Races `agents` claims of a fresh entity at version 1. The agents set off 10 ms apart. `kill`
+ * runs as soon as the first answer arrives (`mid`: some claims are decided before it, some are
+ * in flight, appended or not, applied or not, the rest come after), or before the first agent
+ * sets off (`before`: in the cluster every claim is appended while its shard is down, and the
+ * restarted shard decides them all).
  */
-async function race(agents: number, kill?: (partition: number) => Promise<{ restarted: Promise<unknown> }>): Promise<void> {
+async function race(
+  agents: number,
+  kill?: (partition: number) => Promise<{ restarted: Promise<unknown> }>,
+  when: 'before' | 'mid' = 'mid',
+): Promise<void> {
   const id = `${unique('race')}/task`;
   const created = await post('/api/events?wait=applied', envelope(id, { owner: null, open: true }));
   expectStatus(created, 200);
@@ -202,13 +208,14 @@ async function race(agents: number, kill?: (partition: number) => Promise<{ rest
   const answered = new Promise<void>((resolveAnswer) => {
     firstAnswer = resolveAnswer;
   });
+  const killedBefore = kill !== undefined && when === 'before' ? await kill(partition) : undefined;
   const racing = Promise.all(
     names.map(async (agent, i) => {
       await new Promise((resolveStart) => setTimeout(resolveStart, i * 10));
       return claim(id, agent, 1, firstAnswer);
     }),
   );
-  const killing = kill === undefined ? undefined : answered.then(() => kill(partition));
+  const killing = kill !== undefined && when === 'mid' ? answered.then(() => kill(partition)) : Promise.resolve(killedBefore);
   const results = await racing;
   await (
     await killing
@@ -247,7 +254,7 @@ async function race(agents: number, kill?: (partition: number) => Promise<{ rest
       race: {
         deployment: deploymentKindName(),
         agents,
-        killed: kill !== undefined,
+        killed: kill === undefined ? 'no' : when,
         winner,
         answers: results.map((result) => `${result.answers.join('/')} in ${result.ms} ms`),
       },
@@ -262,5 +269,9 @@ describe('agents racing to claim one entity', () => {
 
   it('20 agents, one winner, with what applies the partition killed mid-race', async () => {
     await race(20, killApplier);
+  }, 180_000);
+
+  it('20 agents, one winner, with what applies the partition killed as they set off', async () => {
+    await race(20, killApplier, 'before');
   }, 180_000);
 });

@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { buildServer } from '@flux/api';
 import {
-  AppliedPositions,
   ClosingOrder,
   composeGatewayServices,
   composeIngestRole,
+  composeWaits,
   ConnectorService,
   CredentialVault,
   FluxMetrics,
@@ -59,15 +59,10 @@ const outcomes = new GrpcChangeFeed({
 });
 closing.add('outcome feed', () => outcomes.close());
 const redisState = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
-const applied = new AppliedPositions({
-  source: outcomes,
-  store: redisState,
-  history: redisState,
-  partitionCount: log.partitionCount,
-  maxWaiting: settings.wait.maxWaiting,
-  logger: logger.child({ component: 'waits' }),
-});
-closing.add('waits', () => applied.close());
+const applied = composeWaits(
+  { settings, source: outcomes, store: redisState, history: redisState, partitionCount: log.partitionCount, logger },
+  closing,
+);
 
 const metrics = new FluxMetrics();
 const services = await composeGatewayServices(settings, control, logger, closing);

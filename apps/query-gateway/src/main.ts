@@ -1,11 +1,11 @@
 import { pino } from 'pino';
 import { buildServer, ingestGatewayReady, registerStaleHeader } from '@flux/api';
 import {
-  AppliedPositions,
   CatchingUpFeed,
   ClosingOrder,
   composeGatewayServices,
   composeQueryRole,
+  composeWaits,
   DeletionService,
   FallbackStateReader,
   FluxMetrics,
@@ -66,14 +66,7 @@ const subscriberFeed = new CatchingUpFeed({
 });
 // Reads that must reflect a position (min_position) wait for the shards' commit progress on
 // the same streams; what a stream misses while it is down, Redis says.
-const applied = new AppliedPositions({
-  source: feed,
-  store: redisState,
-  partitionCount: settings.partitionCount,
-  maxWaiting: settings.wait.maxWaiting,
-  logger: logger.child({ component: 'waits' }),
-});
-closing.add('waits', () => applied.close());
+const applied = composeWaits({ settings, source: feed, store: redisState, partitionCount: settings.partitionCount, logger }, closing);
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('presence', () => presence.close());
 const tombstones = new LazyTombstoneLog(settings, logger);

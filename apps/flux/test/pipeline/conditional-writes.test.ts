@@ -6,43 +6,12 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, FluxError, parseEnvelope, type StoredEvent } from '@flux/domain';
-import type { PartitionStateWriter } from '@flux/core';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, parseEnvelope, type StoredEvent } from '@flux/domain';
 import { deferred, within } from '@flux/core/testing';
-import { envelope, OPEN, openPipeline, tempDir, type Pipeline, type PipelineOptions, type TempDir } from './support.js';
+import { crashingAtCommit, envelope, OPEN, rejection, usePipelines, type Pipeline } from './support.js';
 
-let dir: TempDir;
-const opened: Pipeline[] = [];
-
-beforeEach(async () => {
-  dir = await tempDir();
-});
-
-afterEach(async () => {
-  for (const pipeline of opened.splice(0)) await pipeline.close();
-  await dir.remove();
-});
-
-async function open(options: PipelineOptions = {}): Promise<Pipeline> {
-  const pipeline = await openPipeline(dir.path, options);
-  opened.push(pipeline);
-  return pipeline;
-}
-
-async function close(pipeline: Pipeline): Promise<void> {
-  opened.splice(opened.indexOf(pipeline), 1);
-  await pipeline.close();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
-}
+const { dir, open, close } = usePipelines();
 
 /** An entity's history as the decisions it records: version applied, or the version a rejection found. */
 const decisions = (history: readonly StoredEvent[]): string[] =>
@@ -136,27 +105,16 @@ describe('conditional writes', () => {
     await close(flux);
 
     // From scratch: the state store goes, the log stays.
-    await rm(join(dir.path, 'state'), { recursive: true, force: true });
+    await rm(join(dir().path, 'state'), { recursive: true, force: true });
     flux = await open({ maxBatch: 3 });
     await flux.startReducers();
     expect(await snapshot(flux)).toEqual(reference);
     await close(flux);
 
     // A crash after some commits: the restart replays the rest and decides it the same.
-    await rm(join(dir.path, 'state'), { recursive: true, force: true });
+    await rm(join(dir().path, 'state'), { recursive: true, force: true });
     const crashed = deferred();
-    let commits = 0;
-    const crashing = (store: PartitionStateWriter): PartitionStateWriter => ({
-      claimPartition: (partition) => store.claimPartition(partition),
-      claimEpoch: (partition) => store.claimEpoch(partition),
-      loadEntities: (partition, ids) => store.loadEntities(partition, ids),
-      async commit(claim, commit) {
-        if (++commits !== 4) return store.commit(claim, commit);
-        crashed.resolve();
-        throw new Error('simulated crash before the commit');
-      },
-    });
-    flux = await open({ maxBatch: 3, wrapStore: crashing });
+    flux = await open({ maxBatch: 3, wrapStore: crashingAtCommit(4, () => crashed.resolve()) });
     void flux.reducers.start();
     await within(crashed.promise, 'the injected crash');
     await flux.reducers.stop();

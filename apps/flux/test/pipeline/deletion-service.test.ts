@@ -3,9 +3,9 @@
  * disappear once applied; bulk deletes either delete every match or, when refused, nothing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DELETION_STREAM, ErrorCode, FluxError, parseEnvelope } from '@flux/domain';
+import { DELETION_STREAM, ErrorCode, parseEnvelope } from '@flux/domain';
 import { DeletionService, NamespaceService, type Principal } from '@flux/core';
-import { OPEN, envelope, openPipeline, tempDir, type Pipeline, type TempDir } from './support.js';
+import { OPEN, envelope, openPipeline, tempDir, type Pipeline, type TempDir, rejection } from './support.js';
 import { POSITION_FIELDS } from '../support/expect.js';
 
 let dir: TempDir;
@@ -36,15 +36,6 @@ async function seed(ids: readonly string[]): Promise<void> {
 
 const ids = async () => (await flux.embedded.state.listEntities({ prefix: '', limit: 1000 })).entities.map((record) => record.id);
 const logSize = async () => (await flux.endOffsets()).reduce((sum, end) => sum + end, 0);
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
-}
 
 describe('internal mode', () => {
   let service: DeletionService;

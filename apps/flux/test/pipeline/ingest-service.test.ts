@@ -4,10 +4,10 @@
  * all the way into state.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, FluxError } from '@flux/domain';
+import { ErrorCode } from '@flux/domain';
 import { NamespaceService, RATE_LIMIT_MESSAGE, type Principal } from '@flux/core';
 import { MemoryRateLimiter } from '@flux/embedded';
-import { envelope, openPipeline, tempDir, type Pipeline, type TempDir } from './support.js';
+import { envelope, openPipeline, tempDir, type Pipeline, type TempDir, rejection } from './support.js';
 import { POSITION_FIELDS } from '../support/expect.js';
 
 const ADMIN_TOKEN = 'pipeline-admin-token';
@@ -38,15 +38,6 @@ afterEach(async () => {
 });
 
 const logSize = async () => (await flux.endOffsets()).reduce((sum, end) => sum + end, 0);
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
-}
 
 describe('batch publishing', () => {
   it('answers every element in input order, one bad element never failing the others', async () => {
