@@ -25,6 +25,7 @@ import { reads } from './src/scenarios/reads.js';
 import type { ScenarioContext } from './src/scenarios/scenario-context.js';
 import { ServerLoopDelayWindow } from './src/server-metrics.js';
 import { singleEventIngest } from './src/scenarios/single-event-ingest.js';
+import { waitApplied } from './src/scenarios/wait-applied.js';
 import { websocketDelivery } from './src/scenarios/websocket-delivery.js';
 import { evaluateTargets } from './src/targets.js';
 
@@ -142,6 +143,7 @@ if (mainScenarios.length > 0) {
       await runScenario('batch', context, batchIngest);
       await runScenario('reads', context, reads);
       await runScenario('websocket', context, websocketDelivery);
+      await runScenario('wait-applied', context, waitApplied);
       await runScenario('large-entity', context, largeEntity);
       const processes: ProcessMemory[] = deployment.memory();
       deploymentFigures = { startupSeconds: Math.round(deployment.startupSeconds * 100) / 100, processes };

@@ -93,6 +93,13 @@ arrived although their POST was still unanswered when the run ended are counted 
 the latency), as are duplicates. A run that lost events does not meet its latency target
 whatever its percentiles.
 
+**Read-your-writes (\`wait=applied\`).** ${full.waitApplied.clients} closed-loop writers, each publishing single events one
+after another to its own 10 entities: ${integer(full.waitApplied.requestsPerClient)} per writer answered once appended (\`POST /api/events\`),
+then ${integer(full.waitApplied.requestsPerClient)} answered once applied (\`POST /api/events?wait=applied\`), after ${full.waitApplied.warmUpPerClient} unmeasured events of
+each kind per writer. Latency is each request's round trip; the difference between the two rows
+is what waiting for the reducer's commit costs a publisher (in the cluster: the shard's commit
+and its outcome stream to the ingest gateway).
+
 **Large entity.** One event with ${integer(DEFAULT_ENTITY_BOUND.maxProperties - 1)} properties (one short of the default entity bound,
 \`FLUX_MAX_ENTITY_PROPERTIES\`) to one id, waited for until visible, then ${full.largeEntity.batches} batches of
 ${full.largeEntity.batchSize} \`{"tick": i}\` events to the same id, each sent once the previous one is
@@ -155,7 +162,7 @@ npm run bench -- --only ingest,websocket
 \`npm run services:up\`. Results go to \`bench/results/<YYYY-MM-DD>[-cluster][-quick][-partial].json\`
 (every figure, the parameters, the machine, versions and commit, the targets); \`--out <file>\`
 writes elsewhere. Each run prints its figures and rewrites this page from \`bench/results/\`
-unless \`--no-docs\` is given. Scenarios: \`ingest\`, \`batch\`, \`reads\`, \`websocket\`, \`large-entity\`, \`memory\`.
+unless \`--no-docs\` is given. Scenarios: \`ingest\`, \`batch\`, \`reads\`, \`websocket\`, \`wait-applied\`, \`large-entity\`, \`memory\`.
 
 **Before/after comparisons**: run the same harness against another commit's server.
 

@@ -43,6 +43,14 @@ export interface Profile {
     readonly rates: readonly number[];
     readonly rateSeconds: number;
   };
+  readonly waitApplied: {
+    /** Closed-loop writers. */
+    readonly clients: number;
+    /** Events each writer publishes per run (appended, then applied). */
+    readonly requestsPerClient: number;
+    /** Unmeasured events per writer and kind first, so neither run pays for warming the path up. */
+    readonly warmUpPerClient: number;
+  };
   readonly largeEntity: {
     /** Batches of `{"tick": i}` events sent, one after another, after the large event. */
     readonly batches: number;
@@ -76,6 +84,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
         fullListSamples: 2,
       },
       websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 2 },
+      waitApplied: { clients: 8, requestsPerClient: 125, warmUpPerClient: 20 },
       largeEntity: { batches: 4, batchSize: 500, visibleTimeoutSeconds: 120 },
       memory: { entities: 100_000, batchSize: 1000, concurrency: 8, settleMs: 1000 },
     };
@@ -102,6 +111,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
       fullListSamples: 5,
     },
     websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 15 },
+    waitApplied: { clients: 8, requestsPerClient: 500, warmUpPerClient: 20 },
     largeEntity: { batches: 20, batchSize: 500, visibleTimeoutSeconds: 300 },
     memory: { entities: 1_000_000, batchSize: 1000, concurrency: 8, settleMs: 5000 },
   };

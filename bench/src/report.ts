@@ -177,6 +177,24 @@ function websocketSection(results: BenchResults): string | undefined {
   );
 }
 
+function waitAppliedSection(results: BenchResults): string | undefined {
+  const wait = results.scenarios['wait-applied'];
+  if (wait === undefined) return undefined;
+  const row = (name: string, run: { latencyMs: LatencySummary; requestsPerSecond: number; failed: number }): string[] => [
+    name,
+    ...latencyCells(run.latencyMs),
+    integer(run.requestsPerSecond),
+    integer(run.failed),
+  ];
+  return section(
+    `Read-your-writes: single-event publish answered once appended vs once applied (${wait.clients} closed-loop writers × ${integer(wait.requestsPerClient)} events)`,
+    markdownTable(
+      ['answered', 'p50', 'p90', 'p99', 'p99.9', 'max', 'req/s', 'non-200'],
+      [row('`POST /api/events` (appended)', wait.appended), row('`POST /api/events?wait=applied`', wait.applied)],
+    ),
+  );
+}
+
 function largeEntitySection(results: BenchResults): string | undefined {
   const large = results.scenarios['large-entity'];
   if (large === undefined) return undefined;
@@ -270,7 +288,16 @@ export function loadWarningsOf(results: BenchResults): string[] {
 
 /** The figures of one run, section by section. */
 export function runFigures(results: BenchResults): string {
-  const sections = [ingestSection, batchSection, readsSection, websocketSection, largeEntitySection, memorySection, loopDelaySection]
+  const sections = [
+    ingestSection,
+    batchSection,
+    readsSection,
+    websocketSection,
+    waitAppliedSection,
+    largeEntitySection,
+    memorySection,
+    loopDelaySection,
+  ]
     .map((section) => section(results))
     .filter((section): section is string => section !== undefined);
   const failed = Object.entries(results.failures).map(([name, error]) => `- **${name} failed**: ${String(error).split('\n')[0]}`);

@@ -10,10 +10,11 @@ import type { LargeEntityResult } from './scenarios/large-entity.js';
 import type { MemoryResult } from './scenarios/memory.js';
 import type { ReadsResult } from './scenarios/reads.js';
 import type { SingleEventIngestResult } from './scenarios/single-event-ingest.js';
+import type { WaitAppliedResult } from './scenarios/wait-applied.js';
 import type { WebSocketResult } from './scenarios/websocket-delivery.js';
 import type { TargetOutcome } from './targets.js';
 
-export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'large-entity', 'memory'] as const;
+export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Memory is measured on the embedded deployment only. */
@@ -26,6 +27,7 @@ export interface ScenarioResults {
   readonly batch?: readonly BatchLoadResult[];
   readonly reads?: ReadsResult;
   readonly websocket?: WebSocketResult;
+  readonly 'wait-applied'?: WaitAppliedResult;
   readonly 'large-entity'?: LargeEntityResult;
   readonly memory?: MemoryResult;
 }

@@ -49,8 +49,8 @@ describe('pickForDocs', () => {
 
 describe('scenariosFor', () => {
   it('measures memory on the embedded deployment only, and honours --only', () => {
-    expect(scenariosFor('embedded', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'large-entity', 'memory']);
-    expect(scenariosFor('cluster', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'large-entity']);
+    expect(scenariosFor('embedded', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'memory']);
+    expect(scenariosFor('cluster', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity']);
     expect(scenariosFor('cluster', ['memory', 'batch'])).toEqual(['batch']);
   });
 });

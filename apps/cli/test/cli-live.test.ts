@@ -80,9 +80,9 @@ describe('watch', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(messages).toEqual([
-      { type: 'state_update', entity_id: `${name}/a`, property: 't', value: 1, timestamp: expect.any(String) },
-      { type: 'state_update', entity_id: `${name}/a`, property: 'u', value: 'C', timestamp: expect.any(String) },
-      { type: 'entity_deleted', entity_id: `${name}/a`, timestamp: expect.any(String) },
+      { type: 'state_update', entity_id: `${name}/a`, property: 't', value: 1, timestamp: expect.any(String), position: expect.any(String) },
+      { type: 'state_update', entity_id: `${name}/a`, property: 'u', value: 'C', timestamp: expect.any(String), position: expect.any(String) },
+      { type: 'entity_deleted', entity_id: `${name}/a`, timestamp: expect.any(String), position: expect.any(String) },
     ]);
   });
 

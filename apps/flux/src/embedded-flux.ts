@@ -6,6 +6,7 @@ import {
   composeIngestRole,
   composeQueryRole,
   composeReducerRole,
+  composeWaits,
   FluxMetrics,
   type Settings,
 } from '@flux/core';
@@ -43,7 +44,9 @@ export async function startEmbeddedFlux(
   closing.add('embedded stores', () => embedded.close());
   const metrics = new FluxMetrics({ entities: async () => (await state.counts()).total });
   const services = await composeGatewayServices(settings, control, logger, closing);
-  const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger });
+  // Writes that wait (wait=applied) and reads that must reflect a position follow the reducers' commits.
+  const applied = composeWaits({ settings, source: feed, store: state, history: state, partitionCount: log.partitionCount, logger }, closing);
+  const { ingest, deletion } = composeIngestRole({ settings, services, log, rateLimiter, reader: state, metrics, logger, applied });
   const query = composeQueryRole(
     { settings, control, reader: state, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) },
     closing,
@@ -80,6 +83,9 @@ export async function startEmbeddedFlux(
     deletion,
     reader: state,
     feed,
+    applied,
+    waitTimeoutMs: settings.wait.defaultTimeoutMs,
+    partitionCount: log.partitionCount,
     listMaxLimit: settings.listMaxLimit,
     websocket: settings.websocket,
   };

@@ -20,7 +20,7 @@ import {
   waitForGone,
   type Json,
 } from './support/client.js';
-import { expectError, expectStatus } from './support/expect.js';
+import { expectError, expectStatus, POSITION_FIELDS } from './support/expect.js';
 import { WsClient, isStateUpdate } from './support/ws-client.js';
 
 const ADMIN = 'auth-admin-token-abcdefghijklmnop';
@@ -225,10 +225,10 @@ describe('writes in public mode', () => {
     expect(body.successful).toBe(2);
     expect(body.failed).toBe(3);
     expect(body.results).toHaveLength(5);
-    expect(body.results[0]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
+    expect(body.results[0]).toEqual({ eventId: expect.any(String), stream: 'contract.tests', ...POSITION_FIELDS });
     expect(typeof body.results[1].error).toBe('string');
     expect(typeof body.results[2].error).toBe('string');
-    expect(body.results[3]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
+    expect(body.results[3]).toEqual({ eventId: expect.any(String), stream: 'contract.tests', ...POSITION_FIELDS });
     expect(typeof body.results[4].error).toBe('string');
     await waitForEntity(pub, `${nsA}/mix-1`);
     await waitForEntity(pub, `${nsA}/mix-4/deep`);

@@ -16,7 +16,7 @@ import {
   waitForEntity,
   waitForGone,
 } from './support/client.js';
-import { expectError, expectStatus } from './support/expect.js';
+import { expectError, expectStatus, POSITION_FIELDS } from './support/expect.js';
 
 const ADMIN = 'deletion-admin-token-0123456789';
 let flux: Deployment;
@@ -40,7 +40,7 @@ describe('DELETE /api/state/entities/:id (internal mode)', () => {
     await waitForEntity(flux, id);
     const response = await del(flux, id);
     expectStatus(response, 200);
-    expect(response.body).toEqual({ entity_id: id, eventId: expect.any(String) });
+    expect(response.body).toEqual({ entity_id: id, eventId: expect.any(String), ...POSITION_FIELDS });
     expect(response.body.eventId.length).toBeGreaterThan(0);
     await waitForGone(flux, id);
     expect((await listEntities(flux, { prefix: id })).map((entity) => entity.id)).not.toContain(id);
@@ -111,7 +111,7 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
     await seed(flux, [...ids, ...survivors]);
     const response = await batchDelete(flux, { namespace: ns });
     expectStatus(response, 200);
-    expect(response.body).toEqual({ deleted: 3, failed: 0, errors: [] });
+    expect(response.body).toEqual({ deleted: 3, failed: 0, errors: [], positions: expect.any(Array) });
     for (const id of ids) await waitForGone(flux, id);
     for (const id of survivors) expectStatus(await getEntity(flux, id), 200, `${id} must survive`);
   });
@@ -123,7 +123,7 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
     await seed(flux, [...ids, ...survivors]);
     const response = await batchDelete(flux, { prefix });
     expectStatus(response, 200);
-    expect(response.body).toEqual({ deleted: 3, failed: 0, errors: [] });
+    expect(response.body).toEqual({ deleted: 3, failed: 0, errors: [], positions: expect.any(Array) });
     for (const id of ids) await waitForGone(flux, id);
     expectStatus(await getEntity(flux, survivors[0] ?? ''), 200);
   });
@@ -144,7 +144,7 @@ describe('POST /api/state/entities/delete (internal mode)', () => {
   it('a namespace or prefix matching nothing deletes nothing', async () => {
     const response = await batchDelete(flux, { prefix: unique('bd-nothing') });
     expectStatus(response, 200);
-    expect(response.body).toEqual({ deleted: 0, failed: 0, errors: [] });
+    expect(response.body).toEqual({ deleted: 0, failed: 0, errors: [], positions: [] });
   });
 
   it('deleted entities emit entity_deleted semantics: a later event recreates them fresh', async () => {

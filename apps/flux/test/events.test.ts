@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { UUID_V7, envelope, get, publish, request, unique, waitForEntity, type Json } from './support/client.js';
-import { expectError, expectStatus } from './support/expect.js';
+import { expectError, expectStatus, POSITION_FIELDS } from './support/expect.js';
 
 let flux: Deployment;
 
@@ -31,7 +31,7 @@ describe('POST /api/events (1.2)', () => {
     const id = `${unique('ev-ok')}/sensor`;
     const response = await postEvent(envelope(id, { temperature: 22.5 }, { stream: 'sensors' }));
     expectStatus(response, 200);
-    expect(response.body).toEqual({ eventId: expect.any(String), stream: 'sensors' });
+    expect(response.body).toEqual({ eventId: expect.any(String), stream: 'sensors', ...POSITION_FIELDS });
     const entity = await waitForEntity(flux, id);
     expect(entity.properties).toEqual({ temperature: 22.5 });
   });
@@ -54,7 +54,7 @@ describe('POST /api/events (1.2)', () => {
       envelope(id, { a: 1 }, { eventId, key: 'group-7', schema: 'sensor.v2', stream: 'meta.data', source: 'src-1', timestamp: 1_700_000_000_123 }),
     );
     expectStatus(response, 200);
-    expect(response.body).toEqual({ eventId, stream: 'meta.data' });
+    expect(response.body).toEqual({ eventId, stream: 'meta.data', ...POSITION_FIELDS });
     await waitForEntity(flux, id);
     const events = await history(id);
     expect(events).toHaveLength(1);
@@ -242,12 +242,12 @@ describe('POST /api/events/batch (1.3)', () => {
     expect(body.failed).toBe(4);
     expect(body.results).toHaveLength(events.length);
     const results = body.results as Json[];
-    expect(results[0]).toEqual({ eventId: expect.stringMatching(UUID_V7), stream: 'one' });
+    expect(results[0]).toEqual({ eventId: expect.stringMatching(UUID_V7), stream: 'one', ...POSITION_FIELDS });
     expect(results[1].error).toEqual(expect.stringContaining('stream'));
-    expect(results[2]).toEqual({ eventId: expect.stringMatching(UUID_V7), stream: 'two.x' });
+    expect(results[2]).toEqual({ eventId: expect.stringMatching(UUID_V7), stream: 'two.x', ...POSITION_FIELDS });
     expect(results[3].error).toEqual(expect.stringContaining('properties'));
     expect(typeof results[4].error).toBe('string');
-    expect(results[5]).toEqual({ eventId: 'given-id-1', stream: 'three' });
+    expect(results[5]).toEqual({ eventId: 'given-id-1', stream: 'three', ...POSITION_FIELDS });
     expect(results[6].error).toEqual(expect.stringContaining('timestamp'));
     for (const failed of [results[1], results[3], results[4], results[6]]) {
       expect(failed.error.length).toBeGreaterThan(0);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicEnv, REPO_ROOT, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { get, getEntity, publishOk, registerNamespace, request, unique, waitFor, waitForEntity, waitForGone, type Json } from './support/client.js';
-import { expectStatus } from './support/expect.js';
+import { expectStatus, POSITION_FIELDS } from './support/expect.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts/flux.sh');
 const ADMIN = 'fluxsh-admin-token-0123456789abcd';
@@ -119,7 +119,7 @@ describe('internal mode', () => {
     const id = `${unique('sh-pub')}/temp-sensor-01`;
     const before = Date.now();
     const body = expectOk(await runFlux(['publish', 'sensors', 'agent-01', id, '{"temperature":22.5,"unit":"celsius"}'], env()));
-    expect(body).toEqual({ eventId: expect.any(String), stream: 'sensors' });
+    expect(body).toEqual({ eventId: expect.any(String), stream: 'sensors', ...POSITION_FIELDS });
     const entity = await waitForEntity(flux, id);
     expect(entity.properties).toEqual({ temperature: 22.5, unit: 'celsius' });
     const history = await get(flux, `/api/events?entity=${encodeURIComponent(id)}`);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { batchOk, encodeId, get, publish, publishOk, unique, waitForEntity, type Json } from './support/client.js';
-import { expectError, expectStatus } from './support/expect.js';
+import { expectError, expectStatus, POSITION_FIELDS } from './support/expect.js';
 import { reducerMetricsUrls, scrape, total } from './support/metrics.js';
 
 const MAX_PROPERTIES = 20;
@@ -100,13 +100,13 @@ describe('defect 2: an entity has a size bound', () => {
       ];
       const body = await batchOk(flux, events);
       expect(body).toMatchObject({ successful: 2, failed: 1 });
-      expect(body.results[0]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
+      expect(body.results[0]).toEqual({ eventId: expect.any(String), stream: 'contract.tests', ...POSITION_FIELDS });
       expect(body.results[1]).toEqual({
         error: expect.stringContaining(`limit of ${MAX_PROPERTIES}`),
         eventId: 'over-the-bound',
         stream: 'contract.tests',
       });
-      expect(body.results[2]).toEqual({ eventId: expect.any(String), stream: 'contract.tests' });
+      expect(body.results[2]).toEqual({ eventId: expect.any(String), stream: 'contract.tests', ...POSITION_FIELDS });
 
       const entity = await entityWith(id, (candidate) => candidate.version === 2);
       expect(entity.properties).toEqual({ x: 1, y: 2 });

@@ -16,7 +16,7 @@ import {
   type ApiResponse,
   type Json,
 } from './support/client.js';
-import { expectError, expectStatus } from './support/expect.js';
+import { expectError, expectStatus, POSITION_FIELDS } from './support/expect.js';
 
 const ADMIN = 'limits-admin-token-0123456789abcdef';
 const DEFAULTS = {
@@ -223,7 +223,9 @@ describe('rate limiting (public mode)', () => {
       expect(results).toHaveLength(8);
       results
         .slice(0, 5)
-        .forEach((result, index) => expect(result, `element ${index}`).toEqual({ eventId: expect.any(String), stream: 'contract.tests' }));
+        .forEach((result, index) =>
+          expect(result, `element ${index}`).toEqual({ eventId: expect.any(String), stream: 'contract.tests', ...POSITION_FIELDS }),
+        );
       results.slice(5).forEach((result, index) => expect(result.error, `element ${index + 5}`).toBe('rate limit exceeded'));
       await waitForEntity(pub, `${ns.name}/b4`);
       expect((await getEntity(pub, `${ns.name}/b5`)).status).toBe(404);

@@ -32,7 +32,8 @@ describe('state model (2)', () => {
     const id = `${unique('st-create')}/room-101`;
     await publishOk(flux, id, { temperature: 22.5, unit: 'celsius' });
     const entity = await waitForEntity(flux, id);
-    expect(Object.keys(entity).sort()).toEqual(['id', 'lastUpdated', 'properties', 'version']);
+    // `position`: the log position of the event that last changed it (see read-your-writes.test.ts).
+    expect(Object.keys(entity).sort()).toEqual(['id', 'lastUpdated', 'position', 'properties', 'version']);
     expect(entity.id).toBe(id);
     expect(entity.properties).toEqual({ temperature: 22.5, unit: 'celsius' });
     expect(entity.version).toBe(1);

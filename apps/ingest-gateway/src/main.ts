@@ -4,6 +4,7 @@ import {
   ClosingOrder,
   composeGatewayServices,
   composeIngestRole,
+  composeWaits,
   ConnectorService,
   CredentialVault,
   FluxMetrics,
@@ -13,9 +14,9 @@ import {
   parseClusterSettings,
 } from '@flux/core';
 import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
-import { closeShardClients, createShardClients, ShardedStateReader } from '@flux/grpc';
+import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { KafkaEventLog } from '@flux/kafka';
-import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -44,6 +45,22 @@ const control = await RedisControlStore.open({ client: redis, keyPrefix: setting
 closing.add('control store', () => control.close());
 const shards = createShardClients(settings.shardAddresses);
 closing.add('shard clients', () => closeShardClients(shards));
+// Writes that wait (wait=applied, conditional writes) learn their events' outcomes from the
+// shards' commits: one Watch stream per shard carrying each commit's progress and outcomes (no
+// property values). What a stream misses while it is down is read back from Redis.
+const outcomes = new GrpcChangeFeed({
+  shards,
+  partitionCount: log.partitionCount,
+  outcomesOnly: true,
+  logger: logger.child({ component: 'outcome-feed' }),
+});
+closing.add('outcome feed', () => outcomes.close());
+const redisState = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
+const applied = composeWaits(
+  { settings, source: outcomes, store: redisState, history: redisState, partitionCount: log.partitionCount, logger },
+  closing,
+);
+
 const metrics = new FluxMetrics();
 // Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
 const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount, observer: metrics.shardCallObserver() });
@@ -57,6 +74,7 @@ const { ingest, deletion } = composeIngestRole({
   reader,
   metrics,
   logger,
+  applied,
 });
 
 const connectorRuntime = new ConnectorRuntime({

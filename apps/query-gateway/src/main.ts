@@ -5,6 +5,7 @@ import {
   ClosingOrder,
   composeGatewayServices,
   composeQueryRole,
+  composeWaits,
   DeletionService,
   FallbackStateReader,
   FluxMetrics,
@@ -70,6 +71,9 @@ const subscriberFeed = new CatchingUpFeed({
   partitionCount: settings.partitionCount,
   logger: logger.child({ component: 'catch-up' }),
 });
+// Reads that must reflect a position (min_position) wait for the shards' commit progress on
+// the same streams; what a stream misses while it is down, Redis says.
+const applied = composeWaits({ settings, source: feed, store: redisState, partitionCount: settings.partitionCount, logger }, closing);
 const presence = new RedisGatewayPresence({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('presence', () => presence.close());
 const tombstones = new LazyTombstoneLog(settings, logger);
@@ -94,6 +98,9 @@ const deps = {
   metrics,
   reader,
   feed: subscriberFeed,
+  applied,
+  waitTimeoutMs: settings.wait.defaultTimeoutMs,
+  partitionCount: settings.partitionCount,
   listMaxLimit: settings.listMaxLimit,
   websocket: { ...settings.websocket, totalConnections: (local: number) => presence.total(local) },
   readiness: async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   ActivityTracker,
+  AppliedPositions,
   Authorizer,
   ConnectorService,
   DeletionService,
@@ -39,6 +40,12 @@ export interface QueryDeps extends SystemDeps {
   readonly activity: ActivityTracker;
   /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;
+  /** What the reducers applied, for reads that must reflect a position (min_position); refused without it. */
+  readonly applied?: AppliedPositions;
+  /** Bound of such a wait when the request does not give one. */
+  readonly waitTimeoutMs: number;
+  /** The log's partition count (a position names one of them). */
+  readonly partitionCount: number;
   readonly websocket: {
     readonly metricsIntervalMs: number;
     readonly maxBufferedBytes: number;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
-import type { FeedRecord } from '@flux/domain';
+import { encodePosition, type FeedRecord } from '@flux/domain';
 import { MISSED_UPDATES_CLOSE_CODE, WebSocketHub } from '../src/websocket/websocket-hub.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -59,10 +59,12 @@ describe('WebSocketHub and snapshots of missed changes', () => {
     };
     hub.publishChanges([snapshot]);
     const timestamp = new Date(T0).toISOString();
+    // The snapshot's read position: the state the messages describe reflects the log up to there.
+    const position = encodePosition({ partition: 0, offset: 9 });
     expect(subscriber.sent).toEqual([
-      { type: 'state_update', entity_id: 'ns/a', property: 'x', value: 1, timestamp },
-      { type: 'state_update', entity_id: 'ns/a', property: 'y', value: 'two', timestamp },
-      { type: 'state_update', entity_id: 'ns/a', property: 'gone', value: null, timestamp },
+      { type: 'state_update', entity_id: 'ns/a', property: 'x', value: 1, timestamp, position },
+      { type: 'state_update', entity_id: 'ns/a', property: 'y', value: 'two', timestamp, position },
+      { type: 'state_update', entity_id: 'ns/a', property: 'gone', value: null, timestamp, position },
     ]);
     expect(other.sent).toEqual([]);
   });
@@ -83,10 +85,11 @@ describe('WebSocketHub and snapshots of missed changes', () => {
       { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/gone', entity: undefined, deleted: false, removed: [], timestamp: T0 },
     ]);
     const timestamp = new Date(T0).toISOString();
+    const position = encodePosition({ partition: 0, offset: 9 });
     expect(subscriber.sent).toEqual([
-      { type: 'entity_deleted', entity_id: 'ns/a', timestamp },
-      { type: 'state_update', entity_id: 'ns/a', property: 'fresh', value: 1, timestamp },
-      { type: 'entity_deleted', entity_id: 'ns/gone', timestamp },
+      { type: 'entity_deleted', entity_id: 'ns/a', timestamp, position },
+      { type: 'state_update', entity_id: 'ns/a', property: 'fresh', value: 1, timestamp, position },
+      { type: 'entity_deleted', entity_id: 'ns/gone', timestamp, position },
     ]);
     expect(other.sent.map((message) => message.type)).toEqual(['entity_deleted', 'entity_deleted']);
   });

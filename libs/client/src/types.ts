@@ -44,6 +44,12 @@ export type BatchInput = PublishInput | (Omit<EventEnvelope, 'timestamp'> & { ti
 export interface PublishResult {
   eventId: string;
   stream: string;
+  /** Opaque token of the event's log position (pass it as `min_position` to read your own write). */
+  position?: string;
+  partition?: number;
+  offset?: number;
+  /** With `wait=applied`: the entity's version after the event. */
+  version?: number;
   [extra: string]: unknown;
 }
 
@@ -75,6 +81,8 @@ export interface Entity {
   lastUpdated: string;
   /** Events applied since the entity was (re)created. */
   version: number;
+  /** Position token of the last event applied to it (absent on entities not changed since positions were kept). */
+  position?: string;
   [extra: string]: unknown;
 }
 
@@ -85,6 +93,8 @@ export type HistoryEvent = EventEnvelope & { eventId: string; [extra: string]: u
 export interface DeleteResult {
   entity_id: string;
   eventId: string;
+  /** Position token of the tombstone. */
+  position?: string;
   [extra: string]: unknown;
 }
 

@@ -8,12 +8,16 @@ export interface StateUpdateMessage {
   value: JsonValue;
   /** ISO 8601 UTC. */
   timestamp: string;
+  /** Position token of the change in the log. */
+  position?: string;
 }
 
 export interface EntityDeletedMessage {
   type: 'entity_deleted';
   entity_id: string;
   timestamp: string;
+  /** Position token of the deletion in the log. */
+  position?: string;
 }
 
 /** Deployment-wide figures, every 2 seconds. */

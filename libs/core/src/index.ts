@@ -25,3 +25,4 @@ export * from './feed/listener-set.js';
 export * from './feed/memory-change-feed.js';
 export * from './reading/catching-up-feed.js';
 export * from './reducer/entity-working-set.js';
+export * from './positions/applied-positions.js';

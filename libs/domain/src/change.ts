@@ -62,3 +62,40 @@ export interface ChangeGap extends LogPosition {
  * missed (a shard's stream was down), snapshots of the entities they touched, or a gap.
  */
 export type FeedRecord = ChangeRecord | EntitySnapshot | ChangeGap;
+
+/**
+ * What the reducer did with one event of a commit: applied it (`version` is its entity's version
+ * afterwards, 0 when the event deleted it), rejected it because its condition did not hold
+ * (`currentVersion` is the entity's version, which it kept), or refused it because its entity
+ * would have exceeded the size bound.
+ */
+export type EventOutcome =
+  | { readonly offset: number; readonly kind: 'applied'; readonly version: number }
+  | { readonly offset: number; readonly kind: 'conflict'; readonly currentVersion: number }
+  | { readonly offset: number; readonly kind: 'refused'; readonly currentVersion: number };
+
+/**
+ * A reducer commit as writers waiting for their events see it: the partition is applied up to
+ * `lastOffset`, and `outcomes` (in offset order) says what became of each event of the commit.
+ * An offset of the commit without an outcome was not an event (an undecodable record, skipped).
+ * `outcomes` is absent where the progress travelled without them (a change stream for readers).
+ */
+export interface CommitProgress {
+  readonly partition: number;
+  readonly lastOffset: number;
+  readonly outcomes?: readonly EventOutcome[];
+}
+
+/** The outcome of the event at `offset`, found by bisection (outcomes are in offset order). */
+export function outcomeAt(outcomes: readonly EventOutcome[], offset: number): EventOutcome | undefined {
+  let low = 0;
+  let high = outcomes.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const candidate = outcomes[middle]!;
+    if (candidate.offset === offset) return candidate;
+    if (candidate.offset < offset) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
+}

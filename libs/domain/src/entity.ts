@@ -1,4 +1,6 @@
+import type { LogPosition } from './change.js';
 import type { Properties } from './envelope.js';
+import { encodePosition } from './position.js';
 
 /** An entity as the state store keeps it. */
 export interface StoredEntity {
@@ -7,6 +9,11 @@ export interface StoredEntity {
   readonly version: number;
   /** Epoch milliseconds at which Flux stored the last event applied. */
   readonly lastUpdated: number;
+  /**
+   * Where the last event applied sits in the log. Absent on entities stored before positions
+   * were kept; their next event sets it.
+   */
+  readonly position?: LogPosition;
 }
 
 /** An entity as the API returns it. */
@@ -15,6 +22,8 @@ export interface EntityView {
   readonly properties: Properties;
   readonly lastUpdated: string;
   readonly version: number;
+  /** Position token of the last event applied (see position.ts), when known. */
+  readonly position?: string;
 }
 
 export const toEntityView = (id: string, entity: StoredEntity): EntityView => ({
@@ -22,4 +31,5 @@ export const toEntityView = (id: string, entity: StoredEntity): EntityView => ({
   properties: entity.properties,
   lastUpdated: new Date(entity.lastUpdated).toISOString(),
   version: entity.version,
+  ...(entity.position === undefined ? {} : { position: encodePosition(entity.position) }),
 });

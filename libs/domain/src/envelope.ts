@@ -21,6 +21,10 @@ export interface FluxEvent {
   readonly payload: EventPayload;
   readonly key?: string;
   readonly schema?: string;
+  /** Apply only if the entity's version is exactly this (0: it must not exist); see condition.ts. */
+  readonly if_version?: number;
+  /** Apply only if the entity does not exist. */
+  readonly if_absent?: true;
 }
 
 export const STREAM_PATTERN = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
@@ -92,6 +96,17 @@ export const eventEnvelopeSchema = z.object({
   ),
   key: optionalString(),
   schema: optionalString(),
+  if_version: z
+    .number({ error: (issue) => `must be an integer (the entity version the event expects), got ${describe(issue.input)}` })
+    .int({ error: 'must be an integer (the entity version the event expects)' })
+    .min(0, { error: 'must be 0 (the entity must not exist) or more' })
+    .max(Number.MAX_SAFE_INTEGER, { error: `must be at most ${Number.MAX_SAFE_INTEGER}` })
+    .optional()
+    .describe('Apply only if the entity version is exactly this when the event is applied (0: the entity must not exist); else 409'),
+  if_absent: z
+    .boolean({ error: (issue) => `must be true or false, got ${describe(issue.input)}` })
+    .optional()
+    .describe('true: apply only if the entity does not exist when the event is applied; else 409. Not together with if_version'),
 });
 
 export type EventEnvelopeInput = z.input<typeof eventEnvelopeSchema>;
@@ -116,7 +131,10 @@ export function parseEnvelope(input: unknown, newEventId: IdGenerator = defaultE
   }
   const result = eventEnvelopeSchema.safeParse(input);
   if (!result.success) throw new FluxError(ErrorCode.Validation, formatIssues(result.error.issues));
-  const { eventId, stream, source, timestamp, payload, key, schema } = result.data;
+  const { eventId, stream, source, timestamp, payload, key, schema, if_version: ifVersion, if_absent: ifAbsent } = result.data;
+  if (ifVersion !== undefined && ifAbsent !== undefined) {
+    throw new FluxError(ErrorCode.Validation, 'if_version and if_absent must not both be given (if_version: 0 also means "must not exist")');
+  }
   return {
     eventId: eventId === undefined || eventId === '' ? newEventId() : eventId,
     stream,
@@ -125,6 +143,8 @@ export function parseEnvelope(input: unknown, newEventId: IdGenerator = defaultE
     payload: { entity_id: payload.entity_id, properties: payload.properties },
     ...(key === undefined ? {} : { key }),
     ...(schema === undefined ? {} : { schema }),
+    ...(ifVersion === undefined ? {} : { if_version: ifVersion }),
+    ...(ifAbsent === true ? { if_absent: true as const } : {}),
   };
 }
 

@@ -8,6 +8,11 @@ export const ErrorCode = {
   Forbidden: 'FLUX_FORBIDDEN',
   NotFound: 'FLUX_NOT_FOUND',
   Conflict: 'FLUX_CONFLICT',
+  /**
+   * An event's condition (if_version, if_absent) did not hold when its reducer applied it. Named
+   * as the coordination contract names it, so agents match it without knowing Flux's prefix.
+   */
+  VersionConflict: 'version_conflict',
   RateLimited: 'FLUX_RATE_LIMITED',
   PayloadTooLarge: 'FLUX_PAYLOAD_TOO_LARGE',
   MethodNotAllowed: 'FLUX_METHOD_NOT_ALLOWED',
@@ -19,6 +24,8 @@ export const ErrorCode = {
   StoreUnavailable: 'FLUX_STORE_UNAVAILABLE',
   NotConfigured: 'FLUX_NOT_CONFIGURED',
   Fenced: 'FLUX_FENCED',
+  /** A wait for an event to be applied (wait=applied, min_position) ran out; the write itself is durable. */
+  WaitTimeout: 'FLUX_WAIT_TIMEOUT',
   Internal: 'FLUX_INTERNAL',
 } as const;
 
@@ -28,17 +35,21 @@ export interface FluxErrorOptions {
   readonly cause?: unknown;
   /** Seconds a client should wait before retrying (rate limiting). */
   readonly retryAfterSeconds?: number;
+  /** Fields the error body carries besides `error` and `code` (e.g. `current_version`). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export class FluxError extends Error {
   readonly code: ErrorCode;
   readonly retryAfterSeconds: number | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(code: ErrorCode, message: string, options: FluxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FluxError';
     this.code = code;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.details = options.details;
   }
 }
 

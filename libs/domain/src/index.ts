@@ -17,3 +17,5 @@ export * from './directory.js';
 export * from './shard-ownership.js';
 export * from './entity-bounds.js';
 export * from './delete-selector.js';
+export * from './position.js';
+export * from './condition.js';

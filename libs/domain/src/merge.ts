@@ -1,4 +1,5 @@
 import { DELETED_PROPERTY, type FluxEvent, type Properties } from './envelope.js';
+import type { LogPosition } from './change.js';
 import type { StoredEntity } from './entity.js';
 
 export interface PropertyChange {
@@ -31,8 +32,8 @@ function setOwn(target: Properties, key: string, value: unknown): void {
  * deletes the entity, and the first event after a deletion starts a fresh entity. The given
  * entity is never mutated.
  */
-export function applyEvent(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
-  return new MergeBatch().apply(current, event, storedAt);
+export function applyEvent(current: StoredEntity | undefined, event: FluxEvent, storedAt: number, position?: LogPosition): AppliedEvent {
+  return new MergeBatch().apply(current, event, storedAt, position);
 }
 
 /**
@@ -55,7 +56,8 @@ export class MergeBatch {
     this.owned.add(properties);
   }
 
-  apply(current: StoredEntity | undefined, event: FluxEvent, storedAt: number): AppliedEvent {
+  /** `position` is where the event sits in the log: the entity keeps it as the position of its last change. */
+  apply(current: StoredEntity | undefined, event: FluxEvent, storedAt: number, position?: LogPosition): AppliedEvent {
     const incoming = event.payload.properties;
     if (incoming[DELETED_PROPERTY] === true) return { kind: 'delete', existed: current !== undefined };
 
@@ -74,7 +76,12 @@ export class MergeBatch {
       kind: 'upsert',
       created: current === undefined,
       changes,
-      entity: { properties, version: (current?.version ?? 0) + 1, lastUpdated: storedAt },
+      entity: {
+        properties,
+        version: (current?.version ?? 0) + 1,
+        lastUpdated: storedAt,
+        ...(position === undefined ? {} : { position }),
+      },
     };
   }
 

@@ -241,3 +241,28 @@ describe('parseEnvelope: rejected envelopes', () => {
     expect(rejectionOf(withField('schema', {}))).toMatch(/schema must be a string/);
   });
 });
+
+describe('parseEnvelope: conditions', () => {
+  it('keeps if_version (0 included) and if_absent: true; if_absent: false is no condition', () => {
+    expect(parseEnvelope({ ...valid(), if_version: 0 })).toMatchObject({ if_version: 0 });
+    expect(parseEnvelope({ ...valid(), if_version: 7 })).toMatchObject({ if_version: 7 });
+    expect(parseEnvelope({ ...valid(), if_absent: true })).toMatchObject({ if_absent: true });
+    const unconditional = parseEnvelope({ ...valid(), if_absent: false });
+    expect(unconditional).not.toHaveProperty('if_absent');
+    expect(unconditional).not.toHaveProperty('if_version');
+  });
+
+  it('refuses conditions of the wrong type or range, naming the field', () => {
+    for (const value of [-1, 1.5, '3', null, true, Number.MAX_SAFE_INTEGER + 2]) {
+      expect(rejectionOf(withField('if_version', value)), String(value)).toContain('if_version');
+    }
+    for (const value of ['true', 1, null, {}]) {
+      expect(rejectionOf(withField('if_absent', value)), String(value)).toContain('if_absent');
+    }
+  });
+
+  it('refuses both conditions on one event', () => {
+    expect(rejectionOf({ ...valid(), if_version: 0, if_absent: true })).toMatch(/if_version and if_absent/);
+    expect(rejectionOf({ ...valid(), if_version: 2, if_absent: false })).toMatch(/if_version and if_absent/);
+  });
+});

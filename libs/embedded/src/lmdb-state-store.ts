@@ -163,6 +163,12 @@ export class LmdbStateStore implements StateStore {
     });
   }
 
+  /** The partition's applied offset (-1 before any commit): how far reads reflect the log. */
+  async position(partition: number): Promise<number> {
+    assertPartition(partition);
+    return this.partitionsDb.get(partition)?.appliedOffset ?? -1;
+  }
+
   async claimEpoch(partition: number): Promise<number> {
     assertPartition(partition);
     return this.partitionsDb.get(partition)?.epoch ?? 0;

@@ -3,19 +3,24 @@ import {
   FluxError,
   splitEntityJson,
   type ChangeRecord,
+  type CommitProgress,
   type EntityCounts,
+  type EventOutcome,
   type FluxEvent,
+  type LogPosition,
   type Properties,
   type PropertyChange,
   type StoredEntity,
   type StoredEvent,
 } from '@flux/domain';
 import type { EntityRecord } from '@flux/core';
-import type {
-  ChangeRecord as ProtoChangeRecord,
-  Entity as ProtoEntity,
-  GetCountsResponse,
-  StoredEvent as ProtoStoredEvent,
+import {
+  OutcomeKind,
+  type ChangeRecord as ProtoChangeRecord,
+  type CommitProgress as ProtoCommitProgress,
+  type Entity as ProtoEntity,
+  type GetCountsResponse,
+  type StoredEvent as ProtoStoredEvent,
 } from './generated/flux/v1/state.js';
 
 /*
@@ -58,36 +63,97 @@ function parseObject(json: string, what: string): Properties {
   return value as Properties;
 }
 
+const positionToProto = (position: LogPosition | undefined): { partition?: number; offset?: number } =>
+  position === undefined ? {} : { partition: uint32(position.partition), offset: int64(position.offset) };
+
+/** The entity's position from a message (both fields, or neither). */
+export const positionFromProto = (entity: ProtoEntity): LogPosition | undefined =>
+  entity.partition === undefined || entity.offset === undefined ? undefined : { partition: entity.partition, offset: entity.offset };
+
 export const entityToProto = (id: string, entity: StoredEntity): ProtoEntity => ({
   id,
   propertiesJson: JSON.stringify(entity.properties),
   version: int64(entity.version),
   lastUpdatedMs: int64(entity.lastUpdated),
+  ...positionToProto(entity.position),
 });
 
 export function entityJsonToProto(id: string, storedJson: string): ProtoEntity {
-  const { propertiesJson, version, lastUpdated } = splitEntityJson(storedJson);
-  return { id, propertiesJson, version: int64(version), lastUpdatedMs: int64(lastUpdated) };
+  const { propertiesJson, version, lastUpdated, position } = splitEntityJson(storedJson);
+  return { id, propertiesJson, version: int64(version), lastUpdatedMs: int64(lastUpdated), ...positionToProto(position) };
 }
 
-export const entityFromProto = (entity: ProtoEntity): EntityRecord => ({
-  id: entity.id,
-  entity: {
-    properties: parseObject(entity.propertiesJson, `the properties of entity ${JSON.stringify(entity.id)}`),
-    version: entity.version,
-    lastUpdated: entity.lastUpdatedMs,
-  },
-});
+export function entityFromProto(entity: ProtoEntity): EntityRecord {
+  const position = positionFromProto(entity);
+  return {
+    id: entity.id,
+    entity: {
+      properties: parseObject(entity.propertiesJson, `the properties of entity ${JSON.stringify(entity.id)}`),
+      version: entity.version,
+      lastUpdated: entity.lastUpdatedMs,
+      ...(position === undefined ? {} : { position }),
+    },
+  };
+}
 
 export const storedEventToProto = (stored: StoredEvent): ProtoStoredEvent => ({
   eventJson: JSON.stringify(stored.event),
   storedAtMs: int64(stored.storedAt),
+  ...(stored.offset === undefined ? {} : { offset: int64(stored.offset) }),
+  ...(stored.version === undefined ? {} : { version: int64(stored.version) }),
+  ...(stored.rejected === undefined ? {} : { rejected: { code: stored.rejected.code, currentVersion: int64(stored.rejected.currentVersion) } }),
 });
 
-export const storedEventFromProto = (stored: ProtoStoredEvent): StoredEvent => ({
-  event: parseObject(stored.eventJson, 'a stored event') as unknown as FluxEvent,
-  storedAt: stored.storedAtMs,
-});
+export function storedEventFromProto(stored: ProtoStoredEvent): StoredEvent {
+  const { offset, version, rejected } = stored;
+  return {
+    event: parseObject(stored.eventJson, 'a stored event') as unknown as FluxEvent,
+    storedAt: stored.storedAtMs,
+    ...(offset === undefined ? {} : { offset }),
+    ...(version === undefined ? {} : { version }),
+    ...(rejected === undefined ? {} : { rejected: { code: 'version_conflict', currentVersion: rejected.currentVersion } }),
+  };
+}
+
+const OUTCOME_KINDS: Readonly<Record<EventOutcome['kind'], OutcomeKind>> = {
+  applied: OutcomeKind.OUTCOME_KIND_APPLIED,
+  conflict: OutcomeKind.OUTCOME_KIND_CONFLICT,
+  refused: OutcomeKind.OUTCOME_KIND_REFUSED,
+};
+
+/** A commit's progress for the wire: with every event's outcome, or (for readers) without. */
+export function progressToProto(progress: CommitProgress, withOutcomes: boolean): ProtoCommitProgress {
+  const message: ProtoCommitProgress = {
+    partition: uint32(progress.partition),
+    lastOffset: int64(progress.lastOffset),
+    offsets: [],
+    kinds: [],
+    versions: [],
+  };
+  if (!withOutcomes) return message;
+  for (const outcome of progress.outcomes ?? []) {
+    message.offsets.push(int64(outcome.offset));
+    message.kinds.push(OUTCOME_KINDS[outcome.kind]);
+    message.versions.push(int64(outcome.kind === 'applied' ? outcome.version : outcome.currentVersion));
+  }
+  return message;
+}
+
+/** A commit's progress as a gateway receives it; `withOutcomes` when the stream asked for them. */
+export function progressFromProto(message: ProtoCommitProgress, withOutcomes: boolean): CommitProgress {
+  const { partition, lastOffset } = message;
+  if (!withOutcomes) return { partition, lastOffset };
+  const outcomes: EventOutcome[] = [];
+  message.offsets.forEach((offset, i) => {
+    const kind = message.kinds[i];
+    const version = message.versions[i] ?? 0;
+    if (kind === OutcomeKind.OUTCOME_KIND_APPLIED) outcomes.push({ offset, kind: 'applied', version });
+    else if (kind === OutcomeKind.OUTCOME_KIND_CONFLICT) outcomes.push({ offset, kind: 'conflict', currentVersion: version });
+    else if (kind === OutcomeKind.OUTCOME_KIND_REFUSED) outcomes.push({ offset, kind: 'refused', currentVersion: version });
+    // A kind this gateway does not know (a newer shard's) is left out: its outcome is unknown here.
+  });
+  return { partition, lastOffset, outcomes };
+}
 
 export const countsToProto = (counts: EntityCounts, eventsApplied: number): GetCountsResponse => ({
   total: int64(counts.total),

@@ -1,7 +1,7 @@
 import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
-import { ErrorCode, FluxError, partitionsOfShard, type ChangeRecord } from '@flux/domain';
+import { ErrorCode, FluxError, partitionsOfShard, type ChangeRecord, type CommitProgress } from '@flux/domain';
 import type { ChangeListener, InterruptibleChangeSource, Unsubscribe } from '@flux/core';
-import { changeFromProto } from './codec.js';
+import { changeFromProto, progressFromProto } from './codec.js';
 import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
 import { silentLogger, type GrpcLogger } from './logger.js';
 import { fluxErrorFromCall } from './status.js';
@@ -32,6 +32,12 @@ export interface GrpcChangeFeedOptions {
   readonly onShardEvent?: (event: ShardStreamEvent) => void;
   /** Where exceptions thrown by listeners go (default: logged). */
   readonly onListenerError?: (error: unknown) => void;
+  /**
+   * Ask the shards for commit progress with every event's outcome, and no changes: what a
+   * gateway answering writes that wait for their events needs (listeners then hear empty
+   * change lists).
+   */
+  readonly outcomesOnly?: boolean;
 }
 
 interface ShardStream {
@@ -79,7 +85,7 @@ export class GrpcChangeFeed implements InterruptibleChangeSource {
   subscribe(listener: ChangeListener): Unsubscribe {
     if (this.closed) throw new FluxError(ErrorCode.Internal, 'the gRPC change feed is closed');
     // Wrapped, so the same function subscribed twice is two subscriptions.
-    const entry: ChangeListener = (changes) => listener(changes);
+    const entry: ChangeListener = (...delivered) => listener(...delivered);
     this.listeners.add(entry);
     if (this.listeners.size === 1) this.streams.forEach((_, shard) => this.open(shard));
     return () => {
@@ -123,7 +129,7 @@ export class GrpcChangeFeed implements InterruptibleChangeSource {
     const client = this.options.shards[shard]!;
     // Wait for the channel to be ready rather than fail at once while it reconnects: the stream
     // then opens as soon as the shard is back, not at this feed's next retry.
-    const call = client.watch({}, new Metadata({ waitForReady: true }));
+    const call = client.watch({ outcomesOnly: this.options.outcomesOnly === true }, new Metadata({ waitForReady: true }));
     stream.call = call;
     let lastError: unknown;
 
@@ -180,10 +186,17 @@ export class GrpcChangeFeed implements InterruptibleChangeSource {
         this.logger.error({ err: error, shard }, 'undecodable change skipped');
       }
     }
-    if (changes.length === 0) return;
+    let progress: CommitProgress | undefined;
+    try {
+      if (response.progress !== undefined) progress = progressFromProto(response.progress, this.options.outcomesOnly === true);
+    } catch (error) {
+      this.logger.error({ err: error, shard }, 'undecodable commit progress skipped');
+    }
+    if (changes.length === 0 && progress === undefined) return;
     for (const listener of [...this.listeners]) {
       // Skip listeners removed by an earlier listener of this same delivery.
-      if (this.listeners.has(listener)) this.call(listener, changes);
+      if (this.listeners.has(listener))
+        this.call((value: readonly ChangeRecord[]) => (progress === undefined ? listener(value) : listener(value, progress)), changes);
     }
   }
 

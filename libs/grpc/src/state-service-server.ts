@@ -7,9 +7,9 @@ import {
   type ServerWritableStream,
   type StatusObject,
 } from '@grpc/grpc-js';
-import { ErrorCode, partitionFor, type ChangeRecord } from '@flux/domain';
+import { ErrorCode, partitionFor, type ChangeRecord, type CommitProgress } from '@flux/domain';
 import type { ChangeSource, StateReader } from '@flux/core';
-import { changeToProto, countsToProto, entityJsonToProto, entityToProto, storedEventToProto } from './codec.js';
+import { changeToProto, countsToProto, entityJsonToProto, entityToProto, progressToProto, storedEventToProto } from './codec.js';
 import { HealthStatusBoard, ServingStatus } from './health.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
 import { StateServiceService, WatchResponse, type StateServiceServer, type WatchRequest } from './generated/flux/v1/state.js';
@@ -153,23 +153,32 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     return status;
   };
 
-  // One conversion per published batch, shared by every watcher of this server.
-  const encoded = new WeakMap<readonly ChangeRecord[], EncodedBatch | null>();
-  const encode = (batch: readonly ChangeRecord[]): EncodedBatch | null => {
-    let result = encoded.get(batch);
+  // One conversion per published batch and kind of watcher, shared by every watcher of that kind.
+  const encoded = { changes: new WeakMap<object, EncodedBatch | null>(), outcomes: new WeakMap<object, EncodedBatch | null>() };
+  const encode = (batch: readonly ChangeRecord[], progress: CommitProgress | undefined, outcomesOnly: boolean): EncodedBatch | null => {
+    const cache = outcomesOnly ? encoded.outcomes : encoded.changes;
+    const key = progress ?? batch;
+    let result = cache.get(key);
     if (result !== undefined) return result;
-    const changes = batch.filter((change) => owned.has(change.partition)).map(changeToProto);
+    const owns = progress === undefined || owned.has(progress.partition);
+    const changes = outcomesOnly ? [] : batch.filter((change) => owned.has(change.partition)).map(changeToProto);
     let bytes = 16;
     for (const change of changes) {
       bytes += 48 + change.entityId.length + change.source.length;
       if (change.kind?.$case === 'upsert') bytes += change.kind.upsert.changesJson.length;
     }
-    result = changes.length === 0 ? null : { response: { changes }, bytes };
-    encoded.set(batch, result);
+    const message = progress === undefined || !owns ? undefined : progressToProto(progress, outcomesOnly);
+    if (message !== undefined) bytes += 16 + 20 * message.offsets.length;
+    result =
+      changes.length === 0 && message === undefined
+        ? null
+        : { response: { changes, ...(message === undefined ? {} : { progress: message }) }, bytes };
+    cache.set(key, result);
     return result;
   };
 
   const watch = (call: ServerWritableStream<WatchRequest, WatchResponse>): void => {
+    const outcomesOnly = call.request.outcomesOnly;
     if (closing !== undefined) {
       call.emit('error', fluxStatus(GrpcStatus.UNAVAILABLE, ErrorCode.StoreUnavailable, 'the shard is shutting down'));
       return;
@@ -198,11 +207,11 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     call.on('close', release);
     watchers.add(watcher);
 
-    unsubscribe = feed.subscribe((batch) => {
+    unsubscribe = feed.subscribe((batch, progress) => {
       if (done) return;
       let message: EncodedBatch | null;
       try {
-        message = encode(batch);
+        message = encode(batch, progress, outcomesOnly);
       } catch (error) {
         logger.error({ err: error }, 'change batch could not be encoded; watch ended');
         watcher.end(statusFromError(error));

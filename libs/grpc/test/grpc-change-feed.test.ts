@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectivityState, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, type ChangeRecord } from '@flux/domain';
+import { ErrorCode, type ChangeRecord, type CommitProgress } from '@flux/domain';
 import { Collector, deferred, waitFor, within } from '@flux/core/testing';
 import { MemoryChangeFeed } from '@flux/core';
 import {
@@ -55,7 +55,7 @@ describe('GrpcChangeFeed over real shard servers', () => {
     });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
-    feed.subscribe(batches.push);
+    feed.subscribe((changes) => batches.push(changes));
     for (let shard = 0; shard < SHARDS; shard++) await shardEvents.until(shard, 'connected');
     return { feed, batches, shardEvents };
   };
@@ -69,6 +69,44 @@ describe('GrpcChangeFeed over real shard servers', () => {
   });
 
   afterAll(() => cluster.close());
+
+  it("carries each commit's progress: with its changes to readers, with every event's outcome and no changes when asked", async () => {
+    const { batches } = await openFeed();
+    const readerProgress = new Collector<CommitProgress>();
+    feeds[0]!.subscribe((_changes, progress) => progress !== undefined && readerProgress.push(progress));
+    const outcomeEvents = events();
+    const writer = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: PARTITIONS, outcomesOnly: true, onShardEvent: outcomeEvents.push });
+    feeds.push(writer);
+    const heard = new Collector<{ changes: readonly ChangeRecord[]; progress: CommitProgress | undefined }>();
+    writer.subscribe((changes, progress) => heard.push({ changes, progress }));
+    for (let shard = 0; shard < SHARDS; shard++) await outcomeEvents.until(shard, 'connected');
+
+    const progress: CommitProgress = {
+      partition: 4,
+      lastOffset: 12,
+      outcomes: [
+        { offset: 9, kind: 'applied', version: 3 },
+        { offset: 10, kind: 'conflict', currentVersion: 3 },
+        { offset: 11, kind: 'refused', currentVersion: 3 },
+        { offset: 12, kind: 'applied', version: 0 },
+      ],
+    };
+    cluster.publish(4, [upsertChange('e/4', 4, 9), deleteChange('e/4', 4, 12)], progress);
+    // A commit whose events changed nothing still travels, as progress alone.
+    cluster.publish(4, [], { partition: 4, lastOffset: 13, outcomes: [{ offset: 13, kind: 'conflict', currentVersion: 0 }] });
+
+    await heard.untilCount(2, 'two commits on the outcome stream');
+    expect(heard.items).toEqual([
+      { changes: [], progress },
+      { changes: [], progress: { partition: 4, lastOffset: 13, outcomes: [{ offset: 13, kind: 'conflict', currentVersion: 0 }] } },
+    ]);
+    await readerProgress.untilCount(2, 'two commits on the reader stream');
+    expect(readerProgress.items).toEqual([
+      { partition: 4, lastOffset: 12 },
+      { partition: 4, lastOffset: 13 },
+    ]);
+    expect(flat(batches.items).map((change) => change.offset)).toEqual([9, 12]);
+  });
 
   it('delivers changes from every shard with their partition and offset, in order per partition', async () => {
     const { batches } = await openFeed();
@@ -165,7 +203,7 @@ describe('GrpcChangeFeed over real shard servers', () => {
     const feed = new GrpcChangeFeed({ shards: clients, partitionCount: 1, onShardEvent: shardEvents.push, backoff: { initialMs: 10, maxMs: 50 } });
     feeds.push(feed);
     const batches = new Collector<readonly ChangeRecord[]>();
-    feed.subscribe(batches.push);
+    feed.subscribe((changes) => batches.push(changes));
     try {
       // The channel tried and failed to connect; the stream waits for it.
       await waitFor(() => clients[0]!.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE, {
@@ -222,11 +260,11 @@ describe('Watch backpressure', () => {
     const readingEvents = events();
     const reading = new GrpcChangeFeed({ shards: cluster.clients, partitionCount: 1, onShardEvent: readingEvents.push });
     const received = new Collector<readonly ChangeRecord[]>();
-    reading.subscribe(received.push);
+    reading.subscribe((changes) => received.push(changes));
     await readingEvents.until(0, 'connected');
 
     // A client that stops reading as soon as its stream is open.
-    const stalled = cluster.clients[0]!.watch({}, new Metadata());
+    const stalled = cluster.clients[0]!.watch({ outcomesOnly: false }, new Metadata());
     const opened = deferred();
     const ended = deferred<ServiceError>();
     stalled.on('metadata', () => {

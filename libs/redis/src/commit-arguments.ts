@@ -61,6 +61,8 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
     if (entries === undefined) historyByEntity.set(entityId, (entries = []));
     // The reducer passes the log record's value: the event's JSON is spliced in, not re-encoded.
     entries.push({ offset, json: encodeStoredEvent(stored, encodedEvent) });
+    // A rejected event (its condition failed) is recorded but changed nothing.
+    if (stored.rejected !== undefined) continue;
     lastEventOffset.set(entityId, Math.max(offset, lastEventOffset.get(entityId) ?? offset));
     followTrail(trails, entityId, offset, stored);
   }

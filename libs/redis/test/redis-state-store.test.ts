@@ -445,6 +445,48 @@ describeWithRedis('RedisStateStore (adapter)', (url) => {
       expect(await store.changesAfter(5, -1)).toEqual({ changes: [], complete: true });
     });
 
+    it('keeps a rejected event in the history only: it makes no change summary, and does not hide a real one', async () => {
+      const claim = await store.claimPartition(3);
+      const rejected = (offset: number, properties: Properties): StoredEvent => ({
+        ...storedEvent('a', offset, properties),
+        offset,
+        rejected: { code: 'version_conflict', currentVersion: 1 },
+      });
+      await store.commit(
+        claim,
+        commitOf(3, {
+          upserts: [{ id: 'a', entity: entity({ x: 1 }, 1) }],
+          history: [
+            { entityId: 'a', offset: 1, stored: { ...storedEvent('a', 1, { x: 1 }), offset: 1, version: 1 } },
+            // A rejected tombstone and removal after it: neither deleted nor removed anything.
+            { entityId: 'a', offset: 2, stored: rejected(2, { __deleted__: true }) },
+            { entityId: 'a', offset: 3, stored: rejected(3, { x: null }) },
+          ],
+          eventsApplied: 1,
+        }),
+      );
+      await store.commit(
+        claim,
+        commitOf(4, {
+          history: [
+            { entityId: 'b', offset: 4, stored: { ...storedEvent('b', 4), offset: 4, rejected: { code: 'version_conflict', currentVersion: 0 } } },
+          ],
+        }),
+      );
+      expect((await store.changesAfter(3, -1)).changes).toEqual([
+        { partition: 3, offset: 1, commitOffset: 3, kind: 'upsert', entityId: 'a', version: 1 },
+      ]);
+      const history = await store.history('a', { sinceMs: 0, limit: 10 });
+      expect(history.map((entry) => [entry.offset, entry.version, entry.rejected?.currentVersion])).toEqual([
+        [3, undefined, 1],
+        [2, undefined, 1],
+        [1, 1, undefined],
+      ]);
+      expect(await store.history('b', { sinceMs: 0, limit: 10 })).toHaveLength(1);
+      expect(await store.getEntity('b')).toBeUndefined();
+      expect(await store.position(3)).toBe(4);
+    });
+
     it('stays bounded by log offsets and says when it no longer reaches back to a position', async () => {
       const claim = await store.claimPartition(0);
       // Commits of 100 offsets each; the stream keeps about the last CHANGE_STREAM_MAX_OFFSETS.

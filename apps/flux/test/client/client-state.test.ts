@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../support/deployment.js';
 import { ISO_UTC, UUID_V7, unique, waitFor } from '../support/client.js';
+import { POSITION_FIELDS } from '../support/expect.js';
 import { FluxClient, FluxHttpError, type Entity } from '@flux/client';
 
 let deployment: Deployment;
@@ -72,7 +73,7 @@ describe('publish and get', () => {
       key: 'k1',
       schema: 's1',
     });
-    expect(result).toEqual({ eventId, stream: 'raw.stream' });
+    expect(result).toEqual({ eventId, stream: 'raw.stream', ...POSITION_FIELDS });
     const history = await waitFor(async () => {
       const events = await flux.history(id);
       return events.length > 0 ? events : undefined;

@@ -60,10 +60,17 @@ describe('watch', () => {
       await flux.publish({ entityId: other, properties: { x: 1 } });
       await flux.publish({ entityId: id, properties: { temperature: 21, unit: 'C' } });
       const seen = await readUntil(watch, updateOf(id, 'unit'), 'unit update');
-      expect(seen).toContainEqual({ type: 'state_update', entity_id: id, property: 'temperature', value: 21, timestamp: expect.any(String) });
+      expect(seen).toContainEqual({
+        type: 'state_update',
+        entity_id: id,
+        property: 'temperature',
+        value: 21,
+        timestamp: expect.any(String),
+        position: expect.any(String),
+      });
       await flux.delete(id);
       const deleted = await readUntil(watch, (message) => message.type === 'entity_deleted', 'entity_deleted');
-      expect(deleted.at(-1)).toEqual({ type: 'entity_deleted', entity_id: id, timestamp: expect.any(String) });
+      expect(deleted.at(-1)).toEqual({ type: 'entity_deleted', entity_id: id, timestamp: expect.any(String), position: expect.any(String) });
       const ids = [...seen, ...deleted].flatMap((message) => ('entity_id' in message ? [message.entity_id] : []));
       expect(new Set(ids)).toEqual(new Set([id]));
     } finally {

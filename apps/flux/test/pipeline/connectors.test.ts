@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, FluxError } from '@flux/domain';
 import { ConnectorService, CredentialVault } from '@flux/core';
 import { LmdbControlStore } from '@flux/embedded';
-import { tempDir, type TempDir } from './support.js';
+import { tempDir, type TempDir, rejection } from './support.js';
 
 const KEY = randomBytes(32);
 const GITHUB = { name: 'github', pollIntervalSeconds: 300 };
@@ -33,15 +33,6 @@ function thrown(action: () => unknown): FluxError {
     return error as FluxError;
   }
   throw new Error('expected a FluxError');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
 }
 
 describe('CredentialVault', () => {

@@ -3,9 +3,10 @@
  * disappear once applied; bulk deletes either delete every match or, when refused, nothing.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DELETION_STREAM, ErrorCode, FluxError, parseEnvelope } from '@flux/domain';
+import { DELETION_STREAM, ErrorCode, parseEnvelope } from '@flux/domain';
 import { DeletionService, NamespaceService, type Principal } from '@flux/core';
-import { OPEN, envelope, openPipeline, tempDir, type Pipeline, type TempDir } from './support.js';
+import { OPEN, envelope, openPipeline, tempDir, type Pipeline, type TempDir, rejection } from './support.js';
+import { POSITION_FIELDS } from '../support/expect.js';
 
 let dir: TempDir;
 let flux: Pipeline;
@@ -36,15 +37,6 @@ async function seed(ids: readonly string[]): Promise<void> {
 const ids = async () => (await flux.embedded.state.listEntities({ prefix: '', limit: 1000 })).entities.map((record) => record.id);
 const logSize = async () => (await flux.endOffsets()).reduce((sum, end) => sum + end, 0);
 
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
-}
-
 describe('internal mode', () => {
   let service: DeletionService;
   const deletion = () => service;
@@ -56,7 +48,7 @@ describe('internal mode', () => {
 
   it('deleteOne appends a tombstone and the entity disappears once applied; deleting again is not an error', async () => {
     const result = await deletion().deleteOne('ns/a', OPEN);
-    expect(result).toEqual({ entity_id: 'ns/a', eventId: expect.any(String) });
+    expect(result).toEqual({ entity_id: 'ns/a', eventId: expect.any(String), ...POSITION_FIELDS });
     await flux.settle();
     expect(await flux.embedded.state.getEntity('ns/a')).toBeUndefined();
     const [tombstone] = await flux.embedded.state.history('ns/a', { sinceMs: 0, limit: 1 });
@@ -77,7 +69,7 @@ describe('internal mode', () => {
   });
 
   it('deletes a whole namespace, and only that namespace', async () => {
-    await expect(deletion().deleteMatching({ namespace: 'ns' }, OPEN)).resolves.toEqual({ deleted: 3, failed: 0, errors: [] });
+    await expect(deletion().deleteMatching({ namespace: 'ns' }, OPEN)).resolves.toMatchObject({ deleted: 3, failed: 0, errors: [] });
     await flux.settle();
     expect(await ids()).toEqual(['flux-core/directory', 'flux-core/other', 'loose', 'nsx/a', 'other/a']);
   });
@@ -85,16 +77,16 @@ describe('internal mode', () => {
   it('a namespace selector containing "/" matches nothing, as the namespace query filter does', async () => {
     await seed(['ns/sub/1', 'ns/sub/2']);
     // Those ids belong to namespace "ns": "ns/sub" is not a namespace.
-    await expect(deletion().deleteMatching({ namespace: 'ns/sub' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [] });
+    await expect(deletion().deleteMatching({ namespace: 'ns/sub' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [], positions: [] });
     await flux.settle();
     expect(await flux.embedded.state.getEntity('ns/sub/1')).toBeDefined();
   });
 
   it('deletes by prefix, skipping system entities', async () => {
     // A prefix is a plain string prefix: it reaches past the namespace boundary.
-    await expect(deletion().deleteMatching({ prefix: 'ns' }, OPEN)).resolves.toEqual({ deleted: 4, failed: 0, errors: [] });
-    await expect(deletion().deleteMatching({ prefix: 'flux-' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [] });
-    await expect(deletion().deleteMatching({ namespace: 'flux-core' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [] });
+    await expect(deletion().deleteMatching({ prefix: 'ns' }, OPEN)).resolves.toMatchObject({ deleted: 4, failed: 0, errors: [] });
+    await expect(deletion().deleteMatching({ prefix: 'flux-' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [], positions: [] });
+    await expect(deletion().deleteMatching({ namespace: 'flux-core' }, OPEN)).resolves.toEqual({ deleted: 0, failed: 0, errors: [], positions: [] });
     await flux.settle();
     expect(await ids()).toEqual(['flux-core/directory', 'flux-core/other', 'loose', 'other/a']);
   });

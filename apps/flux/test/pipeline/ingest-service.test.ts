@@ -4,10 +4,11 @@
  * all the way into state.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, FluxError } from '@flux/domain';
+import { ErrorCode } from '@flux/domain';
 import { NamespaceService, RATE_LIMIT_MESSAGE, type Principal } from '@flux/core';
 import { MemoryRateLimiter } from '@flux/embedded';
-import { envelope, openPipeline, tempDir, type Pipeline, type TempDir } from './support.js';
+import { envelope, openPipeline, tempDir, type Pipeline, type TempDir, rejection } from './support.js';
+import { POSITION_FIELDS } from '../support/expect.js';
 
 const ADMIN_TOKEN = 'pipeline-admin-token';
 let dir: TempDir;
@@ -38,15 +39,6 @@ afterEach(async () => {
 
 const logSize = async () => (await flux.endOffsets()).reduce((sum, end) => sum + end, 0);
 
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(FluxError);
-  return error as FluxError;
-}
-
 describe('batch publishing', () => {
   it('answers every element in input order, one bad element never failing the others', async () => {
     await flux.runtimeConfig.update({ rate_limit_enabled: false });
@@ -64,15 +56,15 @@ describe('batch publishing', () => {
     const results = await flux.ingest.publishBatch(inputs, alpha);
     expect(results).toHaveLength(inputs.length);
 
-    expect(results[0]).toEqual({ eventId: 'evt-1', stream: 'test.pipeline' });
+    expect(results[0]).toEqual({ eventId: 'evt-1', stream: 'test.pipeline', ...POSITION_FIELDS });
     expect(results[1]).toEqual({ error: expect.stringContaining('source'), eventId: 'evt-2', stream: 'test.pipeline' });
     expect(results[2]).toEqual({ error: expect.stringContaining('namespace "beta"'), eventId: 'evt-3', stream: 'other.stream' });
-    expect(results[3]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    expect(results[3]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline', ...POSITION_FIELDS });
     expect(results[4]).toMatchObject({ error: expect.stringContaining('<namespace>/<name>') });
     expect(results[5]).toMatchObject({ error: expect.stringContaining('read-only system entity') });
     expect(results[6]).toEqual({ error: expect.stringContaining('JSON object') });
     expect(results[7]).toMatchObject({ error: expect.stringMatching(/stream.*source|source.*stream/s), stream: 'Bad Stream' });
-    expect(results[8]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    expect(results[8]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline', ...POSITION_FIELDS });
 
     await flux.settle();
     const ids = (await flux.embedded.state.listEntities({ prefix: '', limit: 100 })).entities.map((record) => record.id);
@@ -92,9 +84,9 @@ describe('batch publishing', () => {
       },
     );
     const results = await flux.ingest.publishBatch([envelope('alpha/before', { n: 1 }), hostile, envelope('alpha/after', { n: 2 })], alpha);
-    expect(results[0]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    expect(results[0]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline', ...POSITION_FIELDS });
     expect(results[1]).toEqual({ error: expect.any(String) });
-    expect(results[2]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline' });
+    expect(results[2]).toEqual({ eventId: expect.any(String), stream: 'test.pipeline', ...POSITION_FIELDS });
     await flux.settle();
     const ids = (await flux.embedded.state.listEntities({ prefix: '', limit: 100 })).entities.map((record) => record.id);
     expect(ids).toEqual(['alpha/after', 'alpha/before']);

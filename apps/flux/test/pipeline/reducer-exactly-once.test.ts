@@ -4,35 +4,13 @@
  * loses an event or applies one twice (`version` and the applied-events counter prove it).
  */
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChangeRecord, FluxEvent, LogPosition } from '@flux/domain';
-import type { PartitionStateWriter } from '@flux/core';
 import { Collector, deferred, runUntilKilled, within } from '@flux/core/testing';
 import { Model } from './model.js';
-import { OPEN, openPipeline, tempDir, type Pipeline, type PipelineOptions, type TempDir } from './support.js';
+import { crashingAtCommit, OPEN, usePipelines, type Pipeline } from './support.js';
 
-let dir: TempDir;
-const opened: Pipeline[] = [];
-
-beforeEach(async () => {
-  dir = await tempDir();
-});
-
-afterEach(async () => {
-  for (const pipeline of opened.splice(0)) await pipeline.close();
-  await dir.remove();
-});
-
-async function open(options: PipelineOptions = {}): Promise<Pipeline> {
-  const pipeline = await openPipeline(dir.path, options);
-  opened.push(pipeline);
-  return pipeline;
-}
-
-async function close(pipeline: Pipeline): Promise<void> {
-  opened.splice(opened.indexOf(pipeline), 1);
-  await pipeline.close();
-}
+const { dir, open, close } = usePipelines();
 
 /** Every entity has exactly the model's version, properties and history; nothing was applied twice. */
 async function expectMatchesModel(flux: Pipeline, model: Model): Promise<void> {
@@ -159,18 +137,11 @@ describe('exactly-once materialisation', () => {
     async (when) => {
       const model = new Model();
       const crashed = deferred<{ partition: number; lastOffset: number }>();
-      let commits = 0;
-      const crashing = (store: PartitionStateWriter): PartitionStateWriter => ({
-        claimPartition: (partition) => store.claimPartition(partition),
-        claimEpoch: (partition) => store.claimEpoch(partition),
-        loadEntities: (partition, ids) => store.loadEntities(partition, ids),
-        async commit(claim, commit) {
-          if (++commits !== 6) return store.commit(claim, commit);
-          if (when === 'after') await store.commit(claim, commit);
-          crashed.resolve({ partition: claim.partition, lastOffset: commit.lastOffset });
-          throw new Error(`simulated crash ${when} the commit`);
-        },
-      });
+      const crashing = crashingAtCommit(
+        6,
+        (claim, commit) => crashed.resolve({ partition: claim.partition, lastOffset: commit.lastOffset }),
+        when === 'after',
+      );
       let flux = await open({ maxBatch: 5, wrapStore: crashing });
       const events = model.events(0, 200);
       const positions = await flux.ingest.appendEvents(events);
@@ -200,7 +171,7 @@ describe('exactly-once materialisation', () => {
     const script = fileURLToPath(new URL('./fixtures/reduce-until-killed.ts', import.meta.url));
     const { signal, stderr, reported } = await runUntilKilled<{ partition: number; lastOffset: number }>(
       script,
-      [dir.path, '25'],
+      [dir().path, '25'],
       'the reducer process to kill itself',
     );
     expect(signal, stderr).toBe('SIGKILL');

@@ -6,17 +6,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { afterEach, beforeEach, expect } from 'vitest';
 import {
+  AppliedPositions,
   Authorizer,
   IngestService,
   ReducerGroup,
   RuntimeConfigService,
+  type PartitionClaim,
+  type PartitionCommit,
   type PartitionStateWriter,
   type Principal,
   type RateLimiter,
 } from '@flux/core';
 import { within } from '@flux/core/testing';
-import { DEFAULT_RUNTIME_CONFIG, type EntityBound, type EventEnvelopeInput, type RuntimeConfig } from '@flux/domain';
+import { DEFAULT_RUNTIME_CONFIG, FluxError, type EntityBound, type EventEnvelopeInput, type RuntimeConfig } from '@flux/domain';
 import { openEmbedded, type Embedded } from '@flux/embedded';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -59,6 +63,8 @@ export interface Pipeline {
   readonly runtimeConfig: RuntimeConfigService;
   readonly ingest: IngestService;
   readonly reducers: ReducerGroup;
+  /** What the reducers applied, as the ingest service waits for it (wait=applied, conditions). */
+  readonly applied: AppliedPositions;
   /** Starts the reducers; resolves once they applied what the log held. */
   startReducers(): Promise<void>;
   /** Resolves once everything the log holds now has been applied. */
@@ -75,7 +81,22 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
   const authorizer = new Authorizer({ authEnabled: options.authEnabled ?? false, adminToken: options.adminToken, control });
   const runtimeConfig = await RuntimeConfigService.load(control, { ...DEFAULT_RUNTIME_CONFIG, ...options.initialRuntimeConfig });
   const bound = options.entityBound === undefined ? {} : { entityBound: options.entityBound };
-  const ingest = new IngestService({ log, authorizer, rateLimiter: options.rateLimiter ?? embedded.rateLimiter, runtimeConfig, ...bound });
+  const applied = new AppliedPositions({
+    source: feed,
+    store: state,
+    history: state,
+    partitionCount: log.partitionCount,
+    maxWaiting: 1000,
+    logger: silentLogger,
+  });
+  const ingest = new IngestService({
+    log,
+    authorizer,
+    rateLimiter: options.rateLimiter ?? embedded.rateLimiter,
+    runtimeConfig,
+    applied,
+    ...bound,
+  });
   const partitions = Array.from({ length: log.partitionCount }, (_, partition) => partition);
   const reducers = new ReducerGroup({
     partitions,
@@ -96,6 +117,7 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
     runtimeConfig,
     ingest,
     reducers,
+    applied,
     startReducers() {
       return within(reducers.start(), 'the reducers to recover');
     },
@@ -112,6 +134,7 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
       closed ??= (async () => {
         // A no-op for reducers never started; waits for batches in flight otherwise.
         await reducers.stop();
+        applied.close();
         runtimeConfig.close();
         await embedded.close();
       })();
@@ -124,4 +147,75 @@ export async function openPipeline(dataDir: string, options: PipelineOptions = {
 export async function allEntities(pipeline: Pipeline): Promise<Map<string, { version: number; properties: Record<string, unknown> }>> {
   const page = await pipeline.embedded.state.listEntities({ prefix: '', limit: 100_000 });
   return new Map(page.entities.map(({ id, entity }) => [id, { version: entity.version, properties: entity.properties }]));
+}
+
+/** The FluxError a promise rejects with (failing the test when it resolves or rejects otherwise). */
+export async function rejection(promise: Promise<unknown>): Promise<FluxError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(FluxError);
+  return error as FluxError;
+}
+
+export interface PipelineLifecycle {
+  /** This test's temporary directory (a fresh one per test). */
+  readonly dir: () => TempDir;
+  /** Opens a pipeline on the test's directory; it is closed after the test. */
+  open(options?: PipelineOptions): Promise<Pipeline>;
+  /** Closes a pipeline before the test ends (a restart). */
+  close(pipeline: Pipeline): Promise<void>;
+}
+
+/** Pipelines on a fresh temporary directory per test, all closed (and the directory removed) after it. */
+export function usePipelines(): PipelineLifecycle {
+  let dir: TempDir | undefined;
+  const opened: Pipeline[] = [];
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    for (const pipeline of opened.splice(0)) await pipeline.close();
+    await dir?.remove();
+  });
+  const current = (): TempDir => {
+    if (dir === undefined) throw new Error('usePipelines: no test is running');
+    return dir;
+  };
+  return {
+    dir: current,
+    async open(options = {}) {
+      const pipeline = await openPipeline(current().path, options);
+      opened.push(pipeline);
+      return pipeline;
+    },
+    async close(pipeline) {
+      opened.splice(opened.indexOf(pipeline), 1);
+      await pipeline.close();
+    },
+  };
+}
+
+/**
+ * Wraps the reducers' store (PipelineOptions.wrapStore) so that its `nth` commit fails as a
+ * crash would: before reaching the store, or (`reachesStore`) after it landed. `onCrash` hears it.
+ */
+export function crashingAtCommit(
+  nth: number,
+  onCrash: (claim: PartitionClaim, commit: PartitionCommit) => void,
+  reachesStore = false,
+): (store: PartitionStateWriter) => PartitionStateWriter {
+  let commits = 0;
+  return (store) => ({
+    claimPartition: (partition) => store.claimPartition(partition),
+    claimEpoch: (partition) => store.claimEpoch(partition),
+    loadEntities: (partition, ids) => store.loadEntities(partition, ids),
+    async commit(claim, commit) {
+      if (++commits !== nth) return store.commit(claim, commit);
+      if (reachesStore) await store.commit(claim, commit);
+      onCrash(claim, commit);
+      throw new Error(`simulated crash ${reachesStore ? 'after' : 'before'} the commit`);
+    },
+  });
 }

@@ -17,3 +17,10 @@ export function expectError(response: ApiResponse, status: number | readonly num
   expect(problem, `${context ? `${context}: ` : ''}error shape (status ${response.status})`).toBeUndefined();
   return (response.body as { error: string }).error;
 }
+
+/** The position fields every acknowledged write carries (the event's place in the log). */
+export const POSITION_FIELDS = {
+  position: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+  partition: expect.any(Number),
+  offset: expect.any(Number),
+} as const;

@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.Timeout]: 408,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.VersionConflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.NotConfigured]: 500,
@@ -20,6 +21,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.StoreUnavailable]: 503,
   [ErrorCode.Fenced]: 503,
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.WaitTimeout]: 504,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS_BY_CODE[code];
@@ -35,6 +37,7 @@ const SERVER_ERROR_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = {
   [ErrorCode.StoreUnavailable]: 'state store unavailable, retry later',
   [ErrorCode.Fenced]: 'this instance is being replaced, retry later',
   [ErrorCode.Unavailable]: 'service unavailable, retry later',
+  [ErrorCode.WaitTimeout]: 'not applied within the time waited (the log holds the event); retry the read later',
 };
 
 /** The stable code of a status the framework answers on its own (malformed JSON, unknown route, ...). */
@@ -56,6 +59,8 @@ export function codeOfStatus(status: number): ErrorCode {
       return ErrorCode.PayloadTooLarge;
     case 429:
       return ErrorCode.RateLimited;
+    case 504:
+      return ErrorCode.WaitTimeout;
     case 503:
       return ErrorCode.Unavailable;
     default:
@@ -71,10 +76,17 @@ export interface ErrorBody {
 
 export const errorBody = (code: ErrorCode, message: string): ErrorBody => ({ error: message, code });
 
-/** The client-facing body of an error: its own message for 4xx, a fixed one per code for 5xx. */
-export function clientErrorBody(code: ErrorCode, message: string): ErrorBody {
-  return errorBody(code, statusOf(code) >= 500 ? (SERVER_ERROR_MESSAGES[code] ?? 'internal server error') : message);
+/**
+ * The client-facing body of an error: its own message for 4xx, a fixed one per code for 5xx,
+ * and the fields its details add (`current_version`, a position).
+ */
+export function clientErrorBody(code: ErrorCode, message: string, details?: Readonly<Record<string, unknown>>): ErrorBody {
+  const body = errorBody(code, statusOf(code) >= 500 ? (SERVER_ERROR_MESSAGES[code] ?? 'internal server error') : message);
+  return details === undefined ? body : { ...details, ...body };
 }
+
+/** Server-side codes that are an expected answer rather than a failure of the server. */
+const EXPECTED_SERVER_CODES: ReadonlySet<ErrorCode> = new Set([ErrorCode.WaitTimeout]);
 
 /** The client went away mid-request: nothing to answer and nothing wrong with the server. */
 export function isClientAbort(error: unknown, request?: FastifyRequest): boolean {
@@ -119,8 +131,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (isFluxError(error)) {
       const status = statusOf(error.code);
       if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
-      if (status >= 500) request.log.error({ err: error, code: error.code }, error.message);
-      return sendError(request, reply, status, clientErrorBody(error.code, error.message));
+      if (EXPECTED_SERVER_CODES.has(error.code)) request.log.warn({ code: error.code }, error.message);
+      else if (status >= 500) request.log.error({ err: error, code: error.code }, error.message);
+      return sendError(request, reply, status, clientErrorBody(error.code, error.message, error.details));
     }
     if (isClientAbort(error, request)) {
       request.log.debug({ reason: error.message }, 'client aborted the request');

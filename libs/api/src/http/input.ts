@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { entityIdProblem, ErrorCode, FluxError, formatIssues, idFragmentSchema, MAX_ENTITY_ID_LENGTH, textProblem, withProblem } from '@flux/domain';
+import {
+  entityIdProblem,
+  ErrorCode,
+  FluxError,
+  formatIssues,
+  idFragmentSchema,
+  MAX_ENTITY_ID_LENGTH,
+  MAX_POSITION_TOKEN_CHARS,
+  textProblem,
+  withProblem,
+} from '@flux/domain';
+import { MAX_WAIT_TIMEOUT_MS } from '@flux/core';
 
 /** Parses request input with a zod schema, turning issues into a 400 that names each field. */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -38,3 +49,14 @@ export const nameParam = (maxLength: number) =>
       .max(maxLength, { error: `must be at most ${maxLength} characters` }),
     textProblem,
   );
+
+/** `timeout_ms`: how long a request waits for events to be applied, at most MAX_WAIT_TIMEOUT_MS. */
+export const waitTimeoutParam = positiveIntegerParam
+  .refine((n) => n <= MAX_WAIT_TIMEOUT_MS, { error: `must be at most ${MAX_WAIT_TIMEOUT_MS}` })
+  .describe(`Milliseconds to wait for the event(s) to be applied (1 to ${MAX_WAIT_TIMEOUT_MS}; default FLUX_WAIT_TIMEOUT_MS, 5000)`);
+
+/** A position token (see @flux/domain position.ts): checked again when decoded. */
+export const positionTokenParam = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, { error: 'is not a position returned by Flux' })
+  .max(MAX_POSITION_TOKEN_CHARS, { error: 'is not a position returned by Flux' });

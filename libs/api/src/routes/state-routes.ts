@@ -11,12 +11,14 @@ import {
   entityViewJson,
   ErrorCode,
   FluxError,
+  positionParam,
   toEntityView,
 } from '@flux/domain';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
-import { entityIdParam, idFragmentParam, parseInput, positiveIntegerParam } from '../http/input.js';
+import { entityIdParam, idFragmentParam, parseInput, positionTokenParam, positiveIntegerParam, waitTimeoutParam } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
+import { positionFieldsSchema } from './event-routes.js';
 
 export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
 
@@ -25,6 +27,18 @@ const entitySchema = z.object({
   properties: z.record(z.string(), z.unknown()),
   lastUpdated: z.string(),
   version: z.number().int(),
+  position: z
+    .string()
+    .optional()
+    .describe('Position token of the last event applied to the entity (absent on entities not changed since positions were kept)'),
+});
+
+/** `?min_position=&timeout_ms=`: read only once the state reflects a position (read-your-writes). */
+const readQuery = z.object({
+  min_position: positionTokenParam
+    .optional()
+    .describe("A position token from a write's answer: wait until that partition is applied at least that far, then read"),
+  timeout_ms: waitTimeoutParam.optional(),
 });
 
 /** A cursor encodes one id (at most 512 characters, 4 UTF-8 bytes each at worst) in base64url. */
@@ -135,18 +149,26 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
     app,
     'GET',
     routeDoc({
-      summary: 'Get one entity',
+      summary: 'Get one entity (with min_position: once the state reflects that position)',
       tags: ['state'],
       params: idParams,
+      querystring: readQuery,
       responses: {
         200: { description: 'The entity', schema: entitySchema },
-        400: 'Invalid id',
+        400: 'Invalid id, or a min_position that is not a position of this log',
         404: 'Entity not found',
-        503: 'State store unavailable',
+        503: 'State store unavailable, or too many requests waiting',
+        504: 'min_position not applied within timeout_ms',
       },
     }),
     async (request, reply) => {
       const id = entityIdOf(request);
+      const query = parseInput(readQuery, request.query, 'query');
+      if (query.min_position !== undefined) {
+        const position = positionParam(query.min_position, deps.partitionCount, 'min_position');
+        if (deps.applied === undefined) throw new FluxError(ErrorCode.NotConfigured, 'this server cannot wait for positions to be applied');
+        await deps.applied.waitForPosition(position, query.timeout_ms ?? deps.waitTimeoutMs);
+      }
       const json = await deps.reader.getEntityJson(id);
       if (json === undefined) throw new FluxError(ErrorCode.NotFound, 'Entity not found');
       // Spliced from the stored JSON: a large entity is never decoded and re-encoded to answer.
@@ -160,7 +182,7 @@ export const DELETE_ONE_DOC = routeDoc({
   tags: ['state'],
   params: idParams,
   responses: {
-    200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string() }) },
+    200: { description: 'Tombstone appended', schema: z.object({ entity_id: z.string(), eventId: z.string(), ...positionFieldsSchema }) },
     400: 'Invalid id',
     401: 'Missing or unknown token (public mode)',
     403: 'Outside the token’s namespace',
@@ -175,7 +197,12 @@ export const BATCH_DELETE_DOC = routeDoc({
   responses: {
     200: {
       description: 'Tombstones appended',
-      schema: z.object({ deleted: z.number().int(), failed: z.number().int(), errors: z.array(z.unknown()) }),
+      schema: z.object({
+        deleted: z.number().int(),
+        failed: z.number().int(),
+        errors: z.array(z.unknown()),
+        positions: z.array(z.string()).describe('Position token of the last tombstone appended in each partition touched'),
+      }),
     },
     400: 'Not exactly one selector, an empty or over-long (512) namespace or prefix, or more than max_batch_delete entities match',
     401: 'Missing or unknown token (public mode)',

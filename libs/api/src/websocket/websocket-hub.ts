@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { entityIdProblem, type EntitySnapshot, type FeedRecord } from '@flux/domain';
+import { encodePosition, entityIdProblem, type EntitySnapshot, type FeedRecord } from '@flux/domain';
 
 /** Wildcard subscription: every entity. */
 export const ALL_ENTITIES = '*';
@@ -104,9 +104,9 @@ export class WebSocketHub {
   private *changeFrames(records: readonly FeedRecord[]): Generator<void, void> {
     for (const record of records) {
       if (record.kind === 'delete') {
-        yield* this.deletedFrame(record.entityId, record.timestamp);
+        yield* this.deletedFrame(record.entityId, record.timestamp, encodePosition(record));
       } else if (record.kind === 'upsert') {
-        yield* this.updateFrames(record.entityId, record.changes, record.timestamp);
+        yield* this.updateFrames(record.entityId, record.changes, record.timestamp, encodePosition(record));
       } else if (record.kind === 'snapshot') {
         yield* this.snapshotFrames(record);
       } else {
@@ -116,21 +116,23 @@ export class WebSocketHub {
     }
   }
 
-  private deletedFrame(entityId: string, timestamp: number): Generator<void, void> {
-    return this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: entityId, timestamp: iso(timestamp) }));
+  /** `position`: the token of the change's log position (see @flux/domain position.ts). */
+  private deletedFrame(entityId: string, timestamp: number, position: string): Generator<void, void> {
+    return this.sendFrame(this.connections, encode({ type: 'entity_deleted', entity_id: entityId, timestamp: iso(timestamp), position }));
   }
 
   private *updateFrames(
     entityId: string,
     changes: Iterable<{ readonly property: string; readonly value: unknown }>,
     timestampMs: number,
+    position: string,
   ): Generator<void, void> {
     const timestamp = iso(timestampMs);
     for (const { property, value } of changes) {
       // Looked up per frame: the subscribers may change while a large change is being sent.
       const subscribers = this.byEntity.get(entityId);
       if (this.everything.size === 0 && subscribers === undefined) continue;
-      const frame = encode({ type: 'state_update', entity_id: entityId, property, value, timestamp });
+      const frame = encode({ type: 'state_update', entity_id: entityId, property, value, timestamp, position });
       yield* this.sendFrame(this.everything, frame);
       if (subscribers !== undefined) yield* this.sendFrame(subscribers, frame, this.everything);
     }
@@ -139,14 +141,17 @@ export class WebSocketHub {
   /**
    * An entity whose changes were missed, as the messages that bring a client's picture of it up
    * to date: entity_deleted when it was deleted meanwhile (or is gone), a state_update for each
-   * property it has, and one with null for each property removed meanwhile.
+   * property it has, and one with null for each property removed meanwhile. They carry the
+   * position the snapshot was read at: the state they describe reflects the log up to there.
    */
-  private *snapshotFrames({ entityId, entity, deleted, removed, timestamp }: EntitySnapshot): Generator<void, void> {
-    if (deleted || entity === undefined) yield* this.deletedFrame(entityId, timestamp);
+  private *snapshotFrames(snapshot: EntitySnapshot): Generator<void, void> {
+    const { entityId, entity, deleted, removed, timestamp } = snapshot;
+    const position = encodePosition(snapshot);
+    if (deleted || entity === undefined) yield* this.deletedFrame(entityId, timestamp, position);
     if (entity === undefined) return;
     const properties = Object.entries(entity.properties).map(([property, value]) => ({ property, value }));
     if (!deleted) for (const property of removed) properties.push({ property, value: null });
-    yield* this.updateFrames(entityId, properties, timestamp);
+    yield* this.updateFrames(entityId, properties, timestamp, position);
   }
 
   private enqueue(job: FanOutJob): void {

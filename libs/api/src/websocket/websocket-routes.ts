@@ -23,7 +23,10 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
     onSlowConsumer: () => metrics.slowConsumers.inc(),
     onConnectionCount: (count) => metrics.connections.set(count),
   });
-  const unsubscribe = deps.feed.subscribe((changes) => hub.publishChanges(changes));
+  const unsubscribe = deps.feed.subscribe((changes) => {
+    // A commit may carry only progress (its events changed nothing): nothing to send.
+    if (changes.length > 0) hub.publishChanges(changes);
+  });
 
   const timer = setInterval(() => {
     if (hub.size === 0) return;
@@ -48,7 +51,7 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
       method: 'GET',
       url: '/api/ws',
       schema: routeDoc({
-        summary: 'WebSocket: state_update, entity_deleted and metrics_update messages',
+        summary: 'WebSocket: state_update, entity_deleted (each with the position token of its change) and metrics_update messages',
         tags: ['websocket'],
         responses: {
           101: 'Switching protocols',

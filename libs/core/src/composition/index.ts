@@ -7,3 +7,4 @@ export * from './gateway-services.js';
 export * from './ingest-role.js';
 export * from './query-role.js';
 export * from './reducer-role.js';
+export * from './waits-role.js';

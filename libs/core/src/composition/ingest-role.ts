@@ -3,6 +3,7 @@ import type { Settings } from '../config/settings.js';
 import { DeletionService } from '../ingest/deletion-service.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import type { FluxMetrics } from '../observability/flux-metrics.js';
+import type { AppliedPositions } from '../positions/applied-positions.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { RateLimiter } from '../ports/rate-limiter.js';
 import type { StateReader } from '../ports/state-store.js';
@@ -17,6 +18,8 @@ export interface IngestRoleOptions {
   readonly reader: StateReader;
   readonly metrics: FluxMetrics;
   readonly logger: Logger;
+  /** What the reducers applied, for writes that wait (wait=applied); such writes are refused without it. */
+  readonly applied?: AppliedPositions;
 }
 
 /** The write path: events and deletions validated, authorised, rate-limited and appended. */
@@ -36,6 +39,8 @@ export function composeIngestRole(options: IngestRoleOptions): IngestRole {
     observer: metrics.ingestObserver(),
     logger,
     entityBound: settings.entityBound,
+    waitTimeoutMs: settings.wait.defaultTimeoutMs,
+    ...(options.applied === undefined ? {} : { applied: options.applied }),
   });
   const deletion = new DeletionService({ ingest, reader, authorizer, maxBatchDelete: settings.maxBatchDelete });
   return { ingest, deletion };

@@ -33,7 +33,9 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
   const activity = new ActivityTracker();
   closing.add(
     'activity',
-    feed.subscribe((changes) => activity.record(changes)),
+    feed.subscribe((changes) => {
+      if (changes.length > 0) activity.record(changes);
+    }),
   );
   const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
     await deletion.deleteNamespace(name);

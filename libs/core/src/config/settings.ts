@@ -34,6 +34,13 @@ export interface Settings {
   readonly listMaxLimit: number;
   /** Timeouts that keep slow or idle clients from holding sockets and memory. */
   readonly http: HttpTimeouts;
+  /** Requests that wait for events to be applied (wait=applied, min_position, conditional writes). */
+  readonly wait: {
+    /** How long one waits when it does not say (`timeout_ms`). */
+    readonly defaultTimeoutMs: number;
+    /** Requests of this process waiting at once; one more gets 503. */
+    readonly maxWaiting: number;
+  };
   readonly websocket: {
     readonly metricsIntervalMs: number;
     /** A client whose unsent data exceeds this is disconnected as a slow consumer. */
@@ -138,6 +145,9 @@ export class EnvReader {
   }
 }
 
+/** The longest a request may wait for events to be applied (`timeout_ms`, FLUX_WAIT_TIMEOUT_MS). */
+export const MAX_WAIT_TIMEOUT_MS = 60_000;
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Parses the environment; throws a ConfigError naming every bad variable. */
@@ -194,6 +204,10 @@ export function readSettings(read: EnvReader): Settings {
       headersTimeoutMs: read.integer('FLUX_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
       requestTimeoutMs: read.integer('FLUX_HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
       keepAliveTimeoutMs: read.integer('FLUX_HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    },
+    wait: {
+      defaultTimeoutMs: read.integer('FLUX_WAIT_TIMEOUT_MS', 5_000, 1, MAX_WAIT_TIMEOUT_MS),
+      maxWaiting: read.integer('FLUX_MAX_WAITING_REQUESTS', 10_000, 1, 1_000_000),
     },
     websocket: {
       metricsIntervalMs: read.integer('FLUX_WS_METRICS_INTERVAL_MS', 2000, 100, 3_600_000),

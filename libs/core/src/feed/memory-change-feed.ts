@@ -1,7 +1,12 @@
-import type { ChangeRecord } from '@flux/domain';
+import type { ChangeRecord, CommitProgress } from '@flux/domain';
 import type { ChangeFeed, ChangeListener } from '../ports/change-feed.js';
 import type { Unsubscribe } from '../ports/control-store.js';
 import { ListenerSet, type ListenerErrorHandler } from './listener-set.js';
+
+interface Published {
+  readonly changes: readonly ChangeRecord[];
+  readonly progress: CommitProgress | undefined;
+}
 
 export interface MemoryChangeFeedOptions {
   /** Where exceptions thrown by listeners go (default: a process warning). */
@@ -14,7 +19,7 @@ export interface MemoryChangeFeedOptions {
  * reported and skipped; the others and later batches are unaffected.
  */
 export class MemoryChangeFeed implements ChangeFeed {
-  private readonly listeners: ListenerSet<readonly ChangeRecord[]>;
+  private readonly listeners: ListenerSet<Published>;
 
   constructor(options: MemoryChangeFeedOptions = {}) {
     this.listeners = new ListenerSet(options.onListenerError);
@@ -25,12 +30,12 @@ export class MemoryChangeFeed implements ChangeFeed {
     return this.listeners.size;
   }
 
-  publish(changes: readonly ChangeRecord[]): void {
-    if (changes.length === 0) return;
-    this.listeners.emit(changes);
+  publish(changes: readonly ChangeRecord[], progress?: CommitProgress): void {
+    if (changes.length === 0 && progress === undefined) return;
+    this.listeners.emit({ changes, progress });
   }
 
   subscribe(listener: ChangeListener): Unsubscribe {
-    return this.listeners.add(listener);
+    return this.listeners.add(({ changes, progress }) => (progress === undefined ? listener(changes) : listener(changes, progress)));
   }
 }

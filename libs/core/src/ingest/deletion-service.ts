@@ -1,10 +1,23 @@
 import pMap from 'p-map';
-import { assertEntityId, entityIdProblem, ErrorCode, FluxError, isSystemEntity, namespaceOf, parseDeleteSelector, tombstoneFor } from '@flux/domain';
+import {
+  assertEntityId,
+  encodePosition,
+  entityIdProblem,
+  ErrorCode,
+  FluxError,
+  isSystemEntity,
+  namespaceOf,
+  parseDeleteSelector,
+  positionFields,
+  tombstoneFor,
+  type LogPosition,
+  type PositionFields,
+} from '@flux/domain';
 import type { Authorizer, Principal } from '../auth/authorizer.js';
 import type { StateReader } from '../ports/state-store.js';
 import type { IngestService } from './ingest-service.js';
 
-export interface DeleteOneResult {
+export interface DeleteOneResult extends PositionFields {
   readonly entity_id: string;
   readonly eventId: string;
 }
@@ -13,6 +26,8 @@ export interface DeleteManyResult {
   readonly deleted: number;
   readonly failed: number;
   readonly errors: readonly { readonly entity_id?: unknown; readonly error: string }[];
+  /** Position tokens of the last tombstone appended in each partition touched (empty when none). */
+  readonly positions: readonly string[];
 }
 
 const EXISTENCE_CHECK_CONCURRENCY = 64;
@@ -44,8 +59,8 @@ export class DeletionService {
     assertEntityId(entityId);
     this.options.authorizer.authorizeWrite(principal, entityId);
     const tombstone = tombstoneFor(entityId, DELETION_SOURCE, this.now());
-    await this.options.ingest.appendEvents([tombstone]);
-    return { entity_id: entityId, eventId: tombstone.eventId };
+    const [position] = await this.options.ingest.appendEvents([tombstone]);
+    return { entity_id: entityId, eventId: tombstone.eventId, ...positionFields(position!) };
   }
 
   async deleteMatching(body: unknown, principal: Principal): Promise<DeleteManyResult> {
@@ -82,8 +97,8 @@ export class DeletionService {
       this.checkOwnership(ids, own);
     }
 
-    await this.appendTombstones(ids);
-    return { deleted: ids.length, failed: errors.length, errors };
+    const positions = await this.appendTombstones(ids);
+    return { deleted: ids.length, failed: errors.length, errors, positions: latestPerPartition(positions).map(encodePosition) };
   }
 
   /**
@@ -122,10 +137,10 @@ export class DeletionService {
     }
   }
 
-  private async appendTombstones(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
+  private async appendTombstones(ids: readonly string[]): Promise<readonly LogPosition[]> {
+    if (ids.length === 0) return [];
     const now = this.now();
-    await this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
+    return this.options.ingest.appendEvents(ids.map((id) => tombstoneFor(id, DELETION_SOURCE, now)));
   }
 
   private checkLimit(count: number): void {
@@ -141,4 +156,14 @@ export class DeletionService {
       throw new FluxError(ErrorCode.Forbidden, `"${foreign}" is outside namespace "${own}"; nothing was deleted`);
     }
   }
+}
+
+/** The highest position of each partition among `positions`, by partition. */
+function latestPerPartition(positions: readonly LogPosition[]): LogPosition[] {
+  const latest = new Map<number, LogPosition>();
+  for (const position of positions) {
+    const known = latest.get(position.partition);
+    if (known === undefined || position.offset > known.offset) latest.set(position.partition, position);
+  }
+  return [...latest.values()].sort((a, b) => a.partition - b.partition);
 }

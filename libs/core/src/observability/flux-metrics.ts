@@ -28,7 +28,7 @@ export interface ReducerStatus {
 export interface ReducerObserver {
   committed(partition: number, events: number, commit: CommitTiming): void;
   fenced(partition: number, detectedBy: 'commit' | 'claim_check'): void;
-  refused(reason: 'entity_limit'): void;
+  refused(reason: 'entity_limit' | 'version_conflict'): void;
 }
 
 /** One finished unary call from a gateway to a reducer shard. */
@@ -164,7 +164,7 @@ export class FluxMetrics {
     });
     const refused = new Counter({
       name: 'flux_events_refused_total',
-      help: 'Acknowledged events the reducer did not apply, by reason (entity_limit: the entity would exceed its bound)',
+      help: 'Acknowledged events the reducer did not apply, by reason (entity_limit: the entity would exceed its bound; version_conflict: the event condition did not hold)',
       labelNames: ['reason'],
       registers,
     });

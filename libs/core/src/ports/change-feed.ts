@@ -1,11 +1,17 @@
-import type { ChangeRecord, FeedRecord } from '@flux/domain';
+import type { ChangeRecord, CommitProgress, FeedRecord } from '@flux/domain';
 import type { Unsubscribe } from './control-store.js';
 
-export type ChangeListener = (changes: readonly ChangeRecord[]) => void;
+/**
+ * Hears each commit: its changes (possibly none) and, from reducers, its progress (how far the
+ * partition is applied and what became of each event), which writers waiting for their events
+ * follow. Listeners that only show changes may ignore `progress`.
+ */
+export type ChangeListener = (changes: readonly ChangeRecord[], progress?: CommitProgress) => void;
 
 /** Where a reducer hands the changes of each commit, once committed. */
 export interface ChangePublisher {
-  publish(changes: readonly ChangeRecord[]): void;
+  /** Listeners hear every call that carries changes or progress, in call order. */
+  publish(changes: readonly ChangeRecord[], progress?: CommitProgress): void;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  decideCondition,
   ErrorCode,
   FluxError,
   isFluxError,
@@ -10,6 +11,7 @@ import {
   isTombstone,
   decodeEvent,
   type ChangeRecord,
+  type EventOutcome,
   type FluxEvent,
   type StoredEntity,
 } from '@flux/domain';
@@ -35,7 +37,8 @@ export interface PartitionReducerOptions {
    * decides the same while the bound is unchanged. Unbounded when absent.
    */
   readonly entityBound?: EntityBound;
-  readonly onRefused?: (reason: 'entity_limit') => void;
+  /** Hears each event not applied: its entity had no room, or its condition did not hold. */
+  readonly onRefused?: (reason: 'entity_limit' | 'version_conflict') => void;
   /**
    * Called when this reducer learns a newer claim owns its partition: a commit refused by the
    * fence, or a claim check. The reducer stops applying either way.
@@ -206,6 +209,7 @@ export class PartitionReducer {
     const countDeltas: Record<string, number> = Object.create(null) as Record<string, number>;
     const history: HistoryEntry[] = [];
     const changes: ChangeRecord[] = [];
+    const outcomes: EventOutcome[] = [];
     let eventsApplied = 0;
     // Every entity of the batch is the reducer's own (see load), so events merge in place.
     const merge = new MergeBatch();
@@ -217,6 +221,22 @@ export class PartitionReducer {
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
       const entity = current.get(id);
+      // A condition (if_version, if_absent) is decided here, by the partition's single writer,
+      // from the entity as the log has it at this offset: every replay decides the same. A
+      // failed one changes nothing but is recorded, so the history says why.
+      const verdict = decideCondition(event, entity);
+      if (!verdict.holds) {
+        this.options.onRefused?.('version_conflict');
+        outcomes.push({ offset: record.offset, kind: 'conflict', currentVersion: verdict.currentVersion });
+        const rejected = { code: 'version_conflict', currentVersion: verdict.currentVersion } as const;
+        history.push({
+          entityId: id,
+          offset: record.offset,
+          stored: { event, storedAt: record.timestamp, offset: record.offset, rejected },
+          encodedEvent: record.value,
+        });
+        continue;
+      }
       let size = sizes.get(id);
       if (!isTombstone(event)) {
         // Sizes are kept per event, so a check costs O(event), not O(entity).
@@ -237,16 +257,24 @@ export class PartitionReducer {
             `event not applied: ${exceeded}`,
           );
           this.options.onRefused?.('entity_limit');
+          outcomes.push({ offset: record.offset, kind: 'refused', currentVersion: entity?.version ?? 0 });
           continue;
         }
         next.commit();
       }
-      const result = merge.apply(entity, event, record.timestamp);
+      const result = merge.apply(entity, event, record.timestamp, position);
       // A deleted entity starts afresh: so does its size.
       if (result.kind === 'delete') sizes.delete(id);
       touched.add(id);
       eventsApplied++;
-      history.push({ entityId: id, offset: record.offset, stored: { event, storedAt: record.timestamp }, encodedEvent: record.value });
+      const version = result.kind === 'upsert' ? result.entity.version : 0;
+      outcomes.push({ offset: record.offset, kind: 'applied', version });
+      history.push({
+        entityId: id,
+        offset: record.offset,
+        stored: { event, storedAt: record.timestamp, offset: record.offset, version },
+        encodedEvent: record.value,
+      });
       const countKey = countKeyFor(id);
       if (result.kind === 'upsert') {
         current.set(id, result.entity);
@@ -289,7 +317,8 @@ export class PartitionReducer {
     }
     this.applied = lastOffset;
     this.options.onCommitted?.(this.partition, lastOffset, eventsApplied, timing);
-    if (changes.length > 0) this.options.feed.publish(changes);
+    // Published even without changes: writers waiting for an event learn its outcome from here.
+    this.options.feed.publish(changes, { partition: this.partition, lastOffset, outcomes });
     this.releaseWaiters();
   }
 

@@ -43,8 +43,8 @@ export function describeChangeFeedContract(name: string, factory: ChangeFeedFact
       const feed = await fixture.open();
       const first = new Collector<readonly ChangeRecord[]>();
       const second = new Collector<readonly ChangeRecord[]>();
-      feed.subscribe(first.push);
-      feed.subscribe(second.push);
+      feed.subscribe((changes) => first.push(changes));
+      feed.subscribe((changes) => second.push(changes));
 
       const batches = [[upsert('a', 0), upsert('b', 1, 2)], [deletion('a', 2)], [upsert('__proto__', 3), upsert('日本/😀', 4)]];
       for (const batch of batches) feed.publish(batch);
@@ -58,8 +58,8 @@ export function describeChangeFeedContract(name: string, factory: ChangeFeedFact
       const feed = await fixture.open();
       const leaving = new Collector<readonly ChangeRecord[]>();
       const staying = new Collector<readonly ChangeRecord[]>();
-      const unsubscribe = feed.subscribe(leaving.push);
-      feed.subscribe(staying.push);
+      const unsubscribe = feed.subscribe((changes) => leaving.push(changes));
+      feed.subscribe((changes) => staying.push(changes));
 
       feed.publish([upsert('a', 0)]);
       await leaving.untilCount(1, 'the batch before unsubscribing');
@@ -78,7 +78,7 @@ export function describeChangeFeedContract(name: string, factory: ChangeFeedFact
       feed.subscribe(() => {
         throw new Error('listener failed');
       });
-      feed.subscribe(healthy.push);
+      feed.subscribe((changes) => healthy.push(changes));
       feed.publish([upsert('a', 0)]);
       feed.publish([upsert('a', 1)]);
       await healthy.untilCount(2, 'both batches despite a throwing listener');
@@ -89,7 +89,7 @@ export function describeChangeFeedContract(name: string, factory: ChangeFeedFact
       const publisher = await fixture.open();
       const subscriber = await fixture.open();
       const received = new Collector<readonly ChangeRecord[]>();
-      subscriber.subscribe(received.push);
+      subscriber.subscribe((changes) => received.push(changes));
       publisher.publish([upsert('shared', 0), deletion('shared', 1)]);
       await received.untilCount(1, 'a batch published by the other instance');
       expect(received.items[0]).toEqual([upsert('shared', 0), deletion('shared', 1)]);

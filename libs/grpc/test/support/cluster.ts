@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type ChangeRecord,
+  type CommitProgress,
   countKeyFor,
   partitionFor,
   partitionsOfShard,
@@ -176,9 +177,9 @@ export class TestCluster {
     return { partition, offset, entity };
   }
 
-  /** Publishes a batch on the change feed of the shard that owns `partition`. */
-  publish(partition: number, changes: readonly ChangeRecord[]): void {
-    this.shards[partition % this.shards.length]!.feed.publish(changes);
+  /** Publishes a batch (and its commit's progress, when given) on the change feed of the shard that owns `partition`. */
+  publish(partition: number, changes: readonly ChangeRecord[], progress?: CommitProgress): void {
+    this.shards[partition % this.shards.length]!.feed.publish(changes, progress);
   }
 
   async close(): Promise<void> {

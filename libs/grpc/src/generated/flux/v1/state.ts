@@ -25,6 +25,55 @@ export const protobufPackage = "flux.v1";
 
 export const protobufFileName = "flux/v1/state.proto";
 
+export enum OutcomeKind {
+  /** OUTCOME_KIND_UNSPECIFIED - Never sent. */
+  OUTCOME_KIND_UNSPECIFIED = 0,
+  /** OUTCOME_KIND_APPLIED - Applied. */
+  OUTCOME_KIND_APPLIED = 1,
+  /** OUTCOME_KIND_CONFLICT - Its condition (if_version, if_absent) did not hold; nothing changed. */
+  OUTCOME_KIND_CONFLICT = 2,
+  /** OUTCOME_KIND_REFUSED - Its entity would have exceeded the size bound; nothing changed. */
+  OUTCOME_KIND_REFUSED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function outcomeKindFromJSON(object: any): OutcomeKind {
+  switch (object) {
+    case 0:
+    case "OUTCOME_KIND_UNSPECIFIED":
+      return OutcomeKind.OUTCOME_KIND_UNSPECIFIED;
+    case 1:
+    case "OUTCOME_KIND_APPLIED":
+      return OutcomeKind.OUTCOME_KIND_APPLIED;
+    case 2:
+    case "OUTCOME_KIND_CONFLICT":
+      return OutcomeKind.OUTCOME_KIND_CONFLICT;
+    case 3:
+    case "OUTCOME_KIND_REFUSED":
+      return OutcomeKind.OUTCOME_KIND_REFUSED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OutcomeKind.UNRECOGNIZED;
+  }
+}
+
+export function outcomeKindToJSON(object: OutcomeKind): string {
+  switch (object) {
+    case OutcomeKind.OUTCOME_KIND_UNSPECIFIED:
+      return "OUTCOME_KIND_UNSPECIFIED";
+    case OutcomeKind.OUTCOME_KIND_APPLIED:
+      return "OUTCOME_KIND_APPLIED";
+    case OutcomeKind.OUTCOME_KIND_CONFLICT:
+      return "OUTCOME_KIND_CONFLICT";
+    case OutcomeKind.OUTCOME_KIND_REFUSED:
+      return "OUTCOME_KIND_REFUSED";
+    case OutcomeKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** An entity as the state store keeps it. */
 export interface Entity {
   id: string;
@@ -34,6 +83,12 @@ export interface Entity {
   version: number;
   /** Epoch milliseconds at which Flux stored the last event applied. */
   lastUpdatedMs: number;
+  /**
+   * Where the last event applied sits in the log; absent on entities not changed since
+   * positions were kept.
+   */
+  partition?: number | undefined;
+  offset?: number | undefined;
 }
 
 export interface GetEntityRequest {
@@ -81,6 +136,24 @@ export interface StoredEvent {
   eventJson: string;
   /** Epoch milliseconds at which the log stored the event. */
   storedAtMs: number;
+  /** The event's log offset (absent on entries stored before offsets were kept). */
+  offset?:
+    | number
+    | undefined;
+  /** The entity's version after the event (0: it deleted the entity); absent when rejected. */
+  version?:
+    | number
+    | undefined;
+  /** Set when the event was recorded but changed nothing. */
+  rejected?: Rejection | undefined;
+}
+
+/** Why an event in the history changed nothing. */
+export interface Rejection {
+  /** "version_conflict": its condition (if_version, if_absent) did not hold. */
+  code: string;
+  /** The entity's version when the event was decided (0: it did not exist). */
+  currentVersion: number;
 }
 
 export interface GetCountsRequest {
@@ -101,11 +174,36 @@ export interface GetCountsResponse_ByNamespaceEntry {
 }
 
 export interface WatchRequest {
+  /**
+   * Send only each commit's progress, with the outcome of every event, and no changes: for a
+   * writer waiting for its events (the ingest gateway), which needs no property values.
+   */
+  outcomesOnly: boolean;
 }
 
 export interface WatchResponse {
-  /** One committed batch, in commit order. */
+  /** One committed batch, in commit order (empty with outcomes_only). */
   changes: ChangeRecord[];
+  /** The commit's progress; absent only on messages of shards that do not send it. */
+  progress?: CommitProgress | undefined;
+}
+
+/** How far one commit applied its partition, and (outcomes_only) what became of each event. */
+export interface CommitProgress {
+  partition: number;
+  /** Every offset of the partition up to this one is applied. */
+  lastOffset: number;
+  /**
+   * outcomes_only: one entry per event of the commit, in offset order, in three parallel
+   * lists. An offset of the commit that is not listed was not an event (skipped).
+   */
+  offsets: number[];
+  kinds: OutcomeKind[];
+  /**
+   * APPLIED: the entity's version after the event (0: it deleted it); otherwise the version
+   * the entity kept.
+   */
+  versions: number[];
 }
 
 /** One applied event as subscribers see it. */
@@ -136,7 +234,7 @@ export interface ChangeRecord_Delete {
 }
 
 function createBaseEntity(): Entity {
-  return { id: "", propertiesJson: "", version: 0, lastUpdatedMs: 0 };
+  return { id: "", propertiesJson: "", version: 0, lastUpdatedMs: 0, partition: undefined, offset: undefined };
 }
 
 export const Entity: MessageFns<Entity> = {
@@ -152,6 +250,12 @@ export const Entity: MessageFns<Entity> = {
     }
     if (message.lastUpdatedMs !== 0) {
       writer.uint32(32).int64(message.lastUpdatedMs);
+    }
+    if (message.partition !== undefined) {
+      writer.uint32(40).uint32(message.partition);
+    }
+    if (message.offset !== undefined) {
+      writer.uint32(48).int64(message.offset);
     }
     return writer;
   },
@@ -201,6 +305,22 @@ export const Entity: MessageFns<Entity> = {
             message.lastUpdatedMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -227,6 +347,8 @@ export const Entity: MessageFns<Entity> = {
         : isSet(object.last_updated_ms)
         ? globalThis.Number(object.last_updated_ms)
         : 0,
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : undefined,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : undefined,
     };
   },
 
@@ -244,6 +366,12 @@ export const Entity: MessageFns<Entity> = {
     if (message.lastUpdatedMs !== 0) {
       obj.lastUpdatedMs = Math.round(message.lastUpdatedMs);
     }
+    if (message.partition !== undefined) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.offset !== undefined) {
+      obj.offset = Math.round(message.offset);
+    }
     return obj;
   },
 
@@ -256,6 +384,8 @@ export const Entity: MessageFns<Entity> = {
     message.propertiesJson = object.propertiesJson ?? "";
     message.version = object.version ?? 0;
     message.lastUpdatedMs = object.lastUpdatedMs ?? 0;
+    message.partition = object.partition ?? undefined;
+    message.offset = object.offset ?? undefined;
     return message;
   },
 };
@@ -765,7 +895,7 @@ export const GetHistoryResponse: MessageFns<GetHistoryResponse> = {
 };
 
 function createBaseStoredEvent(): StoredEvent {
-  return { eventJson: "", storedAtMs: 0 };
+  return { eventJson: "", storedAtMs: 0, offset: undefined, version: undefined, rejected: undefined };
 }
 
 export const StoredEvent: MessageFns<StoredEvent> = {
@@ -775,6 +905,15 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     }
     if (message.storedAtMs !== 0) {
       writer.uint32(16).int64(message.storedAtMs);
+    }
+    if (message.offset !== undefined) {
+      writer.uint32(24).int64(message.offset);
+    }
+    if (message.version !== undefined) {
+      writer.uint32(32).int64(message.version);
+    }
+    if (message.rejected !== undefined) {
+      Rejection.encode(message.rejected, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -808,6 +947,30 @@ export const StoredEvent: MessageFns<StoredEvent> = {
             message.storedAtMs = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rejected = Rejection.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -832,6 +995,9 @@ export const StoredEvent: MessageFns<StoredEvent> = {
         : isSet(object.stored_at_ms)
         ? globalThis.Number(object.stored_at_ms)
         : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : undefined,
+      version: isSet(object.version) ? globalThis.Number(object.version) : undefined,
+      rejected: isSet(object.rejected) ? Rejection.fromJSON(object.rejected) : undefined,
     };
   },
 
@@ -843,6 +1009,15 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     if (message.storedAtMs !== 0) {
       obj.storedAtMs = Math.round(message.storedAtMs);
     }
+    if (message.offset !== undefined) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.rejected !== undefined) {
+      obj.rejected = Rejection.toJSON(message.rejected);
+    }
     return obj;
   },
 
@@ -853,6 +1028,100 @@ export const StoredEvent: MessageFns<StoredEvent> = {
     const message = createBaseStoredEvent();
     message.eventJson = object.eventJson ?? "";
     message.storedAtMs = object.storedAtMs ?? 0;
+    message.offset = object.offset ?? undefined;
+    message.version = object.version ?? undefined;
+    message.rejected = (object.rejected !== undefined && object.rejected !== null)
+      ? Rejection.fromPartial(object.rejected)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRejection(): Rejection {
+  return { code: "", currentVersion: 0 };
+}
+
+export const Rejection: MessageFns<Rejection> = {
+  encode(message: Rejection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.currentVersion !== 0) {
+      writer.uint32(16).int64(message.currentVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Rejection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRejection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.currentVersion = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Rejection {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      currentVersion: isSet(object.currentVersion)
+        ? globalThis.Number(object.currentVersion)
+        : isSet(object.current_version)
+        ? globalThis.Number(object.current_version)
+        : 0,
+    };
+  },
+
+  toJSON(message: Rejection): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.currentVersion !== 0) {
+      obj.currentVersion = Math.round(message.currentVersion);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Rejection>, I>>(base?: I): Rejection {
+    return Rejection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Rejection>, I>>(object: I): Rejection {
+    const message = createBaseRejection();
+    message.code = object.code ?? "";
+    message.currentVersion = object.currentVersion ?? 0;
     return message;
   },
 };
@@ -1134,11 +1403,14 @@ export const GetCountsResponse_ByNamespaceEntry: MessageFns<GetCountsResponse_By
 };
 
 function createBaseWatchRequest(): WatchRequest {
-  return {};
+  return { outcomesOnly: false };
 }
 
 export const WatchRequest: MessageFns<WatchRequest> = {
-  encode(_: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: WatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcomesOnly !== false) {
+      writer.uint32(8).bool(message.outcomesOnly);
+    }
     return writer;
   },
 
@@ -1155,6 +1427,14 @@ export const WatchRequest: MessageFns<WatchRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.outcomesOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1167,32 +1447,45 @@ export const WatchRequest: MessageFns<WatchRequest> = {
     }
   },
 
-  fromJSON(_: any): WatchRequest {
-    return {};
+  fromJSON(object: any): WatchRequest {
+    return {
+      outcomesOnly: isSet(object.outcomesOnly)
+        ? globalThis.Boolean(object.outcomesOnly)
+        : isSet(object.outcomes_only)
+        ? globalThis.Boolean(object.outcomes_only)
+        : false,
+    };
   },
 
-  toJSON(_: WatchRequest): unknown {
+  toJSON(message: WatchRequest): unknown {
     const obj: any = {};
+    if (message.outcomesOnly !== false) {
+      obj.outcomesOnly = message.outcomesOnly;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<WatchRequest>, I>>(base?: I): WatchRequest {
     return WatchRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<WatchRequest>, I>>(_: I): WatchRequest {
+  fromPartial<I extends Exact<DeepPartial<WatchRequest>, I>>(object: I): WatchRequest {
     const message = createBaseWatchRequest();
+    message.outcomesOnly = object.outcomesOnly ?? false;
     return message;
   },
 };
 
 function createBaseWatchResponse(): WatchResponse {
-  return { changes: [] };
+  return { changes: [], progress: undefined };
 }
 
 export const WatchResponse: MessageFns<WatchResponse> = {
   encode(message: WatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.changes) {
       ChangeRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.progress !== undefined) {
+      CommitProgress.encode(message.progress, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1218,6 +1511,14 @@ export const WatchResponse: MessageFns<WatchResponse> = {
             message.changes.push(ChangeRecord.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.progress = CommitProgress.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1235,6 +1536,7 @@ export const WatchResponse: MessageFns<WatchResponse> = {
       changes: globalThis.Array.isArray(object?.changes)
         ? object.changes.map((e: any) => ChangeRecord.fromJSON(e))
         : [],
+      progress: isSet(object.progress) ? CommitProgress.fromJSON(object.progress) : undefined,
     };
   },
 
@@ -1242,6 +1544,9 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     const obj: any = {};
     if (message.changes?.length) {
       obj.changes = message.changes.map((e) => ChangeRecord.toJSON(e));
+    }
+    if (message.progress !== undefined) {
+      obj.progress = CommitProgress.toJSON(message.progress);
     }
     return obj;
   },
@@ -1252,6 +1557,188 @@ export const WatchResponse: MessageFns<WatchResponse> = {
   fromPartial<I extends Exact<DeepPartial<WatchResponse>, I>>(object: I): WatchResponse {
     const message = createBaseWatchResponse();
     message.changes = object.changes?.map((e) => ChangeRecord.fromPartial(e)) || [];
+    message.progress = (object.progress !== undefined && object.progress !== null)
+      ? CommitProgress.fromPartial(object.progress)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCommitProgress(): CommitProgress {
+  return { partition: 0, lastOffset: 0, offsets: [], kinds: [], versions: [] };
+}
+
+export const CommitProgress: MessageFns<CommitProgress> = {
+  encode(message: CommitProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.lastOffset !== 0) {
+      writer.uint32(16).int64(message.lastOffset);
+    }
+    if (message.offsets.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.offsets) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.kinds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.kinds) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.versions.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.versions) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lastOffset = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.offsets.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.offsets.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.kinds.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kinds.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag === 40) {
+              message.versions.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.versions.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitProgress {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      lastOffset: isSet(object.lastOffset)
+        ? globalThis.Number(object.lastOffset)
+        : isSet(object.last_offset)
+        ? globalThis.Number(object.last_offset)
+        : 0,
+      offsets: globalThis.Array.isArray(object?.offsets) ? object.offsets.map((e: any) => globalThis.Number(e)) : [],
+      kinds: globalThis.Array.isArray(object?.kinds) ? object.kinds.map((e: any) => outcomeKindFromJSON(e)) : [],
+      versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: CommitProgress): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.lastOffset !== 0) {
+      obj.lastOffset = Math.round(message.lastOffset);
+    }
+    if (message.offsets?.length) {
+      obj.offsets = message.offsets.map((e) => Math.round(e));
+    }
+    if (message.kinds?.length) {
+      obj.kinds = message.kinds.map((e) => outcomeKindToJSON(e));
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitProgress>, I>>(base?: I): CommitProgress {
+    return CommitProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitProgress>, I>>(object: I): CommitProgress {
+    const message = createBaseCommitProgress();
+    message.partition = object.partition ?? 0;
+    message.lastOffset = object.lastOffset ?? 0;
+    message.offsets = object.offsets?.map((e) => e) || [];
+    message.kinds = object.kinds?.map((e) => e) || [];
+    message.versions = object.versions?.map((e) => e) || [];
     return message;
   },
 };
@@ -1636,11 +2123,13 @@ export const StateServiceService = {
   },
   /**
    * Changes the shard applies from now on, in commit order per partition, batched as the
-   * reducer committed them. The server sends response headers as soon as the subscription is
-   * in place, so a client knows from then on it misses nothing. There is no replay: a client
-   * that reconnects has a gap (each change carries its partition and offset to detect it). A
-   * client that cannot keep up is ended with RESOURCE_EXHAUSTED; a shard shutting down ends
-   * its streams with UNAVAILABLE. Either way clients reconnect with backoff.
+   * reducer committed them, each batch with its commit's progress (how far its partition is
+   * applied). The server sends response headers as soon as the subscription is in place, so a
+   * client knows from then on it misses nothing. There is no replay: a client that reconnects
+   * has a gap (each change carries its partition and offset to detect it; the applied offset
+   * is in the state store). A client that cannot keep up is ended with RESOURCE_EXHAUSTED; a
+   * shard shutting down ends its streams with UNAVAILABLE. Either way clients reconnect with
+   * backoff.
    */
   watch: {
     path: "/flux.v1.StateService/Watch" as const,
@@ -1668,11 +2157,13 @@ export interface StateServiceServer extends UntypedServiceImplementation {
   getCounts: handleUnaryCall<GetCountsRequest, GetCountsResponse>;
   /**
    * Changes the shard applies from now on, in commit order per partition, batched as the
-   * reducer committed them. The server sends response headers as soon as the subscription is
-   * in place, so a client knows from then on it misses nothing. There is no replay: a client
-   * that reconnects has a gap (each change carries its partition and offset to detect it). A
-   * client that cannot keep up is ended with RESOURCE_EXHAUSTED; a shard shutting down ends
-   * its streams with UNAVAILABLE. Either way clients reconnect with backoff.
+   * reducer committed them, each batch with its commit's progress (how far its partition is
+   * applied). The server sends response headers as soon as the subscription is in place, so a
+   * client knows from then on it misses nothing. There is no replay: a client that reconnects
+   * has a gap (each change carries its partition and offset to detect it; the applied offset
+   * is in the state store). A client that cannot keep up is ended with RESOURCE_EXHAUSTED; a
+   * shard shutting down ends its streams with UNAVAILABLE. Either way clients reconnect with
+   * backoff.
    */
   watch: handleServerStreamingCall<WatchRequest, WatchResponse>;
 }
@@ -1748,11 +2239,13 @@ export interface StateServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * Changes the shard applies from now on, in commit order per partition, batched as the
-   * reducer committed them. The server sends response headers as soon as the subscription is
-   * in place, so a client knows from then on it misses nothing. There is no replay: a client
-   * that reconnects has a gap (each change carries its partition and offset to detect it). A
-   * client that cannot keep up is ended with RESOURCE_EXHAUSTED; a shard shutting down ends
-   * its streams with UNAVAILABLE. Either way clients reconnect with backoff.
+   * reducer committed them, each batch with its commit's progress (how far its partition is
+   * applied). The server sends response headers as soon as the subscription is in place, so a
+   * client knows from then on it misses nothing. There is no replay: a client that reconnects
+   * has a gap (each change carries its partition and offset to detect it; the applied offset
+   * is in the state store). A client that cannot keep up is ended with RESOURCE_EXHAUSTED; a
+   * shard shutting down ends its streams with UNAVAILABLE. Either way clients reconnect with
+   * backoff.
    */
   watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchResponse>;
   watch(
