@@ -120,10 +120,30 @@ async function waitReady(url: string, deadlineMs: number): Promise<void> {
 }
 
 const { kafkaBrokers, redisUrl } = localServices();
-const ingestPort = await freePort();
-const grpcPorts = await Promise.all(Array.from({ length: settings.shardCount }, freePort));
-const metricsPorts = await Promise.all(Array.from({ length: settings.shardCount }, freePort));
-const queryPorts = await Promise.all(Array.from({ length: settings.queryGateways }, freePort));
+/**
+ * Ports for the cluster's own processes, all distinct and none the public port. A port freePort
+ * found is free only until someone binds it: the public port was picked (and released) by
+ * whoever started this cluster, and the kernel may hand a just-released port out again, so two
+ * processes could be told the same one; this process at least never repeats one.
+ */
+const taken = new Set<number>([settings.publicPort]);
+async function ownPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (taken.has(port)) continue;
+    taken.add(port);
+    return port;
+  }
+}
+const ownPorts = async (count: number): Promise<number[]> => {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await ownPort());
+  return ports;
+};
+const ingestPort = await ownPort();
+const grpcPorts = await ownPorts(settings.shardCount);
+const metricsPorts = await ownPorts(settings.shardCount);
+const queryPorts = await ownPorts(settings.queryGateways);
 const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
 
 const baseEnv: NodeJS.ProcessEnv = {
