@@ -120,26 +120,12 @@ async function waitReady(url: string, deadlineMs: number): Promise<void> {
 }
 
 const { kafkaBrokers, redisUrl } = localServices();
-/**
- * Ports for the cluster's own processes, all distinct and none the public port. A port freePort
- * found is free only until someone binds it: the public port was picked (and released) by
- * whoever started this cluster, and the kernel may hand a just-released port out again, so two
- * processes could be told the same one; this process at least never repeats one.
- */
-const taken = new Set<number>([settings.publicPort]);
-async function ownPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (taken.has(port)) continue;
-    taken.add(port);
-    return port;
-  }
-}
-const ownPorts = async (count: number): Promise<number[]> => {
-  const ports: number[] = [];
-  for (let i = 0; i < count; i++) ports.push(await ownPort());
-  return ports;
-};
+// The public port was picked (and released) by whoever started this cluster, in another
+// process: none of the cluster's own processes may be given it (freePort never repeats a port
+// within this process).
+const notPublic = new Set([settings.publicPort]);
+const ownPort = (): Promise<number> => freePort(notPublic);
+const ownPorts = (count: number): Promise<number[]> => Promise.all(Array.from({ length: count }, ownPort));
 const ingestPort = await ownPort();
 const grpcPorts = await ownPorts(settings.shardCount);
 const metricsPorts = await ownPorts(settings.shardCount);

@@ -15,6 +15,26 @@ const measured = (properties: Properties) => ({
   bytes: Buffer.byteLength(JSON.stringify(properties)),
 });
 
+/**
+ * Merges `events` one by one the way the reducer does, checking after each that the size kept
+ * incrementally equals a full measurement (of the JSON, and by EntitySize.of).
+ */
+function mergesMeasureExactly(events: readonly Properties[]): void {
+  const merge = new MergeBatch();
+  let current: StoredEntity | undefined;
+  const size = EntitySize.of(undefined);
+  for (const raw of events) {
+    const incoming = JSON.parse(JSON.stringify(raw)) as Properties;
+    const next = size.after(current?.properties ?? {}, incoming);
+    const result = merge.apply(current, event(incoming), 1);
+    if (result.kind !== 'upsert') throw new Error('expected an upsert');
+    current = result.entity;
+    next.commit();
+    expect({ properties: size.properties, bytes: size.bytes }).toEqual(measured(current.properties));
+    expect(EntitySize.of(current.properties).bytes).toBe(size.bytes);
+  }
+}
+
 describe('EntitySize', () => {
   it('measures the UTF-8 bytes of the properties JSON', () => {
     const properties = JSON.parse('{"a": 1, "é": "ü", "__proto__": {"x": [1, 2]}}') as Properties;
@@ -26,23 +46,7 @@ describe('EntitySize', () => {
   it('tracks merges incrementally exactly as a full measurement would', () => {
     const name = fc.constantFrom('a', 'b', 'ü', '__proto__', 'long name');
     const value = fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 5 }), fc.array(fc.integer(), { maxLength: 3 }));
-    fc.assert(
-      fc.property(fc.array(fc.dictionary(name, value, { maxKeys: 3 }), { maxLength: 20 }), (events) => {
-        const merge = new MergeBatch();
-        let current: StoredEntity | undefined;
-        const size = EntitySize.of(undefined);
-        for (const raw of events) {
-          const incoming = JSON.parse(JSON.stringify(raw)) as Properties;
-          const next = size.after(current?.properties ?? {}, incoming);
-          const result = merge.apply(current, event(incoming), 1);
-          if (result.kind !== 'upsert') throw new Error('expected an upsert');
-          current = result.entity;
-          next.commit();
-          expect({ properties: size.properties, bytes: size.bytes }).toEqual(measured(current.properties));
-        }
-      }),
-      { numRuns: 150 },
-    );
+    fc.assert(fc.property(fc.array(fc.dictionary(name, value, { maxKeys: 3 }), { maxLength: 20 }), mergesMeasureExactly), { numRuns: 150 });
   });
 
   it('measures large events in bulk exactly as a full measurement would, mixed with small ones', () => {
@@ -54,24 +58,7 @@ describe('EntitySize', () => {
       fc.dictionary(fc.string({ maxLength: 2 }), fc.boolean(), { maxKeys: 2 }),
     );
     const eventProperties = fc.oneof(fc.dictionary(name, value, { minKeys: 33, maxKeys: 80 }), fc.dictionary(name, value, { maxKeys: 3 }));
-    fc.assert(
-      fc.property(fc.array(eventProperties, { maxLength: 8 }), (events) => {
-        const merge = new MergeBatch();
-        let current: StoredEntity | undefined;
-        const size = EntitySize.of(undefined);
-        for (const raw of events) {
-          const incoming = JSON.parse(JSON.stringify(raw)) as Properties;
-          const next = size.after(current?.properties ?? {}, incoming);
-          const result = merge.apply(current, event(incoming), 1);
-          if (result.kind !== 'upsert') throw new Error('expected an upsert');
-          current = result.entity;
-          next.commit();
-          expect({ properties: size.properties, bytes: size.bytes }).toEqual(measured(current.properties));
-          expect(EntitySize.of(current.properties).bytes).toBe(size.bytes);
-        }
-      }),
-      { numRuns: 100 },
-    );
+    fc.assert(fc.property(fc.array(eventProperties, { maxLength: 8 }), mergesMeasureExactly), { numRuns: 100 });
   });
 
   it('names the limit an entity would exceed', () => {
