@@ -79,6 +79,23 @@ export interface ListOptions {
   readonly signal?: AbortSignal;
 }
 
+/** One page of a list: what `listPage` asks for. */
+export interface ListPageOptions {
+  readonly prefix?: string;
+  readonly namespace?: string;
+  /** Entities in this page at most. */
+  readonly limit: number;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface EntityPage {
+  readonly entities: Entity[];
+  /** Present while more entities match: the cursor of the next page. */
+  readonly nextCursor?: string;
+}
+
 export interface HistoryOptions {
   /** Events stored since then (the server's default: 24 hours ago). */
   readonly since?: Date | string;
@@ -237,22 +254,35 @@ export class FluxClient {
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
     let cursor: string | undefined;
     while (remaining > 0) {
-      const path = withQuery('/api/state/entities', {
-        prefix: options.prefix,
-        namespace: options.namespace,
+      const page = await this.listPage({
+        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
         limit: sinceMs === undefined ? Math.min(pageSize, remaining) : pageSize,
-        cursor,
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
-      const response = await this.request<Entity[]>({ method: 'GET', path, token: this.token, signal: options.signal });
-      for (const entity of response.body) {
+      for (const entity of page.entities) {
         if (sinceMs !== undefined && !(Date.parse(entity.lastUpdated) >= sinceMs)) continue;
         yield entity;
         remaining -= 1;
         if (remaining <= 0) return;
       }
-      cursor = response.headers.get(NEXT_CURSOR_HEADER) ?? undefined;
-      if (cursor === undefined || cursor === '') return;
+      cursor = page.nextCursor;
+      if (cursor === undefined) return;
     }
+  }
+
+  /** One page of entities and the cursor of the next (for paging across calls, as an agent does). */
+  async listPage(options: ListPageOptions): Promise<EntityPage> {
+    const path = withQuery('/api/state/entities', {
+      prefix: options.prefix,
+      namespace: options.namespace,
+      limit: options.limit,
+      cursor: options.cursor,
+    });
+    const response = await this.request<Entity[]>({ method: 'GET', path, token: this.token, signal: options.signal });
+    const nextCursor = response.headers.get(NEXT_CURSOR_HEADER) ?? '';
+    return { entities: response.body, ...(nextCursor === '' ? {} : { nextCursor }) };
   }
 
   async listAll(options: ListOptions = {}): Promise<Entity[]> {

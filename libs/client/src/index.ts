@@ -14,6 +14,8 @@ export {
   type FluxClientOptions,
   type HistoryOptions,
   type ListOptions,
+  type ListPageOptions,
+  type EntityPage,
 } from './flux-client.js';
 export { ClientErrorCode, FluxError, FluxHttpError, FluxNetworkError, FluxTimeoutError } from './errors.js';
 export type { FetchFunction } from './http-transport.js';

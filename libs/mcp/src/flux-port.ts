@@ -1,22 +1,19 @@
-import type { BatchResult, DeleteResult, Entity, HistoryEvent, PublishInput, PublishResult, Watch, WatchOptions } from '@flux/client';
-
-export interface ListPageOptions {
-  prefix?: string;
-  namespace?: string;
-  limit: number;
-  /** The `nextCursor` of the previous page. */
-  cursor?: string;
-}
-
-export interface EntityPage {
-  entities: Entity[];
-  /** Present while more entities match. */
-  nextCursor?: string;
-}
+import type {
+  BatchResult,
+  DeleteResult,
+  Entity,
+  EntityPage,
+  HistoryEvent,
+  ListPageOptions,
+  PublishInput,
+  PublishResult,
+  Watch,
+  WatchOptions,
+} from '@flux/client';
 
 /**
- * What the MCP server asks of Flux: the part of @flux/client's FluxClient its tools call, plus
- * one page of a list with its cursor (an agent pages through a list across calls). Tools are
+ * What the MCP server asks of Flux: the part of @flux/client's FluxClient its tools call (a list
+ * is asked page by page: an agent pages through it across calls). Tools are
  * written against this interface; `clientPort` makes one of a FluxClient.
  */
 export interface FluxPort {
