@@ -1,6 +1,7 @@
 import type { LogPosition } from './change.js';
 import type { Properties } from './envelope.js';
 import { encodePosition } from './position.js';
+import type { EntityTtl } from './ttl.js';
 
 /** An entity as the state store keeps it. */
 export interface StoredEntity {
@@ -14,6 +15,8 @@ export interface StoredEntity {
    * were kept; their next event sets it.
    */
   readonly position?: LogPosition;
+  /** Set while the entity has a ttl (see ttl.ts). */
+  readonly ttl?: EntityTtl;
 }
 
 /** An entity as the API returns it. */
@@ -24,7 +27,13 @@ export interface EntityView {
   readonly version: number;
   /** Position token of the last event applied (see position.ts), when known. */
   readonly position?: string;
+  /** Only on entities with a ttl: its length, and when the entity expires (ISO 8601). */
+  readonly ttlSeconds?: number;
+  readonly expiresAt?: string;
 }
+
+const ttlView = (ttl: EntityTtl | undefined): { ttlSeconds?: number; expiresAt?: string } =>
+  ttl === undefined ? {} : { ttlSeconds: ttl.seconds, expiresAt: new Date(ttl.expiresAt).toISOString() };
 
 export const toEntityView = (id: string, entity: StoredEntity): EntityView => ({
   id,
@@ -32,4 +41,5 @@ export const toEntityView = (id: string, entity: StoredEntity): EntityView => ({
   lastUpdated: new Date(entity.lastUpdated).toISOString(),
   version: entity.version,
   ...(entity.position === undefined ? {} : { position: encodePosition(entity.position) }),
+  ...ttlView(entity.ttl),
 });

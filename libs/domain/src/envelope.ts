@@ -25,6 +25,11 @@ export interface FluxEvent {
   readonly if_version?: number;
   /** Apply only if the entity does not exist. */
   readonly if_absent?: true;
+  /**
+   * Seconds without an update after which the entity is deleted (see ttl.ts); null clears the
+   * entity's ttl, absent keeps it.
+   */
+  readonly ttl_seconds?: number | null;
 }
 
 export const STREAM_PATTERN = /^[a-z0-9]+(\.[a-z0-9]+)*$/;
@@ -44,6 +49,9 @@ const requiredString = (what: string) =>
     .refine(isWellFormedText, { error: ILL_FORMED_TEXT, abort: true });
 
 const optionalString = () => z.string({ error: 'must be a string' }).refine(isWellFormedText, { error: ILL_FORMED_TEXT }).optional();
+
+/** The longest ttl_seconds an event may set: one year. */
+export const MAX_TTL_SECONDS = 31_536_000;
 
 /** The latest instant a JavaScript Date can hold: later timestamps could not be shown as ISO 8601. */
 export const MAX_TIMESTAMP_MS = 8.64e15;
@@ -107,6 +115,17 @@ export const eventEnvelopeSchema = z.object({
     .boolean({ error: (issue) => `must be true or false, got ${describe(issue.input)}` })
     .optional()
     .describe('true: apply only if the entity does not exist when the event is applied; else 409. Not together with if_version'),
+  ttl_seconds: z
+    .number({ error: (issue) => `must be an integer number of seconds or null, got ${describe(issue.input)}` })
+    .int({ error: 'must be an integer number of seconds or null' })
+    .min(1, { error: 'must be at least 1' })
+    .max(MAX_TTL_SECONDS, { error: `must be at most ${MAX_TTL_SECONDS} (one year)` })
+    .nullable()
+    .optional()
+    .describe(
+      'Delete the entity once it has not been updated for this many seconds (a tombstone in the log). ' +
+        'Later events without ttl_seconds keep the ttl (each update restarts it); null clears it',
+    ),
 });
 
 export type EventEnvelopeInput = z.input<typeof eventEnvelopeSchema>;
@@ -131,7 +150,7 @@ export function parseEnvelope(input: unknown, newEventId: IdGenerator = defaultE
   }
   const result = eventEnvelopeSchema.safeParse(input);
   if (!result.success) throw new FluxError(ErrorCode.Validation, formatIssues(result.error.issues));
-  const { eventId, stream, source, timestamp, payload, key, schema, if_version: ifVersion, if_absent: ifAbsent } = result.data;
+  const { eventId, stream, source, timestamp, payload, key, schema, if_version: ifVersion, if_absent: ifAbsent, ttl_seconds: ttl } = result.data;
   if (ifVersion !== undefined && ifAbsent !== undefined) {
     throw new FluxError(ErrorCode.Validation, 'if_version and if_absent must not both be given (if_version: 0 also means "must not exist")');
   }
@@ -145,6 +164,7 @@ export function parseEnvelope(input: unknown, newEventId: IdGenerator = defaultE
     ...(schema === undefined ? {} : { schema }),
     ...(ifVersion === undefined ? {} : { if_version: ifVersion }),
     ...(ifAbsent === true ? { if_absent: true as const } : {}),
+    ...(ttl === undefined ? {} : { ttl_seconds: ttl }),
   };
 }
 

@@ -7,6 +7,8 @@ export const ErrorCode = {
   Unauthorized: 'FLUX_UNAUTHORIZED',
   Forbidden: 'FLUX_FORBIDDEN',
   NotFound: 'FLUX_NOT_FOUND',
+  /** A point-in-time read (`at`) earlier than the entity's retained history reaches. */
+  OutsideHistory: 'FLUX_OUTSIDE_HISTORY',
   Conflict: 'FLUX_CONFLICT',
   /**
    * An event's condition (if_version, if_absent) did not hold when its reducer applied it. Named

@@ -19,3 +19,5 @@ export * from './entity-bounds.js';
 export * from './delete-selector.js';
 export * from './position.js';
 export * from './condition.js';
+export * from './ttl.js';
+export * from './entity-at.js';

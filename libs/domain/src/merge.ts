@@ -1,6 +1,7 @@
 import { DELETED_PROPERTY, type FluxEvent, type Properties } from './envelope.js';
 import type { LogPosition } from './change.js';
 import type { StoredEntity } from './entity.js';
+import { ttlAfter } from './ttl.js';
 
 export interface PropertyChange {
   readonly property: string;
@@ -72,6 +73,7 @@ export class MergeBatch {
       }
       changes.push({ property: key, value });
     }
+    const ttl = ttlAfter(current, event, storedAt);
     return {
       kind: 'upsert',
       created: current === undefined,
@@ -81,6 +83,7 @@ export class MergeBatch {
         version: (current?.version ?? 0) + 1,
         lastUpdated: storedAt,
         ...(position === undefined ? {} : { position }),
+        ...(ttl === undefined ? {} : { ttl }),
       },
     };
   }

@@ -14,7 +14,7 @@ import {
 } from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, PartitionClaim, PartitionCommit, StateStore } from '@flux/core';
 import { openLmdbEnvironment } from './lmdb-environment.js';
-import { entityIdOf, entityKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
+import { entityIdOf, entityKey, expiryIdOf, expiryKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
 
 // `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
 // once, and the transaction's own promise (awaited by the caller) reports whether it committed.
@@ -60,6 +60,8 @@ export class LmdbStateStore implements StateStore {
   /** Count key (a namespace, or '') → entities; ordered-binary keys accept ''. */
   private readonly countsDb: Database<number, string>;
   private readonly metaDb: Database<number, string>;
+  /** expiryKey(partition, expiresAt, id) → '' : the entities with a ttl, soonest first. */
+  private readonly expiriesDb: Database<string, Buffer>;
   private closing: Promise<void> | undefined;
 
   private constructor(private readonly root: RootDatabase) {
@@ -69,6 +71,7 @@ export class LmdbStateStore implements StateStore {
     this.partitionsDb = root.openDB<PartitionMeta, number>('partitions', { keyEncoding: 'uint32' });
     this.countsDb = root.openDB<number, string>('counts', {});
     this.metaDb = root.openDB<number, string>('meta', {});
+    this.expiriesDb = root.openDB<string, Buffer>('expiries', { encoding: 'string', keyEncoding: 'binary' });
   }
 
   static open(options: LmdbStateStoreOptions): LmdbStateStore {
@@ -196,6 +199,10 @@ export class LmdbStateStore implements StateStore {
       // Deletes first: an id in both lists ends up with its upserted state.
       for (const id of commit.deletes) void this.entitiesDb.remove(entityKey(id));
       for (const { key, json } of upserts) void this.entitiesDb.put(key, json);
+      for (const { id, previous, next } of commit.expiries ?? []) {
+        if (previous !== undefined) void this.expiriesDb.remove(expiryKey(claim.partition, previous, id));
+        if (next !== undefined) void this.expiriesDb.put(expiryKey(claim.partition, next, id), '');
+      }
       // History of offsets past the applied one cannot be stored yet: only a replay needs the
       // per-entry existence check.
       this.appendHistory(history, oldestOffset <= stored.appliedOffset);
@@ -217,6 +224,13 @@ export class LmdbStateStore implements StateStore {
         `partition ${claim.partition} is owned by a newer claim (epoch ${current?.epoch ?? 'none'}, this claim has ${claim.epoch})`,
       );
     }
+  }
+
+  async expiredEntities(partition: number, nowMs: number, limit: number): Promise<readonly string[]> {
+    assertPartition(partition);
+    if (!(limit >= 1)) return [];
+    const keys = this.expiriesDb.getKeys({ start: expiryKey(partition, 0), end: expiryKey(partition, nowMs + 1), limit });
+    return [...keys].map(expiryIdOf);
   }
 
   /** Resolves once every commit made so far is on disk. */

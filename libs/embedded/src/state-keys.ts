@@ -35,3 +35,17 @@ export const historyStart = (id: string): Buffer => Buffer.concat([entityKey(id)
 
 /** Exclusive upper bound of an entity's history keys. */
 export const historyEnd = (id: string): Buffer => Buffer.concat([entityKey(id), Buffer.of(AFTER_SEPARATOR)]);
+
+/**
+ * Expiry index keys: partition (4 bytes), expiry in epoch milliseconds (8 bytes), both
+ * big-endian, then the id: one partition's keys are contiguous and sort soonest first.
+ */
+export function expiryKey(partition: number, expiresAt: number, id = ''): Buffer {
+  const key = Buffer.alloc(12 + Buffer.byteLength(id, 'utf8'));
+  key.writeUInt32BE(partition, 0);
+  key.writeBigUInt64BE(BigInt(Math.max(0, expiresAt)), 4);
+  key.write(id, 12, 'utf8');
+  return key;
+}
+
+export const expiryIdOf = (key: Buffer): string => key.toString('utf8', 12);

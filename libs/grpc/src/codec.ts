@@ -5,6 +5,7 @@ import {
   type ChangeRecord,
   type CommitProgress,
   type EntityCounts,
+  type EntityTtl,
   type EventOutcome,
   type FluxEvent,
   type LogPosition,
@@ -66,6 +67,13 @@ function parseObject(json: string, what: string): Properties {
 const positionToProto = (position: LogPosition | undefined): { partition?: number; offset?: number } =>
   position === undefined ? {} : { partition: uint32(position.partition), offset: int64(position.offset) };
 
+const ttlToProto = (ttl: EntityTtl | undefined): { ttlSeconds?: number; expiresAtMs?: number } =>
+  ttl === undefined ? {} : { ttlSeconds: int64(ttl.seconds), expiresAtMs: int64(ttl.expiresAt) };
+
+/** The entity's ttl from a message (both fields, or neither). */
+export const ttlFromProto = (entity: ProtoEntity): EntityTtl | undefined =>
+  entity.ttlSeconds === undefined || entity.expiresAtMs === undefined ? undefined : { seconds: entity.ttlSeconds, expiresAt: entity.expiresAtMs };
+
 /** The entity's position from a message (both fields, or neither). */
 export const positionFromProto = (entity: ProtoEntity): LogPosition | undefined =>
   entity.partition === undefined || entity.offset === undefined ? undefined : { partition: entity.partition, offset: entity.offset };
@@ -76,15 +84,17 @@ export const entityToProto = (id: string, entity: StoredEntity): ProtoEntity => 
   version: int64(entity.version),
   lastUpdatedMs: int64(entity.lastUpdated),
   ...positionToProto(entity.position),
+  ...ttlToProto(entity.ttl),
 });
 
 export function entityJsonToProto(id: string, storedJson: string): ProtoEntity {
-  const { propertiesJson, version, lastUpdated, position } = splitEntityJson(storedJson);
-  return { id, propertiesJson, version: int64(version), lastUpdatedMs: int64(lastUpdated), ...positionToProto(position) };
+  const { propertiesJson, version, lastUpdated, position, ttl } = splitEntityJson(storedJson);
+  return { id, propertiesJson, version: int64(version), lastUpdatedMs: int64(lastUpdated), ...positionToProto(position), ...ttlToProto(ttl) };
 }
 
 export function entityFromProto(entity: ProtoEntity): EntityRecord {
   const position = positionFromProto(entity);
+  const ttl = ttlFromProto(entity);
   return {
     id: entity.id,
     entity: {
@@ -92,6 +102,7 @@ export function entityFromProto(entity: ProtoEntity): EntityRecord {
       version: entity.version,
       lastUpdated: entity.lastUpdatedMs,
       ...(position === undefined ? {} : { position }),
+      ...(ttl === undefined ? {} : { ttl }),
     },
   };
 }

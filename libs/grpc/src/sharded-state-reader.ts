@@ -1,7 +1,7 @@
 import { Metadata, status as GrpcStatus, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
 import type { EntityPage, EntityRecord, HistoryQuery, ShardCallObserver, StateReader } from '@flux/core';
-import { entityFromProto, int64, positionFromProto, storedEventFromProto, uint32 } from './codec.js';
+import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
 import { fluxErrorFromCall } from './status.js';
 
@@ -66,7 +66,7 @@ export class ShardedStateReader implements StateReader {
     // The shard sent the properties as JSON: they travel on without being decoded here.
     return entity === undefined
       ? undefined
-      : storedEntityJson(entity.propertiesJson, entity.version, entity.lastUpdatedMs, positionFromProto(entity));
+      : storedEntityJson(entity.propertiesJson, entity.version, entity.lastUpdatedMs, positionFromProto(entity), ttlFromProto(entity));
   }
 
   async listEntities(query: EntityQuery): Promise<EntityPage> {

@@ -92,8 +92,19 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
   }
   changed.sort((a, b) => a.offset - b.offset);
 
+  const expirySets: string[] = [];
+  const expiryRemovals: string[] = [];
+  for (const { id, next } of commit.expiries ?? []) {
+    if (next === undefined) {
+      expiryRemovals.push(id);
+    } else {
+      requireInteger(next, `expiry of ${JSON.stringify(id)}`);
+      expirySets.push(String(next), id);
+    }
+  }
+
   return {
-    keys: [keys.meta, keys.entities, keys.ids, keys.counts, keys.changes, ...historyKeys],
+    keys: [keys.meta, keys.entities, keys.ids, keys.counts, keys.changes, keys.expiries, ...historyKeys],
     args: [
       String(claim.epoch),
       String(commit.lastOffset),
@@ -104,11 +115,15 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
       String(commit.upserts.length),
       String(countEntries),
       changed.length === 0 ? '' : encodeChanges(changed),
+      String(expirySets.length / 2),
+      String(expiryRemovals.length),
       ...commit.deletes,
       ...upserts,
       ...counts,
       ...historySizes,
       ...historyJson,
+      ...expirySets,
+      ...expiryRemovals,
     ],
   };
 }

@@ -35,6 +35,8 @@ export interface PartitionKeys {
   readonly counts: string;
   /** Stream of change summaries, one entry per entity changed by a commit. */
   readonly changes: string;
+  /** Sorted set of the ids of entities with a ttl, scored by their expiry (epoch ms). */
+  readonly expiries: string;
   /** List of one entity's StoredEvent JSON, newest first. */
   history(entityId: string): string;
 }
@@ -47,6 +49,7 @@ export function partitionKeys(prefix: string, partition: number): PartitionKeys 
     ids: `${base}ids`,
     counts: `${base}counts`,
     changes: `${base}changes`,
+    expiries: `${base}expiries`,
     // The id follows the tag, so any id (braces included) leaves the slot unchanged.
     history: (entityId) => `${base}h:${entityId}`,
   };

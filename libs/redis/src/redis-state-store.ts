@@ -186,6 +186,14 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
     });
   }
 
+  async expiredEntities(partition: number, nowMs: number, limit: number): Promise<readonly string[]> {
+    const keys = this.keysOf(partition);
+    return storeCall('expiredEntities', async () => {
+      if (!(limit >= 1)) return [];
+      return this.client.zrangebyscore(keys.expiries, '-inf', Math.floor(nowMs), 'LIMIT', 0, Math.floor(limit));
+    });
+  }
+
   /**
    * Change summaries of a partition after a log offset (a subscriber's last seen position), in
    * commit order, at most `limit`: what a subscriber needs to resume without gaps (it resumes

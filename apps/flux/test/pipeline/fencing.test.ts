@@ -47,6 +47,10 @@ class RecordingWriter implements PartitionStateWriter {
     return this.store.loadEntities(partition, ids);
   }
 
+  expiredEntities(partition: number, nowMs: number, limit: number) {
+    return this.store.expiredEntities(partition, nowMs, limit);
+  }
+
   async commit(claim: Parameters<PartitionStateWriter['commit']>[0], commit: PartitionCommit): Promise<void> {
     const gate = this.gate;
     if (gate !== undefined) {

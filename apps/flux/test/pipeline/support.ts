@@ -211,6 +211,7 @@ export function crashingAtCommit(
     claimPartition: (partition) => store.claimPartition(partition),
     claimEpoch: (partition) => store.claimEpoch(partition),
     loadEntities: (partition, ids) => store.loadEntities(partition, ids),
+    expiredEntities: (partition, nowMs, limit) => store.expiredEntities(partition, nowMs, limit),
     async commit(claim, commit) {
       if (++commits !== nth) return store.commit(claim, commit);
       if (reachesStore) await store.commit(claim, commit);

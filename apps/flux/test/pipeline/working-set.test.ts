@@ -31,6 +31,7 @@ const counting = (store: PartitionStateWriter): PartitionStateWriter => ({
   claimPartition: (partition) => store.claimPartition(partition),
   claimEpoch: (partition) => store.claimEpoch(partition),
   commit: (claim, commit) => store.commit(claim, commit),
+  expiredEntities: (partition, nowMs, limit) => store.expiredEntities(partition, nowMs, limit),
   loadEntities: (partition, ids) => {
     loads.push(...ids);
     return store.loadEntities(partition, ids);

@@ -9,6 +9,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
+  [ErrorCode.OutsideHistory]: 410,
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.Timeout]: 408,
   [ErrorCode.Conflict]: 409,

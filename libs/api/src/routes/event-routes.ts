@@ -76,7 +76,7 @@ const batchResult = z.object({
   results: z.array(z.union([publishResult, batchFailure])),
 });
 
-const ISO_8601 = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+export const ISO_8601 = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 const historyQuery = z.object({
   entity: entityIdParam(z.string({ error: 'is required' }).min(1, { error: 'is required' })),
   since: ISO_8601.optional(),

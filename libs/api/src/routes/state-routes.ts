@@ -14,11 +14,12 @@ import {
   positionParam,
   toEntityView,
 } from '@flux/domain';
+import { readEntityAt } from '@flux/core';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, idFragmentParam, parseInput, positionTokenParam, positiveIntegerParam, waitTimeoutParam } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
-import { positionFieldsSchema } from './event-routes.js';
+import { ISO_8601, positionFieldsSchema } from './event-routes.js';
 
 export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
 
@@ -31,6 +32,8 @@ const entitySchema = z.object({
     .string()
     .optional()
     .describe('Position token of the last event applied to the entity (absent on entities not changed since positions were kept)'),
+  ttlSeconds: z.number().int().optional().describe('Only on entities with a ttl (ttl_seconds): its length in seconds'),
+  expiresAt: z.string().optional().describe('Only on entities with a ttl: when the entity is deleted unless updated before'),
 });
 
 /** `?min_position=&timeout_ms=`: read only once the state reflects a position (read-your-writes). */
@@ -39,6 +42,9 @@ const readQuery = z.object({
     .optional()
     .describe("A position token from a write's answer: wait until that partition is applied at least that far, then read"),
   timeout_ms: waitTimeoutParam.optional(),
+  at: ISO_8601.optional().describe(
+    "ISO 8601 time: the entity as it was then, rebuilt from its retained history (its newest 500 events); 404 when it did not exist then, 410 FLUX_OUTSIDE_HISTORY when the history does not reach back that far",
+  ),
 });
 
 /** A cursor encodes one id (at most 512 characters, 4 UTF-8 bytes each at worst) in base64url. */
@@ -149,14 +155,15 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
     app,
     'GET',
     routeDoc({
-      summary: 'Get one entity (with min_position: once the state reflects that position)',
+      summary: 'Get one entity (with min_position: once the state reflects that position; with at: as it was at that time)',
       tags: ['state'],
       params: idParams,
       querystring: readQuery,
       responses: {
         200: { description: 'The entity', schema: entitySchema },
-        400: 'Invalid id, or a min_position that is not a position of this log',
-        404: 'Entity not found',
+        400: 'Invalid id, at not ISO 8601, or a min_position that is not a position of this log',
+        404: 'Entity not found (with at: it did not exist at that time)',
+        410: 'FLUX_OUTSIDE_HISTORY: at is earlier than the entity’s retained history reaches',
         503: 'State store unavailable, or too many requests waiting',
         504: 'min_position not applied within timeout_ms',
       },
@@ -169,6 +176,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
         if (deps.applied === undefined) throw new FluxError(ErrorCode.NotConfigured, 'this server cannot wait for positions to be applied');
         await deps.applied.waitForPosition(position, query.timeout_ms ?? deps.waitTimeoutMs);
       }
+      if (query.at !== undefined) return toEntityView(id, await readEntityAt(deps.reader, id, Date.parse(query.at), deps.partitionCount));
       const json = await deps.reader.getEntityJson(id);
       if (json === undefined) throw new FluxError(ErrorCode.NotFound, 'Entity not found');
       // Spliced from the stored JSON: a large entity is never decoded and re-encoded to answer.

@@ -52,6 +52,7 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
     feed,
     logger: logger.child({ component: 'reducer' }),
     entityBound: settings.entityBound,
+    ttlSweep: settings.ttlSweep,
     onRefused: (reason) => observer.refused(reason),
     onFenced: (partition, detectedBy) => observer.fenced(partition, detectedBy),
     onCommitted: (partition, lastOffset, events, commit) => {

@@ -50,6 +50,12 @@ export interface Settings {
     /** Open connections per client address (0: unlimited); more are refused with 429. */
     readonly maxConnectionsPerAddress: number;
   };
+  /** How partition writers find and delete expired entities (ttl_seconds). */
+  readonly ttlSweep: {
+    readonly intervalMs: number;
+    /** Entities one partition deletes per tick at most. */
+    readonly maxPerTick: number;
+  };
   readonly github: {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
@@ -214,6 +220,10 @@ export function readSettings(read: EnvReader): Settings {
       maxBufferedBytes: read.integer('FLUX_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxSubscriptionBytes: read.integer('FLUX_WS_MAX_SUBSCRIPTION_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
       maxConnectionsPerAddress: read.integer('FLUX_WS_MAX_CONNECTIONS_PER_ADDRESS', 256, 0, 1_000_000),
+    },
+    ttlSweep: {
+      intervalMs: read.integer('FLUX_TTL_SWEEP_INTERVAL_MS', 1000, 10, 3_600_000),
+      maxPerTick: read.integer('FLUX_TTL_SWEEP_MAX_PER_TICK', 1000, 1, 100_000),
     },
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),

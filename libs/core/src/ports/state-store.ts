@@ -49,6 +49,16 @@ export interface HistoryEntry {
   readonly encodedEvent?: string;
 }
 
+/**
+ * An entity whose expiry (see ttl.ts in @flux/domain) a commit changes: the store's expiry index
+ * drops `previous` and adds `next` (either absent: none).
+ */
+export interface ExpiryChange {
+  readonly id: string;
+  readonly previous?: number;
+  readonly next?: number;
+}
+
 /** Everything one reducer batch changes, committed atomically with its offset. */
 export interface PartitionCommit {
   /** Offset of the last log record this commit reflects. */
@@ -59,6 +69,8 @@ export interface PartitionCommit {
   /** Entity count changes per namespace key (see `countKey`). */
   readonly countDeltas: Readonly<Record<string, number>>;
   readonly eventsApplied: number;
+  /** Changes to the partition's expiry index (absent: none). */
+  readonly expiries?: readonly ExpiryChange[];
 }
 
 /** The write side, used only by the reducer that owns a partition. */
@@ -80,6 +92,12 @@ export interface PartitionStateWriter {
    * offset. Rejects with a FluxError of code FLUX_FENCED when a newer claim exists.
    */
   commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void>;
+  /**
+   * Entities of the partition whose expiry is at or before `nowMs`, soonest first, at most
+   * `limit`: from the expiry index each commit keeps together with the state, so they are found
+   * after a restart or a handover too.
+   */
+  expiredEntities(partition: number, nowMs: number, limit: number): Promise<readonly string[]>;
 }
 
 export interface StateStore extends StateReader, PartitionStateWriter {

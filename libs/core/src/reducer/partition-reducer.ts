@@ -18,8 +18,9 @@ import {
 import type { Logger } from 'pino';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
-import type { HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
+import type { ExpiryChange, HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
 import { EntityWorkingSet } from './entity-working-set.js';
+import { TtlSweeper, type TtlSweepSettings } from './ttl-sweeper.js';
 
 export interface PartitionReducerOptions {
   readonly partition: number;
@@ -56,6 +57,8 @@ export interface PartitionReducerOptions {
    * process, see ReducerGroup); a reducer of its own when absent.
    */
   readonly workingSet?: EntityWorkingSet;
+  /** How the partition's expired entities are found and deleted (off when absent). */
+  readonly ttlSweep?: TtlSweepSettings;
 }
 
 /** What one commit took: the records it covered (applied or not) and the store's commit time. */
@@ -76,6 +79,7 @@ type ReducerState =
       readonly claim: PartitionClaim;
       readonly subscription: LogSubscription;
       readonly claimCheck: NodeJS.Timeout | undefined;
+      readonly sweeper: TtlSweeper | undefined;
     }
   | { readonly phase: 'stopped'; readonly subscription: LogSubscription | undefined };
 
@@ -131,7 +135,20 @@ export class PartitionReducer {
     const interval = this.options.claimCheckIntervalMs;
     const claimCheck = interval === undefined ? undefined : setInterval(() => void this.checkClaim(claim), interval);
     claimCheck?.unref();
-    this.state = { phase: 'running', claim, subscription, claimCheck };
+    const sweep = this.options.ttlSweep;
+    const sweeper =
+      sweep === undefined
+        ? undefined
+        : new TtlSweeper({
+            partition: this.partition,
+            log: this.options.log,
+            store: this.options.store,
+            logger: this.options.logger,
+            settings: sweep,
+            appliedOffset: () => this.applied,
+          });
+    sweeper?.start();
+    this.state = { phase: 'running', claim, subscription, claimCheck, sweeper };
   }
 
   /** Resolves once every record up to `offset` is applied. */
@@ -161,6 +178,7 @@ export class PartitionReducer {
     }
     if (state.phase === 'running') {
       clearInterval(state.claimCheck);
+      state.sweeper?.stop();
       this.state = { phase: 'stopped', subscription: state.subscription };
     }
     return state.subscription;
@@ -214,6 +232,9 @@ export class PartitionReducer {
     // Every entity of the batch is the reducer's own (see load), so events merge in place.
     const merge = new MergeBatch();
     for (const entity of current.values()) if (entity !== undefined) merge.adopt(entity.properties);
+    // Expiries as the store's index has them, to tell it what the batch changed.
+    const expiryBefore = new Map<string, number | undefined>();
+    for (const [id, entity] of current) expiryBefore.set(id, entity?.ttl?.expiresAt);
     const bound = this.options.entityBound;
 
     for (const { record, event } of decoded) {
@@ -297,15 +318,27 @@ export class PartitionReducer {
 
     const upserts: { id: string; entity: StoredEntity }[] = [];
     const deletes: string[] = [];
+    const expiries: ExpiryChange[] = [];
     for (const id of touched) {
       const entity = current.get(id);
       if (entity === undefined) deletes.push(id);
       else upserts.push({ id, entity });
+      const previous = expiryBefore.get(id);
+      const next = entity?.ttl?.expiresAt;
+      if (previous !== next) expiries.push({ id, ...(previous === undefined ? {} : { previous }), ...(next === undefined ? {} : { next }) });
     }
     const lastOffset = records[records.length - 1]!.offset;
     const commitStarted = performance.now();
     try {
-      await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+      await this.options.store.commit(claim, {
+        lastOffset,
+        upserts,
+        deletes,
+        history,
+        countDeltas,
+        eventsApplied,
+        ...(expiries.length === 0 ? {} : { expiries }),
+      });
     } catch (error) {
       if (isFluxError(error) && error.code === ErrorCode.Fenced) this.options.onFenced?.(this.partition, 'commit');
       throw error;

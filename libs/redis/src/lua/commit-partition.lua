@@ -4,12 +4,14 @@
 -- together or not at all (invariants 1 and 2). The argument layout is built by
 -- `encodeCommit` (commit-arguments.ts); keep the two in step.
 --
--- KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
+-- KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6 expiries, 7.. one history list per
+--       entity.
 -- ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
 --       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
---       (JSON text, '' when none), then in order:
+--       (JSON text, '' when none), 10 #expiries set, 11 #expiries removed, then in order:
 --       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
---       history sizes (one per history key) | history JSON (grouped by key, oldest first).
+--       history sizes (one per history key) | history JSON (grouped by key, oldest first) |
+--       expiries set (epoch ms, id) | expiries removed (id).
 --
 -- Entity and event JSON pass through as opaque strings: Lua never decodes or re-encodes them
 -- (cjson would turn 9007199254740991 into 9.007199254741e+15 and `{}` into `[]`).
@@ -21,7 +23,7 @@
 --
 -- Replies: {'ok'}; {'fenced', stored epoch}; {'applied', stored offset} when the commit's
 -- offset is already reflected (a resent command), nothing written; {'wrongtype', key}.
-local meta, entities, ids, counts, changes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local meta, entities, ids, counts, changes, expiries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 -- The fence: only the newest claim may write.
 local stored = redis.call('HMGET', meta, 'epoch', 'offset')
@@ -36,13 +38,14 @@ local function wrong_type(key, wanted)
   local actual = redis.call('TYPE', key)['ok']
   return actual ~= 'none' and actual ~= wanted
 end
-local expected = { 'hash', 'hash', 'zset', 'hash', 'stream' }
-for i = 1, 5 do
+local expected = { 'hash', 'hash', 'zset', 'hash', 'stream', 'zset' }
+for i = 1, 6 do
   if wrong_type(KEYS[i], expected[i]) then return {'wrongtype', KEYS[i]} end
 end
 
 local historyMax = tonumber(ARGV[4])
 local nDeletes, nUpserts, nCounts = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local nExpirySets, nExpiryRemovals = tonumber(ARGV[10]), tonumber(ARGV[11])
 
 -- unpack() is bounded by Lua's C stack (8000 slots): pass arguments in pieces.
 local CHUNK = 1000
@@ -73,12 +76,12 @@ end
 -- many to TYPE-check each) fails its LPUSH, and the lists pushed so far are popped again, so
 -- the script still writes nothing. Oldest first, so after LPUSH the newest entry is at the head.
 -- Trimming waits until every push succeeded: what LTRIM drops could not be put back.
-local nHistoryKeys = #KEYS - 5
-local at = 10 + nDeletes + 2 * nUpserts + 2 * nCounts
+local nHistoryKeys = #KEYS - 6
+local at = 12 + nDeletes + 2 * nUpserts + 2 * nCounts
 local entry = at + nHistoryKeys
 local pushed, lengths = {}, {}
 for k = 1, nHistoryKeys do
-  local key = KEYS[5 + k]
+  local key = KEYS[6 + k]
   local n = tonumber(ARGV[at + k - 1])
   pushed[k], lengths[k] = 0, 0
   if n > 0 then
@@ -86,7 +89,7 @@ for k = 1, nHistoryKeys do
     local length = redis.pcall('LPUSH', key, unpack(ARGV, entry, first))
     if type(length) == 'table' then
       for p = 1, k - 1 do
-        if pushed[p] > 0 then redis.call('LPOP', KEYS[5 + p], pushed[p]) end
+        if pushed[p] > 0 then redis.call('LPOP', KEYS[6 + p], pushed[p]) end
       end
       return {'wrongtype', key}
     end
@@ -96,10 +99,17 @@ for k = 1, nHistoryKeys do
   end
 end
 for k = 1, nHistoryKeys do
-  if lengths[k] > historyMax then redis.call('LTRIM', KEYS[5 + k], 0, historyMax - 1) end
+  if lengths[k] > historyMax then redis.call('LTRIM', KEYS[6 + k], 0, historyMax - 1) end
 end
 
-at = 10
+-- The expiry index, scored by epoch milliseconds (ZADD moves a member that has a score).
+if nExpirySets > 0 then
+  call_chunked('ZADD', expiries, entry, entry + 2 * nExpirySets - 1, 2)
+  entry = entry + 2 * nExpirySets
+end
+if nExpiryRemovals > 0 then call_chunked('ZREM', expiries, entry, entry + nExpiryRemovals - 1, 1) end
+
+at = 12
 
 -- Deletes before upserts: an id in both ends up with its upserted state.
 if nDeletes > 0 then

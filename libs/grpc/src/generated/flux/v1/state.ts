@@ -88,7 +88,12 @@ export interface Entity {
    * positions were kept.
    */
   partition?: number | undefined;
-  offset?: number | undefined;
+  offset?:
+    | number
+    | undefined;
+  /** Set only on entities with a ttl: its length, and when the entity expires (epoch ms). */
+  ttlSeconds?: number | undefined;
+  expiresAtMs?: number | undefined;
 }
 
 export interface GetEntityRequest {
@@ -234,7 +239,16 @@ export interface ChangeRecord_Delete {
 }
 
 function createBaseEntity(): Entity {
-  return { id: "", propertiesJson: "", version: 0, lastUpdatedMs: 0, partition: undefined, offset: undefined };
+  return {
+    id: "",
+    propertiesJson: "",
+    version: 0,
+    lastUpdatedMs: 0,
+    partition: undefined,
+    offset: undefined,
+    ttlSeconds: undefined,
+    expiresAtMs: undefined,
+  };
 }
 
 export const Entity: MessageFns<Entity> = {
@@ -256,6 +270,12 @@ export const Entity: MessageFns<Entity> = {
     }
     if (message.offset !== undefined) {
       writer.uint32(48).int64(message.offset);
+    }
+    if (message.ttlSeconds !== undefined) {
+      writer.uint32(56).int64(message.ttlSeconds);
+    }
+    if (message.expiresAtMs !== undefined) {
+      writer.uint32(64).int64(message.expiresAtMs);
     }
     return writer;
   },
@@ -321,6 +341,22 @@ export const Entity: MessageFns<Entity> = {
             message.offset = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ttlSeconds = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -349,6 +385,16 @@ export const Entity: MessageFns<Entity> = {
         : 0,
       partition: isSet(object.partition) ? globalThis.Number(object.partition) : undefined,
       offset: isSet(object.offset) ? globalThis.Number(object.offset) : undefined,
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : undefined,
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : undefined,
     };
   },
 
@@ -372,6 +418,12 @@ export const Entity: MessageFns<Entity> = {
     if (message.offset !== undefined) {
       obj.offset = Math.round(message.offset);
     }
+    if (message.ttlSeconds !== undefined) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    if (message.expiresAtMs !== undefined) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
     return obj;
   },
 
@@ -386,6 +438,8 @@ export const Entity: MessageFns<Entity> = {
     message.lastUpdatedMs = object.lastUpdatedMs ?? 0;
     message.partition = object.partition ?? undefined;
     message.offset = object.offset ?? undefined;
+    message.ttlSeconds = object.ttlSeconds ?? undefined;
+    message.expiresAtMs = object.expiresAtMs ?? undefined;
     return message;
   },
 };
