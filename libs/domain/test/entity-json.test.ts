@@ -19,6 +19,8 @@ const storedEntity: fc.Arbitrary<StoredEntity> = fc.record(
     lastUpdated: fc.integer({ min: 0, max: 4_102_444_800_000 }),
     // Entities stored before positions were kept have none.
     position: fc.record({ partition: fc.integer({ min: 0, max: 1023 }), offset: fc.integer({ min: 0, max: 2 ** 50 }) }),
+    // Only entities given a ttl have one.
+    ttl: fc.record({ seconds: fc.integer({ min: 1, max: 31_536_000 }), expiresAt: fc.integer({ min: 0, max: 4_102_444_800_000 }) }),
   },
   { requiredKeys: ['properties', 'version', 'lastUpdated'] },
 );

@@ -43,7 +43,7 @@ const readQuery = z.object({
     .describe("A position token from a write's answer: wait until that partition is applied at least that far, then read"),
   timeout_ms: waitTimeoutParam.optional(),
   at: ISO_8601.optional().describe(
-    "ISO 8601 time: the entity as it was then, rebuilt from its retained history (its newest 500 events); 404 when it did not exist then, 410 FLUX_OUTSIDE_HISTORY when the history does not reach back that far",
+    'ISO 8601 time: the entity as it was then, rebuilt from its retained history (its newest 500 events); 404 when it did not exist then, 410 FLUX_OUTSIDE_HISTORY when the history does not reach back that far',
   ),
 });
 

@@ -31,6 +31,7 @@ const commitOf = (lastOffset: number, parts: CommitParts = {}): PartitionCommit 
   history: parts.history ?? [],
   countDeltas: parts.countDeltas ?? {},
   eventsApplied: parts.eventsApplied ?? 0,
+  ...(parts.expiries === undefined ? {} : { expiries: parts.expiries }),
 });
 
 const upserts = (...ids: string[]): EntityRecord[] => ids.map((id) => ({ id, entity: entity({ name: id }) }));
@@ -186,6 +187,79 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         (first.properties as Record<string, unknown>).name = 'merged in place';
         expect((await store.loadEntities(2, ['one'])).get('one')?.properties).toEqual({ name: 'one' });
         expect((await store.getEntity('one'))?.properties).toEqual({ name: 'one' });
+      });
+    });
+
+    describe('expiry index', () => {
+      const withTtl = (expiresAt: number): StoredEntity => ({ ...entity({ alive: true }), ttl: { seconds: 5, expiresAt } });
+
+      it('keeps entities with a ttl, and their ttl, with the state', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(3);
+        await store.commit(
+          claim,
+          commitOf(0, { upserts: [{ id: 'agent/a', entity: withTtl(T0 + 5000) }], expiries: [{ id: 'agent/a', next: T0 + 5000 }] }),
+        );
+        expect((await store.getEntity('agent/a'))?.ttl).toEqual({ seconds: 5, expiresAt: T0 + 5000 });
+        expect(JSON.parse((await store.getEntityJson('agent/a'))!)).toEqual(withTtl(T0 + 5000));
+        expect((await store.loadEntities(3, ['agent/a'])).get('agent/a')?.ttl).toEqual({ seconds: 5, expiresAt: T0 + 5000 });
+      });
+
+      it('lists the entities expired by a time, soonest first, per partition and bounded by limit', async () => {
+        const store = await fixture.open();
+        const three = await store.claimPartition(3);
+        const four = await store.claimPartition(4);
+        const records = [
+          { id: 'late', at: T0 + 3000 },
+          { id: 'soon', at: T0 + 1000 },
+          { id: 'mid', at: T0 + 2000 },
+        ];
+        await store.commit(
+          three,
+          commitOf(0, {
+            upserts: records.map(({ id, at }) => ({ id, entity: withTtl(at) })),
+            expiries: records.map(({ id, at }) => ({ id, next: at })),
+          }),
+        );
+        await store.commit(four, commitOf(0, { upserts: [{ id: 'other', entity: withTtl(T0) }], expiries: [{ id: 'other', next: T0 }] }));
+        expect(await store.expiredEntities(3, T0 + 999, 10)).toEqual([]);
+        expect(await store.expiredEntities(3, T0 + 2000, 10)).toEqual(['soon', 'mid']);
+        expect(await store.expiredEntities(3, T0 + 5000, 2)).toEqual(['soon', 'mid']);
+        expect(await store.expiredEntities(4, T0 + 5000, 10)).toEqual(['other']);
+      });
+
+      it('moves an entry when its expiry changes and drops it when the ttl is cleared or the entity deleted', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(3);
+        await store.commit(
+          claim,
+          commitOf(0, {
+            upserts: [
+              { id: 'a', entity: withTtl(T0) },
+              { id: 'b', entity: withTtl(T0) },
+              { id: 'c', entity: withTtl(T0) },
+            ],
+            expiries: ['a', 'b', 'c'].map((id) => ({ id, next: T0 })),
+          }),
+        );
+        await store.commit(
+          claim,
+          commitOf(1, { upserts: [{ id: 'a', entity: withTtl(T0 + 9000) }], expiries: [{ id: 'a', previous: T0, next: T0 + 9000 }] }),
+        );
+        await store.commit(claim, commitOf(2, { upserts: [{ id: 'b', entity: entity({}, 2) }], expiries: [{ id: 'b', previous: T0 }] }));
+        await store.commit(claim, commitOf(3, { deletes: ['c'], expiries: [{ id: 'c', previous: T0 }] }));
+        expect(await store.expiredEntities(3, T0 + 1000, 10)).toEqual([]);
+        expect(await store.expiredEntities(3, T0 + 9000, 10)).toEqual(['a']);
+      });
+
+      it('writes nothing to the index from a fenced commit', async () => {
+        const store = await fixture.open();
+        const old = await store.claimPartition(3);
+        await store.claimPartition(3);
+        await expect(
+          store.commit(old, commitOf(0, { upserts: [{ id: 'z', entity: withTtl(T0) }], expiries: [{ id: 'z', next: T0 }] })),
+        ).rejects.toMatchObject({ code: ErrorCode.Fenced });
+        expect(await store.expiredEntities(3, T0 + 1000, 10)).toEqual([]);
       });
     });
 
