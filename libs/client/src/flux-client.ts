@@ -65,6 +65,11 @@ export interface BatchOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface GetOptions {
+  /** A past time: the entity as it was then. */
+  readonly at?: Date | string;
+}
+
 export interface ListOptions {
   /** Ids starting with this. */
   readonly prefix?: string;
@@ -162,6 +167,7 @@ export class FluxClient {
       ...(input.eventId === undefined ? {} : { eventId: input.eventId }),
       ...(input.key === undefined ? {} : { key: input.key }),
       ...(input.schema === undefined ? {} : { schema: input.schema }),
+      ...(input.ttlSeconds === undefined ? {} : { ttl_seconds: input.ttlSeconds }),
     };
   }
 
@@ -241,9 +247,14 @@ export class FluxClient {
     return this.batchLimit;
   }
 
-  /** The entity, or undefined when there is none. */
-  async get(id: string): Promise<Entity | undefined> {
-    const response = await this.request<Entity>({ method: 'GET', path: entityPath(id), token: this.token }, [404]);
+  /**
+   * The entity, or undefined when there is none. With `at`: the entity as it was then, rebuilt
+   * from its retained history (undefined when it did not exist then; a FluxHttpError with code
+   * FLUX_OUTSIDE_HISTORY when the history does not reach back that far).
+   */
+  async get(id: string, options: GetOptions = {}): Promise<Entity | undefined> {
+    const path = withQuery(entityPath(id), { at: options.at === undefined ? undefined : isoOf(options.at) });
+    const response = await this.request<Entity>({ method: 'GET', path, token: this.token }, [404]);
     return response.status === 404 ? undefined : response.body;
   }
 

@@ -12,6 +12,7 @@ export {
   webSocketUrl,
   type BatchOptions,
   type FluxClientOptions,
+  type GetOptions,
   type HistoryOptions,
   type ListOptions,
   type ListPageOptions,

@@ -22,6 +22,8 @@ export interface EventEnvelope {
   eventId?: string;
   key?: string;
   schema?: string;
+  /** Delete the entity once it goes this many seconds (1 to 31,536,000) without an update; null clears its ttl. */
+  ttl_seconds?: number | null;
 }
 
 /** The convenient form of an event: stream, source and timestamp get defaults. */
@@ -35,6 +37,11 @@ export interface PublishInput {
   eventId?: string;
   key?: string;
   schema?: string;
+  /**
+   * Seconds without an update after which Flux deletes the entity (presence, heartbeats). Later
+   * events without it keep the ttl and restart it; null clears it.
+   */
+  ttlSeconds?: number | null;
 }
 
 /** A batch element: the convenient form, or an envelope (whose missing timestamp becomes now). */
@@ -83,6 +90,10 @@ export interface Entity {
   version: number;
   /** Position token of the last event applied to it (absent on entities not changed since positions were kept). */
   position?: string;
+  /** Only on entities with a ttl: its length in seconds. */
+  ttlSeconds?: number;
+  /** Only on entities with a ttl: when Flux deletes the entity unless it is updated first (ISO 8601 UTC). */
+  expiresAt?: string;
   [extra: string]: unknown;
 }
 
