@@ -8,7 +8,13 @@ import type { StateReader } from '../ports/state-store.js';
  * that far.
  */
 export async function readEntityAt(reader: StateReader, id: string, atMs: number, partitionCount: number): Promise<StoredEntity> {
-  const newestFirst = await reader.history(id, { sinceMs: 0, limit: HISTORY_MAX_PER_ENTITY });
+  const [newestFirst, current] = await Promise.all([reader.history(id, { sinceMs: 0, limit: HISTORY_MAX_PER_ENTITY }), reader.getEntity(id)]);
+  // At or after the newest event the answer is the current state, whatever the history holds
+  // (an entity updated more often than its history keeps has no fresh start to rebuild from).
+  const newest = newestFirst.find((stored) => stored.rejected === undefined);
+  if (newest !== undefined && newest.storedAt <= atMs && current?.version === newest.version && current.lastUpdated === newest.storedAt) {
+    return current;
+  }
   // A store trims an entity's history to exactly the bound: fewer entries were never trimmed.
   const complete = newestFirst.length < HISTORY_MAX_PER_ENTITY;
   const found = entityAtTime([...newestFirst].reverse(), atMs, complete, partitionFor(id, partitionCount));
