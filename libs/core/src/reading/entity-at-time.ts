@@ -12,7 +12,13 @@ export async function readEntityAt(reader: StateReader, id: string, atMs: number
   // At or after the newest event the answer is the current state, whatever the history holds
   // (an entity updated more often than its history keeps has no fresh start to rebuild from).
   const newest = newestFirst.find((stored) => stored.rejected === undefined);
-  if (newest !== undefined && newest.storedAt <= atMs && current?.version === newest.version && current.lastUpdated === newest.storedAt) {
+  if (
+    current !== undefined &&
+    newest !== undefined &&
+    newest.storedAt <= atMs &&
+    current.version === newest.version &&
+    current.lastUpdated === newest.storedAt
+  ) {
     return current;
   }
   // A store trims an entity's history to exactly the bound: fewer entries were never trimmed.
