@@ -190,6 +190,18 @@ describe('GET /api/state/entities/:id?at=', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('documents ttl_seconds on events, the expiry on entities, and at with its 410', async () => {
+    const doc = (await get(flux, '/api/openapi.json')).body as Json;
+    const publish = doc.paths['/api/events'].post;
+    expect(publish.requestBody.content['application/json'].schema.properties).toHaveProperty('ttl_seconds');
+    const read = doc.paths['/api/state/entities/{id}'].get;
+    expect(read.parameters.map((parameter: Json) => parameter.name)).toContain('at');
+    expect(read.responses).toHaveProperty('410');
+    expect(read.responses['200'].content['application/json'].schema.properties).toHaveProperty('expiresAt');
+  });
+});
+
 /** Kills what applies `partition`: the embedded server (then restarted), or the cluster's reducer shard. */
 async function killApplier(partition: number): Promise<void> {
   if (deploymentKindName() === 'embedded') {
