@@ -23,6 +23,7 @@ import {
 } from './support/client.js';
 import { expectError, expectStatus } from './support/expect.js';
 import type { ApiResponse } from './support/client.js';
+import { reducerMetricsUrls, scrape, total } from './support/metrics.js';
 import { WsClient, isEntityDeleted } from './support/ws-client.js';
 
 let flux: Deployment;
@@ -92,6 +93,9 @@ describe('ttl_seconds', () => {
     expect(tombstone).toMatchObject({ source: 'flux-ttl', if_version: 1, payload: { entity_id: id, properties: { __deleted__: true } } });
     expect(tombstone).not.toHaveProperty('rejected');
     expect(rest).toHaveLength(1);
+    // The writer that swept it counts it (the embedded server, or a shard's metrics port).
+    const scrapes = await Promise.all(reducerMetricsUrls(flux).map(([, url]) => scrape(url)));
+    expect(total(scrapes.flat(), 'flux_ttl_tombstones_total')).toBeGreaterThan(0);
   });
 
   it('is restarted by every update: the entity outlives its first expiry, then goes', async () => {

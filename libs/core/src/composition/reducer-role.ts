@@ -54,6 +54,7 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
     entityBound: settings.entityBound,
     ttlSweep: settings.ttlSweep,
     onRefused: (reason) => observer.refused(reason),
+    onExpired: (count) => observer.expired(count),
     onFenced: (partition, detectedBy) => observer.fenced(partition, detectedBy),
     onCommitted: (partition, lastOffset, events, commit) => {
       options.onCommitted?.(partition, lastOffset);

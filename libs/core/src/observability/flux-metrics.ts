@@ -29,6 +29,8 @@ export interface ReducerObserver {
   committed(partition: number, events: number, commit: CommitTiming): void;
   fenced(partition: number, detectedBy: 'commit' | 'claim_check'): void;
   refused(reason: 'entity_limit' | 'version_conflict'): void;
+  /** Tombstones a partition's ttl sweeper appended for expired entities. */
+  expired(count: number): void;
 }
 
 /** One finished unary call from a gateway to a reducer shard. */
@@ -168,6 +170,11 @@ export class FluxMetrics {
       labelNames: ['reason'],
       registers,
     });
+    const expired = new Counter({
+      name: 'flux_ttl_tombstones_total',
+      help: 'Tombstones appended for entities whose ttl_seconds ran out (each conditioned on the version seen: an update that lands first keeps the entity)',
+      registers,
+    });
     const commits = new Histogram({
       name: 'flux_reducer_commit_duration_seconds',
       help: "Time of one reducer commit to the state store (state, history and the partition's offset together)",
@@ -219,6 +226,7 @@ export class FluxMetrics {
       },
       fenced: (partition, detectedBy) => fenced.inc({ partition: String(partition), detected_by: detectedBy }),
       refused: (reason) => refused.inc({ reason }),
+      expired: (count) => expired.inc(count),
     };
     return this.reducers;
   }

@@ -59,6 +59,8 @@ export interface PartitionReducerOptions {
   readonly workingSet?: EntityWorkingSet;
   /** How the partition's expired entities are found and deleted (off when absent). */
   readonly ttlSweep?: TtlSweepSettings;
+  /** Hears how many tombstones of expired entities a sweep appended. */
+  readonly onExpired?: (count: number) => void;
 }
 
 /** What one commit took: the records it covered (applied or not) and the store's commit time. */
@@ -146,6 +148,7 @@ export class PartitionReducer {
             logger: this.options.logger,
             settings: sweep,
             appliedOffset: () => this.applied,
+            ...(this.options.onExpired === undefined ? {} : { onExpired: this.options.onExpired }),
           });
     sweeper?.start();
     this.state = { phase: 'running', claim, subscription, claimCheck, sweeper };

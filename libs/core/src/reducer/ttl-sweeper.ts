@@ -21,6 +21,8 @@ export interface TtlSweeperOptions {
   readonly settings: TtlSweepSettings;
   /** Offset of the last record the partition's reducer applied. */
   readonly appliedOffset: () => number;
+  /** Hears how many tombstones each sweep appended. */
+  readonly onExpired?: (count: number) => void;
   readonly now?: () => number;
 }
 
@@ -92,6 +94,7 @@ export class TtlSweeper {
     if (tombstones.length === 0 || this.stopped) return [];
     const positions = await this.appender.append(tombstones);
     tombstones.forEach((tombstone, i) => this.pending.set(tombstone.payload.entity_id, positions[i]!.offset));
+    this.options.onExpired?.(tombstones.length);
     this.options.logger.debug({ partition, expired: tombstones.length }, 'expired entities tombstoned');
     return tombstones;
   }
