@@ -235,26 +235,66 @@ The /tmp emptyDir (tsx's compile cache; the root filesystem is read-only).
 {{- end }}
 
 {{/*
-Scheduling fields of a component's pod spec. Call with the component's values.
+Scheduling fields of a component's pod spec. Call with
+(dict "ctx" $ "values" .Values.<component> "component" "<component>"). Without constraints of its
+own, a component gets the chart's topologySpread ones, over its own pods.
 */}}
 {{- define "flux.scheduling" -}}
-{{- with .priorityClassName }}
+{{- with .values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- with .nodeSelector }}
+{{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .affinity }}
+{{- with .values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .tolerations }}
+{{- with .values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .topologySpreadConstraints }}
+{{- if .values.topologySpreadConstraints }}
 topologySpreadConstraints:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .values.topologySpreadConstraints | nindent 2 }}
+{{- else if .ctx.Values.topologySpread.enabled }}
+{{- $spread := .ctx.Values.topologySpread }}
+{{- $selector := include "flux.componentSelectorLabels" (dict "ctx" .ctx "component" .component) }}
+topologySpreadConstraints:
+  {{- range $topologyKey := $spread.topologyKeys }}
+  - maxSkew: {{ int $spread.maxSkew }}
+    topologyKey: {{ $topologyKey }}
+    whenUnsatisfiable: {{ $spread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- $selector | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress every process needs: Kafka, Redis and DNS.
+*/}}
+{{- define "flux.networkPolicy.commonEgress" -}}
+{{- $np := .Values.networkPolicy }}
+{{- range $service := list "kafka" "redis" }}
+{{- $target := index $np $service }}
+- ports:
+    {{- range $target.ports }}
+    - port: {{ int . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $target.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- if $np.dns }}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
 {{- end }}
 {{- end }}
