@@ -217,24 +217,6 @@ the variable unset.
 {{- end }}
 
 {{/*
-The /tmp emptyDir (tsx's compile cache; the root filesystem is read-only).
-*/}}
-{{- define "flux.tmpVolume" -}}
-- name: tmp
-  {{- if .Values.tmp.sizeLimit }}
-  emptyDir:
-    sizeLimit: {{ .Values.tmp.sizeLimit }}
-  {{- else }}
-  emptyDir: {}
-  {{- end }}
-{{- end }}
-
-{{- define "flux.tmpVolumeMount" -}}
-- name: tmp
-  mountPath: /tmp
-{{- end }}
-
-{{/*
 Scheduling fields of a component's pod spec. Call with
 (dict "ctx" $ "values" .Values.<component> "component" "<component>"). Without constraints of its
 own, a component gets the chart's topologySpread ones, over its own pods.
