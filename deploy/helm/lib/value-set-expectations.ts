@@ -38,6 +38,19 @@ function expectEnv(objects: readonly K8sObject[], roles: readonly string[], name
   });
 }
 
+/** Every role's `variable` names a file in a read-only mount of Secret `secretName`. */
+function expectCaMount(objects: readonly K8sObject[], variable: string, secretName: string): string[] {
+  return workloads(objects).flatMap((workload) => {
+    const container = workload.pod.containers[0];
+    const file = container === undefined ? undefined : effectiveEnv(container, objects).get(variable);
+    const mount = file === undefined ? undefined : container?.volumeMounts?.find((candidate) => file.startsWith(`${candidate.mountPath}/`));
+    const volume = mount === undefined ? undefined : workload.pod.volumes?.find((candidate) => candidate.name === mount.name);
+    return volume?.secret?.secretName === secretName && mount?.readOnly === true
+      ? []
+      : [`${workload.name}: ${variable} (${file}) is not in a read-only mount of Secret ${secretName}`];
+  });
+}
+
 const rule = (name: string, description: string, check: (objects: readonly K8sObject[]) => string[]): ChartRule => ({ name, description, check });
 
 export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[]>> = {
@@ -66,26 +79,27 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
     ]),
   ],
   'kafka-tls-sasl-values.yaml': [
-    rule('kafka-tls-sasl', 'every role reaches Kafka over TLS with the CA mounted from a Secret, SASL password from a Secret', (objects) => [
-      ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SSL', 'true'),
-      ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_MECHANISM', 'scram-sha-512'),
-      ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_USERNAME', 'flux'),
-      ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_PASSWORD', '<secret flux-kafka/password>'),
-      ...workloads(objects).flatMap((workload) => {
-        const container = workload.pod.containers[0];
-        const caFile = container === undefined ? undefined : effectiveEnv(container, objects).get('FLUX_KAFKA_SSL_CA_FILE');
-        const mount = caFile === undefined ? undefined : container?.volumeMounts?.find((candidate) => caFile.startsWith(`${candidate.mountPath}/`));
-        const volume = mount === undefined ? undefined : workload.pod.volumes?.find((candidate) => candidate.name === mount.name);
-        return volume?.secret?.secretName === 'flux-kafka-ca' && mount?.readOnly === true
-          ? []
-          : [`${workload.name}: FLUX_KAFKA_SSL_CA_FILE (${caFile}) is not in a read-only mount of Secret flux-kafka-ca`];
-      }),
-    ]),
+    rule(
+      'kafka-tls-sasl',
+      'every role reaches Kafka over TLS (CA mounted from a Secret) with SASL/SCRAM (password from a Secret); egress to the TLS port',
+      (objects) => [
+        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SSL', 'true'),
+        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_MECHANISM', 'scram-sha-512'),
+        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_USERNAME', 'flux'),
+        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_PASSWORD', '<secret flux-kafka/password>'),
+        ...expectCaMount(objects, 'FLUX_KAFKA_SSL_CA_FILE', 'flux-kafka-ca'),
+        ...ofKind(objects, 'NetworkPolicy').flatMap((policy) =>
+          JSON.stringify(policy.spec?.egress ?? []).includes('"port":9096') ? [] : [`${policy.metadata.name} sends nothing to Kafka's port 9096`],
+        ),
+      ],
+    ),
   ],
   'redis-cluster-values.yaml': [
     rule('redis-cluster', 'every role uses the Redis Cluster client over TLS, with the URL from a Secret', (objects) => [
       ...expectEnv(objects, ROLES, 'FLUX_REDIS_CLUSTER', 'true'),
       ...expectEnv(objects, ROLES, 'REDIS_URL', '<secret flux-redis/REDIS_URL>'),
+      ...expectEnv(objects, ROLES, 'FLUX_REDIS_TLS_CA_FILE', '/etc/flux/redis-ca/ca.crt'),
+      ...expectCaMount(objects, 'FLUX_REDIS_TLS_CA_FILE', 'flux-redis-ca'),
     ]),
   ],
   'ingress-monitoring-values.yaml': [
@@ -150,5 +164,6 @@ export const REFUSED_VALUES: readonly { readonly set: readonly string[]; readonl
   { set: ['config.shutdownTimeoutMs=40000'], message: 'terminationGracePeriodSeconds' },
   { set: ['reducer.shards=0'], message: '/reducer/shards' },
   { set: ['config.http.headersTimeoutMs=40000'], message: 'must not exceed config.http.requestTimeoutMs' },
+  { set: ['kafka.sasl.mechanism=scram-sha-512'], message: 'kafka.sasl needs username and existingSecret' },
   { set: ['secrets.encryptionKey=short'], message: 'secrets.encryptionKey must be the base64 encoding of exactly 32 bytes' },
 ];
