@@ -22,6 +22,19 @@ const isExecutable = (path: string): Promise<boolean> =>
     () => false,
   );
 
+/** `go` from PATH, else the usual install location of the official tarball. */
+async function findGo(): Promise<string | undefined> {
+  for (const candidate of ['go', '/usr/local/go/bin/go']) {
+    try {
+      await run(candidate, ['version']);
+      return candidate;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return undefined;
+}
+
 export async function ensureHelm(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
   if (env.FLUX_HELM) {
     if (!(await isExecutable(env.FLUX_HELM))) throw new Error(`FLUX_HELM=${env.FLUX_HELM} is not an executable file`);
@@ -30,16 +43,15 @@ export async function ensureHelm(env: NodeJS.ProcessEnv, log: (line: string) => 
   const directory = helmCacheDir(env);
   const binary = join(directory, 'helm');
   if (await isExecutable(binary)) return binary;
-  try {
-    await run('go', ['version']);
-  } catch {
+  const go = await findGo();
+  if (go === undefined) {
     throw new Error(
-      `helm ${HELM_VERSION} is not in ${directory} and there is no Go toolchain to build it: install Go (e.g. apt-get install golang-go, Go 1.24 or newer) or set FLUX_HELM to a helm v4 binary`,
+      `helm ${HELM_VERSION} is not in ${directory} and there is no Go toolchain to build it: put Go 1.21 or newer on PATH (helm ${HELM_VERSION} needs Go 1.26, which Go 1.21+ fetches itself through the module proxy; Debian's golang-go 1.19 is too old) or set FLUX_HELM to a helm v4 binary`,
     );
   }
   log(`building helm ${HELM_VERSION} with go install (once; cached in ${directory}), a few CPU minutes`);
   await mkdir(directory, { recursive: true });
-  await run('go', ['install', '-trimpath', `${HELM_MODULE}@${HELM_VERSION}`], {
+  await run(go, ['install', '-trimpath', `${HELM_MODULE}@${HELM_VERSION}`], {
     env: { ...env, GOBIN: directory, CGO_ENABLED: '0' },
     maxBuffer: 16 * 1024 * 1024,
   });
