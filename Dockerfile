@@ -1,18 +1,20 @@
 # syntax=docker/dockerfile:1
 #
-# One image for every Flux process. The apps run their TypeScript sources through tsx (a
-# runtime dependency, so `npm ci --omit=dev` installs it); the one build step is the
-# dashboard's, in a stage of its own.
+# One image for every Flux process. It runs compiled JavaScript: `npm run build` bundles each
+# app's TypeScript (esbuild) into dist/<app>/main.js in a build stage, and the runtime stage has
+# only those bundles, the production node_modules and the files the bundles read beside their
+# sources (the Redis Lua scripts, the dashboard). No TypeScript loader runs, nothing is written
+# under /tmp, so the root filesystem can be read-only; the process runs as the `node` user.
 #
 #   docker build -t flux:0.1.0 .
 #   docker run -p 3000:3000 -v flux-data:/data flux:0.1.0            # embedded server (default)
 #
 # The Helm chart (deploy/helm/flux) runs the distributed roles from the same image with
-#   node --import tsx apps/<reducer|ingest-gateway|query-gateway>/src/main.ts
+#   node --enable-source-maps dist/<reducer|ingest-gateway|query-gateway>/main.js
 #
-# Native modules (lmdb, msgpackr-extract, esbuild; Vite's rolldown and lightningcss in the
-# dashboard stage) come as prebuilt binaries for linux x64 and arm64 (glibc), which is why the
-# base is Debian (bookworm) and not Alpine.
+# Native modules (lmdb, msgpackr-extract; esbuild, Vite's rolldown and lightningcss in the build
+# stage) come as prebuilt binaries for linux x64 and arm64 (glibc), which is why the base is
+# Debian (bookworm) and not Alpine.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -37,22 +39,27 @@ COPY libs/domain/package.json libs/domain/package.json
 COPY libs/embedded/package.json libs/embedded/package.json
 COPY libs/grpc/package.json libs/grpc/package.json
 COPY libs/kafka/package.json libs/kafka/package.json
+COPY libs/mcp/package.json libs/mcp/package.json
 COPY libs/redis/package.json libs/redis/package.json
 
 # ---- dependencies: production node_modules for the whole npm workspace ----
-# (The root `prepare` script builds the dashboard only where its sources are: not here.)
+# (The root `prepare` script builds the dashboard only where its sources are: not here.) tsx and
+# esbuild are dependencies of the `flux` CLI's TypeScript entry; the servers run compiled
+# bundles, so the image leaves them out.
 FROM manifests AS deps
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund
+    npm ci --omit=dev --no-audit --no-fund \
+    && rm -rf node_modules/tsx node_modules/esbuild node_modules/@esbuild node_modules/.bin/tsx node_modules/.bin/esbuild
 
-# ---- dashboard: built with the dev dependencies (Vite, Preact), only dist/ is kept ----
-FROM manifests AS dashboard
+# ---- build: the dashboard (Vite) and the server bundles (esbuild), with the dev dependencies ----
+FROM manifests AS build
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
-COPY libs/client ./libs/client
-COPY libs/dashboard ./libs/dashboard
-RUN npm run build:dashboard
+COPY scripts/build.mjs ./scripts/build.mjs
+COPY libs ./libs
+COPY apps ./apps
+RUN npm run build
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
@@ -61,18 +68,16 @@ ENV NODE_ENV=production \
     PORT=3000 \
     FLUX_DATA_DIR=/data
 WORKDIR /app
-# node_modules (with the relative @flux/* workspace symlinks) and the workspace manifests.
+# node_modules (with the relative @flux/* workspace symlinks) and the workspace manifests; the
+# root package.json's "type": "module" makes dist/*.js ES modules.
 COPY --from=deps /app ./
-# Sources; .dockerignore keeps tests, docs, deploy/ and local state out of the context.
-COPY tsconfig.base.json tsconfig.json ./
-COPY libs ./libs
-COPY apps ./apps
-# The dashboard Flux serves at / (see libs/dashboard).
-COPY --from=dashboard /app/libs/dashboard/dist ./libs/dashboard/dist
+COPY --from=build /app/dist ./dist
+# Files the bundles read at their source locations (see scripts/build.mjs).
+COPY libs/redis/src/lua ./libs/redis/src/lua
+COPY --from=build /app/libs/dashboard/dist ./libs/dashboard/dist
 # The embedded server's data directory; the distributed roles keep no local state.
-# tsx caches compiled modules under $TMPDIR (/tmp), which must stay writable.
 RUN mkdir -p /data && chown node:node /data
 # The image's `node` user (uid/gid 1000).
 USER node
 EXPOSE 3000 50051
-CMD ["node", "--import", "tsx", "apps/flux/src/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/flux/main.js"]

@@ -142,6 +142,14 @@ Checks that stop a bad install at render time instead of as crash-looping pods.
 {{- fail (printf "%s.terminationGracePeriodSeconds (%v) must cover config.shutdownTimeoutMs plus the preStop sleep: at least %d" $role $values.terminationGracePeriodSeconds $needed) }}
 {{- end }}
 {{- end }}
+{{- with .Values.kafka.sasl.mechanism }}
+{{- if not (has . (list "plain" "scram-sha-256" "scram-sha-512")) }}
+{{- fail (printf "kafka.sasl.mechanism must be plain, scram-sha-256 or scram-sha-512, got %s" .) }}
+{{- end }}
+{{- if or (not $.Values.kafka.sasl.username) (not $.Values.kafka.sasl.existingSecret) }}
+{{- fail "kafka.sasl needs username and existingSecret (the Secret holding the password)" }}
+{{- end }}
+{{- end }}
 {{- if eq (int .Values.reducer.metricsPort) (int .Values.reducer.grpcPort) }}
 {{- fail (printf "reducer.metricsPort must differ from reducer.grpcPort (%v)" .Values.reducer.grpcPort) }}
 {{- end }}
@@ -192,8 +200,50 @@ Environment every process gets besides the ConfigMap: REDIS_URL from a Secret wh
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.existingSecretKey }}
 {{- end }}
+{{- if .Values.kafka.sasl.mechanism }}
+- name: FLUX_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.kafka.sasl.existingSecret }}
+      key: {{ .Values.kafka.sasl.passwordKey }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the CA bundles of Kafka and Redis are mounted (from kafka.tls.caSecret, redis.tls.caSecret).
+*/}}
+{{- define "flux.kafkaCaDir" -}}/etc/flux/kafka-ca{{- end }}
+{{- define "flux.redisCaDir" -}}/etc/flux/redis-ca{{- end }}
+
+{{/*
+Volumes and mounts every process gets: the CA bundles, read-only.
+*/}}
+{{- define "flux.commonVolumes" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.tls.caSecret }}
+{{- end }}
+{{- if .Values.redis.tls.caSecret }}
+- name: redis-ca
+  secret:
+    secretName: {{ .Values.redis.tls.caSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "flux.commonVolumeMounts" -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret }}
+- name: kafka-ca
+  mountPath: {{ include "flux.kafkaCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- if .Values.redis.tls.caSecret }}
+- name: redis-ca
+  mountPath: {{ include "flux.redisCaDir" . }}
+  readOnly: true
 {{- end }}
 {{- end }}
 
@@ -217,44 +267,66 @@ the variable unset.
 {{- end }}
 
 {{/*
-The /tmp emptyDir (tsx's compile cache; the root filesystem is read-only).
-*/}}
-{{- define "flux.tmpVolume" -}}
-- name: tmp
-  {{- if .Values.tmp.sizeLimit }}
-  emptyDir:
-    sizeLimit: {{ .Values.tmp.sizeLimit }}
-  {{- else }}
-  emptyDir: {}
-  {{- end }}
-{{- end }}
-
-{{- define "flux.tmpVolumeMount" -}}
-- name: tmp
-  mountPath: /tmp
-{{- end }}
-
-{{/*
-Scheduling fields of a component's pod spec. Call with the component's values.
+Scheduling fields of a component's pod spec. Call with
+(dict "ctx" $ "values" .Values.<component> "component" "<component>"). Without constraints of its
+own, a component gets the chart's topologySpread ones, over its own pods.
 */}}
 {{- define "flux.scheduling" -}}
-{{- with .priorityClassName }}
+{{- with .values.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- with .nodeSelector }}
+{{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .affinity }}
+{{- with .values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .tolerations }}
+{{- with .values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .topologySpreadConstraints }}
+{{- if .values.topologySpreadConstraints }}
 topologySpreadConstraints:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml .values.topologySpreadConstraints | nindent 2 }}
+{{- else if .ctx.Values.topologySpread.enabled }}
+{{- $spread := .ctx.Values.topologySpread }}
+{{- $selector := include "flux.componentSelectorLabels" (dict "ctx" .ctx "component" .component) }}
+topologySpreadConstraints:
+  {{- range $topologyKey := $spread.topologyKeys }}
+  - maxSkew: {{ int $spread.maxSkew }}
+    topologyKey: {{ $topologyKey }}
+    whenUnsatisfiable: {{ $spread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- $selector | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+NetworkPolicy egress every process needs: Kafka, Redis and DNS.
+*/}}
+{{- define "flux.networkPolicy.commonEgress" -}}
+{{- $np := .Values.networkPolicy }}
+{{- range $service := list "kafka" "redis" }}
+{{- $target := index $np $service }}
+- ports:
+    {{- range $target.ports }}
+    - port: {{ int . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $target.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- if $np.dns }}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
 {{- end }}
 {{- end }}
