@@ -19,6 +19,7 @@ import { freePort, signalProcessGroup } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
+import { waitUntilReady } from '../readiness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const ENTITIES = 100;
@@ -180,17 +181,14 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       FLUX_CLUSTER_STATE_FILE: join(dir, 'cluster-state.json'),
       FLUX_CLUSTER_RESTART_DELAY_MS: '300',
     };
-    cluster = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
-    await waitFor(
-      async () => {
-        try {
-          return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      { timeoutMs: 120_000, intervalMs: 250, what: `the cluster to be ready:\n${output.join('').slice(-3000)}` },
-    );
+    const launcher = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
+    cluster = launcher;
+    await waitUntilReady(baseUrl, 120_000, {
+      name: 'the cluster',
+      exit: new Promise((resolveExit) => launcher.once('exit', (code, signal) => resolveExit({ code, signal }))),
+      exited: () => launcher.exitCode !== null || launcher.signalCode !== null,
+      output: () => output.join(''),
+    });
     for (let i = 0; i < ENTITIES; i++) {
       ledger.acked.push(new Set());
       ledger.unknown.push(new Set());
