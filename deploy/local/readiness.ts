@@ -3,6 +3,8 @@
  * until it answers 200, failing at a deadline or as soon as the watched process exits.
  */
 
+import type { ChildProcess } from 'node:child_process';
+
 /** How much of the output tail a readiness failure quotes. */
 const QUOTED_OUTPUT_CHARS = 16 * 1024;
 
@@ -12,6 +14,14 @@ export interface WatchedProcess {
   readonly exit: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>;
   exited(): boolean;
   output(): string;
+}
+
+/** A process spawned by other means than deployment-process.ts, watched through `output`. */
+export function watchedChild(name: string, child: ChildProcess, output: () => string): WatchedProcess {
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  return { name, exit, exited: () => child.exitCode !== null || child.signalCode !== null, output };
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));

@@ -24,6 +24,7 @@ import { LmdbEventLog } from '@flux/embedded';
 import { createStateServiceServer, type StateServiceServerHandle } from '@flux/grpc';
 import { connectRedis, deleteKeysWithPrefix, RedisStateStore } from '@flux/redis';
 import type { Redis } from 'ioredis';
+import { waitUntilReady, watchedChild } from '../../../deploy/local/readiness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const PARTITIONS = 4;
@@ -191,16 +192,10 @@ describeWithRedis('query gateway WebSocket subscribers across a cut of the shard
       },
     });
     for (const stream of [gateway.stdout!, gateway.stderr!]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    await waitFor(
-      async () => {
-        if (gateway?.exitCode !== null) throw new Error(`the query gateway exited:\n${output.join('')}`);
-        return (
-          (await fetch(`${baseUrl}/ready`)
-            .then((response) => response.status)
-            .catch(() => 0)) === 200
-        );
-      },
-      { timeoutMs: 60_000, what: 'the query gateway to be ready' },
+    await waitUntilReady(
+      baseUrl,
+      60_000,
+      watchedChild('the query gateway', gateway, () => output.join('')),
     );
   }, 90_000);
 

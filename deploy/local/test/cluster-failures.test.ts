@@ -19,7 +19,7 @@ import { freePort, signalProcessGroup } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
-import { waitUntilReady } from '../readiness.js';
+import { waitUntilReady, watchedChild } from '../readiness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const ENTITIES = 100;
@@ -183,12 +183,11 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     };
     const launcher = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
     cluster = launcher;
-    await waitUntilReady(baseUrl, 120_000, {
-      name: 'the cluster',
-      exit: new Promise((resolveExit) => launcher.once('exit', (code, signal) => resolveExit({ code, signal }))),
-      exited: () => launcher.exitCode !== null || launcher.signalCode !== null,
-      output: () => output.join(''),
-    });
+    await waitUntilReady(
+      baseUrl,
+      120_000,
+      watchedChild('the cluster', launcher, () => output.join('')),
+    );
     for (let i = 0; i < ENTITIES; i++) {
       ledger.acked.push(new Set());
       ledger.unknown.push(new Set());
