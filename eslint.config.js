@@ -121,10 +121,10 @@ export default defineConfig(
     rules: boundaries(['^@flux/embedded$']),
   },
   {
-    // deploy/local is no package, so its local-services, deployment-process and readiness
-    // modules are imported by relative path (the rule wants project imports by package name).
-    files: ['apps/flux/test/support/deployment.ts', 'apps/query-gateway/test/**/*.ts', 'bench/**/*.ts'],
-    rules: boundaries(['^(\\.\\./)+deploy/local/(local-services|deployment-process|readiness)\\.js$']),
+    // deploy/local is no package, so its local-services and deployment-process modules are
+    // imported by relative path (the rule wants project imports by package name).
+    files: ['apps/flux/test/support/deployment.ts', 'bench/**/*.ts'],
+    rules: boundaries(['^(\\.\\./)+deploy/local/(local-services|deployment-process)\\.js$']),
   },
   {
     // The domain is pure: no file system, network, processes or clocks of Node's own.

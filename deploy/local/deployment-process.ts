@@ -10,11 +10,17 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { readClusterState } from './cluster-state.js';
-import { waitUntilReady } from './readiness.js';
 
 export { readClusterState, type ClusterState } from './cluster-state.js';
-export { readyStatus, waitUntilReady } from './readiness.js';
-import { isTrackedProcessGroup, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
+export { readyStatus, waitUntilReady } from '@flux/core/tooling';
+import {
+  isTrackedProcessGroup,
+  signalProcessGroup,
+  stopProcessGroup,
+  trackProcessGroup,
+  untrackProcessGroup,
+  waitUntilReady,
+} from '@flux/core/tooling';
 
 export type DeploymentKind = 'embedded' | 'cluster';
 

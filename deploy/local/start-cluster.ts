@@ -13,11 +13,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrExit } from '@flux/core';
-import { freePort } from '@flux/core/tooling';
+import { freePort, waitUntilReady } from '@flux/core/tooling';
 import { writeClusterState } from './cluster-state.js';
 import { parseLauncherSettings } from './launcher-settings.js';
 import { localServices } from './local-services.js';
-import { waitUntilReady } from './readiness.js';
 import { TcpBalancer } from './tcp-balancer.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

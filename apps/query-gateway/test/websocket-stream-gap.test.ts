@@ -17,14 +17,13 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryChangeFeed, ReducerGroup } from '@flux/core';
-import { freePort, signalProcessGroup } from '@flux/core/tooling';
+import { freePort, signalProcessGroup, waitUntilReady, watchedChild } from '@flux/core/tooling';
 import { describeWithRedis, waitFor } from '@flux/core/testing';
 import { encodeEvent, partitionFor, type FluxEvent, type Properties } from '@flux/domain';
 import { LmdbEventLog } from '@flux/embedded';
 import { createStateServiceServer, type StateServiceServerHandle } from '@flux/grpc';
 import { connectRedis, deleteKeysWithPrefix, RedisStateStore } from '@flux/redis';
 import type { Redis } from 'ioredis';
-import { waitUntilReady, watchedChild } from '../../../deploy/local/readiness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const PARTITIONS = 4;

@@ -15,11 +15,10 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, signalProcessGroup } from '@flux/core/tooling';
+import { freePort, signalProcessGroup, waitUntilReady, watchedChild } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
-import { waitUntilReady, watchedChild } from '../readiness.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const ENTITIES = 100;

@@ -2,7 +2,6 @@
  * The one way the launchers, tests and benchmarks wait for a Flux process: poll `GET /ready`
  * until it answers 200, failing at a deadline or as soon as the watched process exits.
  */
-
 import type { ChildProcess } from 'node:child_process';
 
 /** How much of the output tail a readiness failure quotes. */
