@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { readClusterState } from './cluster-state.js';
 
 export { readClusterState, type ClusterState } from './cluster-state.js';
-import { isTrackedProcessGroup, signalProcessGroup, stopProcessGroup, trackProcessGroup, untrackProcessGroup } from '@flux/core/tooling';
+export { readyStatus, waitUntilReady } from '@flux/core/tooling';
+import {
+  isTrackedProcessGroup,
+  signalProcessGroup,
+  stopProcessGroup,
+  trackProcessGroup,
+  untrackProcessGroup,
+  waitUntilReady,
+} from '@flux/core/tooling';
 
 export type DeploymentKind = 'embedded' | 'cluster';
 
@@ -39,8 +47,6 @@ export function deploymentMetricsUrls(kind: DeploymentKind, baseUrl: string, env
 export const READY_TIMEOUT_MS: Readonly<Record<DeploymentKind, number>> = { embedded: 60_000, cluster: 180_000 };
 
 const OUTPUT_TAIL_CHARS = 64 * 1024;
-/** How much of the output tail a readiness failure quotes. */
-const QUOTED_OUTPUT_CHARS = 16 * 1024;
 
 export interface ProcessExit {
   readonly code: number | null;
@@ -153,40 +159,6 @@ export function scrubbedEnv(overrides: Readonly<Record<string, string | undefine
     else env[name] = value;
   }
   return env;
-}
-
-const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
-
-/** The status of `GET <baseUrl>/ready`, or why there was none. */
-export async function readyStatus(baseUrl: string): Promise<number | string> {
-  try {
-    const response = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
-/**
- * Polls `GET <baseUrl>/ready` until it answers 200. Fails at the deadline, or as soon as
- * `server` (when given) exits, quoting its output. It does not stop the server.
- */
-export async function waitUntilReady(baseUrl: string, timeoutMs: number, server?: ServerProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const what = server?.name ?? baseUrl;
-  const quoted = (): string => (server === undefined ? '' : `\n--- output ---\n${server.output().slice(-QUOTED_OUTPUT_CHARS)}`);
-  let last: number | string = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (server?.exited() === true) {
-      const { code, signal } = await server.exit;
-      throw new Error(`${what} exited before it was ready (code ${code}, signal ${signal}).${quoted()}`);
-    }
-    last = await readyStatus(baseUrl);
-    if (last === 200) return;
-    await delay(100);
-  }
-  throw new Error(`${what} did not answer GET ${baseUrl}/ready with 200 within ${timeoutMs} ms (last: ${last}).${quoted()}`);
 }
 
 /** Starts a deployment and waits until it is ready; a deployment that is not is stopped. */

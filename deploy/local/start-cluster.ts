@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrExit } from '@flux/core';
-import { freePort } from '@flux/core/tooling';
+import { freePort, waitUntilReady } from '@flux/core/tooling';
 import { writeClusterState } from './cluster-state.js';
 import { parseLauncherSettings } from './launcher-settings.js';
 import { localServices } from './local-services.js';
@@ -105,20 +105,6 @@ class Supervisor {
   }
 }
 
-async function waitReady(url: string, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} not ready after ${deadlineMs} ms`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
-  }
-}
-
 const { kafkaBrokers, redisUrl } = localServices();
 // The public port was picked (and released) by whoever started this cluster, in another
 // process: none of the cluster's own processes may be given it (freePort never repeats a port
@@ -191,8 +177,8 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
   await Promise.all([
-    waitReady(`http://127.0.0.1:${ingestPort}/ready`, 120_000),
-    ...queryPorts.map((port) => waitReady(`http://127.0.0.1:${port}/ready`, 120_000)),
+    waitUntilReady(`http://127.0.0.1:${ingestPort}`, 120_000),
+    ...queryPorts.map((port) => waitUntilReady(`http://127.0.0.1:${port}`, 120_000)),
   ]);
   log(
     `Flux cluster ready on http://localhost:${listening} (${settings.shardCount} reducer shards, 1 ingest gateway, ${settings.queryGateways} query gateways)`,

@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryChangeFeed, ReducerGroup } from '@flux/core';
-import { freePort, signalProcessGroup } from '@flux/core/tooling';
+import { freePort, signalProcessGroup, waitUntilReady, watchedChild } from '@flux/core/tooling';
 import { describeWithRedis, waitFor } from '@flux/core/testing';
 import { encodeEvent, partitionFor, type FluxEvent, type Properties } from '@flux/domain';
 import { LmdbEventLog } from '@flux/embedded';
@@ -191,16 +191,10 @@ describeWithRedis('query gateway WebSocket subscribers across a cut of the shard
       },
     });
     for (const stream of [gateway.stdout!, gateway.stderr!]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    await waitFor(
-      async () => {
-        if (gateway?.exitCode !== null) throw new Error(`the query gateway exited:\n${output.join('')}`);
-        return (
-          (await fetch(`${baseUrl}/ready`)
-            .then((response) => response.status)
-            .catch(() => 0)) === 200
-        );
-      },
-      { timeoutMs: 60_000, what: 'the query gateway to be ready' },
+    await waitUntilReady(
+      baseUrl,
+      60_000,
+      watchedChild('the query gateway', gateway, () => output.join('')),
     );
   }, 90_000);
 

@@ -15,7 +15,7 @@ import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, signalProcessGroup } from '@flux/core/tooling';
+import { freePort, signalProcessGroup, waitUntilReady, watchedChild } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
@@ -180,16 +180,12 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       FLUX_CLUSTER_STATE_FILE: join(dir, 'cluster-state.json'),
       FLUX_CLUSTER_RESTART_DELAY_MS: '300',
     };
-    cluster = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
-    await waitFor(
-      async () => {
-        try {
-          return (await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      { timeoutMs: 120_000, intervalMs: 250, what: `the cluster to be ready:\n${output.join('').slice(-3000)}` },
+    const launcher = startProcess(process.execPath, ['--import', 'tsx', 'deploy/local/start-cluster.ts'], clusterEnv, output);
+    cluster = launcher;
+    await waitUntilReady(
+      baseUrl,
+      120_000,
+      watchedChild('the cluster', launcher, () => output.join('')),
     );
     for (let i = 0; i < ENTITIES; i++) {
       ledger.acked.push(new Set());

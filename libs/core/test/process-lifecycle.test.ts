@@ -57,3 +57,34 @@ describe('handleShutdown', () => {
     expect(output).toContain('"msg":"stopped gracefully"');
   });
 });
+
+describe('start-up failures', () => {
+  const STARTUP_FIXTURE = fileURLToPath(new URL('./fixtures/startup-fixture.ts', import.meta.url));
+
+  async function failedStart(failure: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', STARTUP_FIXTURE, failure], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
+    return { code, stdout, stderr };
+  }
+
+  it.each([
+    ['invalid settings', 'config', { problems: ['PORT must be a port number, got "abc"', 'REDIS_URL is required'] }],
+    ['a rejected top-level await', 'open', { err: expect.objectContaining({ message: 'connect ECONNREFUSED 127.0.0.1:6379' }) }],
+  ])('%s: exit 1 and one fatal log line, no raw stack', async (_label, failure, fields) => {
+    const { code, stdout, stderr } = await failedStart(failure);
+    expect(code).toBe(1);
+    expect(stderr).toBe('');
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 60,
+      service: 'fixture',
+      msg: expect.stringContaining('fixture failed to start'),
+      ...fields,
+    });
+  });
+});

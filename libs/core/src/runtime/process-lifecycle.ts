@@ -1,13 +1,17 @@
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ConfigError } from '../config/settings.js';
 
-/** Parses settings once at start-up; a ConfigError ends the process naming every bad variable. */
+/**
+ * Parses settings once at start-up. A ConfigError ends the process with one fatal log line
+ * naming every bad variable (`problems`), like every other start-up failure (see guardStartup);
+ * the log level is one of the settings, so this line is written whatever it would have been.
+ */
 export function loadOrExit<T>(service: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${service}: ${error.message}\n`);
+      pino({ base: { service } }).fatal({ problems: error.problems }, `${service} failed to start: invalid configuration`);
       process.exit(1);
     }
     throw error;
