@@ -19,3 +19,4 @@ export * from './entity-bounds.js';
 export * from './delete-selector.js';
 export * from './position.js';
 export * from './condition.js';
+export * from './entity-filter.js';
