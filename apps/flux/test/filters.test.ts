@@ -128,7 +128,7 @@ describe('GET /api/state/entities?filter=', () => {
     ];
     for (const [filter, message] of cases) {
       // Checked before anything is read, even where no entity could match.
-      for (const query of [{ namespace: ns }, { namespace: 'a/b', limit: '5' }]) {
+      for (const query of [{ namespace: ns }, { namespace: 'a/b', limit: '5' }] as Record<string, string>[]) {
         const response = await get(flux, `/api/state/entities?${new URLSearchParams({ ...query, filter }).toString()}`);
         const error = expectError(response, 400, filter.slice(0, 40));
         expect((response.body as Json).code).toBe('FLUX_VALIDATION');
