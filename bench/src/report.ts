@@ -236,6 +236,8 @@ function filteredListSection(results: BenchResults): string | undefined {
   if (filtered === undefined) return undefined;
   const cells = (latency: LatencySummary): string[] => [latency.p50, latency.p99, latency.max].map(milliseconds);
   const { firstPage, walk, unpaged } = filtered;
+  const delays = filtered.listsEventLoopDelayMaxMs;
+  const delay = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : milliseconds(ms));
   return section(
     `Filtered list (\`${filtered.filter}\` over ${integer(filtered.entities)} entities: ${integer(filtered.matches)} match)`,
     markdownTable(

@@ -40,6 +40,11 @@ export interface FilteredListResult {
   };
   /** `?prefix=&filter=` unpaged: every match in one streamed response (time to the last byte). */
   readonly unpaged: { readonly requests: number; readonly errors: number; readonly latencyMs: LatencySummary };
+  /**
+   * The worst event-loop delay of any server process while the lists were answered (the
+   * loading excluded, unlike the scenario's own figure); null when unknown.
+   */
+  readonly listsEventLoopDelayMaxMs: { readonly firstPage: number | null; readonly walk: number | null; readonly unpaged: number | null };
 }
 
 export async function filteredList(context: ScenarioContext): Promise<FilteredListResult> {
@@ -59,7 +64,10 @@ export async function filteredList(context: ScenarioContext): Promise<FilteredLi
   });
   const base = `/api/state/entities?prefix=${encodeURIComponent(set.prefix)}&filter=${encodeURIComponent(FILTER)}`;
   const client = new HttpClient(deployment.baseUrl, 1);
+  const { serverLoop } = context;
   try {
+    // Closes the part of the window the loading delayed.
+    await serverLoop?.scrape();
     log(`filtered list: first page of ${parameters.pageLimit} with ${FILTER} (${matches} matches), ${parameters.samples} requests`);
     const first = new LatencyRecorder();
     let firstErrors = 0;
@@ -71,6 +79,8 @@ export async function filteredList(context: ScenarioContext): Promise<FilteredLi
       if (response.status !== 200) firstErrors++;
       else firstMatches = (JSON.parse(response.body) as unknown[]).length;
     }
+
+    const firstPageDelay = await serverLoop?.scrape();
 
     log(`filtered list: ${parameters.walks} walks through every page by cursor`);
     const requestLatency = new LatencyRecorder();
@@ -99,6 +109,8 @@ export async function filteredList(context: ScenarioContext): Promise<FilteredLi
       if (found !== matches) walkErrors++;
     }
 
+    const walkDelay = await serverLoop?.scrape();
+
     log(`filtered list: ${parameters.unpagedSamples} unpaged requests`);
     const unpaged = new LatencyRecorder();
     let unpagedErrors = 0;
@@ -108,6 +120,7 @@ export async function filteredList(context: ScenarioContext): Promise<FilteredLi
       unpaged.record(performance.now() - started);
       if (response.status !== 200 || (JSON.parse(response.body) as unknown[]).length !== matches) unpagedErrors++;
     }
+    const unpagedDelay = await serverLoop?.scrape();
     return {
       entities: parameters.entities,
       filter: FILTER,
@@ -129,6 +142,11 @@ export async function filteredList(context: ScenarioContext): Promise<FilteredLi
         walkMs: walkTimes.summary(),
       },
       unpaged: { requests: parameters.unpagedSamples, errors: unpagedErrors, latencyMs: unpaged.summary() },
+      listsEventLoopDelayMaxMs: {
+        firstPage: firstPageDelay?.maxMs ?? null,
+        walk: walkDelay?.maxMs ?? null,
+        unpaged: unpagedDelay?.maxMs ?? null,
+      },
     };
   } finally {
     await client.close();
