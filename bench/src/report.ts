@@ -241,22 +241,24 @@ function filteredListSection(results: BenchResults): string | undefined {
   return section(
     `Filtered list (\`${filtered.filter}\` over ${integer(filtered.entities)} entities: ${integer(filtered.matches)} match)`,
     markdownTable(
-      ['list', 'requests', 'p50', 'p99', 'max', 'errors'],
+      ['list', 'requests', 'p50', 'p99', 'max', 'errors', 'worst server event-loop delay meanwhile'],
       [
         [
           `first page, \`limit=${firstPage.limit}\` (${integer(firstPage.matches)} entities)`,
           integer(firstPage.requests),
           ...cells(firstPage.latencyMs),
           integer(firstPage.errors),
+          delay(delays?.firstPage),
         ],
         [
           `each page of a walk by cursor (${integer(walk.requestsPerWalk)} per walk)`,
           integer(walk.walks * walk.requestsPerWalk),
           ...cells(walk.requestLatencyMs),
           integer(walk.errors),
+          delay(delays?.walk),
         ],
-        ['whole walk by cursor', integer(walk.walks), ...cells(walk.walkMs), integer(walk.errors)],
-        ['unpaged (streamed)', integer(unpaged.requests), ...cells(unpaged.latencyMs), integer(unpaged.errors)],
+        ['whole walk by cursor', integer(walk.walks), ...cells(walk.walkMs), integer(walk.errors), ''],
+        ['unpaged (streamed)', integer(unpaged.requests), ...cells(unpaged.latencyMs), integer(unpaged.errors), delay(delays?.unpaged)],
       ],
     ),
   );
