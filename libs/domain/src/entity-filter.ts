@@ -185,9 +185,17 @@ function resolve(properties: Properties, id: string, segments: readonly string[]
   return current;
 }
 
+/** Whether a comparison's sign (found against the value) satisfies each ordering operator. */
+const ORDERINGS: Readonly<Record<string, (sign: number) => boolean>> = {
+  '<': (sign) => sign < 0,
+  '<=': (sign) => sign <= 0,
+  '>': (sign) => sign > 0,
+  '>=': (sign) => sign >= 0,
+};
+
 function order(op: string, value: Scalar, at: number): (found: unknown) => boolean {
   if (typeof value !== 'number' && typeof value !== 'string') throw filterError(`"${op}" needs a number or a string`, at);
-  const holds = (sign: number): boolean => (op === '<' ? sign < 0 : op === '<=' ? sign <= 0 : op === '>' ? sign > 0 : sign >= 0);
+  const holds = ORDERINGS[op]!;
   if (typeof value === 'number') return (found) => typeof found === 'number' && holds(found < value ? -1 : found > value ? 1 : 0);
   return (found) => typeof found === 'string' && holds(compareCodePoints(found, value));
 }
