@@ -19,6 +19,8 @@ export interface EntityQuery {
 export const FILTER_SCAN_MAX = 10_000;
 /** Entities examined between two yields to the event loop. */
 export const FILTER_SCAN_SLICE = 250;
+/** Characters of stored JSON decoded between two yields at most (a slice of large entities is split). */
+export const FILTER_SCAN_SLICE_CHARS = 256 * 1024;
 
 /**
  * Combines the contract's `prefix` and `namespace` filters into one prefix, or returns

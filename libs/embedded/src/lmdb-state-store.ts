@@ -129,7 +129,7 @@ export class LmdbStateStore implements StateStore {
       const readSlice = (after: string | undefined, count: number): ScannedEntry[] =>
         [...this.entitiesDb.getRange({ ...rangeStart(prefix, after), limit: count })]
           .filter(({ key }) => hasPrefix(key, prefix))
-          .map(({ key, value }) => ({ id: entityIdOf(key), entity: decodeEntity(value) }));
+          .map(({ key, value }) => ({ id: entityIdOf(key), json: value }));
       return scanFiltered(readSlice, { ...query, filter: query.filter, budget: FILTER_SCAN_MAX });
     }
     const entities: EntityRecord[] = [];

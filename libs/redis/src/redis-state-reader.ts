@@ -132,7 +132,7 @@ export class RedisStateReader implements StateReader {
           const ids = (await this.client.zrangebylexBuffer(keys.ids, min, max, 'LIMIT', 0, count)).map((id) => id.toString('utf8'));
           if (ids.length === 0) return [];
           const values = await this.client.hmget(keys.entities, ...ids);
-          return ids.map((id, i) => ({ id, entity: values[i] == null ? undefined : decodeEntity(values[i]!) }));
+          return ids.map((id, i) => ({ id, json: values[i] ?? undefined }));
         };
         return scanFiltered(readSlice, { ...query, filter, budget });
       }),
