@@ -19,6 +19,7 @@ import { profileFor } from './src/profile.js';
 import { machineLine, runFigures, runTitle, targetsTable } from './src/report.js';
 import { RESULTS_FORMAT, resultsFileName, scenariosFor, type BenchResults, type ScenarioName, type ScenarioResults } from './src/results.js';
 import { batchIngest } from './src/scenarios/batch-ingest.js';
+import { filteredList } from './src/scenarios/filtered-list.js';
 import { largeEntity } from './src/scenarios/large-entity.js';
 import { memory } from './src/scenarios/memory.js';
 import { reads } from './src/scenarios/reads.js';
@@ -145,6 +146,7 @@ if (mainScenarios.length > 0) {
       await runScenario('websocket', context, websocketDelivery);
       await runScenario('wait-applied', context, waitApplied);
       await runScenario('large-entity', context, largeEntity);
+      await runScenario('filtered-list', context, filteredList);
       const processes: ProcessMemory[] = deployment.memory();
       deploymentFigures = { startupSeconds: Math.round(deployment.startupSeconds * 100) / 100, processes };
     },

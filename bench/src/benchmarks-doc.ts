@@ -162,7 +162,7 @@ npm run bench -- --only ingest,websocket
 \`npm run services:up\`. Results go to \`bench/results/<YYYY-MM-DD>[-cluster][-quick][-partial].json\`
 (every figure, the parameters, the machine, versions and commit, the targets); \`--out <file>\`
 writes elsewhere. Each run prints its figures and rewrites this page from \`bench/results/\`
-unless \`--no-docs\` is given. Scenarios: \`ingest\`, \`batch\`, \`reads\`, \`websocket\`, \`wait-applied\`, \`large-entity\`, \`memory\`.
+unless \`--no-docs\` is given. Scenarios: \`ingest\`, \`batch\`, \`reads\`, \`websocket\`, \`wait-applied\`, \`large-entity\`, \`filtered-list\`, \`memory\`.
 
 **Before/after comparisons**: run the same harness against another commit's server.
 

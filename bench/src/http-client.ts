@@ -18,6 +18,14 @@ export class HttpClient {
     return { status: response.statusCode, body: await response.body.text() };
   }
 
+  /** A GET of a list page, with the cursor of the next page (the Flux-Next-Cursor header) when there is one. */
+  async getPage(path: string): Promise<HttpResponse & { readonly nextCursor?: string }> {
+    const response = await this.pool.request({ method: 'GET', path });
+    const cursor = response.headers['flux-next-cursor'];
+    const body = await response.body.text();
+    return { status: response.statusCode, body, ...(typeof cursor === 'string' ? { nextCursor: cursor } : {}) };
+  }
+
   async post(path: string, body: string): Promise<HttpResponse> {
     const response = await this.pool.request({ method: 'POST', path, body, headers: { 'content-type': 'application/json' } });
     return { status: response.statusCode, body: await response.body.text() };

@@ -58,6 +58,15 @@ export interface Profile {
     /** Longest wait for the large event, then the last tick, to be visible. */
     readonly visibleTimeoutSeconds: number;
   };
+  readonly filteredList: {
+    readonly entities: number;
+    readonly pageLimit: number;
+    /** First-page requests. */
+    readonly samples: number;
+    /** Walks through every page by cursor. */
+    readonly walks: number;
+    readonly unpagedSamples: number;
+  };
   readonly memory: {
     readonly entities: number;
     readonly batchSize: number;
@@ -86,6 +95,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
       websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 2 },
       waitApplied: { clients: 8, requestsPerClient: 125, warmUpPerClient: 20 },
       largeEntity: { batches: 4, batchSize: 500, visibleTimeoutSeconds: 120 },
+      filteredList: { entities: 10_000, pageLimit: 100, samples: 20, walks: 2, unpagedSamples: 2 },
       memory: { entities: 100_000, batchSize: 1000, concurrency: 8, settleMs: 1000 },
     };
   }
@@ -113,6 +123,7 @@ export function profileFor(quick: boolean, kind: DeploymentKind): Profile {
     websocket: { subscribers: 100, entitiesPerSubscriber: 10, rates: websocketRates, rateSeconds: 15 },
     waitApplied: { clients: 8, requestsPerClient: 500, warmUpPerClient: 20 },
     largeEntity: { batches: 20, batchSize: 500, visibleTimeoutSeconds: 300 },
+    filteredList: { entities: 100_000, pageLimit: 100, samples: 50, walks: 5, unpagedSamples: 5 },
     memory: { entities: 1_000_000, batchSize: 1000, concurrency: 8, settleMs: 5000 },
   };
 }

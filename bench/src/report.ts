@@ -231,6 +231,39 @@ function largeEntitySection(results: BenchResults): string | undefined {
   );
 }
 
+function filteredListSection(results: BenchResults): string | undefined {
+  const filtered = results.scenarios['filtered-list'];
+  if (filtered === undefined) return undefined;
+  const cells = (latency: LatencySummary): string[] => [latency.p50, latency.p99, latency.max].map(milliseconds);
+  const { firstPage, walk, unpaged } = filtered;
+  const delays = filtered.listsEventLoopDelayMaxMs;
+  const delay = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '—' : milliseconds(ms));
+  return section(
+    `Filtered list (\`${filtered.filter}\` over ${integer(filtered.entities)} entities: ${integer(filtered.matches)} match)`,
+    markdownTable(
+      ['list', 'requests', 'p50', 'p99', 'max', 'errors', 'worst server event-loop delay meanwhile'],
+      [
+        [
+          `first page, \`limit=${firstPage.limit}\` (${integer(firstPage.matches)} entities)`,
+          integer(firstPage.requests),
+          ...cells(firstPage.latencyMs),
+          integer(firstPage.errors),
+          delay(delays?.firstPage),
+        ],
+        [
+          `each page of a walk by cursor (${integer(walk.requestsPerWalk)} per walk)`,
+          integer(walk.walks * walk.requestsPerWalk),
+          ...cells(walk.requestLatencyMs),
+          integer(walk.errors),
+          delay(delays?.walk),
+        ],
+        ['whole walk by cursor', integer(walk.walks), ...cells(walk.walkMs), integer(walk.errors), ''],
+        ['unpaged (streamed)', integer(unpaged.requests), ...cells(unpaged.latencyMs), integer(unpaged.errors), delay(delays?.unpaged)],
+      ],
+    ),
+  );
+}
+
 function memorySection(results: BenchResults): string | undefined {
   const memory = results.scenarios.memory;
   if (memory === undefined) return undefined;
@@ -282,6 +315,8 @@ export function loadWarningsOf(results: BenchResults): string[] {
   websocket?.rates.forEach((run) => add(`WebSocket at ${run.rate}/s`, run.probe));
   const large = results.scenarios['large-entity'];
   if (large !== undefined) add('large entity', large.probe);
+  const filtered = results.scenarios['filtered-list'];
+  if (filtered !== undefined) add('filtered list load', filtered.load.probe);
   if (memory !== undefined) add('memory load', memory.load.probe);
   return warnings;
 }
@@ -295,6 +330,7 @@ export function runFigures(results: BenchResults): string {
     websocketSection,
     waitAppliedSection,
     largeEntitySection,
+    filteredListSection,
     memorySection,
     loopDelaySection,
   ]

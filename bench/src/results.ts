@@ -6,6 +6,7 @@ import type { DeploymentKind } from './deployment.js';
 import type { MachineInfo, Versions } from './machine.js';
 import type { ProcessMemory } from './proc-stats.js';
 import type { Profile } from './profile.js';
+import type { FilteredListResult } from './scenarios/filtered-list.js';
 import type { LargeEntityResult } from './scenarios/large-entity.js';
 import type { MemoryResult } from './scenarios/memory.js';
 import type { ReadsResult } from './scenarios/reads.js';
@@ -14,7 +15,7 @@ import type { WaitAppliedResult } from './scenarios/wait-applied.js';
 import type { WebSocketResult } from './scenarios/websocket-delivery.js';
 import type { TargetOutcome } from './targets.js';
 
-export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'memory'] as const;
+export const SCENARIOS = ['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'filtered-list', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Memory is measured on the embedded deployment only. */
@@ -29,6 +30,7 @@ export interface ScenarioResults {
   readonly websocket?: WebSocketResult;
   readonly 'wait-applied'?: WaitAppliedResult;
   readonly 'large-entity'?: LargeEntityResult;
+  readonly 'filtered-list'?: FilteredListResult;
   readonly memory?: MemoryResult;
 }
 

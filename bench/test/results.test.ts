@@ -49,8 +49,17 @@ describe('pickForDocs', () => {
 
 describe('scenariosFor', () => {
   it('measures memory on the embedded deployment only, and honours --only', () => {
-    expect(scenariosFor('embedded', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'memory']);
-    expect(scenariosFor('cluster', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity']);
+    expect(scenariosFor('embedded', undefined)).toEqual([
+      'ingest',
+      'batch',
+      'reads',
+      'websocket',
+      'wait-applied',
+      'large-entity',
+      'filtered-list',
+      'memory',
+    ]);
+    expect(scenariosFor('cluster', undefined)).toEqual(['ingest', 'batch', 'reads', 'websocket', 'wait-applied', 'large-entity', 'filtered-list']);
     expect(scenariosFor('cluster', ['memory', 'batch'])).toEqual(['batch']);
   });
 });

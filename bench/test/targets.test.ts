@@ -101,7 +101,9 @@ describe('evaluateTargets', () => {
   it('judges the event-loop delay only over every scenario, unless a measured one already misses', () => {
     const some = evaluateTargets('embedded', embedded({ serverEventLoopDelayMaxMs: { ingest: 4, batch: 12, reads: null } }));
     expect(byId(some, 'event-loop-delay')).toMatchObject({ measured: 12, met: null });
-    expect(byId(some, 'event-loop-delay').note).toBe('worst under batch; reads, websocket, wait-applied, large-entity, memory not measured');
+    expect(byId(some, 'event-loop-delay').note).toBe(
+      'worst under batch; reads, websocket, wait-applied, large-entity, filtered-list, memory not measured',
+    );
     const missed = evaluateTargets('embedded', embedded({ serverEventLoopDelayMaxMs: { ingest: 4, batch: 31 } }));
     expect(byId(missed, 'event-loop-delay')).toMatchObject({ measured: 31, met: false });
     expect(byId(evaluateTargets('embedded', embedded({ serverEventLoopDelayMaxMs: {} })), 'event-loop-delay')).toMatchObject({

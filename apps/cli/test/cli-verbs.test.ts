@@ -58,6 +58,11 @@ describe('verbs of the bash client', () => {
     const text = await cli(['list', '--namespace', namespace, '--output', 'text']);
     expect(text.stdout.split('\n')[0]).toMatch(/^ID\s+VERSION\s+LAST UPDATED\s+PROPERTIES$/);
     expect(text.stdout).toContain(`${namespace}/c  1`);
+    const filtered = await cli(['list', '--namespace', namespace, '--filter', 'name in ("a", "c")', '--page-size', '1']);
+    expect((jsonOf(filtered) as Entity[]).map((entity) => entity.id)).toEqual([`${namespace}/a`, `${namespace}/c`]);
+    const badFilter = await cli(['list', '--filter', 'name =']);
+    expect(badFilter.code).not.toBe(0);
+    expect(badFilter.stderr).toContain('filter: expected a value');
     const both = await cli(['list', '--prefix', 'a', '--namespace', 'b']);
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/cannot be used with/);

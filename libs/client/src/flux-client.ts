@@ -75,6 +75,11 @@ export interface ListOptions {
   readonly prefix?: string;
   /** Ids of the form `<namespace>/...`. */
   readonly namespace?: string;
+  /**
+   * Only entities matching this filter expression, evaluated by the server (see the server's
+   * docs/filters.md), e.g. `status = "open" and battery < 20`.
+   */
+  readonly filter?: string;
   /** Only entities updated at or after this time (filtered by the client). */
   readonly since?: Date | string;
   /** At most this many entities in all. */
@@ -88,6 +93,8 @@ export interface ListOptions {
 export interface ListPageOptions {
   readonly prefix?: string;
   readonly namespace?: string;
+  /** As in `ListOptions`. A filtered page may hold fewer than `limit` entities, none even, while `nextCursor` is set. */
+  readonly filter?: string;
   /** Entities in this page at most. */
   readonly limit: number;
   /** The `nextCursor` of the previous page. */
@@ -268,6 +275,7 @@ export class FluxClient {
       const page = await this.listPage({
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
         ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
         limit: sinceMs === undefined ? Math.min(pageSize, remaining) : pageSize,
         ...(cursor === undefined ? {} : { cursor }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -288,6 +296,7 @@ export class FluxClient {
     const path = withQuery('/api/state/entities', {
       prefix: options.prefix,
       namespace: options.namespace,
+      filter: options.filter,
       limit: options.limit,
       cursor: options.cursor,
     });

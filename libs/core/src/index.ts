@@ -28,3 +28,5 @@ export * from './feed/memory-change-feed.js';
 export * from './reading/catching-up-feed.js';
 export * from './reducer/entity-working-set.js';
 export * from './positions/applied-positions.js';
+export * from './reading/merge-pages.js';
+export * from './reading/filtered-scan.js';

@@ -1,3 +1,4 @@
+import type { EntityFilter } from './entity-filter.js';
 import { FluxError, ErrorCode } from './errors.js';
 
 /** A list query over entity ids, ordered by id (UTF-8 byte order, the order of every store). */
@@ -7,7 +8,19 @@ export interface EntityQuery {
   /** Return ids strictly after this one. */
   readonly after?: string;
   readonly limit: number;
+  /**
+   * Only entities it matches. A filtered list examines at most FILTER_SCAN_MAX entities per
+   * call, so a page may hold fewer than `limit` entities (none, even) while more may match.
+   */
+  readonly filter?: EntityFilter;
 }
+
+/** Entities one filtered list call examines at most (each store, each shard). */
+export const FILTER_SCAN_MAX = 10_000;
+/** Entities examined between two yields to the event loop. */
+export const FILTER_SCAN_SLICE = 250;
+/** Characters of stored JSON decoded between two yields at most (a slice of large entities is split). */
+export const FILTER_SCAN_SLICE_CHARS = 256 * 1024;
 
 /**
  * Combines the contract's `prefix` and `namespace` filters into one prefix, or returns

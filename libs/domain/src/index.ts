@@ -21,3 +21,4 @@ export * from './position.js';
 export * from './condition.js';
 export * from './ttl.js';
 export * from './entity-at.js';
+export * from './entity-filter.js';

@@ -6,13 +6,23 @@ import {
   decodeEntity,
   encodeEntity,
   encodeStoredEvent,
+  FILTER_SCAN_MAX,
   HISTORY_MAX_PER_ENTITY,
   type EntityCounts,
   type EntityQuery,
   type StoredEntity,
   type StoredEvent,
 } from '@flux/domain';
-import type { EntityPage, EntityRecord, HistoryQuery, PartitionClaim, PartitionCommit, StateStore } from '@flux/core';
+import {
+  scanFiltered,
+  type EntityPage,
+  type EntityRecord,
+  type HistoryQuery,
+  type PartitionClaim,
+  type PartitionCommit,
+  type ScannedEntry,
+  type StateStore,
+} from '@flux/core';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 import { entityIdOf, entityKey, expiryIdOf, expiryKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
 
@@ -38,6 +48,16 @@ const FENCED = Symbol('fenced');
  * while JSON.parse keeps `__proto__` as an own data property, which the contract requires.
  */
 const decodeStoredEvent = (json: string): StoredEvent => JSON.parse(json) as StoredEvent;
+
+/** Where a list over `prefix` strictly after `after` starts reading. */
+function rangeStart(prefix: Buffer, after: string | undefined): { start?: Buffer } {
+  let start = prefix;
+  if (after !== undefined) {
+    const next = keyAfter(after);
+    if (Buffer.compare(next, start) > 0) start = next;
+  }
+  return start.length > 0 ? { start } : {};
+}
 
 /**
  * Materialised state over its own LMDB environment. Every commit is one LMDB transaction that
@@ -107,15 +127,18 @@ export class LmdbStateStore implements StateStore {
   async listEntities(query: EntityQuery): Promise<EntityPage> {
     if (!(query.limit >= 1)) return { entities: [] };
     const prefix = entityKey(query.prefix);
-    let start = prefix;
-    if (query.after !== undefined) {
-      const after = keyAfter(query.after);
-      if (Buffer.compare(after, start) > 0) start = after;
+    if (query.filter !== undefined) {
+      // Each slice is one short synchronous read; the scan yields between them.
+      const readSlice = (after: string | undefined, count: number): ScannedEntry[] =>
+        [...this.entitiesDb.getRange({ ...rangeStart(prefix, after), limit: count })]
+          .filter(({ key }) => hasPrefix(key, prefix))
+          .map(({ key, value }) => ({ id: entityIdOf(key), json: value }));
+      return scanFiltered(readSlice, { ...query, filter: query.filter, budget: FILTER_SCAN_MAX });
     }
     const entities: EntityRecord[] = [];
     let more = false;
     // Reading one past the limit tells whether more remain without a second query.
-    for (const { key, value } of this.entitiesDb.getRange(start.length > 0 ? { start } : {})) {
+    for (const { key, value } of this.entitiesDb.getRange(rangeStart(prefix, query.after))) {
       if (!hasPrefix(key, prefix)) break;
       if (entities.length === query.limit) {
         more = true;

@@ -1,6 +1,6 @@
 import { Metadata, status as GrpcStatus, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
-import type { EntityPage, EntityRecord, HistoryQuery, ShardCallObserver, StateReader } from '@flux/core';
+import { mergePages, type EntityPage, type EntityRecord, type HistoryQuery, type ShardCallObserver, type StateReader } from '@flux/core';
 import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
 import { fluxErrorFromCall } from './status.js';
@@ -75,6 +75,8 @@ export class ShardedStateReader implements StateReader {
       prefix: query.prefix,
       limit: uint32(query.limit),
       ...(query.after === undefined ? {} : { after: query.after }),
+      // Shards filter what they read (the expression is compiled again there).
+      ...(query.filter === undefined ? {} : { filter: query.filter.source }),
     };
     const pages = await Promise.all(this.shards.map((_, shard) => this.call(shard, 'ListEntities', (c) => c.listEntities.bind(c), request)));
     return mergePages(
@@ -130,33 +132,5 @@ export class ShardedStateReader implements StateReader {
   }
 }
 
-/**
- * Merges one page per shard (each the shard's first `limit` matches in UTF-8 byte order (`compareIds`), with
- * `lastId` when it has more) into the first `limit` matches overall. Pages that stop early
- * are handled too: nothing beyond the smallest `lastId` is returned, because a shard that
- * stopped there may have unseen ids below the others' entries. So paging with `after` the
- * returned `lastId` neither skips nor repeats an id. Equal ids (shards sharing one store)
- * are returned once.
- */
-export function mergePages(pages: readonly EntityPage[], limit: number): EntityPage {
-  // UTF-8 keys once per id, rather than per comparison.
-  const keyOf = (id: string): Buffer => Buffer.from(id, 'utf8');
-  let boundary: Buffer | undefined;
-  for (const page of pages) {
-    if (page.lastId === undefined) continue;
-    const key = keyOf(page.lastId);
-    if (boundary === undefined || Buffer.compare(key, boundary) < 0) boundary = key;
-  }
-  const merged = pages
-    .flatMap((page) => page.entities.map((record) => ({ record, key: keyOf(record.id) })))
-    .filter(({ key }) => boundary === undefined || Buffer.compare(key, boundary) <= 0)
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .filter((entry, index, all) => index === 0 || !all[index - 1]!.key.equals(entry.key));
-  const entities: EntityRecord[] = merged.slice(0, Math.max(0, limit)).map(({ record }) => record);
-  const more = merged.length > entities.length || boundary !== undefined;
-  if (!more) return { entities };
-  if (entities.length > 0) return { entities, lastId: entities[entities.length - 1]!.id };
-  // Every shard stopped before any match (shards filtering a shared store's page): the
-  // boundary is still a valid cursor, and ending the paging here would lose the rest.
-  return boundary === undefined ? { entities } : { entities, lastId: boundary.toString('utf8') };
-}
+/** Kept here too: gateways merged shard pages before stores merged partition pages. */
+export { mergePages };

@@ -7,7 +7,7 @@ import {
   type ServerWritableStream,
   type StatusObject,
 } from '@grpc/grpc-js';
-import { ErrorCode, partitionFor, type ChangeRecord, type CommitProgress } from '@flux/domain';
+import { compileFilter, ErrorCode, partitionFor, type ChangeRecord, type CommitProgress, type EntityFilter } from '@flux/domain';
 import type { ChangeSource, StateReader } from '@flux/core';
 import { changeToProto, countsToProto, entityJsonToProto, entityToProto, progressToProto, storedEventToProto } from './codec.js';
 import { HealthStatusBoard, ServingStatus } from './health.js';
@@ -253,7 +253,13 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
       const { prefix, after } = call.request;
       const limit = Math.min(call.request.limit, maxListLimit);
       if (limit < 1) return callback(null, { entities: [] });
-      reader.listEntities(after === undefined ? { prefix, limit } : { prefix, after, limit }).then(
+      let filter: EntityFilter | undefined;
+      try {
+        filter = call.request.filter === undefined ? undefined : compileFilter(call.request.filter);
+      } catch (error) {
+        return callback(failed('ListEntities', error));
+      }
+      reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }), ...(filter === undefined ? {} : { filter }) }).then(
         (page) =>
           callback(null, {
             // A reader over a store other shards share (one Redis) lists their entities too:

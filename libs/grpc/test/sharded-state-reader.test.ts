@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { compareIds, ErrorCode, FluxError, isFluxError, partitionFor, partitionsOfShard, type Properties } from '@flux/domain';
+import { compareIds, compileFilter, ErrorCode, FluxError, isFluxError, partitionFor, partitionsOfShard, type Properties } from '@flux/domain';
 import type { EntityRecord, StateReader } from '@flux/core';
 import { LmdbStateStore } from '@flux/embedded';
 import {
@@ -199,6 +199,43 @@ describe('ShardedStateReader over real shard servers', () => {
     const misrouted = LISTED.find((candidate) => confused.shardOf(candidate) !== cluster.ownerOf(candidate).index)!;
     expect((await rejection(confused.getEntity(misrouted))).code).toBe(ErrorCode.StoreUnavailable);
   });
+
+  it('pushes a filter down: each shard answers only the matches it read, and the merged pages page as usual', async () => {
+    const filter = 'name startswith "ns/item-1" or name = "ns/é"';
+    const expected = byteOrder(LISTED.filter((id) => id.startsWith('ns/item-1') || id === 'ns/é'));
+    for (const [index, client] of cluster.clients.entries()) {
+      const answer = await new Promise<{ entities: { id: string }[] }>((resolve, reject) =>
+        client.listEntities({ prefix: 'ns/', limit: 100, filter }, (e, response) => (e ? reject(e) : resolve(response))),
+      );
+      const owned = expected.filter((id) => cluster.ownerOf(id).index === index);
+      expect(answer.entities.map((e) => e.id)).toEqual(owned);
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await cluster.reader.listEntities({
+        prefix: 'ns/',
+        limit: 3,
+        filter: compileFilter(filter),
+        ...(after === undefined ? {} : { after }),
+      });
+      expect(page.entities.length).toBeLessThanOrEqual(3);
+      seen.push(...page.entities.map((e) => e.id));
+      after = page.lastId;
+    } while (after !== undefined);
+    expect(seen).toEqual(expected);
+  });
+
+  it('answers a filter that does not parse with INVALID_ARGUMENT and FLUX_VALIDATION', async () => {
+    const error = await new Promise<ServiceError>((resolve, reject) =>
+      cluster.clients[0]!.listEntities({ prefix: '', limit: 5, filter: 'name ~ 1' }, (e) =>
+        e ? resolve(e) : reject(new Error('accepted a bad filter')),
+      ),
+    );
+    expect(error.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(error.metadata.get(FLUX_ERROR_CODE_METADATA)).toEqual([ErrorCode.Validation]);
+    expect(error.details).toContain('unexpected character "~"');
+  });
 });
 
 describe('ShardedStateReader when shards cannot answer', () => {
@@ -366,6 +403,13 @@ describe('mergePages', () => {
 
   it('keeps a cursor when every shard filtered its whole page away', () => {
     expect(mergePages([page([], 'k'), page([], 'm')], 5)).toEqual({ entities: [], lastId: 'k' });
+  });
+
+  it('resumes after the smallest lastId when every entry up to it is returned (filtered pages)', () => {
+    // Shard A examined up to 'k' and found 'b'; shard B examined up to 'm' and found 'c' and 'l'.
+    const merged = mergePages([page(['b'], 'k'), page(['c', 'l'], 'm')], 5);
+    expect(idsOf(merged)).toEqual(['b', 'c']);
+    expect(merged.lastId).toBe('k');
   });
 
   it('returns an id that several shards hold once', () => {

@@ -1,13 +1,15 @@
 import {
   decodeEntity,
+  FILTER_SCAN_MAX,
   HISTORY_MAX_PER_ENTITY,
   partitionFor,
   type EntityCounts,
+  type EntityFilter,
   type EntityQuery,
   type StoredEntity,
   type StoredEvent,
 } from '@flux/domain';
-import type { EntityPage, EntityRecord, HistoryQuery, StateReader } from '@flux/core';
+import { mergePages, scanFiltered, type EntityPage, type EntityRecord, type HistoryQuery, type ScannedEntry, type StateReader } from '@flux/core';
 import { HASH_ENTRIES } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
@@ -75,6 +77,7 @@ export class RedisStateReader implements StateReader {
   listEntities(query: EntityQuery): Promise<EntityPage> {
     return storeCall('listEntities', async () => {
       if (!(query.limit >= 1)) return { entities: [] };
+      if (query.filter !== undefined) return this.listFiltered(query, query.filter);
       const { min, max } = lexRange(query);
       const wanted = Math.floor(query.limit) + 1; // one past the limit tells whether more remain
       // Every partition's first `wanted` matching ids (ids only: cheap), concurrently.
@@ -112,6 +115,29 @@ export class RedisStateReader implements StateReader {
       }
       return more ? { entities, lastId: page[page.length - 1]!.id } : { entities };
     });
+  }
+
+  /**
+   * A filtered list scans each partition's ids in order (ids, then their entities, a slice at a
+   * time) within its share of the scan budget, then merges the partitions' pages as the
+   * gateway merges the shards'.
+   */
+  private async listFiltered(query: EntityQuery, filter: EntityFilter): Promise<EntityPage> {
+    const budget = Math.max(1, Math.ceil(FILTER_SCAN_MAX / this.partitions.length));
+    const pages = await Promise.all(
+      this.partitions.map((partition) => {
+        const keys = this.keys[partition]!;
+        const readSlice = async (after: string | undefined, count: number): Promise<ScannedEntry[]> => {
+          const { min, max } = lexRange({ prefix: query.prefix, ...(after === undefined ? {} : { after }) });
+          const ids = (await this.client.zrangebylexBuffer(keys.ids, min, max, 'LIMIT', 0, count)).map((id) => id.toString('utf8'));
+          if (ids.length === 0) return [];
+          const values = await this.client.hmget(keys.entities, ...ids);
+          return ids.map((id, i) => ({ id, json: values[i] ?? undefined }));
+        };
+        return scanFiltered(readSlice, { ...query, filter, budget });
+      }),
+    );
+    return mergePages(pages, query.limit);
   }
 
   history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]> {
@@ -188,7 +214,7 @@ export class RedisStateReader implements StateReader {
 }
 
 /** ZRANGEBYLEX bounds for a prefix and an optional exclusive `after`. */
-function lexRange(query: EntityQuery): { min: Buffer | string; max: Buffer | string } {
+function lexRange(query: Pick<EntityQuery, 'prefix' | 'after'>): { min: Buffer | string; max: Buffer | string } {
   const prefix = Buffer.from(query.prefix, 'utf8');
   let min: Buffer | string = prefix.length === 0 ? '-' : Buffer.concat([Buffer.from('['), prefix]);
   if (query.after !== undefined) {

@@ -90,17 +90,19 @@ export function registerStateCommands(program: Command): void {
     await output.value(entity);
   });
 
-  action<{ prefix?: string; namespace?: string; limit?: string; pageSize?: string }>(
+  action<{ prefix?: string; namespace?: string; filter?: string; limit?: string; pageSize?: string }>(
     program
       .command('list')
       .description('List entities, optionally filtered (fetched page by page)')
       .addOption(new Option('--prefix <PREFIX>', 'ids starting with PREFIX').conflicts('namespace'))
       .option('--namespace <NS>', 'ids of the form NS/...')
+      .option('--filter <EXPR>', 'entities matching EXPR, evaluated by the server (e.g. \'status = "open" and battery < 20\')')
       .option('--limit <N>', 'at most N entities')
       .option('--page-size <N>', 'entities per request (default 1000)'),
     async ({ client, output }, _args, options) => {
       const entities = client.list({
         ...listOptionsOf(options),
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
         ...(options.limit === undefined ? {} : { limit: positiveInteger(options.limit, '--limit') }),
       });
       if (output.json) {

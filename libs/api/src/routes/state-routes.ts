@@ -4,14 +4,19 @@ import { z } from 'zod';
 import {
   assertEntityId,
   combineFilters,
+  compileFilter,
   decodeCursor,
   deleteSelectorSchema,
   encodeCursor,
   entityIdProblem,
   entityViewJson,
   ErrorCode,
+  FILTER_MAX_CLAUSES,
+  FILTER_MAX_DEPTH,
+  FILTER_MAX_LENGTH,
   FluxError,
   positionParam,
+  type EntityFilter,
   toEntityView,
 } from '@flux/domain';
 import { readEntityAt } from '@flux/core';
@@ -59,6 +64,16 @@ const listQuery = z.object({
     .max(MAX_CURSOR_CHARS, { error: 'is not a cursor returned by Flux' })
     .regex(/^[A-Za-z0-9_-]*$/, { error: 'is not a cursor returned by Flux' })
     .optional(),
+  filter: z
+    .string()
+    .optional()
+    .describe(
+      `Only entities matching this expression (docs/filters.md), e.g. \`status = "open" and battery < 20\`: ` +
+        'comparisons (= != < <= > >=) of properties (dotted paths, @id for the entity id) with strings, numbers, true, false or null; ' +
+        '`exists`; `in (v1, v2)`; `startswith "s"`; `contains "s"`; `and`, `or`, `not`, parentheses. ' +
+        `At most ${FILTER_MAX_LENGTH} characters, ${FILTER_MAX_CLAUSES} clauses, ${FILTER_MAX_DEPTH} levels of nesting. ` +
+        `Each page examines a bounded number of entities, so a filtered page may hold fewer than \`limit\` entities (even none) while ${NEXT_CURSOR_HEADER} is set: follow the cursor until it is absent.`,
+    ),
 });
 
 /** The id a cursor resumes after; a forged one must not reach the store. */
@@ -96,12 +111,17 @@ function entityRoute(
 /** Page size used when streaming an unpaged list. */
 const STREAM_PAGE_SIZE = 1000;
 
-async function* streamAll(deps: QueryDeps, prefix: string): AsyncGenerator<string> {
+async function* streamAll(deps: QueryDeps, prefix: string, filter: EntityFilter | undefined): AsyncGenerator<string> {
   yield '[';
   let after: string | undefined;
   let first = true;
   for (;;) {
-    const page = await deps.reader.listEntities({ prefix, limit: STREAM_PAGE_SIZE, ...(after === undefined ? {} : { after }) });
+    const page = await deps.reader.listEntities({
+      prefix,
+      limit: STREAM_PAGE_SIZE,
+      ...(after === undefined ? {} : { after }),
+      ...(filter && { filter }),
+    });
     const chunk = page.entities.map((record) => JSON.stringify(toEntityView(record.id, record.entity))).join(',');
     if (chunk !== '') {
       yield first ? chunk : `,${chunk}`;
@@ -130,7 +150,7 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
         querystring: listQuery,
         responses: {
           200: { description: `Array of entities; header ${NEXT_CURSOR_HEADER} while more remain`, schema: z.array(entitySchema) },
-          400: 'Invalid limit or cursor',
+          400: 'Invalid limit or cursor, or a filter that does not parse (the message names the problem and the character where it is)',
           503: 'State store unavailable',
         },
       }),
@@ -138,14 +158,15 @@ export function entityReadRoutes(app: FastifyInstance, deps: QueryDeps): void {
     async (request, reply) => {
       const query = parseInput(listQuery, request.query, 'query');
       const after = query.cursor === undefined ? undefined : cursorPosition(query.cursor);
+      const filter = query.filter === undefined ? undefined : compileFilter(query.filter);
       const prefix = combineFilters(query.prefix, query.namespace);
       if (prefix === undefined) return [];
       if (query.limit === undefined && after === undefined) {
         // Unpaged: every match, streamed page by page so memory stays bounded however many there are.
-        return reply.type('application/json; charset=utf-8').send(Readable.from(streamAll(deps, prefix)));
+        return reply.type('application/json; charset=utf-8').send(Readable.from(streamAll(deps, prefix, filter)));
       }
       const limit = Math.min(query.limit ?? deps.listMaxLimit, deps.listMaxLimit);
-      const page = await deps.reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }) });
+      const page = await deps.reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }), ...(filter && { filter }) });
       if (page.lastId !== undefined) reply.header(NEXT_CURSOR_HEADER, encodeCursor(page.lastId));
       return page.entities.map((record) => toEntityView(record.id, record.entity));
     },

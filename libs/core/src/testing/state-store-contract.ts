@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { compareIds, ErrorCode, HISTORY_MAX_PER_ENTITY, isFluxError, type Properties, type StoredEntity, type StoredEvent } from '@flux/domain';
-import type { EntityRecord, PartitionCommit, StateStore } from '../ports/state-store.js';
+import {
+  compareIds,
+  compileFilter,
+  ErrorCode,
+  FILTER_SCAN_MAX,
+  HISTORY_MAX_PER_ENTITY,
+  isFluxError,
+  type EntityQuery,
+  type Properties,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
+import type { EntityPage, EntityRecord, PartitionCommit, StateStore } from '../ports/state-store.js';
 import { useContractFixture, type ContractFixture } from './fixture.js';
 
 export type StateStoreFactory = () => Promise<ContractFixture<StateStore>>;
@@ -368,6 +379,65 @@ export function describeStateStoreContract(name: string, factory: StateStoreFact
         expect(ids(await store.listEntities({ prefix: '', after: 'bb', limit: 10 }))).toEqual(['c']);
         expect(ids(await store.listEntities({ prefix: 'b', after: 'a', limit: 10 }))).toEqual(['b', 'ba']);
         expect(ids(await store.listEntities({ prefix: '', after: 'c', limit: 10 }))).toEqual([]);
+      });
+    });
+
+    describe('listEntities with a filter', () => {
+      /** Every page of a filtered list, following lastId to the end. */
+      async function pagesOf(store: StateStore, query: Omit<EntityQuery, 'after'>): Promise<EntityPage[]> {
+        const pages: EntityPage[] = [];
+        let after: string | undefined;
+        do {
+          const page = await store.listEntities({ ...query, ...(after === undefined ? {} : { after }) });
+          pages.push(page);
+          after = page.lastId;
+        } while (after !== undefined);
+        return pages;
+      }
+
+      it('returns only matching entities, in id order, paging with after and limit', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(0);
+        const records = range(0, 40).map((i) => ({
+          id: `f/${String(i).padStart(2, '0')}`,
+          entity: entity({ n: i, kind: i % 3 === 0 ? 'hit' : 'miss' }),
+        }));
+        await store.commit(claim, commitOf(0, { upserts: [...records, { id: 'g/00', entity: entity({ n: 0, kind: 'hit' }) }] }));
+        const expected = records.filter((_, i) => i % 3 === 0).map((record) => record.id);
+
+        const pages = await pagesOf(store, { prefix: 'f/', limit: 4, filter: compileFilter('kind = "hit"') });
+        expect(pages.flatMap(ids)).toEqual(expected);
+        expect(pages.at(-1)!.lastId).toBeUndefined();
+        expect(pages[0]!.entities[0]).toEqual(records[0]);
+        // Matches come from the store with their data; the prefix still applies.
+        const all = await store.listEntities({ prefix: '', limit: 100, filter: compileFilter('kind = "hit" and n = 0') });
+        expect(ids(all)).toEqual(['f/00', 'g/00']);
+        expect(all.lastId).toBeUndefined();
+        const none = await store.listEntities({ prefix: '', limit: 100, filter: compileFilter('n > 1000') });
+        expect(none).toEqual({ entities: [] });
+        const after = await store.listEntities({
+          prefix: 'f/',
+          after: 'f/30',
+          limit: 100,
+          filter: compileFilter('@id > "f/1" and n < 36 and kind = "hit"'),
+        });
+        expect(ids(after)).toEqual(['f/33']);
+      });
+
+      it(`examines at most ${FILTER_SCAN_MAX} entities per call, ending the page with where to resume`, async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(0);
+        const count = FILTER_SCAN_MAX + 500;
+        const records = range(0, count).map((i) => ({ id: `s/${String(i).padStart(6, '0')}`, entity: entity({ n: i }) }));
+        await store.commit(claim, commitOf(0, { upserts: records }));
+        const filter = compileFilter(`n = ${count - 1} or n = 0`);
+
+        const first = await store.listEntities({ prefix: 's/', limit: 10, filter });
+        expect(ids(first)).toEqual(['s/000000']);
+        expect(first.lastId).toBeDefined();
+        const pages = await pagesOf(store, { prefix: 's/', limit: 10, filter });
+        expect(pages.length).toBeGreaterThan(1);
+        expect(pages.flatMap(ids)).toEqual(['s/000000', records[count - 1]!.id]);
       });
     });
 

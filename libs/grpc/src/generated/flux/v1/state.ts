@@ -114,11 +114,20 @@ export interface ListEntitiesRequest {
     | undefined;
   /** At most this many entities. */
   limit: number;
+  /**
+   * Only entities matching this filter expression (the language of docs/filters.md). The shard
+   * examines a bounded number of entities per call, so a page may hold fewer than `limit`
+   * entities while `last_id` is set.
+   */
+  filter?: string | undefined;
 }
 
 export interface ListEntitiesResponse {
   entities: Entity[];
-  /** Set only when more entities match: the id of the last entity returned, to pass as `after`. */
+  /**
+   * Set only when more entities may match: where to resume, to pass as `after` (the last entity
+   * returned, or with a filter the last entity examined).
+   */
   lastId?: string | undefined;
 }
 
@@ -581,7 +590,7 @@ export const GetEntityResponse: MessageFns<GetEntityResponse> = {
 };
 
 function createBaseListEntitiesRequest(): ListEntitiesRequest {
-  return { prefix: "", after: undefined, limit: 0 };
+  return { prefix: "", after: undefined, limit: 0, filter: undefined };
 }
 
 export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
@@ -594,6 +603,9 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(24).uint32(message.limit);
+    }
+    if (message.filter !== undefined) {
+      writer.uint32(34).string(message.filter);
     }
     return writer;
   },
@@ -635,6 +647,14 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.filter = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -652,6 +672,7 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
       prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
       after: isSet(object.after) ? globalThis.String(object.after) : undefined,
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      filter: isSet(object.filter) ? globalThis.String(object.filter) : undefined,
     };
   },
 
@@ -666,6 +687,9 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.filter !== undefined) {
+      obj.filter = message.filter;
+    }
     return obj;
   },
 
@@ -677,6 +701,7 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     message.prefix = object.prefix ?? "";
     message.after = object.after ?? undefined;
     message.limit = object.limit ?? 0;
+    message.filter = object.filter ?? undefined;
     return message;
   },
 };
