@@ -35,3 +35,11 @@ export const historyStart = (id: string): Buffer => Buffer.concat([entityKey(id)
 
 /** Exclusive upper bound of an entity's history keys. */
 export const historyEnd = (id: string): Buffer => Buffer.concat([entityKey(id), Buffer.of(AFTER_SEPARATOR)]);
+
+/** Change record keys: partition as 4 and offset as 8 big-endian bytes, so they sort in log order. */
+export function changeKey(partition: number, offset: number): Buffer {
+  const key = Buffer.alloc(12);
+  key.writeUInt32BE(partition, 0);
+  key.writeBigUInt64BE(BigInt(offset), 4);
+  return key;
+}

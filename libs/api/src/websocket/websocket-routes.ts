@@ -22,6 +22,17 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
     maxSubscriptionBytes: deps.websocket.maxSubscriptionBytes,
     onSlowConsumer: () => metrics.slowConsumers.inc(),
     onConnectionCount: (count) => metrics.connections.set(count),
+    ...(deps.replay === undefined
+      ? {}
+      : {
+          prefixes: {
+            partitionCount: deps.partitionCount,
+            replay: deps.replay,
+            reader: deps.reader,
+            publicMode: deps.authorizer.authEnabled,
+            onError: (error: unknown, prefix: string) => app.log.warn({ err: error, prefix }, 'prefix subscription could not catch up'),
+          },
+        }),
   });
   const unsubscribe = deps.feed.subscribe((changes) => {
     // A commit may carry only progress (its events changed nothing): nothing to send.

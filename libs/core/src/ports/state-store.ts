@@ -1,4 +1,4 @@
-import type { EntityCounts, EntityQuery, StoredEntity, StoredEvent } from '@flux/domain';
+import type { ChangeRecord, EntityCounts, EntityQuery, StoredEntity, StoredEvent } from '@flux/domain';
 
 export interface EntityRecord {
   readonly id: string;
@@ -59,6 +59,11 @@ export interface PartitionCommit {
   /** Entity count changes per namespace key (see `countKey`). */
   readonly countDeltas: Readonly<Record<string, number>>;
   readonly eventsApplied: number;
+  /**
+   * The changes the commit's events made, in log order, as the reducer publishes them: kept in
+   * the store's change record for subscribers that resume (see ChangeReplay).
+   */
+  readonly changes?: readonly ChangeRecord[];
 }
 
 /** The write side, used only by the reducer that owns a partition. */

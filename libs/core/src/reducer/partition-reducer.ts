@@ -305,7 +305,7 @@ export class PartitionReducer {
     const lastOffset = records[records.length - 1]!.offset;
     const commitStarted = performance.now();
     try {
-      await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied });
+      await this.options.store.commit(claim, { lastOffset, upserts, deletes, history, countDeltas, eventsApplied, changes });
     } catch (error) {
       if (isFluxError(error) && error.code === ErrorCode.Fenced) this.options.onFenced?.(this.partition, 'commit');
       throw error;

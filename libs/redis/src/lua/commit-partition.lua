@@ -7,7 +7,8 @@
 -- KEYS: 1 meta, 2 entities, 3 ids, 4 counts, 5 changes, 6.. one history list per entity.
 -- ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
 --       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
---       (JSON text, '' when none), then in order:
+--       (JSON text, '' when none), 10 the commit's change records (JSON text, '' when none),
+--       then in order:
 --       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
 --       history sizes (one per history key) | history JSON (grouped by key, oldest first).
 --
@@ -74,7 +75,7 @@ end
 -- the script still writes nothing. Oldest first, so after LPUSH the newest entry is at the head.
 -- Trimming waits until every push succeeded: what LTRIM drops could not be put back.
 local nHistoryKeys = #KEYS - 5
-local at = 10 + nDeletes + 2 * nUpserts + 2 * nCounts
+local at = 11 + nDeletes + 2 * nUpserts + 2 * nCounts
 local entry = at + nHistoryKeys
 local pushed, lengths = {}, {}
 for k = 1, nHistoryKeys do
@@ -99,7 +100,7 @@ for k = 1, nHistoryKeys do
   if lengths[k] > historyMax then redis.call('LTRIM', KEYS[5 + k], 0, historyMax - 1) end
 end
 
-at = 10
+at = 11
 
 -- Deletes before upserts: an id in both ends up with its upserted state.
 if nDeletes > 0 then
@@ -124,8 +125,14 @@ redis.call('HSET', meta, 'offset', ARGV[2])
 -- One stream entry per commit, id <lastOffset>-1: above every earlier commit's, since
 -- lastOffset grew. Entries of offsets older than ARGV[5] are trimmed (approximately: whole
 -- stream nodes at a time), which bounds the stream by log offsets, not by commit sizes.
+-- The entry also holds the commit's change records, which subscribers resuming from a position
+-- replay (a change record belongs to an entity the commit touched, so it has a summary too).
 if ARGV[9] ~= '' then
-  redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9])
+  if ARGV[10] ~= '' then
+    redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9], 'records', ARGV[10])
+  else
+    redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9])
+  end
 end
 
 return {'ok'}
