@@ -24,9 +24,14 @@ export { backoffDelay, type BackoffOptions, type Watch, type WatchOptions } from
 export type {
   ConnectionMessage,
   EntityDeletedMessage,
+  EntitySnapshotMessage,
   MetricsUpdateMessage,
+  ResyncRequiredMessage,
   ServerMessage,
   StateUpdateMessage,
+  SubscribedMessage,
+  SubscribingMessage,
+  SubscriptionErrorMessage,
   WatchMessage,
 } from './watch-messages.js';
 export type { WebSocketConstructor } from './websocket-loader.js';

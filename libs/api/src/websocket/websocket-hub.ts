@@ -348,6 +348,10 @@ export class WebSocketHub {
     let set = this.byPrefix.get(prefix);
     if (set === undefined) this.byPrefix.set(prefix, (set = new Set()));
     set.add(subscription);
+    // Sent at once, not through the fan-out queue: the connection has just left the firehose,
+    // so every frame before this one was firehose and every frame of the prefix after it is
+    // the subscription's (replay and snapshot frames do not queue either).
+    connection.socket.send(encode({ type: 'subscribing', prefix }), { binary: false });
     void this.catchUp(sources, subscription, request);
   }
 
