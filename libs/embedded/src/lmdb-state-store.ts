@@ -225,6 +225,8 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     }));
     let oldestOffset = Infinity;
     for (const { offset } of commit.history) oldestOffset = Math.min(oldestOffset, offset);
+    // A commit without its changes (from a writer that does not pass them) leaves a hole in the record.
+    const changesKnown = commit.changes !== undefined;
     const changes = (commit.changes ?? []).map((change) => ({ key: changeKey(claim.partition, change.offset), json: JSON.stringify(change) }));
 
     // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB
@@ -247,7 +249,7 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
         else void this.countsDb.put(countKey, next);
       }
       if (commit.eventsApplied !== 0) void this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
-      this.recordChanges(claim.partition, stored.appliedOffset, commit.lastOffset, changes);
+      this.recordChanges(claim.partition, stored.appliedOffset, commit.lastOffset, changesKnown ? changes : undefined);
       const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
       void this.partitionsDb.put(claim.partition, applied);
       return applied;
@@ -274,13 +276,19 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
   /**
    * Adds a commit's changes to the change record and drops those older than the retention
    * window. `changesFrom` says from which offset the record is complete: a store that had
-   * state before it kept a record starts its record at the commit after that state.
+   * state before it kept a record starts its record at the commit after that state, and a
+   * commit that came without its changes (undefined) moves it past that commit.
    */
-  private recordChanges(partition: number, appliedOffset: number, lastOffset: number, changes: readonly { key: Buffer; json: string }[]): void {
-    for (const { key, json } of changes) void this.changesDb.put(key, json);
+  private recordChanges(
+    partition: number,
+    appliedOffset: number,
+    lastOffset: number,
+    changes: readonly { key: Buffer; json: string }[] | undefined,
+  ): void {
+    for (const { key, json } of changes ?? []) void this.changesDb.put(key, json);
     const fromKey = changesFromKey(partition);
     const from = this.metaDb.get(fromKey) ?? (appliedOffset < 0 ? 0 : appliedOffset + 1);
-    const cutoff = Math.max(from, lastOffset + 1 - this.changeRetentionOffsets);
+    const cutoff = Math.max(from, changes === undefined ? lastOffset + 1 : lastOffset + 1 - this.changeRetentionOffsets);
     if (cutoff > from) {
       const dropped = [...this.changesDb.getKeys({ start: changeKey(partition, 0), end: changeKey(partition, cutoff) })];
       for (const key of dropped) void this.changesDb.remove(key);
