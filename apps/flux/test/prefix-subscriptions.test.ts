@@ -117,6 +117,14 @@ async function subscribed(client: WsClient, subscribe: Record<string, unknown>):
 }
 
 describe('subscribe by prefix', () => {
+  it('is described in the OpenAPI document', async () => {
+    const doc = (await get(flux, '/api/openapi.json')).body as Json;
+    const description = String(doc.paths['/api/ws'].get.description);
+    for (const word of ['prefix', 'snapshot', 'since', 'entity_snapshot', 'subscribed', 'resync_required', 'subscription_error']) {
+      expect(description).toContain(word);
+    }
+  });
+
   it('sends the changes of entities under the prefix only, after subscribing and subscribed', async () => {
     const prefix = `${unique('pfx')}/`;
     const client = await WsClient.connect(flux.wsUrl);
