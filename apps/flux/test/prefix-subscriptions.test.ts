@@ -12,7 +12,6 @@ import { deploymentKindName, startDeployment, STARTUP_TIMEOUT_MS, type Deploymen
 import { envelope, get, request, unique, waitFor, type Json } from './support/client.js';
 import { expectStatus } from './support/expect.js';
 import { WsClient } from './support/ws-client.js';
-import { readyStatus } from '../../../deploy/local/deployment-process.js';
 
 /** Offsets of each partition whose changes are kept: small, so a test can outrun it. */
 const RETENTION = 400;
@@ -159,7 +158,10 @@ describe('subscribe by prefix', () => {
       for (const subscribe of cases) {
         const since = client.mark();
         client.send({ type: 'subscribe', ...subscribe });
-        const error = await client.waitFor((message) => message.type === 'subscription_error', { since, what: `error for ${JSON.stringify(subscribe).slice(0, 80)}` });
+        const error = await client.waitFor((message) => message.type === 'subscription_error', {
+          since,
+          what: `error for ${JSON.stringify(subscribe).slice(0, 80)}`,
+        });
         expect(typeof error.error).toBe('string');
       }
       expect(client.isOpen).toBe(true);
@@ -177,7 +179,10 @@ describe('subscribe by prefix', () => {
       const during = writeConcurrently(ids.slice(0, 8), 15, 'during');
       client.send({ type: 'subscribe', prefix, snapshot: true });
       const writes = [...before, ...(await during)];
-      await client.waitFor((message) => message.type === 'subscribed' && message.prefix === prefix, { timeoutMs: 30_000, what: 'the end of the snapshot' });
+      await client.waitFor((message) => message.type === 'subscribed' && message.prefix === prefix, {
+        timeoutMs: 30_000,
+        what: 'the end of the snapshot',
+      });
       const after = await writeConcurrently(ids.slice(4, 12), 3, 'after');
       await waitForFrames(() => client.messages, after, 'changes after the snapshot');
       const snapshots = client.matching((message) => message.type === 'entity_snapshot');
@@ -189,7 +194,9 @@ describe('subscribe by prefix', () => {
         // Its changes after the snapshot's position are delivered, each once; none at or before it.
         const expected = [...writes, ...after].filter((ack) => ack.id === snapshot.entity_id && ack.offset > seenAt);
         expectExactlyOnce(client.messages, expected, [snapshot.entity_id]);
-        const stray = client.matching((message) => isChange(message) && message.entity_id === snapshot.entity_id && offsetOf(message.position) <= seenAt);
+        const stray = client.matching(
+          (message) => isChange(message) && message.entity_id === snapshot.entity_id && offsetOf(message.position) <= seenAt,
+        );
         expect(stray).toEqual([]);
         // The state the snapshot shows is the one of its position.
         const last = [...writes].filter((ack) => ack.id === snapshot.entity_id && ack.offset <= seenAt).sort((a, b) => b.offset - a.offset)[0]!;
@@ -258,7 +265,8 @@ async function killWebSocketServers(): Promise<void> {
     return;
   }
   const stateFile = join(flux.dataDir, 'cluster-state.json');
-  const processes = async (): Promise<Record<string, number>> => (JSON.parse(await readFile(stateFile, 'utf8')) as { processes: Record<string, number> }).processes;
+  const processes = async (): Promise<Record<string, number>> =>
+    (JSON.parse(await readFile(stateFile, 'utf8')) as { processes: Record<string, number> }).processes;
   const gateways = Object.entries(await processes()).filter(([name]) => name.startsWith('query-gateway-'));
   expect(gateways.length).toBeGreaterThan(0);
   for (const [, pid] of gateways) process.kill(pid, 'SIGKILL');
@@ -270,7 +278,7 @@ async function killWebSocketServers(): Promise<void> {
     { timeoutMs: 60_000, what: 'every query gateway to be restarted' },
   );
   // Several answers in a row: the balancer spreads requests over the gateways.
-  for (let n = 0; n < 4; n += 1) await waitFor(async () => (await readyStatus(flux.baseUrl)) === 200, { timeoutMs: 60_000, what: 'readiness' });
+  for (let n = 0; n < 4; n += 1) await waitFor(async () => (await get(flux, '/ready')).status === 200, { timeoutMs: 60_000, what: 'readiness' });
 }
 
 describe('resuming across a restart', () => {
@@ -318,7 +326,11 @@ describe('resuming across a restart', () => {
         }
         const changes = all.length;
         const frames = rawFrames.filter(isChange).length;
-        console.log(JSON.stringify({ resumeTest: { deployment: deploymentKindName(), changes, frames, watchFrames: (watched as Json[]).filter(isChange).length } }));
+        console.log(
+          JSON.stringify({
+            resumeTest: { deployment: deploymentKindName(), changes, frames, watchFrames: (watched as Json[]).filter(isChange).length },
+          }),
+        );
       } finally {
         await resumed.close();
       }

@@ -63,7 +63,16 @@ describe('PrefixSubscription bookkeeping', () => {
     const subscription = new PrefixSubscription('ns/', all, 1, 100);
     subscription.startAt([5]);
     subscription.release();
-    const snapshot: EntitySnapshot = { kind: 'snapshot', partition: 0, offset: 9, entityId: 'ns/a', entity: entity(0, 8, 1), deleted: false, removed: [], timestamp: T0 };
+    const snapshot: EntitySnapshot = {
+      kind: 'snapshot',
+      partition: 0,
+      offset: 9,
+      entityId: 'ns/a',
+      entity: entity(0, 8, 1),
+      deleted: false,
+      removed: [],
+      timestamp: T0,
+    };
     expect(subscription.receive(snapshot)).toBe('deliver');
     expect(subscription.cursor).toEqual([5]);
     // Another entity's change below the snapshot's position is still due; one of the entity is not.
@@ -217,7 +226,10 @@ describe('WebSocketHub prefix subscriptions', () => {
       ['state_update', 'ns/a', 'a15'],
     ]);
     expect(socket.sent[3]).toEqual({ type: 'subscribed', prefix: 'ns/', since: [encodePosition({ partition: 0, offset: 10 })] });
-    expect(socket.sent[1]).toMatchObject({ entity: { id: 'ns/a', properties: { v: 'a12' } }, position: encodePosition({ partition: 0, offset: 12 }) });
+    expect(socket.sent[1]).toMatchObject({
+      entity: { id: 'ns/a', properties: { v: 'a12' } },
+      position: encodePosition({ partition: 0, offset: 12 }),
+    });
   });
 
   it('replays the changes after since, then goes live without repeating them', async () => {
@@ -254,7 +266,9 @@ describe('WebSocketHub prefix subscriptions', () => {
     socket.request({ type: 'subscribe', prefix: 'n' });
     for (let n = 1; n < MAX_PREFIX_SUBSCRIPTIONS_PER_CONNECTION; n += 1) socket.request({ type: 'subscribe', prefix: `p${n}/` });
     socket.request({ type: 'subscribe', prefix: 'one-too-many/' });
-    await vi.waitFor(() => expect(socket.sent.filter((message) => message.type === 'subscribed')).toHaveLength(MAX_PREFIX_SUBSCRIPTIONS_PER_CONNECTION));
+    await vi.waitFor(() =>
+      expect(socket.sent.filter((message) => message.type === 'subscribed')).toHaveLength(MAX_PREFIX_SUBSCRIPTIONS_PER_CONNECTION),
+    );
     expect(socket.sent.filter((message) => message.type === 'subscription_error').map((message) => message.prefix)).toEqual([
       'ns/deeper/',
       'n',

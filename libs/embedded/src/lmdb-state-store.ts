@@ -94,7 +94,8 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
 
   static open(options: LmdbStateStoreOptions): LmdbStateStore {
     const retention = options.changeRetentionOffsets ?? DEFAULT_CHANGE_RETENTION_OFFSETS;
-    if (!Number.isSafeInteger(retention) || retention < 0) throw new RangeError(`changeRetentionOffsets must be a non-negative integer, got ${retention}`);
+    if (!Number.isSafeInteger(retention) || retention < 0)
+      throw new RangeError(`changeRetentionOffsets must be a non-negative integer, got ${retention}`);
     return new LmdbStateStore(openLmdbEnvironment(options.path, 'visible'), retention);
   }
 

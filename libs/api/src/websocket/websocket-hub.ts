@@ -404,7 +404,11 @@ export class WebSocketHub {
         subscription.startAt(await Promise.all(partitions.map((partition) => sources.replay.position(partition))));
         let after: string | undefined;
         while (request.snapshot && !subscription.closed) {
-          const page = await sources.reader.listEntities({ prefix: subscription.prefix, limit: SNAPSHOT_PAGE, ...(after === undefined ? {} : { after }) });
+          const page = await sources.reader.listEntities({
+            prefix: subscription.prefix,
+            limit: SNAPSHOT_PAGE,
+            ...(after === undefined ? {} : { after }),
+          });
           if (subscription.closed) return;
           for (const { id, entity } of page.entities) {
             subscription.sentWhole(id, entity.position);
@@ -434,7 +438,8 @@ export class WebSocketHub {
     const due = subscription.release();
     yield* this.sendFrame([connection], encode({ type: 'subscribed', prefix: subscription.prefix, since }));
     for (const record of due) {
-      if (!this.passesFilter(subscription, record) || this.everything.has(connection) || this.byEntity.get(record.entityId)?.has(connection) === true) continue;
+      if (!this.passesFilter(subscription, record) || this.everything.has(connection) || this.byEntity.get(record.entityId)?.has(connection) === true)
+        continue;
       const frames = record.kind === 'snapshot' ? [encode(wholeEntityMessage(record.entityId, record.entity, record))] : changeMessages(record);
       for (const frame of frames) yield* this.sendFrame([connection], frame);
     }

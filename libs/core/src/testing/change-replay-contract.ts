@@ -41,7 +41,10 @@ const commitOf = (partition: number, offsets: readonly number[], withChanges = t
 export function describeChangeReplayContract(name: string, factory: ChangeReplayFactory): void {
   describe(`ChangeReplay contract: ${name}`, () => {
     describe('within the retention window', () => {
-      const fixture = useContractFixture(() => factory(1_000), (store) => store.close());
+      const fixture = useContractFixture(
+        () => factory(1_000),
+        (store) => store.close(),
+      );
 
       it('replays the changes after a position in log order, a page at a time', async () => {
         const store = await fixture.open();
@@ -97,7 +100,10 @@ export function describeChangeReplayContract(name: string, factory: ChangeReplay
     });
 
     describe('past the retention window', () => {
-      const fixture = useContractFixture(() => factory(20), (store) => store.close());
+      const fixture = useContractFixture(
+        () => factory(20),
+        (store) => store.close(),
+      );
 
       it('drops older changes and says so to whoever asks from before them', async () => {
         const store = await fixture.open();
