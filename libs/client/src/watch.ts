@@ -188,7 +188,8 @@ export class WatchStream implements Watch {
     if (prefix !== undefined && this.serverPrefix) this.subscribePrefix(socket, prefix);
     else for (const id of this.subscriptions()) socket.send(JSON.stringify({ type: 'subscribe', entity_id: id }));
     this.attempt = 0;
-    this.push({ type: 'connection', state: 'open', reconnected: this.everOpened, ...(this.everOpened ? { resuming } : {}) });
+    // `resuming` only on prefix watches: other watches' messages stay as they were.
+    this.push({ type: 'connection', state: 'open', reconnected: this.everOpened, ...(this.everOpened && prefix !== undefined ? { resuming } : {}) });
     this.everOpened = true;
   }
 
