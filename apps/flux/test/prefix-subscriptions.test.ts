@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePosition } from '@flux/domain';
-import { FluxClient, type Watch, type WatchMessage } from '@flux/client';
+import { FluxClient, type PrefixWatchMessage, type Watch } from '@flux/client';
 import { deploymentKindName, startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from './support/deployment.js';
 import { envelope, get, request, unique, waitFor, type Json } from './support/client.js';
 import { expectStatus } from './support/expect.js';
@@ -287,8 +287,8 @@ describe('resuming across a restart', () => {
     const ids = Array.from({ length: 6 }, (_, n) => `${prefix}s${n}`);
     const raw = await WsClient.connect(flux.wsUrl);
     const watcher = new FluxClient({ url: flux.baseUrl }).watch({ prefix, metrics: false, backoff: { initialMs: 100, maxMs: 1_000 } });
-    const watched: WatchMessage[] = [];
-    const reading = (async (watch: Watch) => {
+    const watched: PrefixWatchMessage[] = [];
+    const reading = (async (watch: Watch<PrefixWatchMessage>) => {
       for await (const message of watch) watched.push(message);
     })(watcher);
     try {

@@ -26,6 +26,8 @@ export type {
   EntityDeletedMessage,
   EntitySnapshotMessage,
   MetricsUpdateMessage,
+  PrefixSubscriptionMessage,
+  PrefixWatchMessage,
   ResyncRequiredMessage,
   ServerMessage,
   StateUpdateMessage,

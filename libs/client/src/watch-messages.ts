@@ -98,22 +98,19 @@ export interface ConnectionMessage {
   reason?: string;
 }
 
-export type ServerMessage =
-  | StateUpdateMessage
-  | EntityDeletedMessage
-  | MetricsUpdateMessage
-  | EntitySnapshotMessage
-  | SubscribingMessage
-  | SubscribedMessage
-  | ResyncRequiredMessage
-  | SubscriptionErrorMessage;
+export type ServerMessage = StateUpdateMessage | EntityDeletedMessage | MetricsUpdateMessage;
+/** What only a prefix watch receives, besides ServerMessage. */
+export type PrefixSubscriptionMessage =
+  EntitySnapshotMessage | SubscribingMessage | SubscribedMessage | ResyncRequiredMessage | SubscriptionErrorMessage;
 export type WatchMessage = ServerMessage | ConnectionMessage;
+/** What a watch with a `prefix` yields. */
+export type PrefixWatchMessage = WatchMessage | PrefixSubscriptionMessage;
 
 const ENTITY_TYPES = new Set(['state_update', 'entity_deleted', 'entity_snapshot']);
 const PREFIX_TYPES = new Set(['subscribing', 'subscribed', 'resync_required', 'subscription_error']);
 
 /** A server frame as a typed message, or undefined for anything else (ignored, as the server does). */
-export function parseServerMessage(data: unknown): ServerMessage | undefined {
+export function parseServerMessage(data: unknown): ServerMessage | PrefixSubscriptionMessage | undefined {
   // Text frames arrive as strings (browsers, and `ws` through onmessage); anything else is not Flux's.
   if (typeof data !== 'string') return undefined;
   const text = data;
@@ -126,7 +123,7 @@ export function parseServerMessage(data: unknown): ServerMessage | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
   const { type, entity_id: entityId, prefix } = message as { type?: unknown; entity_id?: unknown; prefix?: unknown };
   if (typeof type !== 'string') return undefined;
-  if (ENTITY_TYPES.has(type) && typeof entityId === 'string') return message as ServerMessage;
-  if (PREFIX_TYPES.has(type) && typeof prefix === 'string') return message as ServerMessage;
+  if (ENTITY_TYPES.has(type) && typeof entityId === 'string') return message as ServerMessage | EntitySnapshotMessage;
+  if (PREFIX_TYPES.has(type) && typeof prefix === 'string') return message as PrefixSubscriptionMessage;
   return type === 'metrics_update' ? (message as ServerMessage) : undefined;
 }

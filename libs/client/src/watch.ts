@@ -1,5 +1,11 @@
 import { PositionCursor } from './position-cursor.js';
-import { parseServerMessage, type ServerMessage, type WatchMessage } from './watch-messages.js';
+import {
+  parseServerMessage,
+  type PrefixSubscriptionMessage,
+  type PrefixWatchMessage,
+  type ServerMessage,
+  type WatchMessage,
+} from './watch-messages.js';
 import type { WebSocketFactory, WebSocketLike } from './websocket-loader.js';
 
 export interface BackoffOptions {
@@ -40,8 +46,11 @@ export interface WatchOptions {
   readonly maxQueued?: number;
 }
 
-/** A live subscription: iterate it with `for await`; `close()` (or `break`) ends it. */
-export interface Watch extends AsyncIterableIterator<WatchMessage> {
+/**
+ * A live subscription: iterate it with `for await`; `close()` (or `break`) ends it. A watch
+ * with a `prefix` also yields the prefix subscription's messages (PrefixWatchMessage).
+ */
+export interface Watch<Message = WatchMessage> extends AsyncIterableIterator<Message> {
   close(): void;
 }
 
@@ -70,14 +79,15 @@ function closeQuietly(socket: WebSocketLike): void {
   socket.close(1000, 'watch closed');
 }
 
-type Pending = { resolve: (result: IteratorResult<WatchMessage>) => void; reject: (error: unknown) => void };
+type Pending = { resolve: (result: IteratorResult<PrefixWatchMessage>) => void; reject: (error: unknown) => void };
+type Received = ServerMessage | PrefixSubscriptionMessage;
 
 /**
  * A WebSocket subscription that survives its connections: each time a connection ends it
  * reconnects after a backoff and subscribes again, until closed.
  */
-export class WatchStream implements Watch {
-  private readonly queue: WatchMessage[] = [];
+export class WatchStream implements Watch<PrefixWatchMessage> {
+  private readonly queue: PrefixWatchMessage[] = [];
   private pending: Pending | undefined;
   private socket: WebSocketLike | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -119,7 +129,7 @@ export class WatchStream implements Watch {
     return this;
   }
 
-  next(): Promise<IteratorResult<WatchMessage>> {
+  next(): Promise<IteratorResult<PrefixWatchMessage>> {
     const message = this.queue.shift();
     if (message !== undefined) {
       this.delivered(message);
@@ -132,7 +142,7 @@ export class WatchStream implements Watch {
     });
   }
 
-  return(): Promise<IteratorResult<WatchMessage>> {
+  return(): Promise<IteratorResult<PrefixWatchMessage>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -209,7 +219,7 @@ export class WatchStream implements Watch {
   }
 
   /** Prefix watches: a resync takes a snapshot at once; a refused prefix falls back to every update. */
-  private steer(socket: WebSocketLike, message: ServerMessage): void {
+  private steer(socket: WebSocketLike, message: Received): void {
     const { prefix } = this.options;
     if (prefix === undefined || !('prefix' in message) || message.prefix !== prefix) return;
     if (message.type === 'subscribing') {
@@ -228,7 +238,7 @@ export class WatchStream implements Watch {
   }
 
   /** Called as the consumer receives each message: the cursor covers what it has seen. */
-  private delivered(message: WatchMessage): void {
+  private delivered(message: PrefixWatchMessage): void {
     if (this.options.prefix === undefined || !this.serverPrefix) return;
     if (message.type === 'state_update' || message.type === 'entity_deleted') {
       this.cursor.note(message.position);
@@ -242,11 +252,11 @@ export class WatchStream implements Watch {
    * Before the subscribe frames arrive a connection gets every update, and a prefix watch
    * subscribes to all: the client keeps what was asked for.
    */
-  private wanted(message: ServerMessage): boolean {
+  private wanted(message: Received): boolean {
     if (message.type === 'metrics_update') return this.options.metrics !== false;
     const { prefix } = this.options;
-    if (this.ids === undefined && prefix === undefined) return true;
     if ('prefix' in message) return message.prefix === prefix;
+    if (this.ids === undefined && prefix === undefined) return true;
     // A prefix the server follows: updates before it took the subscription are the firehose's,
     // which the subscription's replay or snapshot repeats.
     if (prefix !== undefined && this.serverPrefix && !this.prefixTaken) return false;
@@ -263,7 +273,7 @@ export class WatchStream implements Watch {
     this.timer = setTimeout(() => void this.connect(), delayMs);
   }
 
-  private push(message: WatchMessage): void {
+  private push(message: PrefixWatchMessage): void {
     if (this.closed) return;
     if (this.pending !== undefined) {
       this.delivered(message);
@@ -273,7 +283,7 @@ export class WatchStream implements Watch {
     }
   }
 
-  private settle(result: IteratorResult<WatchMessage>): void {
+  private settle(result: IteratorResult<PrefixWatchMessage>): void {
     const pending = this.pending;
     this.pending = undefined;
     pending?.resolve(result);

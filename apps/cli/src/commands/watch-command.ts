@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import type { ConnectionMessage, ServerMessage } from '@flux/client';
+import type { ConnectionMessage, PrefixWatchMessage, Watch } from '@flux/client';
 import { UsageError } from '../exit-codes.js';
 import { positiveInteger } from '../json-input.js';
 import { action } from './define.js';
+
+/** A message of the server (not the client's own about the connection). */
+type ServerMessage = Exclude<PrefixWatchMessage, ConnectionMessage>;
 
 /** `10:30:45.123` of an ISO timestamp (the local day is rarely what one watches for). */
 const clock = (iso: string): string => (Number.isNaN(Date.parse(iso)) ? iso : new Date(iso).toISOString().slice(11, 23));
@@ -70,7 +73,7 @@ export function registerWatchCommand(program: Command): void {
         throw new UsageError('--snapshot and --since need --prefix');
       }
       if (options.snapshot === true && options.since !== undefined) throw new UsageError('give --snapshot or --since, not both');
-      const watch = client.watch({
+      const watch: Watch<PrefixWatchMessage> = client.watch({
         ...(ids.length === 0 ? {} : { ids }),
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
         ...(options.snapshot === true ? { snapshot: true } : {}),
