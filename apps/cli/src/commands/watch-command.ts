@@ -27,10 +27,10 @@ export function messageText(message: ServerMessage): string | undefined {
 }
 
 /** What a prefix subscription's own messages tell a person (on stderr). */
-function subscriptionNote(message: ServerMessage): string | undefined {
+function subscriptionNote(message: ServerMessage, url: string): string | undefined {
   switch (message.type) {
     case 'subscribed':
-      return `live on ${message.prefix}${message.since.length === 0 ? '' : ` (resume with --since ${message.since.join(',')})`}`;
+      return `watching ${url}: ${message.prefix} is live${message.since.length === 0 ? '' : ` (resume with --since ${message.since.join(',')})`}`;
     case 'resync_required':
       return `${message.prefix}: ${message.reason ?? 'resync required'}; taking a snapshot`;
     case 'subscription_error':
@@ -42,10 +42,13 @@ function subscriptionNote(message: ServerMessage): string | undefined {
 
 const ENTITY_MESSAGES = new Set(['state_update', 'entity_deleted', 'entity_snapshot']);
 
-function connectionText(message: ConnectionMessage, url: string): string {
+/** `prefix`: a prefix watch, which says it is watching once its subscription is live. */
+function connectionText(message: ConnectionMessage, url: string, prefix: string | undefined): string {
   if (message.state === 'open')
     return message.reconnected !== true
-      ? `watching ${url}`
+      ? prefix === undefined
+        ? `watching ${url}`
+        : `connected to ${url}; subscribing to ${prefix}`
       : message.resuming === true
         ? `reconnected to ${url}; resuming where it left off`
         : `reconnected to ${url} (updates sent meanwhile were missed)`;
@@ -87,10 +90,10 @@ export function registerWatchCommand(program: Command): void {
         let seen = 0;
         for await (const message of watch) {
           if (message.type === 'connection') {
-            output.note(connectionText(message, url));
+            output.note(connectionText(message, url, options.prefix));
             continue;
           }
-          const note = subscriptionNote(message);
+          const note = subscriptionNote(message, url);
           if (note !== undefined) output.note(note);
           const text = output.json ? JSON.stringify(message) : messageText(message);
           if (text !== undefined) await output.line(text);
