@@ -205,13 +205,8 @@ export class RedisStateStore implements StateStore, ChangeCatchUp, ChangeReplay 
   async changesAfter(partition: number, afterOffset: number, limit = 1000): Promise<ChangesPage> {
     const keys = this.keysOf(partition);
     return storeCall('changesAfter', async () => {
-      // Entry ids are <commit's last offset>-1: a commit at or before the position holds nothing after it.
-      const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
-      const [entries, info] = await Promise.all([
-        // Every entry holds at least one summary, so `limit` entries are enough.
-        this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
-        this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
-      ]);
+      // Every entry holds at least one summary, so `limit` entries are enough.
+      const [entries, info] = await this.streamAfter(keys, afterOffset, limit);
       const changes: ChangeSummary[] = [];
       for (const [id, fields] of entries) {
         const commitOffset = Number(id.slice(0, id.indexOf('-')));
@@ -243,11 +238,7 @@ export class RedisStateStore implements StateStore, ChangeCatchUp, ChangeReplay 
   async replayAfter(partition: number, afterOffset: number, limit: number): Promise<ReplayPage> {
     const keys = this.keysOf(partition);
     return storeCall('replayAfter', async () => {
-      const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
-      const [entries, info] = await Promise.all([
-        this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
-        this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
-      ]);
+      const [entries, info] = await this.streamAfter(keys, afterOffset, limit);
       const records: ChangeRecord[] = [];
       let complete = reachesBack(info, afterOffset);
       for (const [, fields] of entries) {
@@ -315,6 +306,16 @@ export class RedisStateStore implements StateStore, ChangeCatchUp, ChangeReplay 
         )
       : Promise.resolve();
     return this.closing;
+  }
+
+  /** The change stream's entries (commits) after a log offset, at most `limit`, and its XINFO STREAM. */
+  private streamAfter(keys: PartitionKeys, afterOffset: number, limit: number): Promise<[[id: string, fields: string[]][], unknown]> {
+    // Entry ids are <commit's last offset>-1: a commit at or before the position holds nothing after it.
+    const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
+    return Promise.all([
+      this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
+      this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
+    ]);
   }
 
   private keysOf(partition: number): PartitionKeys {
