@@ -226,8 +226,9 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     }));
     let oldestOffset = Infinity;
     for (const { offset } of commit.history) oldestOffset = Math.min(oldestOffset, offset);
-    // A commit without its changes (from a writer that does not pass them) leaves a hole in the record.
-    const changesKnown = commit.changes !== undefined;
+    // A commit without its changes (from a writer that does not pass them) leaves a hole in the
+    // record; with no retention nothing is recorded at all.
+    const changesKnown = commit.changes !== undefined && this.changeRetentionOffsets > 0;
     const changes = (commit.changes ?? []).map((change) => ({ key: changeKey(claim.partition, change.offset), json: JSON.stringify(change) }));
 
     // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB

@@ -111,7 +111,8 @@ export function encodeCommit(
       String(commit.upserts.length),
       String(countEntries),
       changed.length === 0 ? '' : encodeChanges(changed),
-      commit.changes === undefined || commit.changes.length === 0 ? '' : JSON.stringify(commit.changes),
+      // No retention: no records (a replay then finds the entries without them incomplete).
+      retentionOffsets === 0 || commit.changes === undefined || commit.changes.length === 0 ? '' : JSON.stringify(commit.changes),
       ...commit.deletes,
       ...upserts,
       ...counts,

@@ -155,7 +155,7 @@ export class WebSocketHub {
         continue;
       }
       // Decided when the job reaches the record, so it is ordered with a subscription's release.
-      const viaPrefix = this.prefixRecipients(record);
+      const viaPrefix = this.byPrefix.size === 0 ? undefined : this.prefixRecipients(record);
       if (record.kind === 'delete') {
         yield* this.deletedFrame(record.entityId, record.timestamp, encodePosition(record), viaPrefix);
       } else if (record.kind === 'upsert') {
@@ -182,7 +182,6 @@ export class WebSocketHub {
   }
 
   private *subscriptionsCovering(entityId: string): Generator<PrefixSubscription, void> {
-    if (this.byPrefix.size === 0) return;
     // Whichever is fewer: the distinct prefixes subscribed, or the prefixes of the id.
     if (this.byPrefix.size <= entityId.length + 1) {
       for (const [prefix, subscriptions] of this.byPrefix) if (entityId.startsWith(prefix)) yield* subscriptions;

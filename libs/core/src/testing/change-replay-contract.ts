@@ -99,6 +99,24 @@ export function describeChangeReplayContract(name: string, factory: ChangeReplay
       });
     });
 
+    describe('without retention', () => {
+      const fixture = useContractFixture(
+        () => factory(0),
+        (store) => store.close(),
+      );
+
+      it('keeps no change, and says so to whoever asks from before the newest commit', async () => {
+        const store = await fixture.open();
+        const claim = await store.claimPartition(3);
+        await store.commit(claim, commitOf(3, [0, 1]));
+        await store.commit(claim, commitOf(3, [2]));
+        const page = await store.replayAfter(3, 0, 10);
+        expect(page.complete).toBe(false);
+        expect(page.records).toEqual([]);
+        expect(await store.replayAfter(3, 2, 10)).toMatchObject({ records: [], complete: true });
+      });
+    });
+
     describe('past the retention window', () => {
       const fixture = useContractFixture(
         () => factory(20),
