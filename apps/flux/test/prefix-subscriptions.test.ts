@@ -78,6 +78,21 @@ function expectExactlyOnce(frames: readonly Json[], expected: readonly Ack[], en
   }
 }
 
+/** Waits until every write in `acks` is applied (a write is acknowledged once in the log, before). */
+async function applied(acks: readonly Ack[]): Promise<void> {
+  const newest = new Map<string, number>();
+  for (const ack of acks) newest.set(ack.id, Math.max(ack.offset, newest.get(ack.id) ?? -1));
+  for (const [id, offset] of newest) {
+    await waitFor(
+      async () => {
+        const response = await get(flux, `/api/state/entities/${encodeURIComponent(id)}`);
+        return response.status === 200 && offsetOf(response.body.position) >= offset;
+      },
+      { timeoutMs: 30_000, what: `${id} applied up to offset ${offset}` },
+    );
+  }
+}
+
 /** Waits until the subscriber has the frames of every write in `acks` (or more). */
 async function waitForFrames(messages: () => readonly Json[], acks: readonly Ack[], what: string): Promise<void> {
   const needed = new Set(acks.map((ack) => `${ack.id} ${ack.position}`));
@@ -88,6 +103,15 @@ async function waitForFrames(messages: () => readonly Json[], acks: readonly Ack
     },
     { timeoutMs: 30_000, what: `${what}: ${needed.size} changes still missing` },
   );
+}
+
+/**
+ * What a connection received through its prefix subscription: everything after the server's
+ * `subscribing` (before it, a new connection receives every update, the firehose).
+ */
+function ofSubscription(client: WsClient, prefix: string): Json[] {
+  const at = client.messages.findIndex((message) => message.type === 'subscribing' && message.prefix === prefix);
+  return at < 0 ? [] : client.messages.slice(at + 1);
 }
 
 /** Where a raw subscriber stands per partition: the `subscribed` message's since, advanced by each change. */
@@ -136,7 +160,7 @@ describe('subscribe by prefix', () => {
       await waitForFrames(() => client.messages, mine, 'prefix changes');
       // The other entity was written between the two of the prefix, so it would have arrived by now.
       await write(`${prefix}a`, { t: 4 }).then((ack) => waitForFrames(() => client.messages, [ack], 'a later change'));
-      expect(client.matching((message) => message.entity_id === other.id)).toEqual([]);
+      expect(ofSubscription(client, prefix).filter((message) => message.entity_id === other.id)).toEqual([]);
     } finally {
       await client.close();
     }
@@ -174,6 +198,8 @@ describe('subscribe by prefix', () => {
     const prefix = `${unique('snap')}/`;
     const ids = Array.from({ length: 24 }, (_, n) => `${prefix}e${String(n).padStart(2, '0')}`);
     const before = await writeConcurrently(ids, 2, 'before');
+    // Every entity exists before the snapshot starts (writes are acknowledged before they are applied).
+    await applied(before);
     const client = await WsClient.connect(flux.wsUrl);
     try {
       const during = writeConcurrently(ids.slice(0, 8), 15, 'during');
@@ -185,7 +211,8 @@ describe('subscribe by prefix', () => {
       });
       const after = await writeConcurrently(ids.slice(4, 12), 3, 'after');
       await waitForFrames(() => client.messages, after, 'changes after the snapshot');
-      const snapshots = client.matching((message) => message.type === 'entity_snapshot');
+      const received = ofSubscription(client, prefix);
+      const snapshots = received.filter((message) => message.type === 'entity_snapshot');
       expect(snapshots.map((message) => message.entity_id).sort()).toEqual(ids);
       for (const snapshot of snapshots) {
         const seenAt = offsetOf(snapshot.position);
@@ -193,8 +220,8 @@ describe('subscribe by prefix', () => {
         expect(snapshot.entity.position).toBe(snapshot.position);
         // Its changes after the snapshot's position are delivered, each once; none at or before it.
         const expected = [...writes, ...after].filter((ack) => ack.id === snapshot.entity_id && ack.offset > seenAt);
-        expectExactlyOnce(client.messages, expected, [snapshot.entity_id]);
-        const stray = client.matching(
+        expectExactlyOnce(received, expected, [snapshot.entity_id]);
+        const stray = received.filter(
           (message) => isChange(message) && message.entity_id === snapshot.entity_id && offsetOf(message.position) <= seenAt,
         );
         expect(stray).toEqual([]);
@@ -216,20 +243,22 @@ describe('subscribe by prefix', () => {
         await subscribed(first, { prefix });
         const acks = await writeConcurrently(ids, 3, 'one');
         await waitForFrames(() => first.messages, acks, 'the first changes');
-        return [...first.messages];
+        return ofSubscription(first, prefix);
       } finally {
         await first.close();
       }
     })();
     const missed = await writeConcurrently(ids, 4, 'two');
+    // Applied before the subscriber comes back, so the replay (not the live feed) has them all.
+    await applied(missed);
     const second = await WsClient.connect(flux.wsUrl);
     try {
       const marker = await subscribed(second, { prefix, since: cursorOf(seen) });
-      const replayed = second.messages.slice(0, second.messages.indexOf(marker));
+      const replayed = ofSubscription(second, prefix).slice(0, ofSubscription(second, prefix).indexOf(marker));
       expectExactlyOnce(replayed, missed);
       const live = await writeConcurrently(ids, 2, 'three');
       await waitForFrames(() => second.messages, live, 'live changes after the replay');
-      expectExactlyOnce(second.messages, [...missed, ...live]);
+      expectExactlyOnce(ofSubscription(second, prefix), [...missed, ...live]);
     } finally {
       await second.close();
     }
@@ -240,7 +269,9 @@ describe('subscribe by prefix', () => {
     const id = `${prefix}busy`;
     const first = await write(id, { n: 0 });
     // Its partition moves on past the retention window (one commit after another).
-    for (let n = 1; n <= RETENTION + 150; n += 1) await write(id, { n });
+    let last = first;
+    for (let n = 1; n <= RETENTION + 150; n += 1) last = await write(id, { n });
+    await applied([last]);
     const client = await WsClient.connect(flux.wsUrl);
     try {
       client.send({ type: 'subscribe', prefix, since: [first.position] });
@@ -297,7 +328,7 @@ describe('resuming across a restart', () => {
       const one = await writeConcurrently(ids, 5, 'one');
       await waitForFrames(() => raw.messages, one, 'raw: the first changes');
       await raw.close();
-      const seenBefore = [...raw.messages];
+      const seenBefore = ofSubscription(raw, prefix);
 
       const two = await writeConcurrently(ids, 5, 'two'); // while the raw subscriber is away
       await killWebSocketServers();
@@ -310,7 +341,7 @@ describe('resuming across a restart', () => {
         const all = [...one, ...two, ...three, ...four];
         await waitForFrames(() => resumed.messages, [...two, ...three, ...four], 'raw: the changes after the restart');
         await waitForFrames(() => watched as Json[], all, 'watch(): every change');
-        const rawFrames = [...seenBefore, ...resumed.messages];
+        const rawFrames = [...seenBefore, ...ofSubscription(resumed, prefix)];
         expectExactlyOnce(rawFrames, all);
         expectExactlyOnce(watched as Json[], all);
         // The watch noticed the restart and resumed rather than starting afresh.
