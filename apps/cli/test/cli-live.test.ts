@@ -107,6 +107,35 @@ describe('watch', () => {
     expect(lines[1]).toMatch(/t = \(removed\)$/);
   });
 
+  it('--snapshot prints the entities under the prefix first, then their changes', async () => {
+    const name = unique('cliws');
+    const { token } = await flux.namespaces.create(name);
+    const owner = new FluxClient({ url: deployment.baseUrl, token });
+    await owner.batch([
+      { entityId: `${name}/a`, properties: { t: 1 } },
+      { entityId: `${name}/b`, properties: { t: 2 } },
+    ]);
+    await owner.publish({ entityId: `${name}/b`, properties: { t: 3 } });
+    await waitFor(async () => (await owner.get(`${name}/b`))?.properties.t === 3, { what: 'the write to be applied' });
+    const child = spawnFlux(['watch', '--prefix', `${name}/`, '--snapshot', '--count', '3'], env());
+    const done = collect(child);
+    child.stdin.end();
+    await stderrMatching(child, /is live/);
+    await owner.publish({ entityId: `${name}/a`, properties: { t: 4 } });
+    const run = await done;
+    expect(run.code).toBe(0);
+    const messages = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((message) => message.type !== 'subscribing' && message.type !== 'subscribed');
+    expect(messages).toEqual([
+      expect.objectContaining({ type: 'entity_snapshot', entity_id: `${name}/a`, entity: expect.objectContaining({ properties: { t: 1 } }) }),
+      expect.objectContaining({ type: 'entity_snapshot', entity_id: `${name}/b`, entity: expect.objectContaining({ properties: { t: 3 } }) }),
+      expect.objectContaining({ type: 'state_update', entity_id: `${name}/a`, property: 't', value: 4 }),
+    ]);
+  });
+
   it('keeps watching across a server restart', async () => {
     const name = unique('cliwr');
     const { token } = await flux.namespaces.create(name);

@@ -31,7 +31,11 @@ export async function startEmbeddedFlux(
   logger: Logger,
   version: string,
 ): Promise<RunningFlux> {
-  const embedded = await openEmbedded({ dataDir: settings.dataDir, partitionCount: settings.partitionCount });
+  const embedded = await openEmbedded({
+    dataDir: settings.dataDir,
+    partitionCount: settings.partitionCount,
+    changeRetentionOffsets: settings.changeRetentionOffsets,
+  });
   const { log, state, control, feed, rateLimiter } = embedded;
   if (log.partitionCount !== settings.partitionCount) {
     logger.warn(
@@ -83,6 +87,7 @@ export async function startEmbeddedFlux(
     deletion,
     reader: state,
     feed,
+    replay: state,
     applied,
     waitTimeoutMs: settings.wait.defaultTimeoutMs,
     partitionCount: log.partitionCount,

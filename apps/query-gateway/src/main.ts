@@ -98,6 +98,8 @@ const deps = {
   metrics,
   reader,
   feed: subscriberFeed,
+  // Prefix subscriptions resume from the change records the reducers' commits keep in Redis.
+  replay: redisState,
   applied,
   waitTimeoutMs: settings.wait.defaultTimeoutMs,
   partitionCount: settings.partitionCount,

@@ -56,7 +56,12 @@ closing.add('Kafka', () => log.close());
 const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
 const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: `flux-reducer-${shard.shardIndex}` });
 closing.add('Redis', () => redis.quit());
-const store = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
+const store = new RedisStateStore({
+  client: redis,
+  partitionCount: log.partitionCount,
+  keyPrefix: settings.cluster.redisKeyPrefix,
+  changeRetentionOffsets: settings.changeRetentionOffsets,
+});
 closing.add('state store', () => store.close());
 // Shard 0 keeps the directory entity; in public mode it lists the registered namespaces.
 const control = shard.shardIndex === 0 ? await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }) : undefined;

@@ -3,6 +3,7 @@ import type {
   ActivityTracker,
   AppliedPositions,
   Authorizer,
+  ChangeReplay,
   ConnectorService,
   DeletionService,
   FluxMetrics,
@@ -37,6 +38,8 @@ export interface QueryDeps extends SystemDeps {
   readonly connectors: ConnectorService;
   /** What WebSocket clients receive (any ChangeFeed, or a CatchingUpFeed over a feed that can miss changes). */
   readonly feed: SubscriberFeed;
+  /** The store's record of recent changes, which prefix subscriptions replay (`since`); without it they are refused. */
+  readonly replay?: ChangeReplay;
   readonly activity: ActivityTracker;
   /** Largest page a paged list query returns. */
   readonly listMaxLimit: number;

@@ -22,6 +22,7 @@ import type {
   RuntimeConfig,
 } from './types.js';
 import { WatchStream, type Watch, type WatchOptions } from './watch.js';
+import type { PrefixWatchMessage } from './watch-messages.js';
 import { loadWebSocket, type WebSocketConstructor, type WebSocketFactory } from './websocket-loader.js';
 
 export const DEFAULT_URL = 'http://localhost:3000';
@@ -353,8 +354,13 @@ export class FluxClient {
     return (await this.request<Record<string, unknown>>({ method: 'GET', path: '/api/openapi.json' })).body;
   }
 
-  /** Live updates over the WebSocket, reconnecting and subscribing again until closed. */
-  watch(options: WatchOptions = {}): Watch {
+  /**
+   * Live updates over the WebSocket, reconnecting and subscribing again until closed. With a
+   * `prefix` it also yields that subscription's own messages, and resumes without losing updates.
+   */
+  watch(options: WatchOptions & { readonly prefix: string }): Watch<PrefixWatchMessage>;
+  watch(options?: WatchOptions): Watch;
+  watch(options: WatchOptions = {}): Watch<PrefixWatchMessage> {
     this.webSocket ??= loadWebSocket(this.options.WebSocket);
     // A failed load is reported by the watch that needed it; the next watch tries again.
     const factory = this.webSocket;

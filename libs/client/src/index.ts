@@ -25,9 +25,16 @@ export { backoffDelay, type BackoffOptions, type Watch, type WatchOptions } from
 export type {
   ConnectionMessage,
   EntityDeletedMessage,
+  EntitySnapshotMessage,
   MetricsUpdateMessage,
+  PrefixSubscriptionMessage,
+  PrefixWatchMessage,
+  ResyncRequiredMessage,
   ServerMessage,
   StateUpdateMessage,
+  SubscribedMessage,
+  SubscribingMessage,
+  SubscriptionErrorMessage,
   WatchMessage,
 } from './watch-messages.js';
 export type { WebSocketConstructor } from './websocket-loader.js';

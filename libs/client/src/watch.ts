@@ -1,4 +1,11 @@
-import { parseServerMessage, type ServerMessage, type WatchMessage } from './watch-messages.js';
+import { PositionCursor } from './position-cursor.js';
+import {
+  parseServerMessage,
+  type PrefixSubscriptionMessage,
+  type PrefixWatchMessage,
+  type ServerMessage,
+  type WatchMessage,
+} from './watch-messages.js';
 import type { WebSocketFactory, WebSocketLike } from './websocket-loader.js';
 
 export interface BackoffOptions {
@@ -13,8 +20,20 @@ export interface BackoffOptions {
 export interface WatchOptions {
   /** Entities to follow. With neither ids nor prefix, every entity. */
   readonly ids?: readonly string[];
-  /** Entities whose id starts with this (the server streams all; the client filters). */
+  /**
+   * Entities whose id starts with this: the server sends only those, and on reconnection the
+   * watch resumes from the last position it delivered (`since`), so no update is lost and none
+   * comes twice; when the server no longer keeps that far back (resync_required) it takes a
+   * snapshot instead. A server that refuses the prefix (subscription_error) streams everything
+   * and the client filters.
+   */
   readonly prefix?: string;
+  /** With `prefix`: first an `entity_snapshot` of every entity of the prefix, then changes. */
+  readonly snapshot?: boolean;
+  /** With `prefix`: replay every change after these positions (a `subscribed` message's `since`), then go live. */
+  readonly since?: string | readonly string[];
+  /** With `prefix`: passed to the server as the subscription's filter. */
+  readonly filter?: unknown;
   /** Aborting it ends the watch like close(). */
   readonly signal?: AbortSignal;
   readonly backoff?: BackoffOptions;
@@ -27,8 +46,11 @@ export interface WatchOptions {
   readonly maxQueued?: number;
 }
 
-/** A live subscription: iterate it with `for await`; `close()` (or `break`) ends it. */
-export interface Watch extends AsyncIterableIterator<WatchMessage> {
+/**
+ * A live subscription: iterate it with `for await`; `close()` (or `break`) ends it. A watch
+ * with a `prefix` also yields the prefix subscription's messages (PrefixWatchMessage).
+ */
+export interface Watch<Message = WatchMessage> extends AsyncIterableIterator<Message> {
   close(): void;
 }
 
@@ -57,14 +79,15 @@ function closeQuietly(socket: WebSocketLike): void {
   socket.close(1000, 'watch closed');
 }
 
-type Pending = { resolve: (result: IteratorResult<WatchMessage>) => void; reject: (error: unknown) => void };
+type Pending = { resolve: (result: IteratorResult<PrefixWatchMessage>) => void; reject: (error: unknown) => void };
+type Received = ServerMessage | PrefixSubscriptionMessage;
 
 /**
  * A WebSocket subscription that survives its connections: each time a connection ends it
  * reconnects after a backoff and subscribes again, until closed.
  */
-export class WatchStream implements Watch {
-  private readonly queue: WatchMessage[] = [];
+export class WatchStream implements Watch<PrefixWatchMessage> {
+  private readonly queue: PrefixWatchMessage[] = [];
   private pending: Pending | undefined;
   private socket: WebSocketLike | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,6 +97,14 @@ export class WatchStream implements Watch {
   private attempt = 0;
   private dropReason: string | undefined;
   private readonly ids: ReadonlySet<string> | undefined;
+  /** Prefix watches: the positions delivered so far, and whether they are complete enough to resume from. */
+  private readonly cursor = new PositionCursor();
+  private resumable: boolean;
+  private snapshotNext: boolean;
+  /** False once the server refused the prefix subscription: then the client filters. */
+  private serverPrefix: boolean;
+  /** Whether the server took this connection's prefix subscription (`subscribing`): frames before it are the firehose's. */
+  private prefixTaken = false;
   private readonly onAbort = (): void => this.close();
 
   constructor(
@@ -82,6 +113,10 @@ export class WatchStream implements Watch {
     private readonly options: WatchOptions = {},
   ) {
     this.ids = options.ids === undefined || options.ids.length === 0 ? undefined : new Set(options.ids);
+    this.serverPrefix = options.prefix !== undefined;
+    this.resumable = options.since !== undefined;
+    this.snapshotNext = options.snapshot === true;
+    if (options.since !== undefined) this.cursor.reset(typeof options.since === 'string' ? [options.since] : options.since);
     if (options.signal?.aborted === true) {
       this.closed = true;
       return;
@@ -94,9 +129,12 @@ export class WatchStream implements Watch {
     return this;
   }
 
-  next(): Promise<IteratorResult<WatchMessage>> {
+  next(): Promise<IteratorResult<PrefixWatchMessage>> {
     const message = this.queue.shift();
-    if (message !== undefined) return Promise.resolve({ value: message, done: false });
+    if (message !== undefined) {
+      this.delivered(message);
+      return Promise.resolve({ value: message, done: false });
+    }
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
@@ -104,7 +142,7 @@ export class WatchStream implements Watch {
     });
   }
 
-  return(): Promise<IteratorResult<WatchMessage>> {
+  return(): Promise<IteratorResult<PrefixWatchMessage>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -146,11 +184,22 @@ export class WatchStream implements Watch {
     return [...this.ids];
   }
 
+  private subscribePrefix(socket: WebSocketLike, prefix: string): void {
+    const { filter } = this.options;
+    const from = this.resumable ? { since: this.cursor.tokens() } : this.snapshotNext ? { snapshot: true } : {};
+    socket.send(JSON.stringify({ type: 'subscribe', prefix, ...from, ...(filter === undefined ? {} : { filter }) }));
+  }
+
   private announceOpen(socket: WebSocketLike): void {
     if (socket !== this.socket) return;
-    for (const id of this.subscriptions()) socket.send(JSON.stringify({ type: 'subscribe', entity_id: id }));
+    const { prefix } = this.options;
+    const resuming = this.everOpened && prefix !== undefined && this.serverPrefix && this.resumable;
+    this.prefixTaken = false;
+    if (prefix !== undefined && this.serverPrefix) this.subscribePrefix(socket, prefix);
+    else for (const id of this.subscriptions()) socket.send(JSON.stringify({ type: 'subscribe', entity_id: id }));
     this.attempt = 0;
-    this.push({ type: 'connection', state: 'open', reconnected: this.everOpened });
+    // `resuming` only on prefix watches: other watches' messages stay as they were.
+    this.push({ type: 'connection', state: 'open', reconnected: this.everOpened, ...(this.everOpened && prefix !== undefined ? { resuming } : {}) });
     this.everOpened = true;
   }
 
@@ -159,6 +208,7 @@ export class WatchStream implements Watch {
     if (socket !== this.socket || this.dropReason !== undefined) return;
     const message = parseServerMessage(data);
     if (message === undefined || !this.wanted(message)) return;
+    this.steer(socket, message);
     if (this.queue.length >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED)) {
       this.queue.length = 0;
       this.dropReason = 'the consumer did not keep up; queued updates were dropped';
@@ -168,14 +218,48 @@ export class WatchStream implements Watch {
     this.push(message);
   }
 
+  /** Prefix watches: a resync takes a snapshot at once; a refused prefix falls back to every update. */
+  private steer(socket: WebSocketLike, message: Received): void {
+    const { prefix } = this.options;
+    if (prefix === undefined || !('prefix' in message) || message.prefix !== prefix) return;
+    if (message.type === 'subscribing') {
+      this.prefixTaken = true;
+    } else if (message.type === 'resync_required') {
+      // What is queued before it is still delivered, but no position is resumed from until the
+      // snapshot's `subscribed` arrives.
+      this.resumable = false;
+      this.snapshotNext = true;
+      this.subscribePrefix(socket, prefix);
+    } else if (message.type === 'subscription_error' && this.serverPrefix) {
+      this.serverPrefix = false;
+      this.resumable = false;
+      socket.send(JSON.stringify({ type: 'subscribe', entity_id: ALL_ENTITIES }));
+    }
+  }
+
+  /** Called as the consumer receives each message: the cursor covers what it has seen. */
+  private delivered(message: PrefixWatchMessage): void {
+    if (this.options.prefix === undefined || !this.serverPrefix) return;
+    if (message.type === 'state_update' || message.type === 'entity_deleted') {
+      this.cursor.note(message.position);
+    } else if (message.type === 'subscribed' && message.prefix === this.options.prefix) {
+      this.cursor.reset(message.since);
+      this.resumable = true;
+    }
+  }
+
   /**
    * Before the subscribe frames arrive a connection gets every update, and a prefix watch
    * subscribes to all: the client keeps what was asked for.
    */
-  private wanted(message: ServerMessage): boolean {
+  private wanted(message: Received): boolean {
     if (message.type === 'metrics_update') return this.options.metrics !== false;
     const { prefix } = this.options;
+    if ('prefix' in message) return message.prefix === prefix;
     if (this.ids === undefined && prefix === undefined) return true;
+    // A prefix the server follows: updates before it took the subscription are the firehose's,
+    // which the subscription's replay or snapshot repeats.
+    if (prefix !== undefined && this.serverPrefix && !this.prefixTaken) return false;
     return this.ids?.has(message.entity_id) === true || (prefix !== undefined && message.entity_id.startsWith(prefix));
   }
 
@@ -189,13 +273,17 @@ export class WatchStream implements Watch {
     this.timer = setTimeout(() => void this.connect(), delayMs);
   }
 
-  private push(message: WatchMessage): void {
+  private push(message: PrefixWatchMessage): void {
     if (this.closed) return;
-    if (this.pending !== undefined) this.settle({ value: message, done: false });
-    else this.queue.push(message);
+    if (this.pending !== undefined) {
+      this.delivered(message);
+      this.settle({ value: message, done: false });
+    } else {
+      this.queue.push(message);
+    }
   }
 
-  private settle(result: IteratorResult<WatchMessage>): void {
+  private settle(result: IteratorResult<PrefixWatchMessage>): void {
     const pending = this.pending;
     this.pending = undefined;
     pending?.resolve(result);

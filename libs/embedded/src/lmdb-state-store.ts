@@ -8,23 +8,27 @@ import {
   encodeStoredEvent,
   FILTER_SCAN_MAX,
   HISTORY_MAX_PER_ENTITY,
+  type ChangeRecord,
   type EntityCounts,
   type EntityQuery,
   type StoredEntity,
   type StoredEvent,
 } from '@flux/domain';
 import {
+  DEFAULT_CHANGE_RETENTION_OFFSETS,
   scanFiltered,
+  type ChangeReplay,
   type EntityPage,
   type EntityRecord,
   type HistoryQuery,
   type PartitionClaim,
   type PartitionCommit,
+  type ReplayPage,
   type ScannedEntry,
   type StateStore,
 } from '@flux/core';
 import { openLmdbEnvironment } from './lmdb-environment.js';
-import { entityIdOf, entityKey, expiryIdOf, expiryKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
+import { changeKey, entityIdOf, entityKey, expiryIdOf, expiryKey, hasPrefix, historyEnd, historyKey, historyStart, keyAfter } from './state-keys.js';
 
 // `void db.put(...)`/`void db.remove(...)`: inside a transaction callback lmdb applies the write at
 // once, and the transaction's own promise (awaited by the caller) reports whether it committed.
@@ -32,6 +36,8 @@ import { entityIdOf, entityKey, expiryIdOf, expiryKey, hasPrefix, historyEnd, hi
 export interface LmdbStateStoreOptions {
   /** Directory of the store's own LMDB environment (created when missing). */
   readonly path: string;
+  /** Log offsets of each partition whose changes the change record keeps (default DEFAULT_CHANGE_RETENTION_OFFSETS). */
+  readonly changeRetentionOffsets?: number;
 }
 
 interface PartitionMeta {
@@ -40,6 +46,8 @@ interface PartitionMeta {
 }
 
 const EVENTS_APPLIED = 'eventsApplied';
+/** Meta key of the first offset from which a partition's change record is complete. */
+const changesFromKey = (partition: number): string => `changesFrom/${partition}`;
 const FENCED = Symbol('fenced');
 
 /*
@@ -69,7 +77,7 @@ function rangeStart(prefix: Buffer, after: string | undefined): { start?: Buffer
  * only makes the reducers replay from that commit's offset. Whoever discards log records must
  * first wait for `flushed()`.
  */
-export class LmdbStateStore implements StateStore {
+export class LmdbStateStore implements StateStore, ChangeReplay {
   /** Entity id (UTF-8 bytes) → JSON of the StoredEntity. */
   private readonly entitiesDb: Database<string, Buffer>;
   /** historyKey(id, offset) → JSON of the StoredEvent. */
@@ -82,9 +90,14 @@ export class LmdbStateStore implements StateStore {
   private readonly metaDb: Database<number, string>;
   /** expiryKey(partition, expiresAt, id) → '' : the entities with a ttl, soonest first. */
   private readonly expiriesDb: Database<string, Buffer>;
+  /** changeKey(partition, offset) → JSON of the ChangeRecord: the change record subscribers resume from. */
+  private readonly changesDb: Database<string, Buffer>;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly root: RootDatabase) {
+  private constructor(
+    private readonly root: RootDatabase,
+    private readonly changeRetentionOffsets: number,
+  ) {
     this.entitiesDb = root.openDB<string, Buffer>('entities', { encoding: 'string', keyEncoding: 'binary' });
     this.historyDb = root.openDB<string, Buffer>('history', { encoding: 'string', keyEncoding: 'binary' });
     this.historySizesDb = root.openDB<number, Buffer>('history-sizes', { keyEncoding: 'binary' });
@@ -92,15 +105,19 @@ export class LmdbStateStore implements StateStore {
     this.countsDb = root.openDB<number, string>('counts', {});
     this.metaDb = root.openDB<number, string>('meta', {});
     this.expiriesDb = root.openDB<string, Buffer>('expiries', { encoding: 'string', keyEncoding: 'binary' });
+    this.changesDb = root.openDB<string, Buffer>('changes', { encoding: 'string', keyEncoding: 'binary' });
   }
 
   static open(options: LmdbStateStoreOptions): LmdbStateStore {
-    return new LmdbStateStore(openLmdbEnvironment(options.path, 'visible'));
+    const retention = options.changeRetentionOffsets ?? DEFAULT_CHANGE_RETENTION_OFFSETS;
+    if (!Number.isSafeInteger(retention) || retention < 0)
+      throw new RangeError(`changeRetentionOffsets must be a non-negative integer, got ${retention}`);
+    return new LmdbStateStore(openLmdbEnvironment(options.path, 'visible'), retention);
   }
 
   /** The store inside an embedded data directory (`<dataDir>/state`). */
-  static openIn(dataDir: string): LmdbStateStore {
-    return LmdbStateStore.open({ path: join(dataDir, 'state') });
+  static openIn(dataDir: string, options: Omit<LmdbStateStoreOptions, 'path'> = {}): LmdbStateStore {
+    return LmdbStateStore.open({ ...options, path: join(dataDir, 'state') });
   }
 
   // Reads are synchronous LMDB reads of the latest committed snapshot; `async` turns their
@@ -195,6 +212,23 @@ export class LmdbStateStore implements StateStore {
     return this.partitionsDb.get(partition)?.appliedOffset ?? -1;
   }
 
+  async replayAfter(partition: number, afterOffset: number, limit: number): Promise<ReplayPage> {
+    assertPartition(partition);
+    const records: ChangeRecord[] = [];
+    const start = changeKey(partition, Math.max(0, Math.floor(afterOffset) + 1));
+    let more = false;
+    for (const { value } of this.changesDb.getRange({ start, end: changeKey(partition + 1, 0) })) {
+      if (records.length >= limit) {
+        more = true;
+        break;
+      }
+      records.push(JSON.parse(value) as ChangeRecord);
+    }
+    // Read after the records: a trim meanwhile can only make the answer more cautious.
+    const from = this.metaDb.get(changesFromKey(partition)) ?? 0;
+    return { records, complete: afterOffset + 1 >= from, ...(more ? { next: records[records.length - 1]!.offset } : {}) };
+  }
+
   async claimEpoch(partition: number): Promise<number> {
     assertPartition(partition);
     return this.partitionsDb.get(partition)?.epoch ?? 0;
@@ -211,6 +245,10 @@ export class LmdbStateStore implements StateStore {
     }));
     let oldestOffset = Infinity;
     for (const { offset } of commit.history) oldestOffset = Math.min(oldestOffset, offset);
+    // A commit without its changes (from a writer that does not pass them) leaves a hole in the
+    // record; with no retention nothing is recorded at all.
+    const changesKnown = commit.changes !== undefined && this.changeRetentionOffsets > 0;
+    const changes = (commit.changes ?? []).map((change) => ({ key: changeKey(claim.partition, change.offset), json: JSON.stringify(change) }));
 
     // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB
     // rolls back every write of the commit, while a plain lmdb-js transaction callback would
@@ -236,6 +274,7 @@ export class LmdbStateStore implements StateStore {
         else void this.countsDb.put(countKey, next);
       }
       if (commit.eventsApplied !== 0) void this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
+      this.recordChanges(claim.partition, stored.appliedOffset, commit.lastOffset, changesKnown ? changes : undefined);
       const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
       void this.partitionsDb.put(claim.partition, applied);
       return applied;
@@ -264,6 +303,29 @@ export class LmdbStateStore implements StateStore {
   close(): Promise<void> {
     this.closing ??= this.root.close();
     return this.closing;
+  }
+
+  /**
+   * Adds a commit's changes to the change record and drops those older than the retention
+   * window. `changesFrom` says from which offset the record is complete: a store that had
+   * state before it kept a record starts its record at the commit after that state, and a
+   * commit that came without its changes (undefined) moves it past that commit.
+   */
+  private recordChanges(
+    partition: number,
+    appliedOffset: number,
+    lastOffset: number,
+    changes: readonly { key: Buffer; json: string }[] | undefined,
+  ): void {
+    for (const { key, json } of changes ?? []) void this.changesDb.put(key, json);
+    const fromKey = changesFromKey(partition);
+    const from = this.metaDb.get(fromKey) ?? (appliedOffset < 0 ? 0 : appliedOffset + 1);
+    const cutoff = Math.max(from, changes === undefined ? lastOffset + 1 : lastOffset + 1 - this.changeRetentionOffsets);
+    if (cutoff > from) {
+      const dropped = [...this.changesDb.getKeys({ start: changeKey(partition, 0), end: changeKey(partition, cutoff) })];
+      for (const key of dropped) void this.changesDb.remove(key);
+    }
+    if (this.metaDb.get(fromKey) !== cutoff) void this.metaDb.put(fromKey, cutoff);
   }
 
   /** Adds history entries and trims each touched entity to its newest HISTORY_MAX_PER_ENTITY. */

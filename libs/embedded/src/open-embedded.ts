@@ -13,6 +13,8 @@ export interface EmbeddedOptions {
    * effective count from `log.partitionCount`.
    */
   readonly partitionCount: number;
+  /** Log offsets of each partition whose changes subscribers can resume from (see ChangeReplay). */
+  readonly changeRetentionOffsets?: number;
   /** Where exceptions thrown by change-feed and config listeners go (default: a process warning). */
   readonly onListenerError?: ListenerErrorHandler;
 }
@@ -40,7 +42,10 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<Embedded> 
   try {
     const log = LmdbEventLog.openIn(options.dataDir, { partitionCount: options.partitionCount });
     opened.push(log);
-    const state = LmdbStateStore.openIn(options.dataDir);
+    const state = LmdbStateStore.openIn(
+      options.dataDir,
+      options.changeRetentionOffsets === undefined ? {} : { changeRetentionOffsets: options.changeRetentionOffsets },
+    );
     opened.push(state);
     const control = LmdbControlStore.openIn(options.dataDir, listenerOptions);
     opened.push(control);

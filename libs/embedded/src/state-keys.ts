@@ -49,3 +49,11 @@ export function expiryKey(partition: number, expiresAt: number, id = ''): Buffer
 }
 
 export const expiryIdOf = (key: Buffer): string => key.toString('utf8', 12);
+
+/** Change record keys: partition as 4 and offset as 8 big-endian bytes, so they sort in log order. */
+export function changeKey(partition: number, offset: number): Buffer {
+  const key = Buffer.alloc(12);
+  key.writeUInt32BE(partition, 0);
+  key.writeBigUInt64BE(BigInt(offset), 4);
+  return key;
+}

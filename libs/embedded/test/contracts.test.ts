@@ -5,6 +5,7 @@ import {
   describePollLeaseContract,
   describeRateLimiterContract,
   describeStateStoreContract,
+  describeChangeReplayContract,
 } from '@flux/core/testing';
 import { LmdbControlStore, LmdbEventLog, LmdbStateStore, MemoryPollLease, MemoryRateLimiter } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
@@ -21,6 +22,14 @@ describeStateStoreContract('LmdbStateStore', async () => {
   const dir = await tempDir();
   return {
     open: async () => LmdbStateStore.open({ path: join(dir.path, 'state') }),
+    dispose: dir.remove,
+  };
+});
+
+describeChangeReplayContract('LmdbStateStore', async (changeRetentionOffsets) => {
+  const dir = await tempDir();
+  return {
+    open: async () => LmdbStateStore.open({ path: join(dir.path, 'state'), changeRetentionOffsets }),
     dispose: dir.remove,
   };
 });

@@ -1,13 +1,14 @@
 import { encodeEntity, encodeStoredEvent, HISTORY_MAX_PER_ENTITY, isTombstone, type StoredEvent } from '@flux/domain';
-import type { PartitionClaim, PartitionCommit } from '@flux/core';
+import { DEFAULT_CHANGE_RETENTION_OFFSETS, type PartitionClaim, type PartitionCommit } from '@flux/core';
 import type { ScriptArgument } from './lua-script.js';
 import { partitionKeys } from './redis-keys.js';
 
 /**
- * Log offsets each partition's change stream reaches back (approximately: whole stream nodes
- * are trimmed at a time), so it holds at most this many summaries plus one commit's.
+ * Log offsets each partition's change stream reaches back by default (approximately: whole
+ * stream nodes are trimmed at a time), so it holds at most this many summaries and change
+ * records plus one commit's.
  */
-export const CHANGE_STREAM_MAX_OFFSETS = 10_000;
+export const CHANGE_STREAM_MAX_OFFSETS = DEFAULT_CHANGE_RETENTION_OFFSETS;
 
 export interface EncodedCommit {
   readonly keys: readonly string[];
@@ -30,9 +31,15 @@ const requireInteger = (value: number, what: string): void => {
  * them, and drop what it knew that is gone. An entity deleted and re-created within the commit
  * gets a delete summary (at its tombstone) before its upsert. A commit's summaries are one
  * stream entry (see encodeChanges), so the script makes one XADD per commit, not one per
- * entity.
+ * entity. The same entry holds the commit's ChangeRecords when the reducer passes them, which
+ * a subscriber resuming from a position replays one by one (RedisStateStore.replayAfter).
  */
-export function encodeCommit(prefix: string, claim: PartitionClaim, commit: PartitionCommit): EncodedCommit {
+export function encodeCommit(
+  prefix: string,
+  claim: PartitionClaim,
+  commit: PartitionCommit,
+  retentionOffsets: number = CHANGE_STREAM_MAX_OFFSETS,
+): EncodedCommit {
   requireInteger(claim.epoch, 'claim epoch');
   requireInteger(commit.lastOffset, 'lastOffset');
   if (commit.lastOffset < 0) throw new RangeError(`lastOffset must not be negative, got ${commit.lastOffset}`);
@@ -110,11 +117,13 @@ export function encodeCommit(prefix: string, claim: PartitionClaim, commit: Part
       String(commit.lastOffset),
       String(commit.eventsApplied),
       String(HISTORY_MAX_PER_ENTITY),
-      String(Math.max(0, commit.lastOffset - CHANGE_STREAM_MAX_OFFSETS)),
+      String(Math.max(0, commit.lastOffset - retentionOffsets)),
       String(commit.deletes.length),
       String(commit.upserts.length),
       String(countEntries),
       changed.length === 0 ? '' : encodeChanges(changed),
+      // No retention: no records (a replay then finds the entries without them incomplete).
+      retentionOffsets === 0 || commit.changes === undefined || commit.changes.length === 0 ? '' : JSON.stringify(commit.changes),
       String(expirySets.length / 2),
       String(expiryRemovals.length),
       ...commit.deletes,

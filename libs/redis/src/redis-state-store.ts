@@ -3,6 +3,7 @@ import {
   ErrorCode,
   FluxError,
   partitionFor,
+  type ChangeRecord,
   type EntityCounts,
   type EntityQuery,
   type StoredEntity,
@@ -12,14 +13,16 @@ import type {
   ChangeCatchUp,
   ChangedEntity,
   ChangedPage,
+  ChangeReplay,
   EntityPage,
   HistoryQuery,
   PartitionClaim,
   PartitionCommit,
+  ReplayPage,
   StateReader,
   StateStore,
 } from '@flux/core';
-import { encodeCommit, type EncodedChange } from './commit-arguments.js';
+import { CHANGE_STREAM_MAX_OFFSETS, encodeCommit, type EncodedChange } from './commit-arguments.js';
 import { CLAIM_PARTITION, COMMIT_PARTITION } from './lua/scripts.js';
 import { defineScript, type RedisClient, type ScriptCaller } from './lua-script.js';
 import { storeCall } from './redis-errors.js';
@@ -34,6 +37,8 @@ export interface RedisStateStoreOptions {
   readonly keyPrefix?: string;
   /** Quit the client on close(): set when the store was given a client of its own. */
   readonly ownsClient?: boolean;
+  /** Log offsets of each partition whose changes the change stream keeps (default CHANGE_STREAM_MAX_OFFSETS). */
+  readonly changeRetentionOffsets?: number;
 }
 
 /** One entity change as the partition's change stream keeps it (see `changesAfter`). */
@@ -70,8 +75,9 @@ type CommitReply = [status: 'ok'] | [status: 'fenced' | 'applied' | 'wrongtype',
  * its own partitions. Its change streams are also where a query gateway whose stream from a
  * shard was down catches up (ChangeCatchUp).
  */
-export class RedisStateStore implements StateStore, ChangeCatchUp {
+export class RedisStateStore implements StateStore, ChangeCatchUp, ChangeReplay {
   readonly partitionCount: number;
+  private readonly changeRetentionOffsets: number;
   private readonly client: RedisClient;
   private readonly prefix: string;
   private readonly ownsClient: boolean;
@@ -89,6 +95,10 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
     this.partitionCount = options.partitionCount;
     this.prefix = checkKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.ownsClient = options.ownsClient ?? false;
+    this.changeRetentionOffsets = options.changeRetentionOffsets ?? CHANGE_STREAM_MAX_OFFSETS;
+    if (!Number.isSafeInteger(this.changeRetentionOffsets) || this.changeRetentionOffsets < 0) {
+      throw new RangeError(`changeRetentionOffsets must be a non-negative integer, got ${this.changeRetentionOffsets}`);
+    }
     this.keys = Array.from({ length: this.partitionCount }, (_, partition) => partitionKeys(this.prefix, partition));
     this.commitScript = defineScript(this.client, COMMIT_PARTITION);
     this.claimScript = defineScript(this.client, CLAIM_PARTITION);
@@ -164,7 +174,7 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
   async commit(claim: PartitionClaim, commit: PartitionCommit): Promise<void> {
     this.keysOf(claim.partition);
     // Encoding happens first, so a commit that cannot be encoded never reaches Redis.
-    const { keys, args } = encodeCommit(this.prefix, claim, commit);
+    const { keys, args } = encodeCommit(this.prefix, claim, commit, this.changeRetentionOffsets);
     return storeCall('commit', async () => {
       const [status, detail] = (await this.commitScript(keys, args)) as CommitReply;
       switch (status) {
@@ -203,13 +213,8 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
   async changesAfter(partition: number, afterOffset: number, limit = 1000): Promise<ChangesPage> {
     const keys = this.keysOf(partition);
     return storeCall('changesAfter', async () => {
-      // Entry ids are <commit's last offset>-1: a commit at or before the position holds nothing after it.
-      const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
-      const [entries, info] = await Promise.all([
-        // Every entry holds at least one summary, so `limit` entries are enough.
-        this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
-        this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
-      ]);
+      // Every entry holds at least one summary, so `limit` entries are enough.
+      const [entries, info] = await this.streamAfter(keys, afterOffset, limit);
       const changes: ChangeSummary[] = [];
       for (const [id, fields] of entries) {
         const commitOffset = Number(id.slice(0, id.indexOf('-')));
@@ -230,6 +235,35 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
         }
       }
       return { changes, complete: reachesBack(info, afterOffset) };
+    });
+  }
+
+  /**
+   * The change records of a partition after a log offset, from its change stream. A commit
+   * written without its records (by a version that did not keep them) makes the page
+   * incomplete, as a trimmed stream does.
+   */
+  async replayAfter(partition: number, afterOffset: number, limit: number): Promise<ReplayPage> {
+    const keys = this.keysOf(partition);
+    return storeCall('replayAfter', async () => {
+      const [entries, info] = await this.streamAfter(keys, afterOffset, limit);
+      const records: ChangeRecord[] = [];
+      let complete = reachesBack(info, afterOffset);
+      for (const [, fields] of entries) {
+        const at = fields.indexOf('records');
+        if (at < 0 || at % 2 !== 0) {
+          complete = false;
+          continue;
+        }
+        for (const record of JSON.parse(fields[at + 1]!) as ChangeRecord[]) {
+          // A commit that spans the position: its records up to the position were seen already.
+          if (record.offset <= afterOffset) continue;
+          if (records.length === limit) return { records, complete, next: records[records.length - 1]!.offset };
+          records.push(record);
+        }
+      }
+      // Fewer entries than asked for: the stream has nothing more (now).
+      return entries.length < limit ? { records, complete } : { records, complete, next: entries[entries.length - 1]![0].split('-').map(Number)[0]! };
     });
   }
 
@@ -280,6 +314,16 @@ export class RedisStateStore implements StateStore, ChangeCatchUp {
         )
       : Promise.resolve();
     return this.closing;
+  }
+
+  /** The change stream's entries (commits) after a log offset, at most `limit`, and its XINFO STREAM. */
+  private streamAfter(keys: PartitionKeys, afterOffset: number, limit: number): Promise<[[id: string, fields: string[]][], unknown]> {
+    // Entry ids are <commit's last offset>-1: a commit at or before the position holds nothing after it.
+    const start = afterOffset < 0 ? '-' : `${Math.floor(afterOffset) + 1}-0`;
+    return Promise.all([
+      this.client.xrange(keys.changes, start, '+', 'COUNT', limit),
+      this.client.call('XINFO', 'STREAM', keys.changes).catch(() => null),
+    ]);
   }
 
   private keysOf(partition: number): PartitionKeys {

@@ -1,4 +1,5 @@
 import {
+  describeChangeReplayContract,
   describeControlStoreContract,
   describePollLeaseContract,
   describeRateLimiterContract,
@@ -18,6 +19,17 @@ describeWithRedis('Redis adapters', (url) => {
     return {
       // Each open is a new client on the same prefix: a reopen is a restart.
       open: async () => new RedisStateStore({ client: await connect(url), ownsClient: true, partitionCount: PARTITIONS, keyPrefix }),
+      dispose: async () => {
+        await deleteRedisKeys(url, keyPrefix);
+      },
+    };
+  });
+
+  describeChangeReplayContract('RedisStateStore', async (changeRetentionOffsets) => {
+    const keyPrefix = uniquePrefix();
+    return {
+      open: async () =>
+        new RedisStateStore({ client: await connect(url), ownsClient: true, partitionCount: PARTITIONS, keyPrefix, changeRetentionOffsets }),
       dispose: async () => {
         await deleteRedisKeys(url, keyPrefix);
       },

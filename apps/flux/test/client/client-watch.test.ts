@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeployment, STARTUP_TIMEOUT_MS, type Deployment } from '../support/deployment.js';
 import { unique, waitFor } from '../support/client.js';
 import { WebSocket } from 'ws';
-import { FluxClient, type Watch, type WatchMessage, type WebSocketConstructor } from '@flux/client';
+import { FluxClient, type PrefixWatchMessage, type Watch, type WebSocketConstructor } from '@flux/client';
 
 let deployment: Deployment;
 let flux: FluxClient;
@@ -18,8 +18,12 @@ afterAll(async () => {
 });
 
 /** Reads messages until one satisfies `predicate`; returns it and everything read before it. */
-async function readUntil(watch: Watch, predicate: (message: WatchMessage) => boolean, what: string): Promise<WatchMessage[]> {
-  const seen: WatchMessage[] = [];
+async function readUntil(
+  watch: Watch<PrefixWatchMessage>,
+  predicate: (message: PrefixWatchMessage) => boolean,
+  what: string,
+): Promise<PrefixWatchMessage[]> {
+  const seen: PrefixWatchMessage[] = [];
   for (;;) {
     const next = await watch.next();
     if (next.done === true) throw new Error(`watch ended before ${what}; saw ${JSON.stringify(seen)}`);
@@ -46,8 +50,8 @@ function recordingWebSocket(): { RecordingWebSocket: WebSocketConstructor; socke
   return { RecordingWebSocket, sockets };
 }
 
-const isOpen = (message: WatchMessage): boolean => message.type === 'connection' && message.state === 'open';
-const updateOf = (id: string, property?: string) => (message: WatchMessage) =>
+const isOpen = (message: PrefixWatchMessage): boolean => message.type === 'connection' && message.state === 'open';
+const updateOf = (id: string, property?: string) => (message: PrefixWatchMessage) =>
   message.type === 'state_update' && message.entity_id === id && (property === undefined || message.property === property);
 
 describe('watch', () => {

@@ -3,6 +3,8 @@ import { ErrorCode } from '@flux/domain';
 
 export interface RouteDoc {
   readonly summary: string;
+  /** Longer prose (CommonMark) for the operation, where the summary cannot say enough. */
+  readonly description?: string;
   readonly tags: readonly string[];
   readonly querystring?: z.ZodType;
   readonly params?: z.ZodType;
@@ -38,6 +40,7 @@ export function routeDoc(doc: RouteDoc): Record<string, unknown> {
   }
   return {
     summary: doc.summary,
+    ...(doc.description === undefined ? {} : { description: doc.description }),
     tags: [...doc.tags],
     ...(doc.querystring === undefined ? {} : { querystring: toJson(doc.querystring) }),
     ...(doc.params === undefined ? {} : { params: toJson(doc.params) }),

@@ -9,6 +9,19 @@ import { WebSocketHub } from './websocket-hub.js';
 /** Largest client message accepted (subscribe/unsubscribe are tiny). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 
+/** The messages of `GET /api/ws`, for the OpenAPI document (which cannot describe them as schemas). */
+const WEBSOCKET_PROTOCOL = [
+  'Client messages (JSON text frames; anything else is ignored):',
+  '- `{"type":"subscribe","entity_id":"<id>"}` (`"*"`: every entity), `{"type":"unsubscribe","entity_id":"<id>"}`. A connection that never subscribed receives every update.',
+  '- `{"type":"subscribe","prefix":"<prefix>","snapshot":true}`: every entity whose id starts with the prefix, first as `entity_snapshot` messages, then its changes, with no gap and no duplicate between the two.',
+  '- `{"type":"subscribe","prefix":"<prefix>","since":["<position>",...]}`: every change of those entities after the positions (one per partition), then live changes.',
+  '- `{"type":"subscribe","prefix":"<prefix>"}`: their changes from now on; `{"type":"unsubscribe","prefix":"<prefix>"}`. An optional `filter` is passed to the subscription filter.',
+  'Server messages: `state_update` {entity_id, property, value, timestamp, position}, `entity_deleted` {entity_id, timestamp, position}, `metrics_update`;',
+  'for prefix subscriptions `subscribing` {prefix} (at once), `entity_snapshot` {entity_id, entity|null, position}, `subscribed` {prefix, since: [position per partition]} (live from here; resume with it),',
+  '`resync_required` {prefix, reason} (the position is older than the changes kept: subscribe again with snapshot), `subscription_error` {prefix, error}.',
+  'In public mode a prefix starts with a namespace and "/". A connection holds at most 64 non-overlapping prefix subscriptions.',
+].join('\n');
+
 /**
  * `GET /api/ws`: state_update / entity_deleted from the change feed, and metrics_update
  * every interval to every connection. @fastify/websocket is registered in a scope of its own
@@ -22,6 +35,17 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
     maxSubscriptionBytes: deps.websocket.maxSubscriptionBytes,
     onSlowConsumer: () => metrics.slowConsumers.inc(),
     onConnectionCount: (count) => metrics.connections.set(count),
+    ...(deps.replay === undefined
+      ? {}
+      : {
+          prefixes: {
+            partitionCount: deps.partitionCount,
+            replay: deps.replay,
+            reader: deps.reader,
+            publicMode: deps.authorizer.authEnabled,
+            onError: (error: unknown, prefix: string) => app.log.warn({ err: error, prefix }, 'prefix subscription could not catch up'),
+          },
+        }),
   });
   const unsubscribe = deps.feed.subscribe((changes) => {
     // A commit may carry only progress (its events changed nothing): nothing to send.
@@ -52,6 +76,7 @@ export function websocketRoutes(app: FastifyInstance, deps: QueryDeps): WebSocke
       url: '/api/ws',
       schema: routeDoc({
         summary: 'WebSocket: state_update, entity_deleted (each with the position token of its change) and metrics_update messages',
+        description: WEBSOCKET_PROTOCOL,
         tags: ['websocket'],
         responses: {
           101: 'Switching protocols',

@@ -7,6 +7,7 @@ import {
   type EntityBound,
   type RuntimeConfig,
 } from '@flux/domain';
+import { DEFAULT_CHANGE_RETENTION_OFFSETS } from '../ports/change-replay.js';
 
 /** Everything a Flux process reads from its environment, parsed once at start-up. */
 export interface Settings {
@@ -30,6 +31,11 @@ export interface Settings {
   readonly shutdownTimeoutMs: number;
   /** Partitions of the event log; fixed when the log is created. */
   readonly partitionCount: number;
+  /**
+   * Log offsets of each partition whose changes the store keeps for WebSocket subscribers that
+   * resume from a position (`since`); older positions get resync_required.
+   */
+  readonly changeRetentionOffsets: number;
   /** Upper bound of one list response (paged or not). */
   readonly listMaxLimit: number;
   /** Timeouts that keep slow or idle clients from holding sockets and memory. */
@@ -205,6 +211,7 @@ export function readSettings(read: EnvReader): Settings {
     },
     shutdownTimeoutMs: read.integer('FLUX_SHUTDOWN_TIMEOUT_MS', 20_000, 100, 3_600_000),
     partitionCount: read.integer('FLUX_PARTITIONS', 8, 1, 1024),
+    changeRetentionOffsets: read.integer('FLUX_CHANGE_RETENTION_OFFSETS', DEFAULT_CHANGE_RETENTION_OFFSETS, 0, 1_000_000_000),
     listMaxLimit: read.integer('FLUX_LIST_MAX_LIMIT', 10_000, 1, 1_000_000),
     http: {
       headersTimeoutMs: read.integer('FLUX_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -5,3 +5,4 @@ export * from './change-feed.js';
 export * from './rate-limiter.js';
 export * from './poll-lease.js';
 export * from './change-catch-up.js';
+export * from './change-replay.js';

@@ -1,4 +1,4 @@
-import type { EntityCounts, EntityQuery, StoredEntity, StoredEvent } from '@flux/domain';
+import type { ChangeRecord, EntityCounts, EntityQuery, StoredEntity, StoredEvent } from '@flux/domain';
 
 export interface EntityRecord {
   readonly id: string;
@@ -71,6 +71,11 @@ export interface PartitionCommit {
   readonly eventsApplied: number;
   /** Changes to the partition's expiry index (absent: none). */
   readonly expiries?: readonly ExpiryChange[];
+  /**
+   * The changes the commit's events made, in log order, as the reducer publishes them: kept in
+   * the store's change record for subscribers that resume (see ChangeReplay).
+   */
+  readonly changes?: readonly ChangeRecord[];
 }
 
 /** The write side, used only by the reducer that owns a partition. */

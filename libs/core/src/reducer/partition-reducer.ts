@@ -340,6 +340,7 @@ export class PartitionReducer {
         history,
         countDeltas,
         eventsApplied,
+        changes,
         ...(expiries.length === 0 ? {} : { expiries }),
       });
     } catch (error) {

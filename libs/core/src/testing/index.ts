@@ -6,6 +6,7 @@ export * from './fixture.js';
 export * from './async.js';
 export * from './event-log-contract.js';
 export * from './state-store-contract.js';
+export * from './change-replay-contract.js';
 export * from './control-store-contract.js';
 export * from './change-feed-contract.js';
 export * from './rate-limiter-contract.js';

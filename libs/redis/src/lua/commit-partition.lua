@@ -8,7 +8,8 @@
 --       entity.
 -- ARGV: 1 epoch, 2 lastOffset, 3 eventsApplied, 4 history bound, 5 oldest offset the change
 --       stream keeps, 6 #deletes, 7 #upserts, 8 #count deltas, 9 the commit's change summaries
---       (JSON text, '' when none), 10 #expiries set, 11 #expiries removed, then in order:
+--       (JSON text, '' when none), 10 the commit's change records (JSON text, '' when none),
+--       11 #expiries set, 12 #expiries removed, then in order:
 --       deletes (id) | upserts (id, entity JSON) | count deltas (key, delta) |
 --       history sizes (one per history key) | history JSON (grouped by key, oldest first) |
 --       expiries set (epoch ms, id) | expiries removed (id).
@@ -45,7 +46,7 @@ end
 
 local historyMax = tonumber(ARGV[4])
 local nDeletes, nUpserts, nCounts = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local nExpirySets, nExpiryRemovals = tonumber(ARGV[10]), tonumber(ARGV[11])
+local nExpirySets, nExpiryRemovals = tonumber(ARGV[11]), tonumber(ARGV[12])
 
 -- unpack() is bounded by Lua's C stack (8000 slots): pass arguments in pieces.
 local CHUNK = 1000
@@ -77,7 +78,7 @@ end
 -- the script still writes nothing. Oldest first, so after LPUSH the newest entry is at the head.
 -- Trimming waits until every push succeeded: what LTRIM drops could not be put back.
 local nHistoryKeys = #KEYS - 6
-local at = 12 + nDeletes + 2 * nUpserts + 2 * nCounts
+local at = 13 + nDeletes + 2 * nUpserts + 2 * nCounts
 local entry = at + nHistoryKeys
 local pushed, lengths = {}, {}
 for k = 1, nHistoryKeys do
@@ -109,7 +110,7 @@ if nExpirySets > 0 then
 end
 if nExpiryRemovals > 0 then call_chunked('ZREM', expiries, entry, entry + nExpiryRemovals - 1, 1) end
 
-at = 12
+at = 13
 
 -- Deletes before upserts: an id in both ends up with its upserted state.
 if nDeletes > 0 then
@@ -134,8 +135,14 @@ redis.call('HSET', meta, 'offset', ARGV[2])
 -- One stream entry per commit, id <lastOffset>-1: above every earlier commit's, since
 -- lastOffset grew. Entries of offsets older than ARGV[5] are trimmed (approximately: whole
 -- stream nodes at a time), which bounds the stream by log offsets, not by commit sizes.
+-- The entry also holds the commit's change records, which subscribers resuming from a position
+-- replay (a change record belongs to an entity the commit touched, so it has a summary too).
 if ARGV[9] ~= '' then
-  redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9])
+  if ARGV[10] ~= '' then
+    redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9], 'records', ARGV[10])
+  else
+    redis.call('XADD', changes, 'MINID', '~', ARGV[5], ARGV[2] .. '-1', 'changes', ARGV[9])
+  end
 end
 
 return {'ok'}
