@@ -287,6 +287,46 @@ describe('subscribe by prefix', () => {
       await client.close();
     }
   }, 120_000);
+
+  it('filter: the snapshot holds the matching entities; changes arrive while an entity matches, and the one that makes it leave', async () => {
+    const prefix = `${unique('flt')}/`;
+    const [low, high, gone] = [`${prefix}low`, `${prefix}high`, `${prefix}gone`];
+    await applied([
+      await write(low, { battery: 10, kind: 'robot' }),
+      await write(high, { battery: 90, kind: 'robot' }),
+      await write(gone, { battery: 5 }),
+    ]);
+    const client = await WsClient.connect(flux.wsUrl);
+    try {
+      const filter = 'kind = "robot" and battery < 20';
+      await subscribed(client, { prefix, snapshot: true, filter });
+      const snapshots = ofSubscription(client, prefix).filter((message) => message.type === 'entity_snapshot');
+      expect(snapshots.map((message) => message.entity_id)).toEqual([low]);
+      // low leaves the result (its change is delivered), high enters it, a new robot starts in it,
+      // gone never matched: none of its changes nor its deletion arrive.
+      const changes = [
+        await write(low, { battery: 50 }),
+        await write(high, { battery: 15 }),
+        await write(`${prefix}new`, { battery: 1, kind: 'robot' }),
+        await write(gone, { battery: 6 }),
+      ];
+      await request(flux, 'DELETE', `/api/state/entities/${encodeURIComponent(gone)}`);
+      const later = [await write(low, { battery: 60 }), await write(high, { battery: 16 })];
+      await waitForFrames(() => client.messages, [changes[0]!, changes[1]!, changes[2]!, later[1]!], 'filtered changes');
+      const received = ofSubscription(client, prefix).filter(isChange);
+      expect(received.filter((message) => message.entity_id === gone)).toEqual([]);
+      // Once out of the result, low's later changes no longer arrive.
+      expect(received.filter((message) => message.entity_id === low).map((message) => message.value)).toEqual([50]);
+      expect(received.filter((message) => message.entity_id === high).map((message) => message.value)).toEqual([15, 16]);
+
+      const since = client.mark();
+      client.send({ type: 'subscribe', prefix: `${unique('flt')}/`, filter: 'battery <' });
+      const error = await client.waitFor((message) => message.type === 'subscription_error', { since, what: 'a bad filter refused' });
+      expect(String(error.error)).toMatch(/^filter: /);
+    } finally {
+      await client.close();
+    }
+  });
 });
 
 /** Kills what serves the WebSocket (the embedded server, or every query gateway) and waits until it serves again. */

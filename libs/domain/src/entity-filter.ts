@@ -33,6 +33,11 @@ export const FILTER_MAX_PATH_SEGMENTS = 16;
 export interface EntityFilter {
   /** The expression it was compiled from (what travels to shards). */
   readonly source: string;
+  /**
+   * The top-level properties it reads: `matches` gives the same answer on an entity reduced to
+   * these, which is what a filtered subscription keeps of each entity.
+   */
+  readonly properties: readonly string[];
   matches(properties: Properties, id: string): boolean;
 }
 
@@ -204,6 +209,8 @@ function order(op: string, value: Scalar, at: number): (found: unknown) => boole
 class Parser {
   private next = 0;
   private clauses = 0;
+  /** Top-level property names the clauses read. */
+  readonly read = new Set<string>();
 
   constructor(private readonly tokens: readonly Token[]) {}
 
@@ -290,6 +297,7 @@ class Parser {
     if (subject.kind !== 'path') throw filterError(`expected a property name, @id, "not" or "(", found ${shown(subject)}`, subject.at);
     if (++this.clauses > FILTER_MAX_CLAUSES) throw filterError(`more than ${FILTER_MAX_CLAUSES} clauses`, subject.at);
     const segments = subject.text === ID_FIELD ? undefined : subject.segments;
+    if (segments !== undefined) this.read.add(segments[0]!);
     const test = this.test(subject.text);
     return (properties, id) => test(resolve(properties, id, segments));
   }
@@ -345,6 +353,7 @@ class Parser {
 export function compileFilter(source: string): EntityFilter {
   if (source.length > FILTER_MAX_LENGTH) throw filterError(`longer than ${FILTER_MAX_LENGTH} characters`, FILTER_MAX_LENGTH);
   if (source.trim() === '') throw filterError('the filter is empty', 0);
-  const predicate = new Parser(tokenize(source)).parse();
-  return { source, matches: predicate };
+  const parser = new Parser(tokenize(source));
+  const predicate = parser.parse();
+  return { source, properties: [...parser.read], matches: predicate };
 }

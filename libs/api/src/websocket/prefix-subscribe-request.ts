@@ -12,9 +12,8 @@ export interface SubscriptionFilter {
 }
 
 /**
- * SEAM (subscription filters): compiles a subscribe message's `filter` field (present or not)
- * into a SubscriptionFilter, or returns why it is not a valid filter. The default matches
- * everything whatever the field says; the filter language of @flux/domain plugs in here.
+ * Compiles a subscribe message's `filter` field (present or not) into the subscription's
+ * SubscriptionFilter, or returns why it is not a valid filter (see subscription-filter.ts).
  */
 export type FilterCompiler = (filter: unknown) => SubscriptionFilter | string;
 

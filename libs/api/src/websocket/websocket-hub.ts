@@ -9,8 +9,9 @@ import {
   type StoredEntity,
 } from '@flux/domain';
 import type { ChangeReplay, StateReader } from '@flux/core';
-import { matchEverything, parsePrefixSubscribe, type FilterCompiler, type PrefixSubscribeRequest } from './prefix-subscribe-request.js';
+import { parsePrefixSubscribe, type FilterCompiler, type PrefixSubscribeRequest } from './prefix-subscribe-request.js';
 import { PrefixSubscription, type LiveRecord } from './prefix-subscription.js';
+import { compileSubscriptionFilter, TrackingFilter } from './subscription-filter.js';
 
 /** Wildcard subscription: every entity. */
 export const ALL_ENTITIES = '*';
@@ -37,6 +38,8 @@ const MAX_QUEUED_JOBS = 10_000;
 
 /** Prefix subscriptions one connection may hold; further ones are refused. */
 export const MAX_PREFIX_SUBSCRIPTIONS_PER_CONNECTION = 64;
+/** Of those, the ones with a filter (each keeps up to FILTER_TRACKED_BYTES_MAX). */
+export const MAX_FILTERED_SUBSCRIPTIONS_PER_CONNECTION = 8;
 /** Entities per page of a snapshot, and changes per page of a replay. */
 const SNAPSHOT_PAGE = 500;
 const REPLAY_PAGE = 1000;
@@ -70,7 +73,7 @@ export interface PrefixSources {
   readonly reader: Pick<StateReader, 'listEntities'>;
   /** Public mode: prefixes must name a namespace. */
   readonly publicMode: boolean;
-  /** Compiles subscribe filters (default: every entity of the prefix matches). */
+  /** Compiles subscribe filters (default: the filter language of lists, see subscription-filter.ts). */
   readonly compileFilter?: FilterCompiler;
   readonly onError?: (error: unknown, prefix: string) => void;
 }
@@ -325,7 +328,7 @@ export class WebSocketHub {
     const request = parsePrefixSubscribe(message, {
       partitionCount: sources.partitionCount,
       publicMode: sources.publicMode,
-      compileFilter: sources.compileFilter ?? matchEverything,
+      compileFilter: sources.compileFilter ?? compileSubscriptionFilter,
     });
     if (typeof request === 'string') return refuse(request);
     const { prefix } = request;
@@ -338,6 +341,13 @@ export class WebSocketHub {
       return refuse(`at most ${MAX_PREFIX_SUBSCRIPTIONS_PER_CONNECTION} prefix subscriptions per connection`);
     }
     if (connection.subscriptionBytes + bytes > this.options.maxSubscriptionBytes) return refuse('subscriptions of this connection are too large');
+    // Each filtered subscription keeps what its filter reads of its entities (bounded per subscription).
+    if (
+      request.filter instanceof TrackingFilter &&
+      [...connection.prefixes.values()].filter((s) => s.filter instanceof TrackingFilter).length >= MAX_FILTERED_SUBSCRIPTIONS_PER_CONNECTION
+    ) {
+      return refuse(`at most ${MAX_FILTERED_SUBSCRIPTIONS_PER_CONNECTION} filtered prefix subscriptions per connection`);
+    }
     this.leaveFirehose(connection);
     const subscription = new PrefixSubscription(prefix, request.filter, sources.partitionCount, MAX_HELD_RECORDS);
     connection.prefixes.set(prefix, subscription);
