@@ -6,6 +6,7 @@
 #   services.sh down [--purge]     stop both; --purge also deletes their data
 #   services.sh status             show what is running
 #   services.sh kafka-tool <Class> [args...]   run a Kafka CLI class with the cached jars
+#   services.sh kafka-libs         fetch the Kafka jars once; print their directory
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +19,7 @@ STATE_DIR=${FLUX_SERVICES_DIR:-$HOME/.cache/flux/services}
 # shellcheck source=lib/kafka.sh
 . "$HERE/lib/kafka.sh"
 
-usage() { sed -n '3,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-0}"; }
+usage() { sed -n '3,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-0}"; }
 
 # Serialize concurrent up/down calls on the same state dir. Children started
 # by us close fd 9 so they never hold the lock.
@@ -77,6 +78,7 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   kafka-tool) shift; [ $# -ge 1 ] || usage 2; kafka_fetch; kafka_java "$@" ;;
+  kafka-libs) kafka_fetch; printf '%s\n' "$KAFKA_LIBS" ;;
   -h|--help|help) usage 0 ;;
   *) usage 2 ;;
 esac

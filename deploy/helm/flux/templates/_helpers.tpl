@@ -182,9 +182,24 @@ checksum/secrets: {{ include (print .Template.BasePath "/secret.yaml") . | sha25
 {{- end }}
 
 {{/*
-Environment every process gets besides the ConfigMap: REDIS_URL from a Secret when configured.
+Environment every process gets besides the ConfigMap: REDIS_URL, the Kafka SASL password and
+the Redis password from Secrets when configured.
 */}}
 {{- define "flux.commonEnv" -}}
+{{- with .Values.kafka.sasl.existingSecret }}
+- name: FLUX_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.kafka.sasl.passwordKey }}
+{{- end }}
+{{- with .Values.redis.passwordSecret }}
+- name: FLUX_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.passwordKey }}
+{{- end }}
 {{- if .Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -256,5 +271,51 @@ tolerations:
 {{- with .topologySpreadConstraints }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secrets with the CA and client certificates for Kafka and Redis (kafka.tls.existingSecret,
+redis.tls.existingSecret), mounted read-only where the FLUX_*_TLS_*_FILE variables point.
+*/}}
+{{- define "flux.serviceTlsVolumes" -}}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  secret:
+    secretName: {{ .Values.kafka.tls.existingSecret }}
+{{- end }}
+{{- if .Values.redis.tls.existingSecret }}
+- name: redis-tls
+  secret:
+    secretName: {{ .Values.redis.tls.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "flux.serviceTlsVolumeMounts" -}}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  mountPath: /etc/flux/kafka-tls
+  readOnly: true
+{{- end }}
+{{- if .Values.redis.tls.existingSecret }}
+- name: redis-tls
+  mountPath: /etc/flux/redis-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+FLUX_<service>_TLS_*_FILE entries of the ConfigMap for a Secret mounted at /etc/flux/<dir>.
+Call with (dict "tls" <values> "prefix" "FLUX_KAFKA_TLS" "dir" "kafka-tls").
+*/}}
+{{- define "flux.tlsFileEnv" -}}
+{{- if .tls.existingSecret }}
+{{- with .tls.caKey }}
+{{ $.prefix }}_CA_FILE: {{ printf "/etc/flux/%s/%s" $.dir . | quote }}
+{{- end }}
+{{- if and .tls.certKey .tls.keyKey }}
+{{ .prefix }}_CERT_FILE: {{ printf "/etc/flux/%s/%s" .dir .tls.certKey | quote }}
+{{ .prefix }}_KEY_FILE: {{ printf "/etc/flux/%s/%s" .dir .tls.keyKey | quote }}
+{{- end }}
 {{- end }}
 {{- end }}

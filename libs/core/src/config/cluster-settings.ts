@@ -1,3 +1,4 @@
+import { readKafkaSecurity, type KafkaSecuritySettings } from './service-security.js';
 import { ConfigError, EnvReader, readSettings, type Env, type Settings } from './settings.js';
 
 /** Where the distributed topology keeps its log and its state. */
@@ -6,6 +7,13 @@ export interface ClusterSettings {
   readonly kafkaTopic: string;
   /** Replication factor used when the topic is created. */
   readonly kafkaReplicationFactor: number;
+  /**
+   * Whether a missing topic is created (FLUX_KAFKA_CREATE_TOPIC). Off for clusters where the
+   * application may not create topics: then the topic must exist with FLUX_PARTITIONS partitions.
+   */
+  readonly kafkaCreateTopic: boolean;
+  /** TLS and SASL towards the brokers. */
+  readonly kafkaSecurity: KafkaSecuritySettings;
   readonly redisUrl: string;
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
@@ -83,6 +91,8 @@ function readCluster(read: EnvReader): ClusterSettings {
     kafkaBrokers,
     kafkaTopic: read.string('FLUX_KAFKA_TOPIC', 'flux-events'),
     kafkaReplicationFactor: read.integer('FLUX_KAFKA_REPLICATION_FACTOR', 1, 1, 16),
+    kafkaCreateTopic: read.boolean('FLUX_KAFKA_CREATE_TOPIC', true),
+    kafkaSecurity: readKafkaSecurity(read),
     redisUrl,
     redisKeyPrefix: read.string('FLUX_REDIS_KEY_PREFIX', 'flux:'),
   };
