@@ -36,7 +36,7 @@ const log = await KafkaEventLog.open({
   logger: logger.child({ component: 'kafka' }),
 });
 closing.add('Kafka', () => log.close());
-const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-ingest-gateway' });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: 'flux-ingest-gateway' });
 closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('control store', () => control.close());

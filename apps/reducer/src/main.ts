@@ -51,7 +51,7 @@ const log = await KafkaEventLog.open({
 });
 closing.add('Kafka', () => log.close());
 const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
-const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: `flux-reducer-${shard.shardIndex}` });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: `flux-reducer-${shard.shardIndex}` });
 closing.add('Redis', () => redis.quit());
 const store = new RedisStateStore({ client: redis, partitionCount: log.partitionCount, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('state store', () => store.close());

@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,20 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort } from '@flux/core/tooling';
+import { freePort, makeTestPki, missingCommands, writePemKeystore, type TestPki } from '@flux/core/tooling';
 
 const run = promisify(execFile);
 const SERVICES_SH = fileURLToPath(new URL('../../../deploy/local/services.sh', import.meta.url));
 
 /** Users the broker knows: PLAIN from its JAAS config, SCRAM (both hashes) from `format --add-scram`. */
 export const BROKER_USER = { username: 'flux-app', password: 'flux-app-secret' } as const;
-
-/** PEM files of a throwaway CA, the broker's certificate, and a client certificate it signed. */
-export interface TestPki {
-  readonly caFile: string;
-  readonly clientCertFile: string;
-  readonly clientKeyFile: string;
-}
 
 /** A single KRaft Kafka of its own with one listener per security protocol. */
 export interface SecureBroker {
@@ -37,55 +30,7 @@ export interface SecureBroker {
 }
 
 /** Tools the broker needs; missing ones are named (a test fails on them under CI=true). */
-export function missingBrokerTools(): string[] {
-  return ['java', 'openssl', 'bash'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-}
-
-async function openssl(dir: string, ...args: string[]): Promise<void> {
-  await run('openssl', args, { cwd: dir });
-}
-
-async function makePki(dir: string): Promise<TestPki & { brokerKeystore: string }> {
-  const days = ['-days', '2'];
-  await openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', ...days, '-subj', '/CN=flux-test-ca');
-  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const name of ['broker', 'client']) {
-    await openssl(
-      dir,
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name === 'broker' ? 'localhost' : 'flux-client'}`,
-    );
-    await openssl(
-      dir,
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.pem`,
-      ...days,
-      '-extfile',
-      'san.ext',
-    );
-  }
-  // Kafka reads a PEM keystore: the unencrypted PKCS#8 key followed by its certificate.
-  const keystore = join(dir, 'broker-keystore.pem');
-  await writeFile(keystore, (await readFile(join(dir, 'broker.key'), 'utf8')) + (await readFile(join(dir, 'broker.pem'), 'utf8')));
-  return { caFile: join(dir, 'ca.pem'), clientCertFile: join(dir, 'client.pem'), clientKeyFile: join(dir, 'client.key'), brokerKeystore: keystore };
-}
+export const missingBrokerTools = (): string[] => missingCommands(['java', 'openssl', 'bash']);
 
 function serverProperties(
   dir: string,
@@ -149,7 +94,9 @@ export async function startSecureBroker(timeoutMs = 90_000): Promise<SecureBroke
   };
   try {
     const libs = (await run('bash', [SERVICES_SH, 'kafka-libs'], { maxBuffer: 1 << 20 })).stdout.trim();
-    const pki = await makePki(dir);
+    const pki = await makeTestPki(dir);
+    const keystore = join(dir, 'broker-keystore.pem');
+    await writePemKeystore(pki, keystore);
     // freePort never gives this process one port twice.
     const ports = {
       plain: await freePort(),
@@ -159,7 +106,7 @@ export async function startSecureBroker(timeoutMs = 90_000): Promise<SecureBroke
       controller: await freePort(),
     };
     const config = join(dir, 'server.properties');
-    await writeFile(config, serverProperties(dir, pki.brokerKeystore, pki.caFile, ports));
+    await writeFile(config, serverProperties(dir, keystore, pki.caFile, ports));
     await writeFile(
       join(dir, 'log4j.properties'),
       'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n\n',

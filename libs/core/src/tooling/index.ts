@@ -5,3 +5,4 @@
  */
 export * from './free-port.js';
 export * from './process-groups.js';
+export * from './test-pki.js';
