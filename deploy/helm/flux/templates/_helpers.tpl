@@ -200,6 +200,13 @@ the Redis password from Secrets when configured.
       name: {{ . }}
       key: {{ $.Values.redis.passwordKey }}
 {{- end }}
+{{- with .Values.redis.sentinel.passwordSecret }}
+- name: FLUX_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.sentinel.passwordKey }}
+{{- end }}
 {{- if .Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
