@@ -31,7 +31,8 @@ export function chooseTestServices(env: Readonly<Record<string, string | undefin
     if (forced === 'testcontainers' && !dockerReachable) {
       throw new Error('FLUX_TEST_SERVICES=testcontainers, but no Docker engine answers (DOCKER_HOST or /var/run/docker.sock)');
     }
-    if (forced === 'environment' || forced === 'testcontainers' || forced === 'none') return { source: forced, reason: `FLUX_TEST_SERVICES=${forced}` };
+    if (forced === 'environment' || forced === 'testcontainers' || forced === 'none')
+      return { source: forced, reason: `FLUX_TEST_SERVICES=${forced}` };
     throw new Error(`FLUX_TEST_SERVICES must be environment, testcontainers or none, got "${forced}"`);
   }
   if (kafka || redis) {

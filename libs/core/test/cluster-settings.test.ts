@@ -119,3 +119,52 @@ describe('parseClusterSettings: Kafka TLS and SASL', () => {
     ]);
   });
 });
+
+describe('parseClusterSettings: Redis connection', () => {
+  it('reads a standalone URL by default, and Cluster or Sentinel topologies with their nodes', () => {
+    expect(parseClusterSettings('reducer', SERVICES).cluster.redis).toEqual({
+      url: 'redis://r:6379',
+      username: undefined,
+      password: undefined,
+      tls: undefined,
+      topology: { kind: 'standalone' },
+    });
+    const cluster = parseClusterSettings('reducer', { ...SERVICES, FLUX_REDIS_CLUSTER: 'true', FLUX_REDIS_CLUSTER_NODES: 'r2:6379, r3:6379' });
+    expect(cluster.cluster.redis.topology).toEqual({ kind: 'cluster', seeds: ['r2:6379', 'r3:6379'] });
+    const sentinel = parseClusterSettings('reducer', {
+      ...SERVICES,
+      FLUX_REDIS_SENTINEL_MASTER: 'mymaster',
+      FLUX_REDIS_SENTINELS: 's2:26379',
+      FLUX_REDIS_SENTINEL_PASSWORD: 'sp',
+      FLUX_REDIS_USERNAME: 'flux',
+      FLUX_REDIS_PASSWORD: 'pw',
+    }).cluster.redis;
+    expect(sentinel).toMatchObject({
+      username: 'flux',
+      password: 'pw',
+      topology: { kind: 'sentinel', master: 'mymaster', sentinels: ['s2:26379'], sentinelPassword: 'sp' },
+    });
+  });
+
+  it('names every bad Redis connection variable at once', () => {
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('reducer', {
+          ...SERVICES,
+          FLUX_REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
+          FLUX_REDIS_CLUSTER_NODES: 'no-port',
+          FLUX_REDIS_SENTINELS: 's1:26379',
+        }),
+      ),
+    ).toEqual([
+      'FLUX_REDIS_TLS_CA_FILE names a file that cannot be read (/nonexistent/ca.pem: ENOENT)',
+      'FLUX_REDIS_TLS_*_FILE need a rediss:// REDIS_URL',
+      'FLUX_REDIS_CLUSTER_NODES must be host:port[,host:port...]',
+      'FLUX_REDIS_CLUSTER_NODES needs FLUX_REDIS_CLUSTER=true',
+      'FLUX_REDIS_SENTINELS and FLUX_REDIS_SENTINEL_PASSWORD need FLUX_REDIS_SENTINEL_MASTER',
+    ]);
+    expect(problemsOf(() => parseClusterSettings('reducer', { ...SERVICES, FLUX_REDIS_CLUSTER: 'true', FLUX_REDIS_SENTINEL_MASTER: 'm' }))).toEqual([
+      'FLUX_REDIS_CLUSTER and FLUX_REDIS_SENTINEL_MASTER exclude each other',
+    ]);
+  });
+});

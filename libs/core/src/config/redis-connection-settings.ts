@@ -54,7 +54,8 @@ export function readRedisConnection(read: EnvReader): RedisConnectionSettings {
   if (url === undefined) read.problems.push('REDIS_URL is required');
   else if (!/^rediss?:\/\/[^/]/.test(url)) read.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
   const tls = readTlsMaterial(read, 'FLUX_REDIS_TLS');
-  if (tls !== undefined && url !== undefined && !url.startsWith('rediss://')) {
+  const tlsFiles = ['CA', 'CERT', 'KEY'].some((kind) => read.optionalString(`FLUX_REDIS_TLS_${kind}_FILE`) !== undefined);
+  if (tlsFiles && url !== undefined && !url.startsWith('rediss://')) {
     read.problems.push('FLUX_REDIS_TLS_*_FILE need a rediss:// REDIS_URL');
   }
   return {
