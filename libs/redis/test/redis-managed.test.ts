@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseClusterSettings, type RedisConnectionSettings } from '@flux/core';
 import { connectRedis } from '../src/index.js';
 import { describeRedisPortSuites } from './port-suites.js';
-import { missingRedisTools, REDIS_USER, startRedisCluster, startTlsRedis, type RedisClusterServers, type TlsRedis } from './redis-servers.js';
+import {
+  missingRedisTools,
+  REDIS_USER,
+  startRedisCluster,
+  startRedisSentinel,
+  startTlsRedis,
+  type RedisClusterServers,
+  type RedisSentinelServers,
+  type TlsRedis,
+} from './redis-servers.js';
 
 const missing = missingRedisTools();
 const suite = missing.length === 0 || process.env.CI === 'true' ? describe : describe.skip;
@@ -73,4 +82,25 @@ suite(`Redis Cluster: three masters of its own${skipped}`, () => {
   });
 
   describeRedisPortSuites(() => redisFromEnv({ REDIS_URL: cluster.url, FLUX_REDIS_CLUSTER: 'true' }));
+});
+
+suite(`Redis behind a Sentinel of its own${skipped}`, () => {
+  let servers: RedisSentinelServers;
+  beforeAll(async () => {
+    requireTools();
+    servers = await startRedisSentinel();
+  }, 60_000);
+  afterAll(() => servers?.stop());
+
+  it('asks the sentinel for the master and talks to it', async () => {
+    const client = await connectRedis(redisFromEnv({ REDIS_URL: servers.url, FLUX_REDIS_SENTINEL_MASTER: servers.master }));
+    try {
+      expect(client).not.toBeInstanceOf(Cluster);
+      expect(await client.call('CONFIG', 'GET', 'port')).toEqual(['port', String(servers.masterPort)]);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  describeRedisPortSuites(() => redisFromEnv({ REDIS_URL: servers.url, FLUX_REDIS_SENTINEL_MASTER: servers.master }));
 });

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +19,12 @@ class RedisProcesses {
   private readonly children: ChildProcess[] = [];
   constructor(readonly dir: string) {}
 
-  async start(port: number, args: readonly string[]): Promise<void> {
+  /** Starts redis-server on `port`; `config` (a file and its flags) comes first, as redis-server wants it. */
+  async start(port: number, args: readonly string[], config: readonly string[] = []): Promise<void> {
     const dir = join(this.dir, String(port));
     await mkdir(dir);
-    const child = spawn('redis-server', ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args], {
+    const common = config.length > 0 ? [] : ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const child = spawn('redis-server', [...config, ...common, '--dir', dir, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.push(child);
@@ -152,5 +154,31 @@ async function waitForClusterOk(ports: readonly number[], timeoutMs = 20_000): P
     if (states.every(Boolean)) return;
     if (Date.now() > deadline) throw new Error(`the Redis Cluster on ${ports.join(', ')} was not ok within ${timeoutMs} ms`);
     await delay(100);
+  }
+}
+
+export interface RedisSentinelServers {
+  /** redis://127.0.0.1:<port> of the sentinel. */
+  readonly url: string;
+  readonly master: string;
+  readonly masterPort: number;
+  stop(): Promise<void>;
+}
+
+/** A master and one sentinel monitoring it (quorum 1) under the name `flux-master`. */
+export async function startRedisSentinel(): Promise<RedisSentinelServers> {
+  const processes = new RedisProcesses(await mkdtemp(join(tmpdir(), 'flux-redis-sentinel-')));
+  try {
+    const masterPort = await freePort();
+    const sentinelPort = await freePort();
+    await processes.start(masterPort, ['--port', String(masterPort)]);
+    // A sentinel rewrites its configuration file, so it gets one of its own.
+    const config = join(processes.dir, 'sentinel.conf');
+    await writeFile(config, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor flux-master 127.0.0.1 ${masterPort} 1\n`);
+    await processes.start(sentinelPort, [], [config, '--sentinel']);
+    return { url: `redis://127.0.0.1:${sentinelPort}`, master: 'flux-master', masterPort, stop: () => processes.stop() };
+  } catch (error) {
+    await processes.stop();
+    throw error;
   }
 }
