@@ -1,9 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, FluxError } from '@flux/domain';
 import { parseClusterSettings, type LogRecord } from '@flux/core';
 import { deferred, within } from '@flux/core/testing';
 import { clusterLogOptions, ensureKafkaTopic, KafkaEventLog } from '../src/index.js';
-import { BROKER_USER, missingBrokerTools, startSecureBroker, type SecureBroker } from './secure-broker.js';
+import { BROKER_USER, missingBrokerTools, startSecureBroker, unsecuredOauthToken, type SecureBroker } from './secure-broker.js';
 import { CapturedLogs, uniqueTopic } from './support.js';
 
 const BROKER_START_MS = 100_000;
@@ -92,6 +95,27 @@ suite(`Kafka over TLS and SASL (a broker of its own)${missing.length === 0 ? '' 
     },
     60_000,
   );
+
+  it('produces and consumes with SASL OAUTHBEARER, reading the token from its file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flux-oauth-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      await writeFile(tokenFile, `${unsecuredOauthToken(BROKER_USER.username)}\n`);
+      const env = {
+        KAFKA_BROKERS: broker.saslPlaintext,
+        FLUX_KAFKA_SASL_MECHANISM: 'oauthbearer',
+        FLUX_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE: tokenFile,
+      };
+      const log = await openFromEnv(env, uniqueTopic('oauthbearer'));
+      try {
+        await roundTrip(log);
+      } finally {
+        await log.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('fails start-up with a clear error when Kafka refuses the SASL password', async () => {
     const error = await openError(() =>

@@ -45,6 +45,8 @@ function serverProperties(
     `listener.name.${listener}.plain.sasl.jaas.config=${plainJaas}`,
     `listener.name.${listener}.scram-sha-256.sasl.jaas.config=${scramJaas}`,
     `listener.name.${listener}.scram-sha-512.sasl.jaas.config=${scramJaas}`,
+    // Kafka's built-in validator accepts unsigned (alg "none") tokens: enough to test the client side.
+    `listener.name.${listener}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";`,
   ]);
   const at = (port: number) => `127.0.0.1:${port}`;
   const listeners = `PLAINTEXT://${at(ports.plain)},SSL://${at(ports.ssl)},SASL_SSL://${at(ports.saslSsl)},SASL_PLAINTEXT://${at(ports.saslPlain)}`;
@@ -63,7 +65,7 @@ function serverProperties(
     'transaction.state.log.replication.factor=1',
     'transaction.state.log.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
-    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
     'ssl.keystore.type=PEM',
     `ssl.keystore.location=${keystore}`,
     'ssl.truststore.type=PEM',
@@ -147,4 +149,11 @@ async function waitUntilReady(broker: string, child: ChildProcess, outputFile: s
     if (Date.now() > deadline) throw new Error(`the test Kafka broker on ${broker} was not ready within ${timeoutMs} ms`);
     await delay(250);
   }
+}
+
+/** An unsigned token (alg "none") for `subject`, valid for an hour: what the test broker accepts. */
+export function unsecuredOauthToken(subject: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${part({ alg: 'none' })}.${part({ sub: subject, iat: now, exp: now + 3600 })}.`;
 }
