@@ -115,7 +115,9 @@ export function describeConnectionFailure(error: unknown, security: KafkaSecurit
   if (/certificate|SSL|TLS|EPROTO/i.test(message) || /certificate/i.test(errorMessage(causeOf(error)))) {
     return `TLS to Kafka failed (check FLUX_KAFKA_TLS and FLUX_KAFKA_TLS_*_FILE against the brokers' listener): ${message}${causeText(error)}`;
   }
-  return message + causeText(error);
+  // Anything else (a refused connection, a broker that hung up during the handshake): say how it was tried.
+  const tls = security?.tls === undefined ? 'TLS off' : 'TLS on';
+  return `${message}${causeText(error)} [${tls}, SASL ${sasl === undefined ? 'off' : sasl.mechanism.toUpperCase()}]`;
 }
 
 const causeOf = (error: unknown): unknown =>
