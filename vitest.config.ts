@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'deploy/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    // Kafka and Redis in containers when the environment names none and Docker answers (see README, Tests).
+    globalSetup: ['deploy/local/vitest-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Suites start real servers and open real databases; two workers match the 2-core machines.

@@ -41,5 +41,12 @@ export async function removeDeploymentData(services: LocalServices, topic: strin
     .map((broker) => broker.trim())
     .filter((broker) => broker !== '');
   await deleteKafkaTopics({ brokers, clientId: 'flux-cleanup', logLevel: 'nothing', topics: [topic] });
-  await deleteRedisKeys(services.redisUrl, keyPrefix);
+  // Under FLUX_REDIS_CLUSTER=true (services.sh up --redis-cluster) the keys are spread over the masters.
+  const cluster = process.env.FLUX_REDIS_CLUSTER === 'true';
+  await deleteRedisKeys(
+    cluster
+      ? { url: services.redisUrl, username: undefined, password: undefined, tls: undefined, topology: { kind: 'cluster', seeds: [] } }
+      : services.redisUrl,
+    keyPrefix,
+  );
 }

@@ -2,10 +2,12 @@
 # shellcheck source-path=SCRIPTDIR
 # Local Kafka + Redis for Flux without Docker. See deploy/local/README.md.
 #
-#   services.sh up                 start (or reuse) both; prints `export ...` lines on stdout
+#   services.sh up [--redis-cluster]   start (or reuse) both; prints `export ...` lines on stdout
+#                                  (--redis-cluster: a 3-master Redis Cluster instead of one Redis)
 #   services.sh down [--purge]     stop both; --purge also deletes their data
 #   services.sh status             show what is running
 #   services.sh kafka-tool <Class> [args...]   run a Kafka CLI class with the cached jars
+#   services.sh kafka-libs         fetch the Kafka jars once; print their directory
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +20,7 @@ STATE_DIR=${FLUX_SERVICES_DIR:-$HOME/.cache/flux/services}
 # shellcheck source=lib/kafka.sh
 . "$HERE/lib/kafka.sh"
 
-usage() { sed -n '3,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-0}"; }
+usage() { sed -n '3,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-0}"; }
 
 # Serialize concurrent up/down calls on the same state dir. Children started
 # by us close fd 9 so they never hold the lock.
@@ -29,16 +31,24 @@ take_lock() {
 }
 
 cmd_up() {
+  local cluster=${FLUX_SERVICES_REDIS_CLUSTER:-${npm_config_redis_cluster:-}}
+  case "${1:-}" in
+    --redis-cluster) cluster=1 ;;
+    "") ;;
+    *) usage 2 ;;
+  esac
+  case "$cluster" in false|0) cluster="" ;; esac
   need_cmd node "Node.js is required (it is the project's runtime)."
   need_cmd flock "Install util-linux."
   take_lock
   local t0; t0=$(now_s)
-  redis_up
+  if [ -n "$cluster" ]; then redis_cluster_up; else redis_up; fi
   kafka_up
   log "ready in $(( $(now_s) - t0 ))s (state: $STATE_DIR)"
   # Must stay the last lines on stdout.
   printf 'export KAFKA_BROKERS=127.0.0.1:%s\n' "$KAFKA_PORT_ACTIVE"
   printf 'export REDIS_URL=redis://127.0.0.1:%s\n' "$REDIS_PORT_ACTIVE"
+  if [ -n "$cluster" ]; then printf 'export FLUX_REDIS_CLUSTER=true\n'; else printf 'unset FLUX_REDIS_CLUSTER\n'; fi
 }
 
 cmd_down() {
@@ -53,9 +63,10 @@ cmd_down() {
   take_lock
   kafka_down
   redis_down
+  redis_cluster_down
   if [ -n "$purge" ]; then
-    log "purging data: $KAFKA_DIR $REDIS_DIR $STATE_DIR/ports.env"
-    rm -rf "$KAFKA_DIR" "$REDIS_DIR" "$STATE_DIR/ports.env"
+    log "purging data: $KAFKA_DIR $REDIS_DIR $REDIS_CLUSTER_DIR $STATE_DIR/ports.env"
+    rm -rf "$KAFKA_DIR" "$REDIS_DIR" "$REDIS_CLUSTER_DIR" "$STATE_DIR/ports.env"
   fi
 }
 
@@ -73,10 +84,11 @@ cmd_status() {
 }
 
 case "${1:-}" in
-  up) shift; [ $# -eq 0 ] || usage 2; cmd_up ;;
+  up) shift; [ $# -le 1 ] || usage 2; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   kafka-tool) shift; [ $# -ge 1 ] || usage 2; kafka_fetch; kafka_java "$@" ;;
+  kafka-libs) kafka_fetch; printf '%s\n' "$KAFKA_LIBS" ;;
   -h|--help|help) usage 0 ;;
   *) usage 2 ;;
 esac

@@ -15,7 +15,7 @@ import {
 } from '@flux/core';
 import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
-import { KafkaEventLog } from '@flux/kafka';
+import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -31,15 +31,12 @@ const started = guardStartup(logger, 'flux-ingest-gateway');
 
 const closing = new ClosingOrder(logger);
 const log = await KafkaEventLog.open({
-  brokers: settings.cluster.kafkaBrokers,
+  ...clusterLogOptions(settings),
   clientId: 'flux-ingest-gateway',
-  topic: settings.cluster.kafkaTopic,
-  partitionCount: settings.partitionCount,
-  replicationFactor: settings.cluster.kafkaReplicationFactor,
   logger: logger.child({ component: 'kafka' }),
 });
 closing.add('Kafka', () => log.close());
-const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-ingest-gateway' });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: 'flux-ingest-gateway' });
 closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('control store', () => control.close());

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { EventAppender, type ClusterProcessSettings } from '@flux/core';
 import type { FluxEvent, LogPosition } from '@flux/domain';
-import { KafkaEventLog } from '@flux/kafka';
+import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
 
 /**
  * Where a query gateway appends the tombstones of a deleted namespace's entities: a Kafka
@@ -26,13 +26,9 @@ export class LazyTombstoneLog {
   }
 
   private open(): Promise<{ log: KafkaEventLog; appender: EventAppender }> {
-    const { cluster, partitionCount } = this.settings;
     this.opening ??= KafkaEventLog.open({
-      brokers: cluster.kafkaBrokers,
+      ...clusterLogOptions(this.settings),
       clientId: 'flux-query-gateway',
-      topic: cluster.kafkaTopic,
-      partitionCount,
-      replicationFactor: cluster.kafkaReplicationFactor,
       logger: this.logger.child({ component: 'kafka' }),
     }).then(
       (log) => ({ log, appender: new EventAppender(log) }),

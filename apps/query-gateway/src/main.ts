@@ -40,7 +40,7 @@ const logger = pino({ level: settings.logLevel, base: { service: 'flux-query-gat
 const started = guardStartup(logger, 'flux-query-gateway');
 
 const closing = new ClosingOrder(logger);
-const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: 'flux-query-gateway' });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: 'flux-query-gateway' });
 closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('control store', () => control.close());

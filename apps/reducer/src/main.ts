@@ -13,7 +13,7 @@ import {
 } from '@flux/core';
 import { partitionsOfShard } from '@flux/domain';
 import { createStateServiceServer, ServingStatus } from '@flux/grpc';
-import { KafkaEventLog } from '@flux/kafka';
+import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
 
 /**
@@ -44,17 +44,14 @@ const metricsServer = await startMetricsServer({
 });
 closing.add('metrics server', () => metricsServer.close());
 const log = await KafkaEventLog.open({
-  brokers: settings.cluster.kafkaBrokers,
+  ...clusterLogOptions(settings),
   clientId: `flux-reducer-${shard.shardIndex}`,
-  topic: settings.cluster.kafkaTopic,
-  partitionCount: settings.partitionCount,
-  replicationFactor: settings.cluster.kafkaReplicationFactor,
   groupPrefix: `flux-reducer-${shard.shardIndex}`,
   logger: logger.child({ component: 'kafka' }),
 });
 closing.add('Kafka', () => log.close());
 const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
-const redis = await connectRedis(settings.cluster.redisUrl, { connectionName: `flux-reducer-${shard.shardIndex}` });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: `flux-reducer-${shard.shardIndex}` });
 closing.add('Redis', () => redis.quit());
 const store = new RedisStateStore({
   client: redis,

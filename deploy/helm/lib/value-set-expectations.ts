@@ -83,11 +83,11 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
       'kafka-tls-sasl',
       'every role reaches Kafka over TLS (CA mounted from a Secret) with SASL/SCRAM (password from a Secret); egress to the TLS port',
       (objects) => [
-        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SSL', 'true'),
+        ...expectEnv(objects, ROLES, 'FLUX_KAFKA_TLS', 'true'),
         ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_MECHANISM', 'scram-sha-512'),
         ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_USERNAME', 'flux'),
         ...expectEnv(objects, ROLES, 'FLUX_KAFKA_SASL_PASSWORD', '<secret flux-kafka/password>'),
-        ...expectCaMount(objects, 'FLUX_KAFKA_SSL_CA_FILE', 'flux-kafka-ca'),
+        ...expectCaMount(objects, 'FLUX_KAFKA_TLS_CA_FILE', 'flux-kafka-tls'),
         ...ofKind(objects, 'NetworkPolicy').flatMap((policy) =>
           JSON.stringify(policy.spec?.egress ?? []).includes('"port":9096') ? [] : [`${policy.metadata.name} sends nothing to Kafka's port 9096`],
         ),
@@ -98,8 +98,8 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
     rule('redis-cluster', 'every role uses the Redis Cluster client over TLS, with the URL from a Secret', (objects) => [
       ...expectEnv(objects, ROLES, 'FLUX_REDIS_CLUSTER', 'true'),
       ...expectEnv(objects, ROLES, 'REDIS_URL', '<secret flux-redis/REDIS_URL>'),
-      ...expectEnv(objects, ROLES, 'FLUX_REDIS_TLS_CA_FILE', '/etc/flux/redis-ca/ca.crt'),
-      ...expectCaMount(objects, 'FLUX_REDIS_TLS_CA_FILE', 'flux-redis-ca'),
+      ...expectEnv(objects, ROLES, 'FLUX_REDIS_TLS_CA_FILE', '/etc/flux/redis-tls/ca.crt'),
+      ...expectCaMount(objects, 'FLUX_REDIS_TLS_CA_FILE', 'flux-redis-tls'),
     ]),
   ],
   'ingress-monitoring-values.yaml': [

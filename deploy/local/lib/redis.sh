@@ -81,3 +81,80 @@ redis_down() {
   # Match any redis-server we started from this state dir (port may have changed).
   stop_pid redis "$REDIS_PIDFILE" "redis-server 127.0.0.1:" 20
 }
+
+# Redis Cluster (services.sh up --redis-cluster): three masters, no replicas, AOF on, under
+# $STATE_DIR/redis-cluster/<port>. Each node also listens on port + 10000 (the cluster bus), so
+# ports are taken below 55535, where the kernel hands out no ephemeral ports.
+REDIS_CLUSTER_DIR="$STATE_DIR/redis-cluster"
+REDIS_CLUSTER_SIZE=3
+
+redis_cluster_node_pid() { pid_running "$REDIS_CLUSTER_DIR/$1/redis.pid" "redis-server 127.0.0.1:$1"; }
+
+# redis_cluster_port: a free port whose bus port (+10000) is free too.
+redis_cluster_port() {
+  local port
+  while :; do
+    port=$(( 20000 + RANDOM % 10000 ))
+    port_bindable "$port" && port_bindable $(( port + 10000 )) && { printf '%s\n' "$port"; return; }
+  done
+}
+
+redis_cluster_ok() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+# redis_cluster_up: ensure our cluster runs; sets REDIS_PORT_ACTIVE (a seed node).
+redis_cluster_up() {
+  local ports port i pid deadline running=0
+  ports=""
+  [ ! -f "$STATE_DIR/ports.env" ] || ports=$(sed -n 's/^REDIS_CLUSTER_PORTS=\([0-9,]*\)$/\1/p' "$STATE_DIR/ports.env" | tail -n1)
+  if [ -n "$ports" ]; then
+    for port in ${ports//,/ }; do redis_cluster_node_pid "$port" >/dev/null && running=$(( running + 1 )); done
+  fi
+  if [ -n "$ports" ] && [ "$running" -eq "$REDIS_CLUSTER_SIZE" ] && redis_cluster_ok "${ports%%,*}"; then
+    log "redis cluster: already running (ports $ports)"
+    REDIS_PORT_ACTIVE=${ports%%,*}
+    return 0
+  fi
+  [ "$running" -eq 0 ] || die "redis cluster: only $running of its nodes run (ports $ports); run services:down first"
+
+  redis_ensure_installed
+  rm -rf "$REDIS_CLUSTER_DIR"
+  ports=""
+  for i in $(seq 1 "$REDIS_CLUSTER_SIZE"); do
+    port=$(redis_cluster_port)
+    case ",$ports," in *",$port,"*) port=$(redis_cluster_port) ;; esac
+    ports=${ports:+$ports,}$port
+    mkdir -p "$REDIS_CLUSTER_DIR/$port"
+    redis-server \
+      --bind 127.0.0.1 --port "$port" --protected-mode yes \
+      --cluster-enabled yes --cluster-config-file nodes.conf \
+      --daemonize yes --pidfile "$REDIS_CLUSTER_DIR/$port/redis.pid" \
+      --dir "$REDIS_CLUSTER_DIR/$port" --logfile "$REDIS_CLUSTER_DIR/$port/redis.log" \
+      --appendonly yes --appendfsync everysec --save "" \
+      9>&- >&2 || { show_log_tail "$REDIS_CLUSTER_DIR/$port/redis.log"; die "redis cluster: node $i failed to start"; }
+  done
+  port_set REDIS_CLUSTER_PORTS "$ports"
+  for port in ${ports//,/ }; do redis_wait_ready "$port"; done
+  log "redis cluster: joining $ports ($REDIS_CLUSTER_SIZE masters, no replicas)"
+  # shellcheck disable=SC2046 # one argument per node
+  redis-cli --cluster create $(printf '127.0.0.1:%s ' ${ports//,/ }) --cluster-replicas 0 --cluster-yes >&2 ||
+    die "redis cluster: redis-cli --cluster create failed"
+  deadline=$(( $(now_s) + REDIS_START_TIMEOUT ))
+  for port in ${ports//,/ }; do
+    until redis_cluster_ok "$port"; do
+      [ "$(now_s)" -lt "$deadline" ] || die "redis cluster: node $port not cluster_state:ok"
+      sleep 0.2
+    done
+    pid=$(redis_cluster_node_pid "$port") || die "redis cluster: node $port answers but its pid file is not ours"
+  done
+  log "redis cluster: ready (ports $ports)"
+  REDIS_PORT_ACTIVE=${ports%%,*}
+}
+
+redis_cluster_down() {
+  local dir
+  [ -d "$REDIS_CLUSTER_DIR" ] || return 0
+  for dir in "$REDIS_CLUSTER_DIR"/*/; do
+    [ -d "$dir" ] || continue
+    stop_pid "redis cluster node $(basename "$dir")" "$dir/redis.pid" "redis-server 127.0.0.1:" 20
+  done
+}

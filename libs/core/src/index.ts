@@ -17,6 +17,8 @@ export * from './observability/metrics-server.js';
 export * from './reducer/consumer-lag.js';
 export * from './directory/directory-publisher.js';
 export * from './config/cluster-settings.js';
+export * from './config/service-security.js';
+export * from './config/redis-connection-settings.js';
 export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
 export * from './reading/stale-reads.js';

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseClusterSettings } from '../src/index.js';
 
 const SERVICES = { KAFKA_BROKERS: 'k1:9092,k2:9092', REDIS_URL: 'redis://r:6379' };
@@ -52,6 +55,116 @@ describe('parseClusterSettings', () => {
       'PORT must be an integer from 0 to 65535, got "x"',
       'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order',
       'FLUX_INGEST_URL must be an http(s) URL, got "ftp://x"',
+    ]);
+  });
+});
+
+describe('parseClusterSettings: Kafka TLS and SASL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flux-settings-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n');
+  const passwordFile = join(dir, 'password');
+  writeFileSync(passwordFile, 'from-a-file\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads plaintext without SASL by default, and TLS with the CA and SASL credentials when given', () => {
+    expect(parseClusterSettings('reducer', SERVICES).cluster).toMatchObject({
+      kafkaCreateTopic: true,
+      kafkaSecurity: { tls: undefined, sasl: undefined },
+    });
+    expect(parseClusterSettings('reducer', { ...SERVICES, FLUX_KAFKA_TLS: 'true' }).cluster.kafkaSecurity.tls).toEqual({});
+    const cluster = parseClusterSettings('reducer', {
+      ...SERVICES,
+      FLUX_KAFKA_TLS_CA_FILE: ca,
+      FLUX_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      FLUX_KAFKA_SASL_USERNAME: 'flux',
+      FLUX_KAFKA_SASL_PASSWORD_FILE: passwordFile,
+      FLUX_KAFKA_CREATE_TOPIC: 'false',
+    }).cluster;
+    expect(cluster.kafkaCreateTopic).toBe(false);
+    expect(cluster.kafkaSecurity).toEqual({
+      tls: { ca: '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n' },
+      sasl: { mechanism: 'scram-sha-512', username: 'flux', password: 'from-a-file' },
+    });
+  });
+
+  it('names every bad TLS or SASL variable at once', () => {
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('reducer', {
+          ...SERVICES,
+          FLUX_KAFKA_TLS_CA_FILE: join(dir, 'absent.pem'),
+          FLUX_KAFKA_TLS_CERT_FILE: ca,
+          FLUX_KAFKA_SASL_MECHANISM: 'gssapi',
+          FLUX_KAFKA_CREATE_TOPIC: 'maybe',
+        }),
+      ),
+    ).toEqual([
+      `FLUX_KAFKA_CREATE_TOPIC must be true or false, got "maybe"`,
+      `FLUX_KAFKA_TLS_CA_FILE names a file that cannot be read (${join(dir, 'absent.pem')}: ENOENT)`,
+      'FLUX_KAFKA_TLS_CERT_FILE and FLUX_KAFKA_TLS_KEY_FILE must be set together',
+      'FLUX_KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512, oauthbearer, got "gssapi"',
+    ]);
+    expect(problemsOf(() => parseClusterSettings('reducer', { ...SERVICES, FLUX_KAFKA_SASL_MECHANISM: 'plain' }))).toEqual([
+      'FLUX_KAFKA_SASL_USERNAME is required with FLUX_KAFKA_SASL_MECHANISM=plain',
+      'FLUX_KAFKA_SASL_PASSWORD (or FLUX_KAFKA_SASL_PASSWORD_FILE) is required with FLUX_KAFKA_SASL_MECHANISM=plain',
+    ]);
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('reducer', { ...SERVICES, FLUX_KAFKA_SASL_USERNAME: 'u', FLUX_KAFKA_TLS: 'false', FLUX_KAFKA_TLS_CA_FILE: ca }),
+      ),
+    ).toEqual(['FLUX_KAFKA_TLS_*_FILE are set but FLUX_KAFKA_TLS is false', 'FLUX_KAFKA_SASL_MECHANISM is required when SASL credentials are set']);
+    expect(problemsOf(() => parseClusterSettings('reducer', { ...SERVICES, FLUX_KAFKA_SASL_MECHANISM: 'oauthbearer' }))).toEqual([
+      'FLUX_KAFKA_SASL_OAUTHBEARER_TOKEN_FILE is required with FLUX_KAFKA_SASL_MECHANISM=oauthbearer',
+    ]);
+  });
+});
+
+describe('parseClusterSettings: Redis connection', () => {
+  it('reads a standalone URL by default, and Cluster or Sentinel topologies with their nodes', () => {
+    expect(parseClusterSettings('reducer', SERVICES).cluster.redis).toEqual({
+      url: 'redis://r:6379',
+      username: undefined,
+      password: undefined,
+      tls: undefined,
+      topology: { kind: 'standalone' },
+    });
+    const cluster = parseClusterSettings('reducer', { ...SERVICES, FLUX_REDIS_CLUSTER: 'true', FLUX_REDIS_CLUSTER_NODES: 'r2:6379, r3:6379' });
+    expect(cluster.cluster.redis.topology).toEqual({ kind: 'cluster', seeds: ['r2:6379', 'r3:6379'] });
+    const sentinel = parseClusterSettings('reducer', {
+      ...SERVICES,
+      FLUX_REDIS_SENTINEL_MASTER: 'mymaster',
+      FLUX_REDIS_SENTINELS: 's2:26379',
+      FLUX_REDIS_SENTINEL_PASSWORD: 'sp',
+      FLUX_REDIS_USERNAME: 'flux',
+      FLUX_REDIS_PASSWORD: 'pw',
+    }).cluster.redis;
+    expect(sentinel).toMatchObject({
+      username: 'flux',
+      password: 'pw',
+      topology: { kind: 'sentinel', master: 'mymaster', sentinels: ['s2:26379'], sentinelPassword: 'sp' },
+    });
+  });
+
+  it('names every bad Redis connection variable at once', () => {
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('reducer', {
+          ...SERVICES,
+          FLUX_REDIS_TLS_CA_FILE: '/nonexistent/ca.pem',
+          FLUX_REDIS_CLUSTER_NODES: 'no-port',
+          FLUX_REDIS_SENTINELS: 's1:26379',
+        }),
+      ),
+    ).toEqual([
+      'FLUX_REDIS_TLS_CA_FILE names a file that cannot be read (/nonexistent/ca.pem: ENOENT)',
+      'FLUX_REDIS_TLS_*_FILE need a rediss:// REDIS_URL',
+      'FLUX_REDIS_CLUSTER_NODES must be host:port[,host:port...]',
+      'FLUX_REDIS_CLUSTER_NODES needs FLUX_REDIS_CLUSTER=true',
+      'FLUX_REDIS_SENTINELS and FLUX_REDIS_SENTINEL_PASSWORD need FLUX_REDIS_SENTINEL_MASTER',
+    ]);
+    expect(problemsOf(() => parseClusterSettings('reducer', { ...SERVICES, FLUX_REDIS_CLUSTER: 'true', FLUX_REDIS_SENTINEL_MASTER: 'm' }))).toEqual([
+      'FLUX_REDIS_CLUSTER and FLUX_REDIS_SENTINEL_MASTER exclude each other',
     ]);
   });
 });

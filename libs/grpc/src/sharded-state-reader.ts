@@ -1,6 +1,6 @@
 import { Metadata, status as GrpcStatus, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
-import { mergePages, type EntityPage, type EntityRecord, type HistoryQuery, type ShardCallObserver, type StateReader } from '@flux/core';
+import { mergePages, type EntityPage, type HistoryQuery, type ShardCallObserver, type StateReader } from '@flux/core';
 import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
 import { fluxErrorFromCall } from './status.js';

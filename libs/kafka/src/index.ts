@@ -7,3 +7,4 @@ export type { AppendBatcherLimits, SendStats } from './append-batcher.js';
 export { DEFAULT_CONSUMER_TUNING } from './kafka-consumer-config.js';
 export type { ConsumerTuning } from './kafka-consumer-config.js';
 export type { KafkaClientOptions, KafkaLogSink, KafkaLogLevel } from './kafka-client.js';
+export { clusterLogOptions } from './cluster-log-options.js';

@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel, type KafkaMessage, type LogEntry, type logCreator } from 'kafkajs';
-import type { LogRecord } from '@flux/core';
+import { Kafka, logLevel, type KafkaConfig, type KafkaMessage, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
+import type { KafkaSecuritySettings, LogRecord } from '@flux/core';
 
 type LogMethod = (fields: object, message?: string) => void;
 
@@ -28,6 +29,8 @@ export interface KafkaClientOptions {
   readonly connectionTimeoutMs?: number;
   /** Timeout of a single request; default 30000 ms. */
   readonly requestTimeoutMs?: number;
+  /** TLS and SASL towards the brokers; default: plaintext without authentication. */
+  readonly security?: KafkaSecuritySettings;
 }
 
 const LEVELS: Record<KafkaLogLevel, logLevel> = {
@@ -80,8 +83,49 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     logLevel: LEVELS[options.logLevel ?? 'warn'],
     logCreator: kafkaLogCreator(options.logger ?? defaultKafkaLogSink),
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    ...securityConfig(options.security),
   });
 }
+
+/** kafkajs' `ssl` and `sasl` settings for the configured security. */
+export function securityConfig(security: KafkaSecuritySettings | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  if (security === undefined) return {};
+  const { tls, sasl } = security;
+  return {
+    ...(tls === undefined ? {} : { ssl: { ...tls } }),
+    ...(sasl === undefined ? {} : { sasl: saslOptions(sasl) }),
+  };
+}
+
+function saslOptions(sasl: NonNullable<KafkaSecuritySettings['sasl']>): SASLOptions {
+  if (sasl.mechanism !== 'oauthbearer') return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+  // Read at every (re-)authentication: whatever keeps the token fresh only rewrites the file.
+  return { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: (await readFile(sasl.tokenFile, 'utf8')).trim() }) };
+}
+
+/** A start-up failure in operator terms: which credentials or certificates Kafka refused. */
+export function describeConnectionFailure(error: unknown, security: KafkaSecuritySettings | undefined): string {
+  const message = errorMessage(error);
+  const name = error instanceof Error ? error.name : '';
+  const sasl = security?.sasl;
+  if (name === 'KafkaJSSASLAuthenticationError' && sasl !== undefined) {
+    const who = sasl.mechanism === 'oauthbearer' ? `the token in ${sasl.tokenFile}` : `user "${sasl.username}"`;
+    return `Kafka refused the SASL ${sasl.mechanism.toUpperCase()} authentication of ${who} (check FLUX_KAFKA_SASL_*): ${message}`;
+  }
+  if (/certificate|SSL|TLS|EPROTO/i.test(message) || /certificate/i.test(errorMessage(causeOf(error)))) {
+    return `TLS to Kafka failed (check FLUX_KAFKA_TLS and FLUX_KAFKA_TLS_*_FILE against the brokers' listener): ${message}${causeText(error)}`;
+  }
+  // Anything else (a refused connection, a broker that hung up during the handshake): say how it was tried.
+  const tls = security?.tls === undefined ? 'TLS off' : 'TLS on';
+  return `${message}${causeText(error)} [${tls}, SASL ${sasl === undefined ? 'off' : sasl.mechanism.toUpperCase()}]`;
+}
+
+const causeOf = (error: unknown): unknown =>
+  error instanceof Error ? (error.cause ?? (error as { originalError?: unknown }).originalError) : undefined;
+const causeText = (error: unknown): string => {
+  const cause = causeOf(error);
+  return cause === undefined ? '' : ` (${errorMessage(cause)})`;
+};
 
 /** A fetched Kafka message as the port's record (UTF-8 key and value, epoch-ms timestamp). */
 export function toLogRecord(partition: number, message: KafkaMessage): LogRecord {

@@ -6,6 +6,7 @@ import { AppendBatcher, DEFAULT_APPEND_LIMITS, appendFailure, type AppendBatcher
 import {
   createKafkaClient,
   defaultKafkaLogSink,
+  describeConnectionFailure,
   errorMessage,
   retryWhileRetriable,
   type KafkaClientOptions,
@@ -107,7 +108,8 @@ export class KafkaEventLog implements EventLog {
 
   /**
    * Connects, makes sure the topic exists (creating it with `partitionCount` partitions when
-   * it is missing and `createTopic` is not false; an existing topic's count wins) and starts
+   * it is missing and `createTopic` is not false; an existing topic's count wins, unless
+   * creation is off: then a missing topic or another count fails, see openTopic) and starts
    * the idempotent producer.
    */
   static async open(options: KafkaEventLogOptions): Promise<KafkaEventLog> {
@@ -117,26 +119,14 @@ export class KafkaEventLog implements EventLog {
     const producer = createProducer(kafka, options.hooks);
     try {
       await admin.connect();
-      const { partitionCount } = await ensureTopic(admin, {
-        topic: options.topic,
-        ...(options.createTopic === false ? {} : { partitionCount: options.partitionCount }),
-        ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
-        ...(options.config === undefined ? {} : { config: options.config }),
-      });
-      if (options.partitionCount !== undefined && options.partitionCount !== partitionCount) {
-        logger.warn(
-          { module: 'kafka-event-log', topic: options.topic, requested: options.partitionCount, existing: partitionCount },
-          'the Kafka topic already exists with another partition count; using the existing one',
-        );
-      }
+      const partitionCount = await openTopic(admin, options, logger);
       await producer.connect();
       return new KafkaEventLog(kafka, admin, producer, options.topic, partitionCount, logger, options);
     } catch (error) {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
       if (error instanceof FluxError || error instanceof RangeError) throw error;
-      throw new FluxError(ErrorCode.LogUnavailable, `cannot open the Kafka log on topic ${options.topic}: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      const reason = describeConnectionFailure(error, options.security);
+      throw new FluxError(ErrorCode.LogUnavailable, `cannot open the Kafka log on topic ${options.topic}: ${reason}`, { cause: error });
     }
   }
 
@@ -344,4 +334,44 @@ const WATERMARK_ATTEMPTS = 10;
 
 function assertOffset(offset: number, name: string): void {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${name} must be a non-negative integer, got ${offset}`);
+}
+
+/**
+ * Makes sure the topic exists and returns its partition count. With creation on, a missing
+ * topic is created and an existing topic's count wins (with a warning). With creation off
+ * (clusters where the application may not create topics) the topic must exist with exactly
+ * the requested count, since readers route by it: anything else fails start-up, naming it.
+ */
+async function openTopic(admin: Admin, options: KafkaEventLogOptions, logger: KafkaLogSink): Promise<number> {
+  const { topic, partitionCount: requested } = options;
+  const spec = {
+    topic,
+    ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
+    ...(options.config === undefined ? {} : { config: options.config }),
+  };
+  if (options.createTopic === false) {
+    const wanted = requested === undefined ? '' : ` with ${requested} partitions (FLUX_PARTITIONS)`;
+    if (!(await admin.listTopics()).includes(topic)) {
+      throw new FluxError(
+        ErrorCode.NotConfigured,
+        `the Kafka topic ${topic} does not exist and topic creation is off (FLUX_KAFKA_CREATE_TOPIC=false): create it${wanted}, or allow creation`,
+      );
+    }
+    const { partitionCount } = await ensureTopic(admin, spec);
+    if (requested !== undefined && requested !== partitionCount) {
+      throw new FluxError(
+        ErrorCode.NotConfigured,
+        `the Kafka topic ${topic} has ${partitionCount} partitions but FLUX_PARTITIONS is ${requested}: set FLUX_PARTITIONS=${partitionCount} on every process, or use a topic${wanted}`,
+      );
+    }
+    return partitionCount;
+  }
+  const { partitionCount } = await ensureTopic(admin, { ...spec, ...(requested === undefined ? {} : { partitionCount: requested }) });
+  if (requested !== undefined && requested !== partitionCount) {
+    logger.warn(
+      { module: 'kafka-event-log', topic, requested, existing: partitionCount },
+      'the Kafka topic already exists with another partition count; using the existing one',
+    );
+  }
+  return partitionCount;
 }

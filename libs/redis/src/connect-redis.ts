@@ -1,4 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisConnectionSettings } from '@flux/core';
+import type { RedisClient } from './lua-script.js';
 
 export interface ConnectRedisOptions {
   /** Shown in CLIENT LIST, to tell gateways and reducers apart. */
@@ -24,9 +26,11 @@ export interface ConnectRedisOptions {
  *   failure and decides. (A resent commit would be harmless anyway: the script ignores an
  *   offset the partition already reflects.)
  */
-export async function connectRedis(url: string, options: ConnectRedisOptions = {}): Promise<Redis> {
+export async function connectRedis(url: string, options?: ConnectRedisOptions): Promise<Redis>;
+export async function connectRedis(target: string | RedisConnectionSettings, options?: ConnectRedisOptions): Promise<RedisClient>;
+export async function connectRedis(target: string | RedisConnectionSettings, options: ConnectRedisOptions = {}): Promise<RedisClient> {
   const connectTimeout = options.connectTimeoutMs ?? 10_000;
-  const client = new Redis(url, {
+  const common: RedisOptions = {
     lazyConnect: false,
     enableAutoPipelining: true,
     maxRetriesPerRequest: options.maxRetriesPerRequest ?? 3,
@@ -36,8 +40,10 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
     // Back off up to 2 s between reconnects, forever: a long-lived process outlives outages.
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
     ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
-    ...options.redisOptions,
-  });
+  };
+  const settings: RedisConnectionSettings =
+    typeof target === 'string' ? { url: target, username: undefined, password: undefined, tls: undefined, topology: { kind: 'standalone' } } : target;
+  const client = createClient(settings, common, options.redisOptions ?? {});
   try {
     await waitUntilReady(client, connectTimeout);
     return client;
@@ -47,7 +53,62 @@ export async function connectRedis(url: string, options: ConnectRedisOptions = {
   }
 }
 
-function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+/** The node options REDIS_URL, the credentials and the TLS material describe. */
+function nodeOptions(settings: RedisConnectionSettings): RedisOptions & { host: string; port: number } {
+  const url = new URL(settings.url);
+  const tls = url.protocol === 'rediss:';
+  const db = url.pathname.replace(/^\//, '');
+  const username = settings.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
+  const password = settings.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password));
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password }),
+    ...(db === '' ? {} : { db: Number(db) }),
+    ...(tls ? { tls: { ...settings.tls } } : {}),
+  };
+}
+
+const hostPort = (address: string): { host: string; port: number } => {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+};
+
+function createClient(settings: RedisConnectionSettings, common: RedisOptions, extra: RedisOptions): RedisClient {
+  const { host, port, ...node } = nodeOptions(settings);
+  const { topology } = settings;
+  switch (topology.kind) {
+    case 'standalone':
+      return new Redis({ host, port, ...common, ...node, ...extra });
+    case 'cluster': {
+      const { enableAutoPipelining, maxRetriesPerRequest: _perRequest, retryStrategy: _retry, ...perNode } = common;
+      const clusterOptions: ClusterOptions = {
+        enableAutoPipelining,
+        redisOptions: { ...perNode, ...node, ...extra },
+        clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+        // Managed clusters behind TLS (ElastiCache) announce node names whose certificates only
+        // match when connected to as given, not as the IP a lookup would return.
+        ...(node.tls === undefined
+          ? {}
+          : { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }),
+      };
+      return new Cluster([{ host, port }, ...topology.seeds.map(hostPort)], clusterOptions);
+    }
+    case 'sentinel':
+      return new Redis({
+        ...common,
+        ...node,
+        sentinels: [{ host, port }, ...topology.sentinels.map(hostPort)],
+        name: topology.master,
+        ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
+        ...(node.tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: node.tls }),
+        ...extra,
+      });
+  }
+}
+
+function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let lastError: unknown;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import type { Redis } from 'ioredis';
+import { EnvReader, readRedisConnection, type RedisConnectionSettings } from '@flux/core';
 import { connectRedis } from '../src/index.js';
 
 // Fixtures clean up with the library's own tooling helpers.
@@ -8,6 +9,14 @@ export { deleteKeysWithPrefix, deleteRedisKeys } from '../src/index.js';
 
 /** Tests share one Redis (maybe with other suites and other people): every fixture has its own prefix. */
 export const uniquePrefix = (): string => `flux-test:${randomUUID()}:`;
+
+/** The Redis the environment names (REDIS_URL and the FLUX_REDIS_* connection variables). */
+export function redisSettingsFromEnv(): RedisConnectionSettings {
+  const read = new EnvReader(process.env);
+  const settings = readRedisConnection(read);
+  if (read.problems.length > 0) throw new Error(read.problems.join('; '));
+  return settings;
+}
 
 export const connect = (url: string): Promise<Redis> => connectRedis(url, { connectionName: 'flux-redis-tests' });
 

@@ -100,6 +100,8 @@ function serverEnv(port: number, dataDir: string, overrides: EnvOverrides): Node
   const cluster =
     deploymentKind() === 'cluster'
       ? {
+          // How the services are reached (FLUX_REDIS_CLUSTER=true after services:up --redis-cluster, TLS, SASL).
+          ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^FLUX_(KAFKA|REDIS)_/.test(name))),
           FLUX_KAFKA_TOPIC: `flux-test-${id}`,
           FLUX_REDIS_KEY_PREFIX: `flux-test-${id}:`,
           FLUX_CLUSTER_STATE_FILE: join(dataDir, 'cluster-state.json'),

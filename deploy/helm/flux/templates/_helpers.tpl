@@ -143,10 +143,14 @@ Checks that stop a bad install at render time instead of as crash-looping pods.
 {{- end }}
 {{- end }}
 {{- with .Values.kafka.sasl.mechanism }}
-{{- if not (has . (list "plain" "scram-sha-256" "scram-sha-512")) }}
-{{- fail (printf "kafka.sasl.mechanism must be plain, scram-sha-256 or scram-sha-512, got %s" .) }}
+{{- if not (has . (list "plain" "scram-sha-256" "scram-sha-512" "oauthbearer")) }}
+{{- fail (printf "kafka.sasl.mechanism must be plain, scram-sha-256, scram-sha-512 or oauthbearer, got %s" .) }}
 {{- end }}
-{{- if or (not $.Values.kafka.sasl.username) (not $.Values.kafka.sasl.existingSecret) }}
+{{- if eq . "oauthbearer" }}
+{{- if not $.Values.kafka.sasl.oauthbearerTokenFile }}
+{{- fail "kafka.sasl.mechanism oauthbearer needs kafka.sasl.oauthbearerTokenFile" }}
+{{- end }}
+{{- else if or (not $.Values.kafka.sasl.username) (not $.Values.kafka.sasl.existingSecret) }}
 {{- fail "kafka.sasl needs username and existingSecret (the Secret holding the password)" }}
 {{- end }}
 {{- end }}
@@ -190,9 +194,31 @@ checksum/secrets: {{ include (print .Template.BasePath "/secret.yaml") . | sha25
 {{- end }}
 
 {{/*
-Environment every process gets besides the ConfigMap: REDIS_URL from a Secret when configured.
+Environment every process gets besides the ConfigMap: REDIS_URL, the Kafka SASL password and
+the Redis password from Secrets when configured.
 */}}
 {{- define "flux.commonEnv" -}}
+{{- with .Values.kafka.sasl.existingSecret }}
+- name: FLUX_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.kafka.sasl.passwordKey }}
+{{- end }}
+{{- with .Values.redis.passwordSecret }}
+- name: FLUX_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.passwordKey }}
+{{- end }}
+{{- with .Values.redis.sentinel.passwordSecret }}
+- name: FLUX_REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.sentinel.passwordKey }}
+{{- end }}
 {{- if .Values.redis.existingSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -200,50 +226,8 @@ Environment every process gets besides the ConfigMap: REDIS_URL from a Secret wh
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.existingSecretKey }}
 {{- end }}
-{{- if .Values.kafka.sasl.mechanism }}
-- name: FLUX_KAFKA_SASL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.kafka.sasl.existingSecret }}
-      key: {{ .Values.kafka.sasl.passwordKey }}
-{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
-{{- end }}
-{{- end }}
-
-{{/*
-Where the CA bundles of Kafka and Redis are mounted (from kafka.tls.caSecret, redis.tls.caSecret).
-*/}}
-{{- define "flux.kafkaCaDir" -}}/etc/flux/kafka-ca{{- end }}
-{{- define "flux.redisCaDir" -}}/etc/flux/redis-ca{{- end }}
-
-{{/*
-Volumes and mounts every process gets: the CA bundles, read-only.
-*/}}
-{{- define "flux.commonVolumes" -}}
-{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret }}
-- name: kafka-ca
-  secret:
-    secretName: {{ .Values.kafka.tls.caSecret }}
-{{- end }}
-{{- if .Values.redis.tls.caSecret }}
-- name: redis-ca
-  secret:
-    secretName: {{ .Values.redis.tls.caSecret }}
-{{- end }}
-{{- end }}
-
-{{- define "flux.commonVolumeMounts" -}}
-{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret }}
-- name: kafka-ca
-  mountPath: {{ include "flux.kafkaCaDir" . }}
-  readOnly: true
-{{- end }}
-{{- if .Values.redis.tls.caSecret }}
-- name: redis-ca
-  mountPath: {{ include "flux.redisCaDir" . }}
-  readOnly: true
 {{- end }}
 {{- end }}
 
@@ -328,5 +312,51 @@ NetworkPolicy egress every process needs: Kafka, Redis and DNS.
       protocol: UDP
     - port: 53
       protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/*
+The Secrets with the CA and client certificates for Kafka and Redis (kafka.tls.existingSecret,
+redis.tls.existingSecret), mounted read-only where the FLUX_*_TLS_*_FILE variables point.
+*/}}
+{{- define "flux.commonVolumes" -}}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  secret:
+    secretName: {{ .Values.kafka.tls.existingSecret }}
+{{- end }}
+{{- if .Values.redis.tls.existingSecret }}
+- name: redis-tls
+  secret:
+    secretName: {{ .Values.redis.tls.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "flux.commonVolumeMounts" -}}
+{{- if .Values.kafka.tls.existingSecret }}
+- name: kafka-tls
+  mountPath: /etc/flux/kafka-tls
+  readOnly: true
+{{- end }}
+{{- if .Values.redis.tls.existingSecret }}
+- name: redis-tls
+  mountPath: /etc/flux/redis-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/*
+FLUX_<service>_TLS_*_FILE entries of the ConfigMap for a Secret mounted at /etc/flux/<dir>.
+Call with (dict "tls" <values> "prefix" "FLUX_KAFKA_TLS" "dir" "kafka-tls").
+*/}}
+{{- define "flux.tlsFileEnv" -}}
+{{- if .tls.existingSecret }}
+{{- with .tls.caKey }}
+{{ $.prefix }}_CA_FILE: {{ printf "/etc/flux/%s/%s" $.dir . | quote }}
+{{- end }}
+{{- if and .tls.certKey .tls.keyKey }}
+{{ .prefix }}_CERT_FILE: {{ printf "/etc/flux/%s/%s" .dir .tls.certKey | quote }}
+{{ .prefix }}_KEY_FILE: {{ printf "/etc/flux/%s/%s" .dir .tls.keyKey | quote }}
+{{- end }}
 {{- end }}
 {{- end }}

@@ -1,3 +1,5 @@
+import { readRedisConnection, type RedisConnectionSettings } from './redis-connection-settings.js';
+import { readKafkaSecurity, type KafkaSecuritySettings } from './service-security.js';
 import { ConfigError, EnvReader, readSettings, type Env, type Settings } from './settings.js';
 
 /** Where the distributed topology keeps its log and its state. */
@@ -6,7 +8,17 @@ export interface ClusterSettings {
   readonly kafkaTopic: string;
   /** Replication factor used when the topic is created. */
   readonly kafkaReplicationFactor: number;
+  /**
+   * Whether a missing topic is created (FLUX_KAFKA_CREATE_TOPIC). Off for clusters where the
+   * application may not create topics: then the topic must exist with FLUX_PARTITIONS partitions.
+   */
+  readonly kafkaCreateTopic: boolean;
+  /** TLS and SASL towards the brokers. */
+  readonly kafkaSecurity: KafkaSecuritySettings;
+  /** REDIS_URL (also in `redis`). */
   readonly redisUrl: string;
+  /** How to reach Redis: URL, credentials, TLS material, standalone / Cluster / Sentinel. */
+  readonly redis: RedisConnectionSettings;
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
 }
@@ -77,13 +89,18 @@ function addressList(read: EnvReader, name: string, problem: string): string[] {
 
 function readCluster(read: EnvReader): ClusterSettings {
   const kafkaBrokers = addressList(read, 'KAFKA_BROKERS', 'KAFKA_BROKERS must be host:port[,host:port...]');
-  const redisUrl = required(read, 'REDIS_URL');
-  if (redisUrl !== '' && !/^rediss?:\/\//.test(redisUrl)) read.problems.push('REDIS_URL must be a redis:// or rediss:// URL');
-  return {
+  const kafka = {
     kafkaBrokers,
     kafkaTopic: read.string('FLUX_KAFKA_TOPIC', 'flux-events'),
     kafkaReplicationFactor: read.integer('FLUX_KAFKA_REPLICATION_FACTOR', 1, 1, 16),
-    redisUrl,
+    kafkaCreateTopic: read.boolean('FLUX_KAFKA_CREATE_TOPIC', true),
+    kafkaSecurity: readKafkaSecurity(read),
+  };
+  const redis = readRedisConnection(read);
+  return {
+    ...kafka,
+    redisUrl: redis.url,
+    redis,
     redisKeyPrefix: read.string('FLUX_REDIS_KEY_PREFIX', 'flux:'),
   };
 }

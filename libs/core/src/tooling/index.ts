@@ -7,3 +7,4 @@
 export * from './free-port.js';
 export * from './process-groups.js';
 export * from './readiness.js';
+export * from './test-pki.js';
