@@ -5,6 +5,7 @@
  * rendered object validated against the Kubernetes OpenAPI schemas, the rules every rendering
  * obeys (lib/chart-assertions.ts) and what that value set turns on (lib/value-set-expectations.ts).
  * Then values the chart must refuse. Exits 1 on any failure; the last line counts the checks.
+ * `--build-only` only makes sure the helm binary is built.
  */
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -92,6 +93,8 @@ async function checkRefusals(binary: string): Promise<void> {
 }
 
 const binary = await ensureHelm(process.env, (line) => console.log(line));
+// `--build-only`: get the helm binary ready (CI builds it while other steps run) and stop.
+if (process.argv.includes('--build-only')) process.exit(0);
 const { stdout: version } = await run(binary, ['version', '--short']);
 console.log(`helm ${version.trim()} (${binary})`);
 const files = (await readdir(VALUE_SETS)).filter((file) => file.endsWith('-values.yaml')).sort();
