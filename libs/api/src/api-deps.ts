@@ -4,6 +4,7 @@ import type {
   AppliedPositions,
   Authorizer,
   ConnectorService,
+  SourceService,
   DeletionService,
   FluxMetrics,
   IngestService,
@@ -35,6 +36,7 @@ export interface QueryDeps extends SystemDeps {
   readonly reader: StateReader;
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly sources: SourceService;
   /** What WebSocket clients receive (any ChangeFeed, or a CatchingUpFeed over a feed that can miss changes). */
   readonly feed: SubscriberFeed;
   readonly activity: ActivityTracker;

@@ -26,3 +26,5 @@ export * from './feed/memory-change-feed.js';
 export * from './reading/catching-up-feed.js';
 export * from './reducer/entity-working-set.js';
 export * from './positions/applied-positions.js';
+export * from './connectors/address-policy.js';
+export * from './connectors/source-service.js';

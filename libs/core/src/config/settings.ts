@@ -54,6 +54,11 @@ export interface Settings {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
   };
+  /** Sources created through the API. */
+  readonly sources: {
+    /** Let sources reach loopback, private and link-local addresses (off: refused, checked after DNS). */
+    readonly allowPrivateNetworks: boolean;
+  };
   /** The MCP endpoint at /mcp. */
   readonly mcp: {
     /** Sessions kept at once (0: no /mcp); past it the least recently used idle one is closed. */
@@ -218,6 +223,9 @@ export function readSettings(read: EnvReader): Settings {
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
+    },
+    sources: {
+      allowPrivateNetworks: read.boolean('FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS', false),
     },
     mcp: {
       maxSessions: read.integer('FLUX_MCP_MAX_SESSIONS', 100, 0, 100_000),
