@@ -15,6 +15,11 @@ export interface PollTarget {
   readonly owner: string;
   readonly connector: Connector;
   readonly version: string;
+  /**
+   * Whether the cursors of an older version are handed to the new one (sources: the keys of the
+   * last listing still tell what disappeared). A new credential starts afresh.
+   */
+  readonly keepsCursors?: boolean;
   /** The decrypted secret ('' when none); undefined when the target was deleted meanwhile. */
   token(): Promise<string | undefined>;
   /** Whether the target still exists in this version (re-read before anything is recorded). */
@@ -233,7 +238,7 @@ export class ConnectorRuntime {
       const state = await this.options.control.getConnectorState(owner, connector.name);
       if (this.dueAt(target, state) > this.clock.now()) return;
       const sameCredential = state !== undefined && state.schedule?.credentialVersion === target.version;
-      const previousCursors = sameCredential ? state.cursors : {};
+      const previousCursors = sameCredential || (target.keepsCursors === true && state !== undefined) ? state.cursors : {};
 
       let result: PollResult;
       try {

@@ -176,7 +176,6 @@ describe('item mapping', () => {
 
 describe('HttpSourceConnector', () => {
   let items: { id: string; v: number }[];
-  let etagged: boolean;
 
   beforeEach(() => {
     items = [
@@ -184,12 +183,11 @@ describe('HttpSourceConnector', () => {
       { id: 'b', v: 2 },
       { id: 'c', v: 3 },
     ];
-    etagged = true;
     a.handler = (request) => {
       const body = JSON.stringify({ items });
       const etag = `"${Buffer.from(body).toString('base64url').slice(-16)}"`;
-      if (etagged && request.headers['if-none-match'] === etag) return { status: 304, headers: { etag } };
-      return { status: 200, headers: etagged ? { etag } : {}, body };
+      if (request.headers['if-none-match'] === etag) return { status: 304, headers: { etag } };
+      return { status: 200, headers: { etag }, body };
     };
   });
 
@@ -261,6 +259,18 @@ describe('HttpSourceConnector', () => {
     expect(second.observations).toContainEqual({ entityId: 'things/c', properties: { __deleted__: true } });
     const third = await poll(source, second.cursors);
     expect(third.observations).toEqual([]);
+  });
+
+  it('a changed mapping fetches afresh (no 304 for the old one) yet still knows what disappeared', async () => {
+    const first = await poll(connector({ kind: 'delete' }));
+    items = items.filter((item) => item.id !== 'a');
+    const remapped = await poll(connector({ kind: 'delete' }, { properties: { doubled: '$.v' } }), first.cursors);
+    expect(a.seen[1]?.headers['if-none-match']).toBeUndefined();
+    expect(remapped.observations).toEqual([
+      { entityId: 'things/b', properties: { doubled: 2 } },
+      { entityId: 'things/c', properties: { doubled: 3 } },
+      { entityId: 'things/a', properties: { __deleted__: true } },
+    ]);
   });
 
   it('an incomplete listing (more items than the limit) removes nothing', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sourceStateName, type DisappearPolicy, type SourceAuth } from '@flux/core';
 import { DELETED_PROPERTY, type Properties } from '@flux/domain';
 import { ConnectorError, CredentialRejectedError, RateLimitedError, type Connector, type Observation, type PollContext, type PollResult } from '../connector.js';
@@ -16,6 +17,8 @@ export interface HttpSourceLimits {
   /** Time allowed per request. */
   readonly timeoutMs: number;
 }
+
+const FINGERPRINT = 'configuration';
 
 export const DEFAULT_SOURCE_LIMITS: HttpSourceLimits = { maxPages: 10, maxItems: 5_000, maxBytes: 10 * 1024 * 1024, timeoutMs: 15_000 };
 
@@ -49,15 +52,23 @@ export class HttpSourceConnector implements Connector {
   readonly name: string;
   readonly stream = 'connectors.sources';
   readonly pollIntervalSeconds: number;
+  /** What a page's validators are valid for: a changed URL or mapping must not get a 304 for the old one. */
+  private readonly fingerprint: string;
 
   constructor(private readonly config: HttpSourceConfig) {
     this.name = sourceStateName(config.id);
     this.pollIntervalSeconds = config.pollIntervalSeconds;
+    const { url, itemsPath, entityKey, entityPrefix, properties, onDisappear } = config;
+    this.fingerprint = createHash('sha256')
+      .update(JSON.stringify([url, itemsPath, entityKey, entityPrefix, properties, onDisappear]))
+      .digest('base64url');
   }
 
   async poll(context: PollContext): Promise<PollResult> {
+    // The previous listing's keys always count; its validators only for the same configuration.
     const previous = new CursorBook(context.cursors);
-    const book = new CursorBook(context.cursors);
+    const book = new CursorBook(previous.get(FINGERPRINT) === this.fingerprint ? context.cursors : {});
+    book.set(FINGERPRINT, this.fingerprint);
     const observations: Observation[] = [];
     const seen = new Set<string>();
     const markProperty = this.config.onDisappear.kind === 'mark' ? this.config.onDisappear.property : undefined;

@@ -64,6 +64,7 @@ export class SourceTargets implements PollTargetProvider {
       owner: source.owner,
       connector: built.connector,
       version,
+      keepsCursors: true,
       token: async () => {
         const now = await control.getSource(source.owner, source.id);
         return now === undefined ? undefined : secretOf(now);
