@@ -87,7 +87,15 @@ const feedUrl = (name: string): string => `${feeds.url}/feeds/${name}`;
 async function createSource(feedName: string, extra: Record<string, unknown> = {}): Promise<string> {
   const response = await create(
     pub,
-    { name: feedName, url: feedUrl(feedName), poll_interval_seconds: 3600, entity_key: '$.id', entity_prefix: feedName, items_path: '$.data.items', ...extra },
+    {
+      name: feedName,
+      url: feedUrl(feedName),
+      poll_interval_seconds: 3600,
+      entity_key: '$.id',
+      entity_prefix: feedName,
+      items_path: '$.data.items',
+      ...extra,
+    },
     ns.token,
   );
   expectStatus(response, 201, 'POST source');
@@ -106,7 +114,10 @@ describe('HTTP sources: validation and ownership', () => {
     ['credentials in the url', { name: 'n', url: 'http://u:p@127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$.id' }],
     ['an interval below the minimum', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 1, entity_key: '$.id' }],
     ['a bad JSONPath', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$[' }],
-    ['a regex function', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$.id', items_path: '$[?match(@.a, "a.*")]' }],
+    [
+      'a regex function',
+      { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$.id', items_path: '$[?match(@.a, "a.*")]' },
+    ],
     ['bearer auth without a token', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$.id', auth: 'bearer' }],
     ['an unknown field', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: '$.id', cron: '* * *' }],
     ['a too long expression', { name: 'n', url: 'http://127.0.0.1/x', poll_interval_seconds: 60, entity_key: `$.${'a'.repeat(300)}` }],
@@ -160,16 +171,26 @@ describe('HTTP sources: polling', () => {
     );
     expectStatus(created, 201);
     expect(created.text).not.toContain(SECRET);
-    expect(created.body).toMatchObject({ name, auth: { header: 'x-api-key' }, has_token: true, status: 'active', on_disappear: 'keep', paused: false });
+    expect(created.body).toMatchObject({
+      name,
+      auth: { header: 'x-api-key' },
+      has_token: true,
+      status: 'active',
+      on_disappear: 'keep',
+      paused: false,
+    });
 
     const entity = await waitForEntity(pub, `${ns.name}/${name}/b`, undefined, { timeoutMs: 20_000 });
     expect(entity.properties).toEqual({ temperature: 2 });
     expect(feed.requests[0]?.['x-api-key']).toBe(SECRET);
 
-    const shown = await waitFor(async () => {
-      const value = await detail(created.body.id);
-      return value.items_seen === 2 ? value : undefined;
-    }, { what: 'items_seen 2' });
+    const shown = await waitFor(
+      async () => {
+        const value = await detail(created.body.id);
+        return value.items_seen === 2 ? value : undefined;
+      },
+      { what: 'items_seen 2' },
+    );
     expect(shown.last_poll).toMatch(ISO_UTC);
     expect(shown.last_error).toBeNull();
     const listed = await get(pub, '/api/connectors/sources', { token: ns.token });
@@ -214,22 +235,29 @@ describe('HTTP sources: polling', () => {
 
   it('a failing source shows status error with last_error', async () => {
     const id = await createSource(unique('missing'));
-    const failed = await waitFor(async () => {
-      const value = await detail(id);
-      return value.status === 'error' ? value : undefined;
-    }, { timeoutMs: 20_000, what: 'status error' });
+    const failed = await waitFor(
+      async () => {
+        const value = await detail(id);
+        return value.status === 'error' ? value : undefined;
+      },
+      { timeoutMs: 20_000, what: 'status error' },
+    );
     expect(failed.last_error).toMatch(/404/);
   });
 
-  it('sources survive a restart and keep polling', async () => {
-    const name = unique('durable');
-    const feed = feeds.feed(name, [{ id: 'a', v: 1 }]);
-    const id = await createSource(name, { poll_interval_seconds: 5 });
-    await waitForEntity(pub, `${ns.name}/${name}/a`, undefined, { timeoutMs: 20_000 });
-    await pub.restart();
-    feed.items = [{ id: 'a', v: 2 }];
-    const updated = await waitForEntity(pub, `${ns.name}/${name}/a`, (value) => value.properties.v === 2, { timeoutMs: 30_000 });
-    expect(updated.properties).toEqual({ id: 'a', v: 2 });
-    expect((await detail(id)).name).toBe(name);
-  }, STARTUP_TIMEOUT_MS + 60_000);
+  it(
+    'sources survive a restart and keep polling',
+    async () => {
+      const name = unique('durable');
+      const feed = feeds.feed(name, [{ id: 'a', v: 1 }]);
+      const id = await createSource(name, { poll_interval_seconds: 5 });
+      await waitForEntity(pub, `${ns.name}/${name}/a`, undefined, { timeoutMs: 20_000 });
+      await pub.restart();
+      feed.items = [{ id: 'a', v: 2 }];
+      const updated = await waitForEntity(pub, `${ns.name}/${name}/a`, (value) => value.properties.v === 2, { timeoutMs: 30_000 });
+      expect(updated.properties).toEqual({ id: 'a', v: 2 });
+      expect((await detail(id)).name).toBe(name);
+    },
+    STARTUP_TIMEOUT_MS + 60_000,
+  );
 });

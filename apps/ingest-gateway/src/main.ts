@@ -84,7 +84,11 @@ const connectorRuntime = new ConnectorRuntime({
   connectors: connectorSet,
   control,
   credentials: new ConnectorService(control, vault, connectorDefinitions(connectorSet)),
-  sources: new SourceTargets({ control, secretOf: (source) => sources.secretOf(source), allowPrivateNetworks: settings.sources.allowPrivateNetworks }),
+  sources: new SourceTargets({
+    control,
+    secretOf: (source) => sources.secretOf(source),
+    allowPrivateNetworks: settings.sources.allowPrivateNetworks,
+  }),
   ingest,
   state: reader,
   lease: new RedisPollLease({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),

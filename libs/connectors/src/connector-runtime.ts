@@ -318,12 +318,7 @@ export class ConnectorRuntime {
     return { stop: () => stopped.abort() };
   }
 
-  private async recordFailure(
-    target: PollTarget,
-    state: ConnectorState | undefined,
-    cursors: Cursors,
-    error: unknown,
-  ): Promise<void> {
+  private async recordFailure(target: PollTarget, state: ConnectorState | undefined, cursors: Cursors, error: unknown): Promise<void> {
     const { connector, owner } = target;
     const now = this.clock.now();
     const kept = state?.itemsSeen === undefined ? {} : { itemsSeen: state.itemsSeen };

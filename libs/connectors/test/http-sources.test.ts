@@ -152,11 +152,14 @@ describe('item mapping', () => {
 
   it('keys an item by one string or number and publishes all fields, or only the mapped ones', () => {
     expect(mapItem({ id: 7, temp: 3.5 }, mapping)).toEqual({ ok: true, key: 'stations/7', properties: { id: 7, temp: 3.5 } });
-    const mapped = mapItem({ meta: { code: 'x1' }, readings: [{ t: 1 }, { t: 2 }], name: 'n' }, {
-      entityKey: '$.meta.code',
-      entityPrefix: '',
-      properties: { temps: '$.readings[*].t', first: '$.readings[0].t', label: '$["name"]', missing: '$.nope' },
-    });
+    const mapped = mapItem(
+      { meta: { code: 'x1' }, readings: [{ t: 1 }, { t: 2 }], name: 'n' },
+      {
+        entityKey: '$.meta.code',
+        entityPrefix: '',
+        properties: { temps: '$.readings[*].t', first: '$.readings[0].t', label: '$["name"]', missing: '$.nope' },
+      },
+    );
     expect(mapped).toEqual({ ok: true, key: 'x1', properties: { temps: [1, 2], first: 1, label: 'n' } });
   });
 

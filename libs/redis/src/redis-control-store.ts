@@ -247,7 +247,6 @@ export class RedisControlStore implements ControlStore {
     });
   }
 
-
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.listeners.clear();

@@ -104,7 +104,11 @@ export function sourceRoutes(app: FastifyInstance, deps: QueryDeps): void {
         summary: 'Remove a source (its entities stay)',
         tags: TAGS,
         params: idParams,
-        responses: { 200: { description: 'Removed', schema: z.object({ success: z.literal(true) }) }, 401: 'Namespace token required (public mode)', 404: 'No such source' },
+        responses: {
+          200: { description: 'Removed', schema: z.object({ success: z.literal(true) }) },
+          401: 'Namespace token required (public mode)',
+          404: 'No such source',
+        },
       }),
     },
     async (request) => {

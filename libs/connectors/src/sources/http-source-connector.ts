@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { sourceStateName, type DisappearPolicy, type SourceAuth } from '@flux/core';
 import { DELETED_PROPERTY, type Properties } from '@flux/domain';
-import { ConnectorError, CredentialRejectedError, RateLimitedError, type Connector, type Observation, type PollContext, type PollResult } from '../connector.js';
+import {
+  ConnectorError,
+  CredentialRejectedError,
+  RateLimitedError,
+  type Connector,
+  type Observation,
+  type PollContext,
+  type PollResult,
+} from '../connector.js';
 import { CursorBook } from '../http/cursor-book.js';
 import { getJson, HttpStatusError, messageOf, nextLink } from '../http/json-http.js';
 import { rememberedKeys, walkPages } from '../http/paged-resource.js';

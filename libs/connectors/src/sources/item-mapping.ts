@@ -10,7 +10,8 @@ export interface ItemMapping {
   readonly properties: Readonly<Record<string, string>> | null;
 }
 
-export type MappedItem = { readonly ok: true; readonly key: string; readonly properties: Properties } | { readonly ok: false; readonly problem: string };
+export type MappedItem =
+  { readonly ok: true; readonly key: string; readonly properties: Properties } | { readonly ok: false; readonly problem: string };
 
 /** The values an expression selects, or the error it raised (a bad expression fails every item alike). */
 export const select = (value: unknown, expression: string): JsonValue[] => query(value as JsonValue, expression);

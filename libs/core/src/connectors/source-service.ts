@@ -24,7 +24,16 @@ export const SOURCE_LIMITS = {
 export const sourceStateName = (id: string): string => `source:${id}`;
 
 const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
-const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'cookie', 'accept', 'if-none-match', 'if-modified-since']);
+const FORBIDDEN_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'cookie',
+  'accept',
+  'if-none-match',
+  'if-modified-since',
+]);
 
 /** An RFC 9535 JSONPath, parsed once to reject bad syntax; regex functions are refused (their cost has no bound). */
 const expression = z
@@ -39,7 +48,10 @@ const expression = z
     try {
       query({}, text);
     } catch (error) {
-      context.addIssue({ code: 'custom', message: `is not a JSONPath expression (${error instanceof Error ? error.message.split('\n')[0] : 'invalid'})` });
+      context.addIssue({
+        code: 'custom',
+        message: `is not a JSONPath expression (${error instanceof Error ? error.message.split('\n')[0] : 'invalid'})`,
+      });
     }
   });
 
@@ -176,7 +188,8 @@ export class SourceService {
 
   async create(owner: string, body: unknown): Promise<SourceDetail> {
     const input = parse(sourceCreateSchema, body);
-    if (input.auth !== 'none' && input.token === undefined) throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
+    if (input.auth !== 'none' && input.token === undefined)
+      throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
     await checkFetchTarget(new URL(input.url), this.options.allowPrivateNetworks);
     if ((await this.control.listSources(owner)).length >= SOURCE_LIMITS.perOwner) {
       throw new FluxError(ErrorCode.Conflict, `at most ${SOURCE_LIMITS.perOwner} sources per namespace; delete one first`);

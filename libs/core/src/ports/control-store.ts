@@ -44,10 +44,7 @@ export interface ConnectorState {
 
 /** How a source authenticates: the secret is sent as a bearer token, a named header, or basic `user:password`. */
 export type SourceAuth =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'bearer' }
-  | { readonly kind: 'header'; readonly name: string }
-  | { readonly kind: 'basic' };
+  { readonly kind: 'none' } | { readonly kind: 'bearer' } | { readonly kind: 'header'; readonly name: string } | { readonly kind: 'basic' };
 
 /** What happens to an entity whose item is missing from a complete listing. */
 export type DisappearPolicy = { readonly kind: 'keep' } | { readonly kind: 'mark'; readonly property: string } | { readonly kind: 'delete' };
