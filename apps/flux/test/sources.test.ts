@@ -135,6 +135,14 @@ describe('HTTP sources: validation and ownership', () => {
     expect((await get(strict, '/api/connectors/sources')).body).toEqual({ sources: [] });
   });
 
+  it('deleting a namespace deletes its sources: a namespace registered again under the name has none', async () => {
+    const doomed = await registerNamespace(pub, unique('srcd'), ADMIN);
+    expectStatus(await create(pub, { name: 'd', url: feedUrl('none'), poll_interval_seconds: 3600, entity_key: '$.id' }, doomed.token), 201);
+    expectStatus(await request(pub, 'DELETE', `/api/namespaces/${doomed.name}`, { token: ADMIN }), [200, 204]);
+    const again = await registerNamespace(pub, doomed.name, ADMIN);
+    expect((await get(pub, '/api/connectors/sources', { token: again.token })).body).toEqual({ sources: [] });
+  });
+
   it('GET, PATCH and DELETE of another namespace’s or an unknown source are 404', async () => {
     const id = await createSource(unique('own'));
     expectError(await get(pub, `/api/connectors/sources/${id}`, { token: other.token }), 404);
