@@ -2,7 +2,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { checkFetchTarget, isBlockedAddress, type DisappearPolicy, type StoredSource } from '@flux/core';
+import { checkFetchTarget, CredentialVault, isBlockedAddress, SourceService, type DisappearPolicy, type StoredSource } from '@flux/core';
+import { MemoryPollLease } from '@flux/embedded';
 import {
   ConnectorError,
   CredentialRejectedError,
@@ -11,6 +12,7 @@ import {
   HttpSourceConnector,
   itemsAt,
   mapItem,
+  pollLeaseKey,
   RateLimitedError,
   retryAfterOf,
   silentConnectorLogger,
@@ -18,6 +20,7 @@ import {
   type Cursors,
   type PollResult,
 } from '@flux/connectors';
+import { ENCRYPTION_KEY, openHarness, tempDir } from './support/harness.js';
 import { ManualClock } from './support/manual-clock.js';
 
 interface Seen {
@@ -349,5 +352,70 @@ describe('SourceTargets', () => {
     expect(await second[0]!.isCurrent()).toBe(true);
     sources = [];
     expect(await second[0]!.token()).toBeUndefined();
+  });
+});
+
+describe('sources in the runtime', () => {
+  const feed = () => {
+    a.handler = () => ({ status: 200, body: JSON.stringify([{ id: 'x', n: 1 }]) });
+  };
+
+  async function withSource<T>(clock: ManualClock | undefined, body: (context: Awaited<ReturnType<typeof setUp>>) => Promise<T>): Promise<T> {
+    const context = await setUp(clock);
+    try {
+      return await body(context);
+    } finally {
+      await context.harness.close();
+      await context.dir.remove();
+    }
+  }
+
+  async function setUp(clock: ManualClock | undefined) {
+    const dir = await tempDir();
+    const harness = await openHarness(dir.path, { connectors: [], ...(clock === undefined ? {} : { clock }) });
+    const { control } = harness.embedded;
+    const sources = new SourceService(control, new CredentialVault(ENCRYPTION_KEY), {
+      allowPrivateNetworks: true,
+      ...(clock === undefined ? {} : { now: () => clock.now() }),
+    });
+    const created = await sources.create('', {
+      name: 'feed',
+      url: `${a.url}/items`,
+      poll_interval_seconds: 300,
+      entity_key: '$.id',
+      entity_prefix: 'feed',
+    });
+    const targets = () => new SourceTargets({ control, secretOf: (source) => sources.secretOf(source), allowPrivateNetworks: true });
+    return { dir, harness, sources, id: created.id, targets };
+  }
+
+  it('exactly one of two runtimes sharing a lease polls a source, and its items become entities', async () => {
+    feed();
+    await withSource(undefined, async ({ harness, sources, id, targets }) => {
+      const lease = new MemoryPollLease();
+      const one = harness.runtime({ lease, holder: 'process-1', sources: targets() });
+      const two = harness.runtime({ lease, holder: 'process-2', sources: targets() });
+      await Promise.all([one.runOnce(), two.runOnce()]);
+      await Promise.all([one.runOnce(), two.runOnce()]);
+      expect(a.seen).toHaveLength(1);
+      await harness.settle();
+      expect((await harness.entity('feed/x'))?.properties).toEqual({ id: 'x', n: 1 });
+      expect(await sources.get('', id)).toMatchObject({ status: 'active', items_seen: 1, last_error: null });
+    });
+  });
+
+  it('another process takes over a source when its poller dies (its lease expires)', async () => {
+    feed();
+    const clock = new ManualClock();
+    await withSource(clock, async ({ harness, id, targets }) => {
+      const lease = new MemoryPollLease(() => clock.now());
+      expect(await lease.acquire(pollLeaseKey(`source:${id}`, ''), 'dead-process', 30_000)).toBe(true);
+      const survivor = harness.runtime({ lease, holder: 'survivor', leaseTtlMs: 30_000, sources: targets() });
+      await survivor.runOnce();
+      expect(a.seen).toHaveLength(0);
+      clock.advance(30_000);
+      await survivor.runOnce();
+      expect(a.seen).toHaveLength(1);
+    });
   });
 });

@@ -22,6 +22,8 @@ export const blockedAddressError = (host: string, address: string): FluxError =>
     `${host} resolves to ${address}, a loopback, link-local, private or reserved address (allowed only with FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS)`,
   );
 
+const LOOKUP_TIMEOUT_MS = 5_000;
+
 /** The host of a URL without IPv6 brackets. */
 export const bareHostOf = (url: URL): string => (url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname);
 
@@ -37,10 +39,17 @@ export async function checkFetchTarget(url: URL, allowPrivateNetworks: boolean):
     return;
   }
   let addresses: { address: string }[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    addresses = await lookup(host, { all: true });
+    // A resolver that never answers must not hold the request (getaddrinfo has no timeout of its own).
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('DNS lookup timed out')), LOOKUP_TIMEOUT_MS);
+    });
+    addresses = await Promise.race([lookup(host, { all: true }), timeout]);
   } catch (error) {
     throw new FluxError(ErrorCode.Validation, `url: ${host} cannot be resolved`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   const blocked = addresses.find((entry) => isBlockedAddress(entry.address));
   if (blocked !== undefined) throw blockedAddressError(url.hostname, blocked.address);
