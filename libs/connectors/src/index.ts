@@ -17,3 +17,4 @@ export * from './http/network-guard.js';
 export * from './sources/item-mapping.js';
 export * from './sources/http-source-connector.js';
 export * from './sources/source-targets.js';
+export * from './singer/singer-tap-connector.js';
