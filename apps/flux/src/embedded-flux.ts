@@ -104,7 +104,7 @@ export async function startEmbeddedFlux(
     sources: new SourceTargets({
       control,
       secretOf: (source) => query.sources.secretOf(source),
-      allowPrivateNetworks: settings.sources.allowPrivateNetworks,
+      ...settings.sources,
     }),
     ingest,
     state,

@@ -1,5 +1,6 @@
 /** HTTP sources through the API (/api/connectors/sources), against a local HTTP fixture server. */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from './support/deployment.js';
@@ -7,6 +8,9 @@ import { get, getEntity, ISO_UTC, registerNamespace, request, unique, waitFor, w
 import { expectError, expectStatus } from './support/expect.js';
 
 const ADMIN = 'sources-admin-token-0123456789';
+/** The fixture Singer tap (`tap-fixture`) is found through PATH, as installed taps are. */
+const TAP_DIR = fileURLToPath(new URL('../../../libs/connectors/test/fixtures', import.meta.url));
+const tapEnv = { FLUX_CONNECTOR_TAPS: 'tap-fixture', PATH: `${TAP_DIR}:${process.env.PATH ?? ''}` };
 const SECRET = 'source-secret-never-returned-0123';
 
 interface Feed {
@@ -62,7 +66,9 @@ let other: { name: string; token: string };
 beforeAll(async () => {
   await feeds.start();
   [pub, strict] = await Promise.all([
-    startDeployment({ env: publicEnv(ADMIN, { FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS: 'true' }) }),
+    startDeployment({
+      env: publicEnv(ADMIN, { FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS: 'true', ...tapEnv }),
+    }),
     startDeployment({ env: { FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } }),
   ]);
   [ns, other] = await Promise.all([registerNamespace(pub, unique('src'), ADMIN), registerNamespace(pub, unique('srco'), ADMIN)]);
@@ -268,4 +274,58 @@ describe('HTTP sources: polling', () => {
     },
     STARTUP_TIMEOUT_MS + 60_000,
   );
+});
+
+describe('Singer taps', () => {
+  const createTap = (body: unknown, token = ns.token) => request(pub, 'POST', '/api/connectors/taps', { json: body, token });
+
+  it('refuses a tap that is not allowed, and malformed bodies', async () => {
+    expectError(await createTap({ tap: 'tap-other', config: {}, entity_key_field: 'id', poll_interval_seconds: 60 }), 400);
+    expectError(await createTap({ tap: 'not-a-tap', config: {}, entity_key_field: 'id', poll_interval_seconds: 60 }), 400);
+    expectError(await createTap({ tap: 'tap-fixture', config: 'x', entity_key_field: 'id', poll_interval_seconds: 60 }), 400);
+    expectError(
+      await request(strict, 'POST', '/api/connectors/taps', {
+        json: { tap: 'tap-fixture', config: {}, entity_key_field: 'id', poll_interval_seconds: 60 },
+      }),
+      400,
+    );
+  });
+
+  it('runs the tap: records become entities, the config is never returned, the bookmark is passed back', async () => {
+    const prefix = unique('tap');
+    const created = await createTap({
+      tap: 'tap-fixture',
+      config: { secret: SECRET },
+      entity_key_field: 'id',
+      entity_prefix: prefix,
+      stream_filter: ['people'],
+      poll_interval_seconds: 3600,
+    });
+    expectStatus(created, 201);
+    expect(created.text).not.toContain(SECRET);
+    expect(created.body).toMatchObject({ tap: { name: 'tap-fixture', entity_key_field: 'id', stream_filter: ['people'] }, status: 'active' });
+    const first = await waitForEntity(pub, `${ns.name}/${prefix}/people/2`, undefined, { timeoutMs: 20_000 });
+    expect(first.properties).toEqual({ id: 2, name: 'person 2' });
+    expect((await getEntity(pub, `${ns.name}/${prefix}/meta/config`)).status).toBe(404);
+    // A change polls again at once; the state bookmark makes the tap emit the next records.
+    expectStatus(await patch(created.body.id, { poll_interval_seconds: 1800 }), 200);
+    await waitForEntity(pub, `${ns.name}/${prefix}/people/4`, undefined, { timeoutMs: 20_000 });
+    expectError(await patch(created.body.id, { url: 'http://example.com/' }), 400);
+    expect((await get(pub, `/api/connectors/sources/${created.body.id}`, { token: ns.token })).text).not.toContain(SECRET);
+  });
+
+  it('a failing tap shows its stderr as last_error', async () => {
+    const created = await createTap({ tap: 'tap-fixture', config: { mode: 'fail' }, entity_key_field: 'id', poll_interval_seconds: 3600 });
+    expectStatus(created, 201);
+    const failed = await waitFor(
+      async () => {
+        const value = await detail(created.body.id);
+        return value.last_error !== null ? value : undefined;
+      },
+      { timeoutMs: 20_000, what: 'last_error' },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nserver: ${pub.output().slice(-4000)}`);
+    });
+    expect(failed.last_error).toMatch(/boom: the API refused the credential/);
+  });
 });

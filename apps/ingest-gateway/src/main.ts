@@ -79,7 +79,7 @@ const { ingest, deletion } = composeIngestRole({
 });
 
 const vault = new CredentialVault(settings.encryptionKey);
-const sources = new SourceService(control, vault, { allowPrivateNetworks: settings.sources.allowPrivateNetworks });
+const sources = new SourceService(control, vault, settings.sources);
 const connectorRuntime = new ConnectorRuntime({
   connectors: connectorSet,
   control,
@@ -87,7 +87,7 @@ const connectorRuntime = new ConnectorRuntime({
   sources: new SourceTargets({
     control,
     secretOf: (source) => sources.secretOf(source),
-    allowPrivateNetworks: settings.sources.allowPrivateNetworks,
+    ...settings.sources,
   }),
   ingest,
   state: reader,

@@ -7,21 +7,23 @@ import { ManualClock } from './support/manual-clock.js';
 
 const TAP = fileURLToPath(new URL('./fixtures/tap-fixture', import.meta.url));
 
-const tap = (config: Record<string, unknown>, overrides: Partial<ConstructorParameters<typeof SingerTapConnector>[0]> = {}) =>
-  new SingerTapConnector({
+/** A tap connector with its config (the test's stand-in for the decrypted secret). */
+const tap = (config: Record<string, unknown>, overrides: Partial<ConstructorParameters<typeof SingerTapConnector>[0]> = {}) => ({
+  config: JSON.stringify(config),
+  connector: new SingerTapConnector({
     id: 't1',
     executable: TAP,
-    config,
     entityKeyField: 'id',
     entityPrefix: 'crm',
     streamFilter: null,
     pollIntervalSeconds: 60,
     limits: DEFAULT_TAP_LIMITS,
     ...overrides,
-  });
+  }),
+});
 
-const run = (connector: SingerTapConnector, cursors: Cursors = {}, signal = new AbortController().signal): Promise<PollResult> =>
-  connector.poll({ token: '', owner: '', cursors, signal, clock: new ManualClock(), logger: silentConnectorLogger });
+const run = ({ config, connector }: ReturnType<typeof tap>, cursors: Cursors = {}, signal = new AbortController().signal): Promise<PollResult> =>
+  connector.poll({ token: config, owner: '', cursors, signal, clock: new ManualClock(), logger: silentConnectorLogger });
 
 describe('SingerTapConnector', () => {
   it('turns RECORD messages into entities, drops records that break the SCHEMA, and keeps the STATE', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { sourceCreateSchema, sourceUpdateSchema } from '@flux/core';
+import { sourceCreateSchema, sourceUpdateSchema, tapCreateSchema } from '@flux/core';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { credentialOwnerOf } from '../http/principal.js';
@@ -26,6 +26,7 @@ const source = z.object({
   items_seen: z.number().int().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
+  tap: z.object({ name: z.string(), entity_key_field: z.string(), stream_filter: z.array(z.string()).nullable() }).optional(),
 });
 const TAGS = ['connectors'];
 
@@ -61,6 +62,28 @@ export function sourceRoutes(app: FastifyInstance, deps: QueryDeps): void {
     },
     async (request, reply) => {
       const created = await deps.sources.create(await credentialOwnerOf(deps, request), request.body);
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.post(
+    '/api/connectors/taps',
+    {
+      schema: routeDoc({
+        summary: 'Create a source that runs a Singer tap on the interval: RECORD messages become entities, STATE is the bookmark',
+        tags: TAGS,
+        body: tapCreateSchema,
+        responses: {
+          201: { description: 'Created (managed through /api/connectors/sources/:id; its config is never returned)', schema: source },
+          400: 'Invalid field, or a tap not among FLUX_CONNECTOR_TAPS',
+          401: 'Namespace token required (public mode)',
+          409: 'The namespace has the most sources allowed',
+          500: 'No FLUX_ENCRYPTION_KEY configured',
+        },
+      }),
+    },
+    async (request, reply) => {
+      const created = await deps.sources.createTap(await credentialOwnerOf(deps, request), request.body);
       return reply.code(201).send(created);
     },
   );

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { sourceStateName } from '@flux/core';
 import type { Properties } from '@flux/domain';
 import { ConnectorError, type Connector, type Observation, type PollContext, type PollResult } from '../connector.js';
 
@@ -23,8 +24,6 @@ export interface SingerTapConfig {
   readonly id: string;
   /** Absolute path of the tap executable (from the admin's allowed list). */
   readonly executable: string;
-  /** The tap's config, written to a 0600 file for the run only. */
-  readonly config: Readonly<Record<string, unknown>>;
   /** Record field holding each record's key. */
   readonly entityKeyField: string;
   /** Entity ids are `<prefix>/<stream>/<key>` ('' for `<stream>/<key>`). */
@@ -55,15 +54,17 @@ export class SingerTapConnector implements Connector {
   readonly pollIntervalSeconds: number;
 
   constructor(private readonly config: SingerTapConfig) {
-    this.name = `tap:${config.id}`;
+    // A tap runs as a source: its state and lease are the source's.
+    this.name = sourceStateName(config.id);
     this.pollIntervalSeconds = config.pollIntervalSeconds;
   }
 
+  /** The tap's config JSON arrives as the poll's token (sealed at rest like one), written to a 0600 file for the run only. */
   async poll(context: PollContext): Promise<PollResult> {
     const dir = await mkdtemp(join(tmpdir(), 'flux-tap-'));
     try {
       const configPath = join(dir, 'config.json');
-      await writeFile(configPath, JSON.stringify(this.config.config), { mode: 0o600 });
+      await writeFile(configPath, context.token, { mode: 0o600 });
       const args = ['--config', configPath];
       const previousState = context.cursors[STATE_CURSOR];
       if (previousState !== undefined) {
@@ -138,7 +139,8 @@ export class SingerTapConnector implements Connector {
         if (signal.aborted) reject(new ConnectorError('the tap run was aborted'));
         else if (timedOut) reject(new ConnectorError(`the tap ran longer than ${limits.timeoutMs} ms${tail}`));
         else if (problem !== undefined) reject(new ConnectorError(problem, { permanent: true }));
-        else if (code !== 0) reject(new ConnectorError(`the tap exited with ${code ?? exitSignal}${tail}`));
+        // Shown at once: the tap's own words (stderr) are what its owner needs to see.
+        else if (code !== 0) reject(new ConnectorError(`the tap exited with ${code ?? exitSignal}${tail}`, { permanent: true }));
         else resolve({ observations, state });
       });
     });

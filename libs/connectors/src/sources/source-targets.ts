@@ -1,6 +1,8 @@
 import type { ControlStore, StoredSource } from '@flux/core';
 import type { PollTarget, PollTargetProvider } from '../connector-runtime.js';
 import { guardedFetch } from '../http/network-guard.js';
+import type { Connector } from '../connector.js';
+import { DEFAULT_TAP_LIMITS, SingerTapConnector } from '../singer/singer-tap-connector.js';
 import { DEFAULT_SOURCE_LIMITS, HttpSourceConnector, type HttpSourceLimits } from './http-source-connector.js';
 
 export interface SourceTargetsOptions {
@@ -9,6 +11,10 @@ export interface SourceTargetsOptions {
   readonly secretOf: (source: StoredSource) => string;
   readonly allowPrivateNetworks: boolean;
   readonly limits?: Partial<HttpSourceLimits>;
+  /** Singer taps that may run (FLUX_CONNECTOR_TAPS); a tap source of another tap is not polled. */
+  readonly allowedTaps?: readonly string[];
+  /** Time one tap run may take. */
+  readonly tapTimeoutMs?: number;
 }
 
 const versionOf = (source: StoredSource): string => `source:${source.updatedAt}`;
@@ -18,7 +24,7 @@ export class SourceTargets implements PollTargetProvider {
   private readonly fetch: typeof fetch;
   private readonly limits: HttpSourceLimits;
   /** One connector per source version, so the scan every few seconds builds nothing anew. */
-  private readonly built = new Map<string, { readonly version: string; readonly connector: HttpSourceConnector }>();
+  private readonly built = new Map<string, { readonly version: string; readonly connector: Connector }>();
 
   constructor(private readonly options: SourceTargetsOptions) {
     this.fetch = guardedFetch({ allowPrivateNetworks: options.allowPrivateNetworks });
@@ -26,7 +32,10 @@ export class SourceTargets implements PollTargetProvider {
   }
 
   async targets(): Promise<readonly PollTarget[]> {
-    const sources = (await this.options.control.listSources()).filter((source) => !source.paused);
+    const allowedTaps = this.options.allowedTaps ?? [];
+    const sources = (await this.options.control.listSources()).filter(
+      (source) => !source.paused && (source.tap === undefined || allowedTaps.includes(source.tap.name)),
+    );
     const live = new Set<string>();
     const targets = sources.map((source) => {
       const key = `${source.owner}\u0000${source.id}`;
@@ -41,22 +50,7 @@ export class SourceTargets implements PollTargetProvider {
     const version = versionOf(source);
     let built = this.built.get(key);
     if (built?.version !== version) {
-      built = {
-        version,
-        connector: new HttpSourceConnector({
-          id: source.id,
-          url: source.url,
-          entityKey: source.entityKey,
-          entityPrefix: source.entityPrefix,
-          itemsPath: source.itemsPath,
-          properties: source.properties,
-          pollIntervalSeconds: source.pollIntervalSeconds,
-          auth: source.auth,
-          onDisappear: source.onDisappear,
-          limits: this.limits,
-          fetch: this.fetch,
-        }),
-      };
+      built = { version, connector: this.connectorOf(source) };
       this.built.set(key, built);
     }
     const { control, secretOf } = this.options;
@@ -74,5 +68,33 @@ export class SourceTargets implements PollTargetProvider {
         return now !== undefined && !now.paused && versionOf(now) === version;
       },
     };
+  }
+
+  private connectorOf(source: StoredSource): Connector {
+    if (source.tap !== undefined) {
+      return new SingerTapConnector({
+        id: source.id,
+        // Looked up in PATH by spawn; only names of the admin's list get here.
+        executable: source.tap.name,
+        entityKeyField: source.tap.entityKeyField,
+        entityPrefix: source.entityPrefix,
+        streamFilter: source.tap.streamFilter,
+        pollIntervalSeconds: source.pollIntervalSeconds,
+        limits: { ...DEFAULT_TAP_LIMITS, ...(this.options.tapTimeoutMs === undefined ? {} : { timeoutMs: this.options.tapTimeoutMs }) },
+      });
+    }
+    return new HttpSourceConnector({
+      id: source.id,
+      url: source.url,
+      entityKey: source.entityKey,
+      entityPrefix: source.entityPrefix,
+      itemsPath: source.itemsPath,
+      properties: source.properties,
+      pollIntervalSeconds: source.pollIntervalSeconds,
+      auth: source.auth,
+      onDisappear: source.onDisappear,
+      limits: this.limits,
+      fetch: this.fetch,
+    });
   }
 }

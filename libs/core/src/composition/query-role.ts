@@ -44,6 +44,9 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
   });
   const vault = new CredentialVault(settings.encryptionKey);
   const connectors = new ConnectorService(control, vault, connectorDefinitions);
-  const sources = new SourceService(control, vault, { allowPrivateNetworks: settings.sources.allowPrivateNetworks });
+  const sources = new SourceService(control, vault, {
+    allowPrivateNetworks: settings.sources.allowPrivateNetworks,
+    allowedTaps: settings.sources.allowedTaps,
+  });
   return { namespaces, connectors, sources, activity };
 }

@@ -18,6 +18,7 @@ export const SOURCE_LIMITS = {
   tokenLength: 4096,
   minIntervalSeconds: 5,
   maxIntervalSeconds: 86_400,
+  tapConfigBytes: 16 * 1024,
 } as const;
 
 /** The connector name a source's state and lease are kept under. */
@@ -127,6 +128,22 @@ export const sourceCreateSchema = z.strictObject({
 /** The body of PATCH /api/connectors/sources/:id: any field of a source. */
 export const sourceUpdateSchema = z.strictObject(fields).partial();
 
+/** The body of POST /api/connectors/taps. */
+export const tapCreateSchema = z.strictObject({
+  name: fields.name.optional(),
+  tap: z.string().regex(/^tap-[a-z0-9_-]{1,60}$/, { error: 'must be a tap name (tap-<name>)' }),
+  config: z
+    .record(z.string(), z.unknown())
+    .refine((config) => JSON.stringify(config).length <= SOURCE_LIMITS.tapConfigBytes, {
+      error: `must be at most ${SOURCE_LIMITS.tapConfigBytes} bytes of JSON`,
+    }),
+  entity_key_field: z.string().min(1).max(SOURCE_LIMITS.propertyNameLength),
+  entity_prefix: fields.entity_prefix.optional(),
+  stream_filter: z.array(z.string().min(1).max(SOURCE_LIMITS.propertyNameLength)).min(1).max(SOURCE_LIMITS.properties).nullable().optional(),
+  poll_interval_seconds: fields.poll_interval_seconds,
+  paused: fields.paused.default(false),
+});
+
 type AuthInput = z.infer<typeof authSchema>;
 type DisappearInput = z.infer<typeof disappearSchema>;
 
@@ -150,10 +167,14 @@ export interface SourceDetail {
   readonly items_seen: number | null;
   readonly created_at: string;
   readonly updated_at: string;
+  /** Set for a Singer tap (its config is never returned). */
+  readonly tap?: { readonly name: string; readonly entity_key_field: string; readonly stream_filter: readonly string[] | null };
 }
 
 export interface SourceServiceOptions {
   readonly allowPrivateNetworks: boolean;
+  /** Singer taps sources may run (FLUX_CONNECTOR_TAPS). */
+  readonly allowedTaps?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -191,9 +212,7 @@ export class SourceService {
     if (input.auth !== 'none' && input.token === undefined)
       throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
     await checkFetchTarget(new URL(input.url), this.options.allowPrivateNetworks);
-    if ((await this.control.listSources(owner)).length >= SOURCE_LIMITS.perOwner) {
-      throw new FluxError(ErrorCode.Conflict, `at most ${SOURCE_LIMITS.perOwner} sources per namespace; delete one first`);
-    }
+    await this.requireRoom(owner);
     const id = randomUUID();
     const now = this.now();
     const source: StoredSource = {
@@ -217,15 +236,52 @@ export class SourceService {
     return this.detailOf(source);
   }
 
+  /** A source that runs a Singer tap on the interval; its config is sealed like a token. */
+  async createTap(owner: string, body: unknown): Promise<SourceDetail> {
+    const input = parse(tapCreateSchema, body);
+    if (!(this.options.allowedTaps ?? []).includes(input.tap)) {
+      throw new FluxError(ErrorCode.Validation, `tap: ${input.tap} is not among the taps this instance runs (FLUX_CONNECTOR_TAPS)`);
+    }
+    await this.requireRoom(owner);
+    const id = randomUUID();
+    const now = this.now();
+    const source: StoredSource = {
+      id,
+      owner,
+      name: input.name ?? input.tap,
+      url: '',
+      pollIntervalSeconds: input.poll_interval_seconds,
+      entityKey: '',
+      entityPrefix: input.entity_prefix ?? '',
+      itemsPath: null,
+      properties: null,
+      auth: { kind: 'none' },
+      secret: this.vault.seal(JSON.stringify(input.config), secretContext(owner, id)),
+      onDisappear: { kind: 'keep' },
+      tap: { name: input.tap, entityKeyField: input.entity_key_field, streamFilter: input.stream_filter ?? null },
+      paused: input.paused,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.control.putSource(source);
+    return this.detailOf(source);
+  }
+
   async update(owner: string, id: string, body: unknown): Promise<SourceDetail> {
     const input = parse(sourceUpdateSchema, body);
     const current = await this.require(owner, id);
+    if (current.tap !== undefined) {
+      const changed = Object.keys(input).filter((field) => field !== 'name' && field !== 'poll_interval_seconds' && field !== 'paused');
+      if (changed.length > 0)
+        throw new FluxError(ErrorCode.Validation, `${changed.join(', ')}: a tap source changes only name, poll_interval_seconds and paused`);
+    }
     if (input.url !== undefined) await checkFetchTarget(new URL(input.url), this.options.allowPrivateNetworks);
     const auth = input.auth === undefined ? current.auth : authOf(input.auth);
     let secret = current.secret;
     if (input.token !== undefined) secret = this.vault.seal(input.token, secretContext(owner, id));
-    if (auth.kind === 'none') secret = null;
-    else if (secret === null) throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
+    if (auth.kind === 'none' && current.tap === undefined) secret = null;
+    else if (auth.kind !== 'none' && secret === null)
+      throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
     const updated: StoredSource = {
       ...current,
       ...(input.name === undefined ? {} : { name: input.name }),
@@ -257,6 +313,12 @@ export class SourceService {
     return source.secret === null ? '' : this.vault.open(source.secret, secretContext(source.owner, source.id));
   }
 
+  private async requireRoom(owner: string): Promise<void> {
+    if ((await this.control.listSources(owner)).length >= SOURCE_LIMITS.perOwner) {
+      throw new FluxError(ErrorCode.Conflict, `at most ${SOURCE_LIMITS.perOwner} sources per namespace; delete one first`);
+    }
+  }
+
   private async require(owner: string, id: string): Promise<StoredSource> {
     const source = await this.control.getSource(owner, parseId(id));
     if (source === undefined) throw notFound(id);
@@ -286,6 +348,9 @@ export class SourceService {
       items_seen: state?.itemsSeen ?? null,
       created_at: new Date(source.createdAt).toISOString(),
       updated_at: new Date(source.updatedAt).toISOString(),
+      ...(source.tap === undefined
+        ? {}
+        : { tap: { name: source.tap.name, entity_key_field: source.tap.entityKeyField, stream_filter: source.tap.streamFilter } }),
     };
   }
 }

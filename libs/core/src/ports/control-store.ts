@@ -49,6 +49,16 @@ export type SourceAuth =
 /** What happens to an entity whose item is missing from a complete listing. */
 export type DisappearPolicy = { readonly kind: 'keep' } | { readonly kind: 'mark'; readonly property: string } | { readonly kind: 'delete' };
 
+/** A Singer tap run as a source. */
+export interface SourceTap {
+  /** The executable's name, one of the admin's allowed taps. */
+  readonly name: string;
+  /** RECORD field holding each record's key. */
+  readonly entityKeyField: string;
+  /** Streams published (null: all). */
+  readonly streamFilter: readonly string[] | null;
+}
+
 /** A generic HTTP source created through the API: a URL polled on an interval, each item one entity. */
 export interface StoredSource {
   readonly id: string;
@@ -69,6 +79,11 @@ export interface StoredSource {
   /** The credential, sealed like connector credentials; null when none. */
   readonly secret: { readonly ciphertext: string; readonly iv: string; readonly authTag: string } | null;
   readonly onDisappear: DisappearPolicy;
+  /**
+   * Set for a Singer tap instead of a URL (url and the JSONPath fields then go unused): the
+   * secret holds the tap's config JSON.
+   */
+  readonly tap?: SourceTap;
   readonly paused: boolean;
   readonly createdAt: number;
   /** Changes on every update: the runtime polls a changed source at once. */

@@ -234,6 +234,11 @@ export function describeControlStoreContract(name: string, factory: ControlStore
         expect(ids(await store.listSources('dawn-coral'))).toEqual(['dawn-coral/s1', 'dawn-coral/s2']);
         expect(ids(await store.listSources(''))).toEqual(['/s1']);
 
+        const tap: StoredSource = { ...source('dawn-coral', 's3', ''), tap: { name: 'tap-csv', entityKeyField: 'id', streamFilter: ['people'] } };
+        await store.putSource(tap);
+        expect(await store.getSource('dawn-coral', 's3')).toEqual(tap);
+        expect(await store.deleteSource('dawn-coral', 's3')).toBe(true);
+
         const paused = { ...owned, paused: true, updatedAt: T0 + 1 };
         await store.putSource(paused);
         expect(await store.getSource('dawn-coral', 's1')).toEqual(paused);
