@@ -1,5 +1,8 @@
 /** Singer taps: a fixture tap run as a real process (records, schema checks, state, config file, failures). */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConnectorError, DEFAULT_TAP_LIMITS, silentConnectorLogger, SingerTapConnector, type Cursors, type PollResult } from '@flux/connectors';
@@ -66,4 +69,27 @@ describe('SingerTapConnector', () => {
     abort.abort();
     await expect(running).rejects.toThrow(/aborted/);
   });
+});
+
+/** tap-jsonl (PyPI, Meltano SDK) reads local JSONL files: a real tap that needs no network. */
+const realTap = (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'tap-jsonl')));
+
+describe.skipIf(!realTap)('a real Singer tap (tap-jsonl from PyPI, in PATH)', () => {
+  it('publishes the records of a JSONL file, keeps its STATE and runs again with it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flux-tap-jsonl-'));
+    try {
+      const file = join(dir, 'people.jsonl');
+      await writeFile(file, '{"id": 1, "name": "Ada"}\n{"id": 2, "name": "Grace"}\n');
+      const connector = tap({ path: file, stream_name: 'people', primary_keys: ['id'] }, { executable: 'tap-jsonl' });
+      const first = await run(connector);
+      expect(first.observations.map((o) => o.entityId)).toEqual(['crm/people/1', 'crm/people/2']);
+      expect(first.observations[0]?.properties).toMatchObject({ id: 1, name: 'Ada' });
+      expect(first.cursors.state).toBeDefined();
+      // The run with the bookmark (--state) succeeds too; tap-jsonl re-reads whole files.
+      const second = await run(connector, first.cursors);
+      expect(second.observations.map((o) => o.entityId)).toEqual(['crm/people/1', 'crm/people/2']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
