@@ -132,11 +132,9 @@ export const sourceUpdateSchema = z.strictObject(fields).partial();
 export const tapCreateSchema = z.strictObject({
   name: fields.name.optional(),
   tap: z.string().regex(/^tap-[a-z0-9_-]{1,60}$/, { error: 'must be a tap name (tap-<name>)' }),
-  config: z
-    .record(z.string(), z.unknown())
-    .refine((config) => JSON.stringify(config).length <= SOURCE_LIMITS.tapConfigBytes, {
-      error: `must be at most ${SOURCE_LIMITS.tapConfigBytes} bytes of JSON`,
-    }),
+  config: z.record(z.string(), z.unknown()).refine((config) => JSON.stringify(config).length <= SOURCE_LIMITS.tapConfigBytes, {
+    error: `must be at most ${SOURCE_LIMITS.tapConfigBytes} bytes of JSON`,
+  }),
   entity_key_field: z.string().min(1).max(SOURCE_LIMITS.propertyNameLength),
   entity_prefix: fields.entity_prefix.optional(),
   stream_filter: z.array(z.string().min(1).max(SOURCE_LIMITS.propertyNameLength)).min(1).max(SOURCE_LIMITS.properties).nullable().optional(),
