@@ -10,7 +10,7 @@ import {
   FluxMetrics,
   type Settings,
 } from '@flux/core';
-import { ConnectorRuntime, connectorDefinitions, type Connector } from '@flux/connectors';
+import { ConnectorRuntime, connectorDefinitions, SourceTargets, type Connector } from '@flux/connectors';
 import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
 import { mcpEndpoint } from '@flux/mcp';
 
@@ -106,6 +106,11 @@ export async function startEmbeddedFlux(
     lease: new MemoryPollLease(),
     control,
     credentials: query.connectors,
+    sources: new SourceTargets({
+      control,
+      secretOf: (source) => query.sources.secretOf(source),
+      ...settings.sources,
+    }),
     ingest,
     state,
     logger: logger.child({ component: 'connectors' }),

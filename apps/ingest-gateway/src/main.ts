@@ -7,13 +7,14 @@ import {
   composeWaits,
   ConnectorService,
   CredentialVault,
+  SourceService,
   FluxMetrics,
   guardStartup,
   handleShutdown,
   loadOrExit,
   parseClusterSettings,
 } from '@flux/core';
-import { ConnectorRuntime, configuredConnectors, connectorDefinitions } from '@flux/connectors';
+import { ConnectorRuntime, configuredConnectors, connectorDefinitions, SourceTargets } from '@flux/connectors';
 import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
 import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
@@ -74,10 +75,17 @@ const { ingest, deletion } = composeIngestRole({
   applied,
 });
 
+const vault = new CredentialVault(settings.encryptionKey);
+const sources = new SourceService(control, vault, settings.sources);
 const connectorRuntime = new ConnectorRuntime({
   connectors: connectorSet,
   control,
-  credentials: new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions(connectorSet)),
+  credentials: new ConnectorService(control, vault, connectorDefinitions(connectorSet)),
+  sources: new SourceTargets({
+    control,
+    secretOf: (source) => sources.secretOf(source),
+    ...settings.sources,
+  }),
   ingest,
   state: reader,
   lease: new RedisPollLease({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),

@@ -5,6 +5,7 @@ import type {
   Authorizer,
   ChangeReplay,
   ConnectorService,
+  SourceService,
   DeletionService,
   FluxMetrics,
   IngestService,
@@ -36,6 +37,7 @@ export interface QueryDeps extends SystemDeps {
   readonly reader: StateReader;
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly sources: SourceService;
   /** What WebSocket clients receive (any ChangeFeed, or a CatchingUpFeed over a feed that can miss changes). */
   readonly feed: SubscriberFeed;
   /** The store's record of recent changes, which prefix subscriptions replay (`since`); without it they are refused. */

@@ -13,6 +13,7 @@ import { SECURITY_HEADERS } from './http/security-headers.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
+import { sourceRoutes } from './routes/source-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard-routes.js';
 import { historyRoutes, publishRoutes } from './routes/event-routes.js';
 import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, mcpRoutes } from './routes/mcp-routes.js';
@@ -157,6 +158,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     namespaceRoutes(app, roles.query);
     adminRoutes(app, roles.query);
     connectorRoutes(app, roles.query);
+    sourceRoutes(app, roles.query);
     hub = websocketRoutes(app, roles.query);
     if (options.dashboard !== undefined) await dashboardRoutes(app, options.dashboard);
   }

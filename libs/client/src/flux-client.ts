@@ -20,6 +20,8 @@ import type {
   PublishResult,
   Readiness,
   RuntimeConfig,
+  Source,
+  SourceSpec,
 } from './types.js';
 import { WatchStream, type Watch, type WatchOptions } from './watch.js';
 import type { PrefixWatchMessage } from './watch-messages.js';
@@ -395,7 +397,12 @@ export class NamespacesApi {
 
 /** Connectors and their credentials (in public mode, those of the token's namespace). */
 export class ConnectorsApi {
-  constructor(private readonly client: FluxClient) {}
+  /** Generic HTTP sources created through the API. */
+  readonly sources: SourcesApi;
+
+  constructor(private readonly client: FluxClient) {
+    this.sources = new SourcesApi(client);
+  }
 
   async list(): Promise<ConnectorSummary[]> {
     return (await this.client.request<{ connectors: ConnectorSummary[] }>({ method: 'GET', path: '/api/connectors', token: this.client.token })).body
@@ -417,6 +424,44 @@ export class ConnectorsApi {
 }
 
 const connectorPath = (name: string): string => `/api/connectors/${encodeURIComponent(name)}`;
+const sourcePath = (id: string): string => `/api/connectors/sources/${encodeURIComponent(id)}`;
+
+/** HTTP sources (in public mode, those of the token's namespace). */
+export class SourcesApi {
+  constructor(private readonly client: FluxClient) {}
+
+  async list(): Promise<Source[]> {
+    return (await this.client.request<{ sources: Source[] }>({ method: 'GET', path: '/api/connectors/sources', token: this.client.token })).body
+      .sources;
+  }
+
+  /** The source, or undefined when there is none with this id. */
+  async get(id: string): Promise<Source | undefined> {
+    const response = await this.client.request<Source>({ method: 'GET', path: sourcePath(id), token: this.client.token }, [404]);
+    return response.status === 404 ? undefined : response.body;
+  }
+
+  async create(spec: SourceSpec): Promise<Source> {
+    return (await this.client.request<Source>({ method: 'POST', path: '/api/connectors/sources', body: spec, token: this.client.token })).body;
+  }
+
+  /** Changes any field; the source is polled again at once unless paused. */
+  async update(id: string, changes: Partial<SourceSpec>): Promise<Source> {
+    return (await this.client.request<Source>({ method: 'PATCH', path: sourcePath(id), body: changes, token: this.client.token })).body;
+  }
+
+  pause(id: string): Promise<Source> {
+    return this.update(id, { paused: true });
+  }
+
+  resume(id: string): Promise<Source> {
+    return this.update(id, { paused: false });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.client.request({ method: 'DELETE', path: sourcePath(id), token: this.client.token });
+  }
+}
 
 /** The runtime config (limits); updates need the admin token when one is set. */
 export class AdminApi {

@@ -11,7 +11,7 @@ export interface TransportOptions {
 }
 
 export interface RequestSpec {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path with its query string, already encoded. */
   readonly path: string;
   /** Serialised as JSON unless already a string. */

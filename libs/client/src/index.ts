@@ -9,6 +9,7 @@ export {
   DEFAULT_URL,
   FluxClient,
   NamespacesApi,
+  SourcesApi,
   webSocketUrl,
   type BatchOptions,
   type FluxClientOptions,

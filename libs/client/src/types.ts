@@ -150,6 +150,52 @@ export interface ConnectorDetail extends ConnectorSummary {
   last_error: string | null;
 }
 
+/** How a source sends its token: as a bearer token, basic `user:password`, or a named header. */
+export type SourceAuth = 'none' | 'bearer' | 'basic' | { header: string };
+/** What happens to an entity whose item is missing from a complete listing. */
+export type DisappearPolicy = 'keep' | 'delete' | { mark: string };
+
+/** A new HTTP source: the URL is polled and every item published as an entity. */
+export interface SourceSpec {
+  name: string;
+  url: string;
+  poll_interval_seconds: number;
+  /** JSONPath (RFC 9535) of each item's key. */
+  entity_key: string;
+  entity_prefix?: string;
+  /** JSONPath of the items (default: the response is the item array). */
+  items_path?: string | null;
+  /** Field names to keep, or property → JSONPath (default: every field). */
+  properties?: string[] | Record<string, string> | null;
+  auth?: SourceAuth;
+  token?: string;
+  on_disappear?: DisappearPolicy;
+  paused?: boolean;
+}
+
+/** A source as Flux shows it (never with its token). */
+export interface Source {
+  id: string;
+  name: string;
+  url: string;
+  poll_interval_seconds: number;
+  entity_key: string;
+  entity_prefix: string;
+  items_path: string | null;
+  properties: Record<string, string> | null;
+  auth: SourceAuth;
+  has_token: boolean;
+  on_disappear: DisappearPolicy;
+  paused: boolean;
+  status: 'active' | 'paused' | 'error';
+  last_poll: string | null;
+  last_error: string | null;
+  items_seen: number | null;
+  created_at: string;
+  updated_at: string;
+  [extra: string]: unknown;
+}
+
 /** The runtime config (contract 8). */
 export interface RuntimeConfig {
   rate_limit_enabled: boolean;

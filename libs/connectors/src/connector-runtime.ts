@@ -7,6 +7,30 @@ import { silentConnectorLogger, type ConnectorLogger } from './logger.js';
 import { ObservationPublisher, type PublishOutcome } from './observation-publisher.js';
 import { pollLeaseKey } from './poll-lease.js';
 
+/**
+ * One thing the runtime polls: a stored credential of a built-in connector, or a source. The
+ * connector's name keys its state and lease; a new version is polled at once.
+ */
+export interface PollTarget {
+  readonly owner: string;
+  readonly connector: Connector;
+  readonly version: string;
+  /**
+   * Whether the cursors of an older version are handed to the new one (sources: the keys of the
+   * last listing still tell what disappeared). A new credential starts afresh.
+   */
+  readonly keepsCursors?: boolean;
+  /** The decrypted secret ('' when none); undefined when the target was deleted meanwhile. */
+  token(): Promise<string | undefined>;
+  /** Whether the target still exists in this version (re-read before anything is recorded). */
+  isCurrent(): Promise<boolean>;
+}
+
+/** Targets besides the credentials of built-in connectors (the sources). */
+export interface PollTargetProvider {
+  targets(): Promise<readonly PollTarget[]>;
+}
+
 /** Where the decrypted tokens come from (ConnectorService). */
 export interface CredentialSource {
   token(owner: string, connector: string): Promise<string | undefined>;
@@ -44,6 +68,8 @@ export interface ConnectorRuntimeOptions {
   readonly isReady?: () => boolean;
   /** In public mode credentials of a deleted namespace are not polled. */
   readonly publicMode?: boolean;
+  /** Further targets, re-read on every scan (the sources created through the API). */
+  readonly sources?: PollTargetProvider;
 }
 
 /** Identifies one stored credential: storing a token again (even the same one) gives a new version. */
@@ -95,7 +121,7 @@ export class ConnectorRuntime {
 
   /** Starts scanning in the background. */
   start(): void {
-    if (this.loop !== undefined || this.connectors.size === 0) return;
+    if (this.loop !== undefined || (this.connectors.size === 0 && this.options.sources === undefined)) return;
     this.loop = (async () => {
       while (!this.stopping.signal.aborted) {
         try {
@@ -129,39 +155,62 @@ export class ConnectorRuntime {
 
   private async scan(): Promise<Promise<void>[]> {
     if (this.stopping.signal.aborted || (this.options.isReady !== undefined && !this.options.isReady())) return [];
-    const stored = (await this.options.control.listCredentials()).filter((credential) => this.connectors.has(credential.connector));
-    const present = new Map(stored.map((credential) => [pollLeaseKey(credential.connector, credential.owner), credential]));
-    // A deleted or replaced credential stops being polled now.
+    const targets = await this.targets();
+    const present = new Map(targets.map((target) => [pollLeaseKey(target.connector.name, target.owner), target]));
+    // A deleted or replaced credential (or source) stops being polled now.
     for (const [key, poll] of this.active) {
-      const credential = present.get(key);
-      if (credential === undefined || credentialVersion(credential) !== poll.version) poll.abort.abort();
+      const target = present.get(key);
+      if (target === undefined || target.version !== poll.version) poll.abort.abort();
     }
     const started: Promise<void>[] = [];
     for (const key of this.cooldown.keys()) if (!present.has(key)) this.cooldown.delete(key);
-    for (const [key, credential] of present) {
+    for (const [key, target] of present) {
       if (this.active.size >= this.maxConcurrentPolls) break;
       if (this.active.has(key) || (this.cooldown.get(key) ?? 0) > this.clock.now()) continue;
-      const connector = this.connectors.get(credential.connector)!;
-      const state = await this.options.control.getConnectorState(credential.owner, credential.connector);
-      if (this.dueAt(connector, credential, state) > this.clock.now()) continue;
-      started.push(this.launch(key, connector, credential));
+      const state = await this.options.control.getConnectorState(target.owner, target.connector.name);
+      if (this.dueAt(target, state) > this.clock.now()) continue;
+      started.push(this.launch(key, target));
     }
     return started;
   }
 
-  /** When the credential's next poll is due (epoch ms); 0 for a credential never polled. */
-  private dueAt(connector: Connector, credential: StoredCredential, state: ConnectorState | undefined): number {
+  private async targets(): Promise<PollTarget[]> {
+    const stored = (await this.options.control.listCredentials()).filter((credential) => this.connectors.has(credential.connector));
+    const targets = stored.map((credential) => this.credentialTarget(this.connectors.get(credential.connector)!, credential));
+    if (this.options.sources !== undefined) targets.push(...(await this.options.sources.targets()));
+    return targets;
+  }
+
+  private credentialTarget(connector: Connector, credential: StoredCredential): PollTarget {
+    const { owner } = credential;
+    const version = credentialVersion(credential);
+    return {
+      owner,
+      connector,
+      version,
+      token: () => this.options.credentials.token(owner, connector.name),
+      isCurrent: async () => {
+        const now = await this.options.control.getCredential(owner, connector.name);
+        return now !== undefined && credentialVersion(now) === version;
+      },
+    };
+  }
+
+  /** When the target's next poll is due (epoch ms); 0 for a target never polled in this version. */
+  private dueAt(target: PollTarget, state: ConnectorState | undefined): number {
+    const { connector } = target;
     const schedule = state?.schedule;
-    if (schedule === undefined || schedule.credentialVersion !== credentialVersion(credential)) return 0;
+    if (schedule === undefined || schedule.credentialVersion !== target.version) return 0;
     const intervalMs = connector.pollIntervalSeconds * 1000;
     const last = state?.lastPoll ?? 0;
     // A shorter interval configured since applies at once; a rate-limit wait always holds.
     return Math.max(Math.min(schedule.nextPoll, last + intervalMs), schedule.notBefore ?? 0);
   }
 
-  private launch(key: string, connector: Connector, credential: StoredCredential): Promise<void> {
+  private launch(key: string, target: PollTarget): Promise<void> {
+    const { connector } = target;
     const abort = new AbortController();
-    const done = this.pollCredential(key, connector, credential, abort)
+    const done = this.pollTarget(key, target, abort)
       .then(
         () => {
           this.cooldown.delete(key);
@@ -169,31 +218,31 @@ export class ConnectorRuntime {
         (error: unknown) => {
           // Status could not be recorded (store down...): back off locally instead of retrying every scan.
           this.cooldown.set(key, this.clock.now() + this.retryBaseMs);
-          this.logger.error({ err: error, connector: connector.name, owner: credential.owner }, 'connector poll crashed');
+          this.logger.error({ err: error, connector: connector.name, owner: target.owner }, 'connector poll crashed');
         },
       )
       .finally(() => {
         if (this.active.get(key)?.abort === abort) this.active.delete(key);
       });
-    this.active.set(key, { version: credentialVersion(credential), abort, done });
+    this.active.set(key, { version: target.version, abort, done });
     return done;
   }
 
-  private async pollCredential(key: string, connector: Connector, credential: StoredCredential, abort: AbortController): Promise<void> {
-    const { owner } = credential;
+  private async pollTarget(key: string, target: PollTarget, abort: AbortController): Promise<void> {
+    const { owner, connector } = target;
     if (this.options.publicMode === true && owner !== '' && (await this.options.control.getNamespace(owner)) === undefined) return;
     if (!(await this.lease.acquire(key, this.holder, this.leaseTtlMs))) return;
     const renewal = this.keepLease(key, abort);
     try {
       // Another process may have polled between our scan and the lease.
       const state = await this.options.control.getConnectorState(owner, connector.name);
-      if (this.dueAt(connector, credential, state) > this.clock.now()) return;
-      const sameCredential = state !== undefined && state.schedule?.credentialVersion === credentialVersion(credential);
-      const previousCursors = sameCredential ? state.cursors : {};
+      if (this.dueAt(target, state) > this.clock.now()) return;
+      const sameCredential = state !== undefined && state.schedule?.credentialVersion === target.version;
+      const previousCursors = sameCredential || (target.keepsCursors === true && state !== undefined) ? state.cursors : {};
 
       let result: PollResult;
       try {
-        const token = await this.options.credentials.token(owner, connector.name);
+        const token = await target.token();
         if (token === undefined) return; // deleted meanwhile
         this.logger.debug({ connector: connector.name, owner }, 'connector poll starting');
         result = await connector.poll({
@@ -206,20 +255,20 @@ export class ConnectorRuntime {
         });
       } catch (error) {
         if (abort.signal.aborted) return;
-        if (!(await this.isCurrent(credential))) return;
-        await this.recordFailure(connector, credential, sameCredential ? state : undefined, previousCursors, error);
+        if (!(await target.isCurrent())) return;
+        await this.recordFailure(target, sameCredential ? state : undefined, previousCursors, error);
         return;
       }
-      if (abort.signal.aborted || !(await this.isCurrent(credential))) return;
+      if (abort.signal.aborted || !(await target.isCurrent())) return;
       let outcome: PublishOutcome;
       try {
         outcome = await this.publisher.publish(connector, owner, result.observations);
       } catch (error) {
         // The previous cursors stay, so the next poll fetches these observations again.
-        await this.recordFailure(connector, credential, sameCredential ? state : undefined, previousCursors, error);
+        await this.recordFailure(target, sameCredential ? state : undefined, previousCursors, error);
         return;
       }
-      if (!(await this.isCurrent(credential))) return;
+      if (!(await target.isCurrent())) return;
       const now = this.clock.now();
       // A poll cut short by a rate limit resumes as soon as the limit resets.
       const nextPoll = result.incomplete === true && result.notBefore !== undefined ? result.notBefore : now + connector.pollIntervalSeconds * 1000;
@@ -228,7 +277,8 @@ export class ConnectorRuntime {
         lastError: null,
         consecutiveFailures: 0,
         cursors: result.cursors,
-        schedule: scheduleFor(credential, now, nextPoll, result.notBefore),
+        schedule: scheduleFor(target, now, nextPoll, result.notBefore),
+        ...(result.seen === undefined ? {} : { itemsSeen: result.seen }),
       });
       const log = outcome.published > 0 || result.notBefore !== undefined ? this.logger.info : this.logger.debug;
       log.call(
@@ -268,29 +318,21 @@ export class ConnectorRuntime {
     return { stop: () => stopped.abort() };
   }
 
-  private async isCurrent(credential: StoredCredential): Promise<boolean> {
-    const now = await this.options.control.getCredential(credential.owner, credential.connector);
-    return now !== undefined && credentialVersion(now) === credentialVersion(credential);
-  }
-
-  private async recordFailure(
-    connector: Connector,
-    credential: StoredCredential,
-    state: ConnectorState | undefined,
-    cursors: Cursors,
-    error: unknown,
-  ): Promise<void> {
+  private async recordFailure(target: PollTarget, state: ConnectorState | undefined, cursors: Cursors, error: unknown): Promise<void> {
+    const { connector, owner } = target;
     const now = this.clock.now();
+    const kept = state?.itemsSeen === undefined ? {} : { itemsSeen: state.itemsSeen };
     if (error instanceof RateLimitedError) {
       // Not a failure: the service asked us to wait. Nothing was gathered, the cursors stay.
-      await this.options.control.putConnectorState(credential.owner, connector.name, {
+      await this.options.control.putConnectorState(owner, connector.name, {
         lastPoll: now,
         lastError: state?.lastError ?? null,
         consecutiveFailures: state?.consecutiveFailures ?? 0,
         cursors,
-        schedule: scheduleFor(credential, now, error.until, error.until),
+        schedule: scheduleFor(target, now, error.until, error.until),
+        ...kept,
       });
-      this.logger.warn({ connector: connector.name, owner: credential.owner, until: new Date(error.until).toISOString() }, 'connector rate limited');
+      this.logger.warn({ connector: connector.name, owner, until: new Date(error.until).toISOString() }, 'connector rate limited');
       return;
     }
     const failures = (state?.consecutiveFailures ?? 0) + 1;
@@ -303,20 +345,21 @@ export class ConnectorRuntime {
       : failures >= this.failureThreshold
         ? `${message} (${failures} consecutive failures)`
         : (state?.lastError ?? null);
-    await this.options.control.putConnectorState(credential.owner, connector.name, {
+    await this.options.control.putConnectorState(owner, connector.name, {
       lastPoll: now,
       lastError: shown,
       consecutiveFailures: failures,
       cursors,
-      schedule: scheduleFor(credential, now, now + retryMs, state?.schedule?.notBefore ?? undefined),
+      schedule: scheduleFor(target, now, now + retryMs, state?.schedule?.notBefore ?? undefined),
+      ...kept,
     });
-    this.logger.warn({ connector: connector.name, owner: credential.owner, failures, err: error }, 'connector poll failed');
+    this.logger.warn({ connector: connector.name, owner, failures, err: error }, 'connector poll failed');
   }
 }
 
-function scheduleFor(credential: StoredCredential, now: number, nextPoll: number, notBefore: number | undefined): PollSchedule {
+function scheduleFor(target: PollTarget, now: number, nextPoll: number, notBefore: number | undefined): PollSchedule {
   return {
-    credentialVersion: credentialVersion(credential),
+    credentialVersion: target.version,
     nextPoll,
     // A wait that is over needs no keeping.
     notBefore: notBefore !== undefined && Number.isFinite(notBefore) && notBefore > now ? notBefore : null,

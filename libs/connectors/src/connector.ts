@@ -40,6 +40,8 @@ export interface PollResult {
    * and the next poll resumes as soon as `notBefore` allows instead of after the interval.
    */
   readonly incomplete?: boolean;
+  /** Items the poll listed (sources), shown as items_seen. */
+  readonly seen?: number;
 }
 
 /**

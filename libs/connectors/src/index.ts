@@ -13,3 +13,8 @@ export * from './github/github-connector.js';
 export * from './http-json/http-json-connector.js';
 export * from './http-json/http-json-config.js';
 export * from './connector-set.js';
+export * from './http/network-guard.js';
+export * from './sources/item-mapping.js';
+export * from './sources/http-source-connector.js';
+export * from './sources/source-targets.js';
+export * from './singer/singer-tap-connector.js';

@@ -32,3 +32,5 @@ export * from './reducer/entity-working-set.js';
 export * from './positions/applied-positions.js';
 export * from './reading/merge-pages.js';
 export * from './reading/filtered-scan.js';
+export * from './connectors/address-policy.js';
+export * from './connectors/source-service.js';

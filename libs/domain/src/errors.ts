@@ -25,6 +25,8 @@ export const ErrorCode = {
   LogUnavailable: 'FLUX_LOG_UNAVAILABLE',
   StoreUnavailable: 'FLUX_STORE_UNAVAILABLE',
   NotConfigured: 'FLUX_NOT_CONFIGURED',
+  /** A URL given to Flux to fetch points at a loopback, private, link-local or reserved address. */
+  AddressNotAllowed: 'FLUX_ADDRESS_NOT_ALLOWED',
   Fenced: 'FLUX_FENCED',
   /** A wait for an event to be applied (wait=applied, min_position) ran out; the write itself is durable. */
   WaitTimeout: 'FLUX_WAIT_TIMEOUT',

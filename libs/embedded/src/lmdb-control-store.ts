@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, ListenerErrorHandler, NamespaceRecord, StoredCredential, Unsubscribe } from '@flux/core';
+import type { ConnectorState, ControlStore, ListenerErrorHandler, NamespaceRecord, StoredCredential, StoredSource, Unsubscribe } from '@flux/core';
 import { notifyConfigWritten, watchConfig } from './config-watchers.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 
@@ -39,6 +39,8 @@ export class LmdbControlStore implements ControlStore {
   private readonly settings: Database<string, string>;
   private readonly credentials: Database<string, OwnedKey>;
   private readonly connectorStates: Database<string, OwnedKey>;
+  /** [owner, id] → source. */
+  private readonly sources: Database<string, OwnedKey>;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -52,6 +54,7 @@ export class LmdbControlStore implements ControlStore {
     this.settings = root.openDB<string, string>('settings', { encoding: 'string' });
     this.credentials = root.openDB<string, OwnedKey>('credentials', { encoding: 'string' });
     this.connectorStates = root.openDB<string, OwnedKey>('connector-states', { encoding: 'string' });
+    this.sources = root.openDB<string, OwnedKey>('sources', { encoding: 'string' });
   }
 
   static open(options: LmdbControlStoreOptions): LmdbControlStore {
@@ -141,6 +144,27 @@ export class LmdbControlStore implements ControlStore {
 
   async putConnectorState(owner: string, connector: string, state: ConnectorState): Promise<void> {
     await this.connectorStates.put([owner, connector], JSON.stringify(state));
+  }
+
+  async putSource(source: StoredSource): Promise<void> {
+    await this.sources.put([source.owner, source.id], JSON.stringify(source));
+  }
+
+  async getSource(owner: string, id: string): Promise<StoredSource | undefined> {
+    return parse<StoredSource>(this.sources.get([owner, id]));
+  }
+
+  deleteSource(owner: string, id: string): Promise<boolean> {
+    return this.sources.childTransaction(() => {
+      if (!this.sources.doesExist([owner, id])) return false;
+      void this.sources.remove([owner, id]);
+      return true;
+    });
+  }
+
+  async listSources(owner?: string): Promise<readonly StoredSource[]> {
+    const all = [...this.sources.getRange({})].map(({ value }) => JSON.parse(value) as StoredSource);
+    return owner === undefined ? all : all.filter((source) => source.owner === owner);
   }
 
   close(): Promise<void> {

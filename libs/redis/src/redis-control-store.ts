@@ -1,5 +1,5 @@
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, Unsubscribe } from '@flux/core';
+import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, StoredSource, Unsubscribe } from '@flux/core';
 import {
   CREATE_NAMESPACE,
   DELETE_NAMESPACE,
@@ -224,6 +224,26 @@ export class RedisControlStore implements ControlStore {
   putConnectorState(owner: string, connector: string, state: ConnectorState): Promise<void> {
     return storeCall('putConnectorState', async () => {
       await this.client.hset(this.keys.connectorStates, ownedField(owner, connector), JSON.stringify(state));
+    });
+  }
+  putSource(source: StoredSource): Promise<void> {
+    return storeCall('putSource', async () => {
+      await this.client.hset(this.keys.sources, ownedField(source.owner, source.id), JSON.stringify(source));
+    });
+  }
+
+  getSource(owner: string, id: string): Promise<StoredSource | undefined> {
+    return storeCall('getSource', async () => parse<StoredSource>(await this.client.hget(this.keys.sources, ownedField(owner, id))));
+  }
+
+  deleteSource(owner: string, id: string): Promise<boolean> {
+    return storeCall('deleteSource', async () => (await this.client.hdel(this.keys.sources, ownedField(owner, id))) === 1);
+  }
+
+  listSources(owner?: string): Promise<readonly StoredSource[]> {
+    return storeCall('listSources', async () => {
+      const all = (await this.client.hvals(this.keys.sources)).map((json) => JSON.parse(json) as StoredSource);
+      return owner === undefined ? all : all.filter((source) => source.owner === owner);
     });
   }
 

@@ -69,6 +69,8 @@ export interface ControlKeys {
   readonly credentials: string;
   /** Hash: `owner\0connector` → ConnectorState JSON. */
   readonly connectorStates: string;
+  /** Hash: `owner\0id` → StoredSource JSON. */
+  readonly sources: string;
 }
 
 export function controlKeys(prefix: string): ControlKeys {
@@ -80,6 +82,7 @@ export function controlKeys(prefix: string): ControlKeys {
     configChannel: `${base}runtime-config-changed`,
     credentials: `${base}credentials`,
     connectorStates: `${base}connector-states`,
+    sources: `${base}sources`,
   };
 }
 

@@ -4,6 +4,7 @@ import { CliFailure, ExitCode, UsageError } from '../exit-codes.js';
 import { readJsonObject } from '../json-input.js';
 import { table } from '../output.js';
 import { action } from './define.js';
+import { registerSourceCommands } from './source-commands.js';
 
 const connectorsText = ({ connectors }: { connectors: readonly ConnectorSummary[] }): string =>
   table(
@@ -18,12 +19,13 @@ const configText = (config: RuntimeConfig): string =>
   );
 
 export function registerAdminCommands(program: Command): void {
-  action(
+  const connectors = action(
     program.command('connectors').description('List connectors and their status (those of your namespace in public mode)'),
     async ({ client, output }) => {
       await output.result({ connectors: await client.connectors.list() }, connectorsText);
     },
   );
+  registerSourceCommands(connectors);
 
   action(
     program

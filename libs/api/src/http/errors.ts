@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.MethodNotAllowed]: 405,
   [ErrorCode.Timeout]: 408,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.AddressNotAllowed]: 400,
   [ErrorCode.VersionConflict]: 409,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,

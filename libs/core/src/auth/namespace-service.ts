@@ -55,11 +55,16 @@ export class NamespaceService {
   /**
    * Deletes a namespace and its entities. The token stops working first, so no new writes
    * arrive; then every entity gets a tombstone, before the caller hears 204. Whoever registers
-   * the name afterwards starts empty: their events follow the tombstones in each entity's log.
+   * the name afterwards starts empty: their events follow the tombstones in each entity's log,
+   * and the sources and connector credentials of the old namespace are gone.
    */
   async delete(name: string): Promise<void> {
     if (!(await this.control.deleteNamespace(name))) {
       throw new FluxError(ErrorCode.NotFound, `namespace "${name}" not found`);
+    }
+    for (const source of await this.control.listSources(name)) await this.control.deleteSource(name, source.id);
+    for (const credential of await this.control.listCredentials()) {
+      if (credential.owner === name) await this.control.deleteCredential(name, credential.connector);
     }
     await this.purgeEntities?.(name);
   }

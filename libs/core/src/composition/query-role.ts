@@ -1,6 +1,7 @@
 import type { ConnectorDefinition } from '../connectors/connector-service.js';
 import { ConnectorService } from '../connectors/connector-service.js';
 import { CredentialVault } from '../connectors/credential-vault.js';
+import { SourceService } from '../connectors/source-service.js';
 import { NamespaceService } from '../auth/namespace-service.js';
 import type { Settings } from '../config/settings.js';
 import type { DeletionService } from '../ingest/deletion-service.js';
@@ -25,6 +26,7 @@ export interface QueryRoleOptions {
 export interface QueryRole {
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly sources: SourceService;
   readonly activity: ActivityTracker;
 }
 
@@ -40,6 +42,11 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
   const namespaces = new NamespaceService(control, reader, Date.now, async (name) => {
     await deletion.deleteNamespace(name);
   });
-  const connectors = new ConnectorService(control, new CredentialVault(settings.encryptionKey), connectorDefinitions);
-  return { namespaces, connectors, activity };
+  const vault = new CredentialVault(settings.encryptionKey);
+  const connectors = new ConnectorService(control, vault, connectorDefinitions);
+  const sources = new SourceService(control, vault, {
+    allowPrivateNetworks: settings.sources.allowPrivateNetworks,
+    allowedTaps: settings.sources.allowedTaps,
+  });
+  return { namespaces, connectors, sources, activity };
 }

@@ -66,6 +66,15 @@ export interface Settings {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
   };
+  /** Sources created through the API. */
+  readonly sources: {
+    /** Let sources reach loopback, private and link-local addresses (off: refused, checked after DNS). */
+    readonly allowPrivateNetworks: boolean;
+    /** Singer tap executables sources may run (names looked up in PATH when run). */
+    readonly allowedTaps: readonly string[];
+    /** Time one tap run may take. */
+    readonly tapTimeoutMs: number;
+  };
   /** The MCP endpoint at /mcp. */
   readonly mcp: {
     /** Sessions kept at once (0: no /mcp); past it the least recently used idle one is closed. */
@@ -123,6 +132,17 @@ export class EnvReader {
     if (FALSE.has(value)) return false;
     this.problems.push(`${name} must be true or false, got "${this.env[name]}"`);
     return fallback;
+  }
+
+  /** Comma-separated Singer tap names (`tap-` followed by a-z, 0-9, - and _). */
+  tapNames(name: string): string[] {
+    const names = (this.raw(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    const bad = names.filter((entry) => !/^tap-[a-z0-9_-]{1,60}$/.test(entry));
+    if (bad.length > 0) this.problems.push(`${name} must list tap names (tap-<name>), got ${bad.map((entry) => `"${entry}"`).join(', ')}`);
+    return names.filter((entry) => !bad.includes(entry));
   }
 
   integer(name: string, fallback: number, min: number, max: number): number {
@@ -235,6 +255,11 @@ export function readSettings(read: EnvReader): Settings {
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
+    },
+    sources: {
+      allowPrivateNetworks: read.boolean('FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS', false),
+      allowedTaps: read.tapNames('FLUX_CONNECTOR_TAPS'),
+      tapTimeoutMs: read.integer('FLUX_CONNECTOR_TAP_TIMEOUT_SECONDS', 300, 1, 3600) * 1000,
     },
     mcp: {
       maxSessions: read.integer('FLUX_MCP_MAX_SESSIONS', 100, 0, 100_000),

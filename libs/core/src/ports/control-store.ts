@@ -38,6 +38,56 @@ export interface ConnectorState {
   readonly cursors: Readonly<Record<string, string>>;
   /** Absent until the runtime polled the credential once. */
   readonly schedule?: PollSchedule;
+  /** Items the last complete poll listed (sources only). */
+  readonly itemsSeen?: number;
+}
+
+/** How a source authenticates: the secret is sent as a bearer token, a named header, or basic `user:password`. */
+export type SourceAuth =
+  { readonly kind: 'none' } | { readonly kind: 'bearer' } | { readonly kind: 'header'; readonly name: string } | { readonly kind: 'basic' };
+
+/** What happens to an entity whose item is missing from a complete listing. */
+export type DisappearPolicy = { readonly kind: 'keep' } | { readonly kind: 'mark'; readonly property: string } | { readonly kind: 'delete' };
+
+/** A Singer tap run as a source. */
+export interface SourceTap {
+  /** The executable's name, one of the admin's allowed taps. */
+  readonly name: string;
+  /** RECORD field holding each record's key. */
+  readonly entityKeyField: string;
+  /** Streams published (null: all). */
+  readonly streamFilter: readonly string[] | null;
+}
+
+/** A generic HTTP source created through the API: a URL polled on an interval, each item one entity. */
+export interface StoredSource {
+  readonly id: string;
+  /** Namespace that created it; '' in internal mode. */
+  readonly owner: string;
+  readonly name: string;
+  readonly url: string;
+  readonly pollIntervalSeconds: number;
+  /** JSONPath (RFC 9535) of the item's key, evaluated on each item. */
+  readonly entityKey: string;
+  /** Prepended to the key with a `/` ('' for none). */
+  readonly entityPrefix: string;
+  /** JSONPath of the items in the response; null: the response is the item array. */
+  readonly itemsPath: string | null;
+  /** Property name → JSONPath evaluated on the item; null: every field of the item. */
+  readonly properties: Readonly<Record<string, string>> | null;
+  readonly auth: SourceAuth;
+  /** The credential, sealed like connector credentials; null when none. */
+  readonly secret: { readonly ciphertext: string; readonly iv: string; readonly authTag: string } | null;
+  readonly onDisappear: DisappearPolicy;
+  /**
+   * Set for a Singer tap instead of a URL (url and the JSONPath fields then go unused): the
+   * secret holds the tap's config JSON.
+   */
+  readonly tap?: SourceTap;
+  readonly paused: boolean;
+  readonly createdAt: number;
+  /** Changes on every update: the runtime polls a changed source at once. */
+  readonly updatedAt: number;
 }
 
 export type Unsubscribe = () => void;
@@ -75,6 +125,14 @@ export interface ControlStore {
 
   getConnectorState(owner: string, connector: string): Promise<ConnectorState | undefined>;
   putConnectorState(owner: string, connector: string, state: ConnectorState): Promise<void>;
+
+  /** Creates or replaces a source (keyed by owner and id). */
+  putSource(source: StoredSource): Promise<void>;
+  getSource(owner: string, id: string): Promise<StoredSource | undefined>;
+  /** Resolves false when no such source exists. */
+  deleteSource(owner: string, id: string): Promise<boolean>;
+  /** Every source, or the sources of one owner. */
+  listSources(owner?: string): Promise<readonly StoredSource[]>;
 
   close(): Promise<void>;
 }

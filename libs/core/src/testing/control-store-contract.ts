@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential } from '../ports/control-store.js';
+import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, StoredSource } from '../ports/control-store.js';
 import { Collector, quietPeriod } from './async.js';
 import { useContractFixture, type ContractFixture } from './fixture.js';
 
@@ -25,6 +25,24 @@ const credential = (owner: string, connector: string, secret = 'secret'): Stored
   iv: 'aXYtYnl0ZXMtMTI=',
   authTag: 'dGFnLWJ5dGVzLTE2LWxvbmc=',
   createdAt: T0,
+});
+
+const source = (owner: string, id: string, url = 'https://example.com/items'): StoredSource => ({
+  id,
+  owner,
+  name: `source ${id}`,
+  url,
+  pollIntervalSeconds: 60,
+  entityKey: '$.id',
+  entityPrefix: 'items',
+  itemsPath: '$.items',
+  properties: { title: '$.title' },
+  auth: { kind: 'header', name: 'x-api-key' },
+  secret: { ciphertext: 'Y2lwaGVy', iv: 'aXYtYnl0ZXMtMTI=', authTag: 'dGFnLWJ5dGVzLTE2LWxvbmc=' },
+  onDisappear: { kind: 'mark', property: 'gone' },
+  paused: false,
+  createdAt: T0,
+  updatedAt: T0,
 });
 
 const config = (perMinute: number): RuntimeConfig => ({ ...DEFAULT_RUNTIME_CONFIG, rate_limit_per_namespace_per_minute: perMinute });
@@ -198,6 +216,42 @@ export function describeControlStoreContract(name: string, factory: ControlStore
       });
     });
 
+    describe('sources', () => {
+      it('stores, replaces, lists (all or per owner) and deletes sources', async () => {
+        const store = await fixture.open();
+        expect(await store.getSource('dawn-coral', 's1')).toBeUndefined();
+        expect(await store.listSources()).toEqual([]);
+        const internal = source('', 's1');
+        const owned = source('dawn-coral', 's1');
+        const other = source('dawn-coral', 's2');
+        for (const s of [internal, owned, other]) await store.putSource(s);
+
+        expect(await store.getSource('', 's1')).toEqual(internal);
+        expect(await store.getSource('dawn-coral', 's1')).toEqual(owned);
+        expect(await store.getSource('other-ns', 's1')).toBeUndefined();
+        expect(await store.listSources()).toHaveLength(3);
+        const ids = (list: readonly StoredSource[]): string[] => list.map((s) => `${s.owner}/${s.id}`).sort();
+        expect(ids(await store.listSources('dawn-coral'))).toEqual(['dawn-coral/s1', 'dawn-coral/s2']);
+        expect(ids(await store.listSources(''))).toEqual(['/s1']);
+
+        const tap: StoredSource = { ...source('dawn-coral', 's3', ''), tap: { name: 'tap-csv', entityKeyField: 'id', streamFilter: ['people'] } };
+        await store.putSource(tap);
+        expect(await store.getSource('dawn-coral', 's3')).toEqual(tap);
+        expect(await store.deleteSource('dawn-coral', 's3')).toBe(true);
+
+        const paused = { ...owned, paused: true, updatedAt: T0 + 1 };
+        await store.putSource(paused);
+        expect(await store.getSource('dawn-coral', 's1')).toEqual(paused);
+        expect(await store.listSources()).toHaveLength(3);
+
+        expect(await store.deleteSource('dawn-coral', 's1')).toBe(true);
+        expect(await store.deleteSource('dawn-coral', 's1')).toBe(false);
+        expect(await store.getSource('dawn-coral', 's1')).toBeUndefined();
+        expect(await store.getSource('', 's1')).toEqual(internal);
+        expect(await store.listSources()).toHaveLength(2);
+      });
+    });
+
     describe('persistence', () => {
       it('keeps namespaces, config, credentials and connector state across a reopen', async () => {
         let store = await fixture.open();
@@ -209,8 +263,10 @@ export function describeControlStoreContract(name: string, factory: ControlStore
         await store.putCredential(credential('durable-ns', 'github'));
         const state: ConnectorState = { lastPoll: T0, lastError: null, consecutiveFailures: 0, cursors: {} };
         await store.putConnectorState('durable-ns', 'github', state);
+        await store.putSource(source('durable-ns', 'kept'));
 
         store = await fixture.reopen(store);
+        expect(await store.getSource('durable-ns', 'kept')).toEqual(source('durable-ns', 'kept'));
         expect(await store.getNamespace('durable-ns')).toEqual(record);
         expect(await store.findNamespaceByTokenHash(record.tokenHash)).toEqual(record);
         expect(await store.getNamespace('deleted-ns')).toBeUndefined();
