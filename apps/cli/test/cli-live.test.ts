@@ -213,7 +213,7 @@ describe('completion and the bin', () => {
     expect(lines[1]).toBe('compadd -- --version --url --token --admin-token --json --output --timeout --help');
     expect(lines[2]).toMatch(/^describe create:Register a namespace.* get:.* delete:/);
     expect(lines[3]).toBe(
-      'compadd -- --prefix --namespace --limit --page-size --version --url --token --admin-token --json --output --timeout --help',
+      'compadd -- --prefix --namespace --filter --limit --page-size --version --url --token --admin-token --json --output --timeout --help',
     );
     expect(lines[4]).toBe('files');
   });

@@ -62,7 +62,7 @@ export interface FluxClientOptions {
   readonly wsUrl?: string;
 }
 
-export interface BatchOptions {
+export interface BatchOptions extends PublishOptions {
   /** Overrides the client's and the server's batch byte limit. */
   readonly maxBatchBytes?: number;
   readonly signal?: AbortSignal;
@@ -71,6 +71,22 @@ export interface BatchOptions {
 export interface GetOptions {
   /** A past time: the entity as it was then. */
   readonly at?: Date | string;
+  /**
+   * Read your own write: a `position` a publish returned. The server answers once its state
+   * reflects that position (503 FLUX_WAIT_TIMEOUT after `timeoutMs`, or its default of 5 s).
+   */
+  readonly minPosition?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface PublishOptions {
+  /**
+   * `applied`: resolve once the event is applied, with the entity's new `version` (a conditional
+   * write always waits). Default: once it is durably appended.
+   */
+  readonly wait?: 'applied';
+  /** How long the server waits for `applied` (its default: 5 s). */
+  readonly timeoutMs?: number;
 }
 
 export interface ListOptions {
@@ -178,17 +194,23 @@ export class FluxClient {
       ...(input.key === undefined ? {} : { key: input.key }),
       ...(input.schema === undefined ? {} : { schema: input.schema }),
       ...(input.ttlSeconds === undefined ? {} : { ttl_seconds: input.ttlSeconds }),
+      ...(input.ifVersion === undefined ? {} : { if_version: input.ifVersion }),
+      ...(input.ifAbsent === true ? { if_absent: true as const } : {}),
     };
   }
 
-  /** Publishes one event; resolves once Flux has durably appended it (state follows within ms). */
-  publish(input: PublishInput): Promise<PublishResult> {
-    return this.publishEvent(this.toEnvelope(input));
+  /**
+   * Publishes one event; resolves once Flux has durably appended it (state follows within ms),
+   * or with `wait: 'applied'` once it is applied.
+   */
+  publish(input: PublishInput, options: PublishOptions = {}): Promise<PublishResult> {
+    return this.publishEvent(this.toEnvelope(input), options);
   }
 
   /** Publishes a raw contract envelope as is. */
-  async publishEvent(envelope: EventEnvelope): Promise<PublishResult> {
-    return (await this.request<PublishResult>({ method: 'POST', path: '/api/events', body: envelope, token: this.token })).body;
+  async publishEvent(envelope: EventEnvelope, options: PublishOptions = {}): Promise<PublishResult> {
+    const path = withQuery('/api/events', { wait: options.wait, timeout_ms: options.timeoutMs });
+    return (await this.request<PublishResult>({ method: 'POST', path, body: envelope, token: this.token })).body;
   }
 
   /**
@@ -219,7 +241,7 @@ export class FluxClient {
       try {
         const response = await this.request<{ results: Array<{ eventId?: string; stream?: string; error?: string }> }>({
           method: 'POST',
-          path: '/api/events/batch',
+          path: withQuery('/api/events/batch', { wait: options.wait, timeout_ms: options.timeoutMs }),
           body: chunkBody(chunk),
           token: this.token,
           signal: options.signal,
@@ -263,7 +285,11 @@ export class FluxClient {
    * FLUX_OUTSIDE_HISTORY when the history does not reach back that far).
    */
   async get(id: string, options: GetOptions = {}): Promise<Entity | undefined> {
-    const path = withQuery(entityPath(id), { at: options.at === undefined ? undefined : isoOf(options.at) });
+    const path = withQuery(entityPath(id), {
+      at: options.at === undefined ? undefined : isoOf(options.at),
+      min_position: options.minPosition,
+      timeout_ms: options.timeoutMs,
+    });
     const response = await this.request<Entity>({ method: 'GET', path, token: this.token }, [404]);
     return response.status === 404 ? undefined : response.body;
   }

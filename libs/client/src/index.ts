@@ -14,6 +14,7 @@ export {
   type BatchOptions,
   type FluxClientOptions,
   type GetOptions,
+  type PublishOptions,
   type HistoryOptions,
   type ListOptions,
   type ListPageOptions,

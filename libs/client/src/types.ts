@@ -24,6 +24,10 @@ export interface EventEnvelope {
   schema?: string;
   /** Delete the entity once it goes this many seconds (1 to 31,536,000) without an update; null clears its ttl. */
   ttl_seconds?: number | null;
+  /** Apply only if the entity's version is exactly this when the event is applied (0: it must not exist); else 409 version_conflict. */
+  if_version?: number;
+  /** Apply only if the entity does not exist when the event is applied; else 409 version_conflict. */
+  if_absent?: true;
 }
 
 /** The convenient form of an event: stream, source and timestamp get defaults. */
@@ -42,6 +46,14 @@ export interface PublishInput {
    * events without it keep the ttl and restart it; null clears it.
    */
   ttlSeconds?: number | null;
+  /**
+   * A conditional write: applied only if the entity's version is exactly this when the reducer
+   * applies it (0: it must not exist). A failed condition applies nothing and the publish throws
+   * a FluxHttpError with status 409, code `version_conflict` and `body.current_version`.
+   */
+  ifVersion?: number;
+  /** A conditional write: applied only if the entity does not exist then (see ifVersion). */
+  ifAbsent?: boolean;
 }
 
 /** A batch element: the convenient form, or an envelope (whose missing timestamp becomes now). */
@@ -68,8 +80,17 @@ export interface BatchItemResult {
   stream?: string;
   /** The server's (or the client's) message when the element was refused. */
   error?: string;
-  /** A stable code when one is known (`FLUX_PAYLOAD_TOO_LARGE` for an event over the batch limit). */
+  /**
+   * A stable code when one is known (`FLUX_PAYLOAD_TOO_LARGE` for an event over the batch limit,
+   * `version_conflict` for a conditional write whose condition failed).
+   */
   code?: string;
+  /** With wait=applied or a condition: the entity's version after the event. */
+  version?: number;
+  /** For `version_conflict`: the entity's version, which it kept. */
+  current_version?: number;
+  /** Where the log put the event (see GetOptions.minPosition). */
+  position?: string;
 }
 
 export interface BatchResult {

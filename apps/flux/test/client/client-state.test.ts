@@ -41,6 +41,31 @@ function countingClient(): { client: FluxClient; requested: string[] } {
 }
 
 describe('publish and get', () => {
+  it('wait applied, conditional writes and min_position: read your own write, one winner of a claim', async () => {
+    const id = unique('claim');
+    const created = await flux.publish({ entityId: id, properties: { owner: 'a' }, ifAbsent: true }, { wait: 'applied' });
+    expect(created.version).toBe(1);
+    // The entity exists now: a second if_absent loses, and says which version won.
+    const lost = await flux.publish({ entityId: id, properties: { owner: 'b' }, ifAbsent: true }).catch((error: unknown) => error);
+    expect(lost).toBeInstanceOf(FluxHttpError);
+    expect(lost).toMatchObject({ status: 409, code: 'version_conflict', body: { current_version: 1 } });
+    const moved = await flux.publish({ entityId: id, properties: { owner: 'c' }, ifVersion: 1 });
+    // Read your write: no polling, the read waits for the write's position.
+    const entity = await flux.get(id, { minPosition: moved.position!, timeoutMs: 10_000 });
+    expect(entity).toMatchObject({ properties: { owner: 'c' }, version: 2 });
+    const batch = await flux.batch(
+      [
+        { entityId: id, properties: { owner: 'd' }, ifVersion: 2 },
+        { entityId: id, properties: { owner: 'e' }, ifVersion: 2 },
+      ],
+      { wait: 'applied' },
+    );
+    expect(batch.results.map((result) => [result.ok, result.code, result.version ?? result.current_version])).toEqual([
+      [true, undefined, 3],
+      [false, 'version_conflict', 3],
+    ]);
+  });
+
   it('publish fills stream, source and timestamp, and the entity appears with its version', async () => {
     const id = `${unique('pub')}/sensor-01`;
     const result = await flux.publish({ entityId: id, properties: { temperature: 22.5, unit: 'C' } });
