@@ -35,6 +35,12 @@ export async function readJsonObject(argument: string, what: string): Promise<Re
 }
 
 /** A positive integer option value. */
+export function nonNegativeInteger(value: string, name: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new UsageError(`${name} must be an integer of 0 or more, got "${value}"`);
+  return number;
+}
+
 export function positiveInteger(value: string, name: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new UsageError(`${name} must be a positive integer, got "${value}"`);

@@ -47,6 +47,20 @@ describe('verbs of the bash client', () => {
     expect(missing.stderr).toContain(`entity ${id} not found`);
   });
 
+  it('publish --if-absent / --if-version --wait: one claim wins, the other exits 2 with version_conflict', async () => {
+    const id = `${unique('cli')}/task-1`;
+    const first = await cli(['publish', 'tasks', 'agent-01', id, '{"owner":"agent-01"}', '--if-absent', '--wait']);
+    expect(first.code).toBe(0);
+    expect(jsonOf(first)).toMatchObject({ version: 1 });
+    const second = await cli(['publish', 'tasks', 'agent-02', id, '{"owner":"agent-02"}', '--if-absent']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('version_conflict');
+    const next = await cli(['publish', 'tasks', 'agent-01', id, '{"done":true}', '--if-version', '1', '--wait']);
+    expect(jsonOf(next)).toMatchObject({ version: 2 });
+    const bad = await cli(['publish', 'tasks', 'agent-01', id, '{}', '--if-version', '-1']);
+    expect(bad.code).toBe(1);
+  });
+
   it('list with --prefix and --namespace; text output is a table', async () => {
     const namespace = unique('clil');
     await flux.batch(['a', 'b', 'c'].map((name) => ({ entityId: `${namespace}/${name}`, properties: { name } })));

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { BatchInput, BatchResult, DeleteSelector, Entity, HistoryEvent, ListOptions } from '@flux/client';
 import { CliFailure, ExitCode, UsageError } from '../exit-codes.js';
-import { isObject, positiveInteger, readJsonArgument, readJsonObject } from '../json-input.js';
+import { isObject, nonNegativeInteger, positiveInteger, readJsonArgument, readJsonObject } from '../json-input.js';
 import { brief, table, type Output } from '../output.js';
 import { action } from './define.js';
 
@@ -54,7 +54,16 @@ async function writeJsonArray<T>(output: Output, items: AsyncIterable<T>): Promi
 }
 
 export function registerStateCommands(program: Command): void {
-  action<{ eventId?: string; key?: string; schema?: string; timestamp?: string }>(
+  action<{
+    eventId?: string;
+    key?: string;
+    schema?: string;
+    timestamp?: string;
+    ifVersion?: string;
+    ifAbsent?: boolean;
+    ttl?: string;
+    wait?: boolean;
+  }>(
     program
       .command('publish')
       .description('Publish one event (timestamp: now, in epoch milliseconds)')
@@ -66,20 +75,37 @@ export function registerStateCommands(program: Command): void {
       .option('--key <KEY>', 'ordering/grouping key, stored and echoed')
       .option('--schema <SCHEMA>', 'schema metadata, stored and echoed')
       .option('--timestamp <MS>', 'epoch milliseconds (default: now)')
-      .addHelpText('after', `\n${JSON_ARGUMENT_HELP}\n\nExample:\n  flux publish sensors agent-01 my-ns/room-101 '{"temperature":22.5}'`),
+      .addOption(
+        new Option('--if-version <N>', 'apply only if the entity is at version N (0: must not exist); else Flux answers 409 version_conflict (exit 2)').conflicts(
+          'ifAbsent',
+        ),
+      )
+      .option('--if-absent', 'apply only if the entity does not exist; else Flux answers 409 version_conflict (exit 2)')
+      .option('--ttl <SECONDS>', 'delete the entity after SECONDS without an update')
+      .option('--wait', "answer once the event is applied, with the entity's new version")
+      .addHelpText(
+        'after',
+        `\n${JSON_ARGUMENT_HELP}\n\nExamples:\n  flux publish sensors agent-01 my-ns/room-101 '{"temperature":22.5}'\n  flux publish tasks agent-07 my-ns/task-9 '{"owner":"agent-07"}' --if-version 3`,
+      ),
     async ({ client, output }, [stream, source, entityId, propertiesJson], options) => {
       const properties = await readJsonArgument(propertiesJson!, 'PROPERTIES_JSON');
       if (!isObject(properties)) throw new UsageError('PROPERTIES_JSON must be a JSON object');
-      const result = await client.publish({
-        entityId: entityId!,
-        properties,
-        stream: stream!,
-        source: source!,
-        ...(options.timestamp === undefined ? {} : { timestamp: positiveInteger(options.timestamp, '--timestamp') }),
-        ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
-        ...(options.key === undefined ? {} : { key: options.key }),
-        ...(options.schema === undefined ? {} : { schema: options.schema }),
-      });
+      const result = await client.publish(
+        {
+          entityId: entityId!,
+          properties,
+          stream: stream!,
+          source: source!,
+          ...(options.timestamp === undefined ? {} : { timestamp: positiveInteger(options.timestamp, '--timestamp') }),
+          ...(options.eventId === undefined ? {} : { eventId: options.eventId }),
+          ...(options.key === undefined ? {} : { key: options.key }),
+          ...(options.schema === undefined ? {} : { schema: options.schema }),
+          ...(options.ifVersion === undefined ? {} : { ifVersion: nonNegativeInteger(options.ifVersion, '--if-version') }),
+          ...(options.ifAbsent === true ? { ifAbsent: true } : {}),
+          ...(options.ttl === undefined ? {} : { ttlSeconds: positiveInteger(options.ttl, '--ttl') }),
+        },
+        options.wait === true ? { wait: 'applied' } : {},
+      );
       await output.value(result);
     },
   );
