@@ -76,9 +76,10 @@ export function registerStateCommands(program: Command): void {
       .option('--schema <SCHEMA>', 'schema metadata, stored and echoed')
       .option('--timestamp <MS>', 'epoch milliseconds (default: now)')
       .addOption(
-        new Option('--if-version <N>', 'apply only if the entity is at version N (0: must not exist); else Flux answers 409 version_conflict (exit 2)').conflicts(
-          'ifAbsent',
-        ),
+        new Option(
+          '--if-version <N>',
+          'apply only if the entity is at version N (0: must not exist); else Flux answers 409 version_conflict (exit 2)',
+        ).conflicts('ifAbsent'),
       )
       .option('--if-absent', 'apply only if the entity does not exist; else Flux answers 409 version_conflict (exit 2)')
       .option('--ttl <SECONDS>', 'delete the entity after SECONDS without an update')
