@@ -260,6 +260,24 @@ describeWithChromium('dashboard', () => {
       await row.getByRole('button', { name: `Delete ${name}` }).click();
       await poll(() => row.count()).toBe(0);
       expect((await get(flux, `/api/connectors/sources/${String(source?.id)}`)).status).toBe(404);
+
+      // A bearer token goes to the server, which keeps it and never shows it again.
+      const secured = unique('dash-bearer');
+      await page.getByLabel('Name').fill(secured);
+      await page.getByLabel('URL').fill(`${items.url}/items`);
+      await page.getByLabel('Items path (JSONPath)').fill('$.data.items');
+      await page.getByLabel('Authentication').selectOption('bearer');
+      await page.getByLabel('Bearer token').fill('dashboard-source-secret');
+      await page.getByRole('button', { name: 'Add source' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Added ${secured}` })
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      const listed = (await get(flux, '/api/connectors/sources')).body.sources as Json[];
+      const bearer = listed.find((candidate) => candidate.name === secured);
+      expect(bearer).toMatchObject({ auth: 'bearer', has_token: true, poll_interval_seconds: 60 });
+      expect(JSON.stringify(listed)).not.toContain('dashboard-source-secret');
+      expectStatus(await request(flux, 'DELETE', `/api/connectors/sources/${String(bearer?.id)}`), 200, 'delete the bearer source');
     });
 
     it('edits the runtime config, refused without the right admin token', async () => {
