@@ -101,7 +101,7 @@ describe.each([
     expect(await callOk(mcp, 'get_entity', { entity_id: entityId })).toEqual({ found: false });
   });
 
-  it('publish_batch applies each event on its own; list_entities pages with next_cursor', async () => {
+  it('publish_batch applies each event on its own; list_entities pages with next_cursor and filters', async () => {
     const outcome = await callOk(mcp, 'publish_batch', {
       events: [
         { entity_id: id('shelf/a'), properties: { items: 1 } },
@@ -123,6 +123,11 @@ describe.each([
     expect(second.next_cursor, 'no cursor after the last page').toBeUndefined();
     const both = await callOk(mcp, 'list_entities', { namespace: ns.name, prefix: id('shelf/') });
     expect(both.entities.map((entity: Json) => entity.id)).toEqual([id('shelf/a'), id('shelf/b')]);
+    const filtered = await callOk(mcp, 'list_entities', { prefix: id('shelf/'), filter: 'items > 2' });
+    expect(filtered.entities.map((entity: Json) => entity.id)).toEqual([id('shelf/b')]);
+    const badFilter = await callError(mcp, 'list_entities', { prefix: id('shelf/'), filter: 'items >' });
+    expect(badFilter).toMatchObject({ code: 'FLUX_VALIDATION', status: 400 });
+    expect(badFilter.text).toMatch(/filter: /);
   });
 
   it('failures are tool errors carrying the server code and what to do', async () => {

@@ -14,6 +14,7 @@ import { get, publishOk, registerNamespace, request, unique, waitForEntity, type
 import { publicEnv, startDeployment, STARTUP_TIMEOUT_MS, TEST_ENCRYPTION_KEY, type Deployment } from '../../../apps/flux/test/support/deployment.js';
 import { expectStatus } from '../../../apps/flux/test/support/expect.js';
 import { startFakeGitHub, type FakeGitHub } from '../../../apps/flux/test/support/fake-github.js';
+import { startItemsServer, type ItemsServer } from './items-server.js';
 
 const ADMIN = 'dashboard-admin-token-0123456789';
 /** Frequent metrics_update messages, so the charts fill within a test. */
@@ -21,6 +22,7 @@ const FAST_METRICS = { FLUX_WS_METRICS_INTERVAL_MS: '500' };
 const UI_TIMEOUT_MS = 15_000;
 
 let github: FakeGitHub;
+let items: ItemsServer; // the HTTP source's feed
 let flux: Deployment; // internal mode, admin token, connectors on the fake GitHub
 let pub: Deployment; // public mode
 let browser: Browser;
@@ -28,10 +30,11 @@ let browser: Browser;
 describeWithChromium('dashboard', () => {
   beforeAll(async () => {
     await Promise.all([ensureDashboardBuilt(), mkdir(SCREENSHOT_DIR, { recursive: true })]);
-    github = await startFakeGitHub();
+    [github, items] = await Promise.all([startFakeGitHub(), startItemsServer()]);
     const connectorEnv = { FLUX_GITHUB_API_URL: github.url, FLUX_GITHUB_POLL_INTERVAL_SECONDS: '3600', FLUX_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
     [flux, pub, browser] = await Promise.all([
-      startDeployment({ env: { ...connectorEnv, ...FAST_METRICS, FLUX_ADMIN_TOKEN: ADMIN } }),
+      // Private networks allowed: the HTTP source polls the local items server.
+      startDeployment({ env: { ...connectorEnv, ...FAST_METRICS, FLUX_ADMIN_TOKEN: ADMIN, FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS: 'true' } }),
       startDeployment({ env: publicEnv(ADMIN, { ...connectorEnv, ...FAST_METRICS }) }),
       launchChromium(),
     ]);
@@ -40,7 +43,7 @@ describeWithChromium('dashboard', () => {
   afterAll(async () => {
     await browser?.close();
     await Promise.all([flux?.dispose(), pub?.dispose()]);
-    await github?.close();
+    await Promise.all([github?.close(), items?.close()]);
   });
 
   describe('served by Flux', () => {
@@ -111,7 +114,7 @@ describeWithChromium('dashboard', () => {
     const inPage = (expression: string): Promise<unknown> => page.evaluate<unknown>(expression);
     const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: UI_TIMEOUT_MS, interval: 100 });
 
-    it('lists entities live: rows appear and change as events are published, filtered by namespace and search', async () => {
+    it('lists entities live: rows appear and change as events are published, filtered by namespace, expression and search', async () => {
       const ns = unique('dash');
       const other = unique('dash-other');
       await publishOk(flux, `${other}/elsewhere`, { n: 1 });
@@ -142,7 +145,21 @@ describeWithChromium('dashboard', () => {
       expect(await rowOf(`${ns}/sensor-01`).count()).toBe(0);
       expect(await inPage('window.sameDocument')).toBe(true);
 
+      // The server-side filter expression; a bad one is the server's error, shown inline.
+      await page.getByLabel('Namespace', { exact: true }).fill(ns);
+      await page.getByLabel('Id prefix').fill('');
+      await page.getByLabel('Filter', { exact: true }).fill('temperature > 20');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await poll(() => cellsOf(`${ns}/sensor-01`)).toEqual(['temperature: 23', '2', expect.any(String)]);
+      expect(await rowOf(`${ns}/sensor-02`).count(), 'temperature 19').toBe(0);
+      expect(new URL(page.url()).hash).toBe(`#/?namespace=${ns}&filter=${encodeURIComponent('temperature > 20').replace(/%20/g, '+')}`);
+      await page.getByLabel('Filter', { exact: true }).fill('temperature >');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await poll(async () => (await page.getByRole('alert').textContent()) ?? '').toMatch(/^Could not list the entities: filter: .*character/);
+      expect(await page.locator('tbody tr').count()).toBe(0);
+
       await page.getByRole('button', { name: 'Clear' }).click();
+      await poll(() => page.getByRole('alert').count()).toBe(0);
       await rowOf(`${ns}/sensor-02`).waitFor({ timeout: UI_TIMEOUT_MS });
       await screenshot('entities');
     });
@@ -204,6 +221,63 @@ describeWithChromium('dashboard', () => {
       const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'github' }) });
       await poll(async () => (await row.getByRole('cell').allTextContents()).slice(0, 3)).toEqual(['Configured', 'yes', '3600 s']);
       await screenshot('connectors');
+    });
+
+    it('adds an HTTP source, sees it polled, pauses and deletes it; a refused one shows the server error', async () => {
+      const name = unique('dash-source');
+      await open(flux, '#/sources');
+      await page.getByLabel('Name').fill(name);
+      await page.getByLabel('URL').fill(`${items.url}/items`);
+      await page.getByLabel('Poll interval (seconds)').fill('3600');
+      await page.getByLabel('Entity key (JSONPath)').fill('$[');
+      await page.getByLabel('Items path (JSONPath)').fill('$.data.items');
+      await page.getByLabel('Properties').fill('name, level');
+      await page.getByRole('button', { name: 'Add source' }).click();
+      await poll(async () => (await page.getByRole('alert').textContent()) ?? '').toMatch(/^Could not add the source: .*\[FLUX_VALIDATION\]$/);
+
+      await page.getByLabel('Entity key (JSONPath)').fill('$.id');
+      await page.getByRole('button', { name: 'Add source' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Added ${name}` })
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      expect(await page.getByRole('alert').count()).toBe(0);
+      const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+      const cells = async (): Promise<string[]> => (await row.getByRole('cell').allTextContents()).map((text) => text.trim());
+      // URL, status, last poll, last error, items seen, paused: polled at once, then re-read by the view.
+      await poll(cells).toEqual([`${items.url}/items`, 'Active', expect.stringMatching(/\d/), '—', '2', 'no', expect.any(String)]);
+      expect(items.requests).toBeGreaterThan(0);
+      const [source] = ((await get(flux, '/api/connectors/sources')).body.sources as Json[]).filter((listed) => listed.name === name);
+      expect(source).toMatchObject({ properties: { name: '$["name"]', level: '$["level"]' }, auth: 'none', items_path: '$.data.items' });
+      await screenshot('sources');
+
+      await row.getByRole('button', { name: `Pause ${name}` }).click();
+      await poll(cells).toEqual([expect.any(String), 'Paused', expect.any(String), '—', '2', 'yes', expect.any(String)]);
+      await row.getByRole('button', { name: `Resume ${name}` }).waitFor({ timeout: UI_TIMEOUT_MS });
+      expect((await get(flux, `/api/connectors/sources/${String(source?.id)}`)).body.paused).toBe(true);
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await row.getByRole('button', { name: `Delete ${name}` }).click();
+      await poll(() => row.count()).toBe(0);
+      expect((await get(flux, `/api/connectors/sources/${String(source?.id)}`)).status).toBe(404);
+
+      // A bearer token goes to the server, which keeps it and never shows it again.
+      const secured = unique('dash-bearer');
+      await page.getByLabel('Name').fill(secured);
+      await page.getByLabel('URL').fill(`${items.url}/items`);
+      await page.getByLabel('Items path (JSONPath)').fill('$.data.items');
+      await page.getByLabel('Authentication').selectOption('bearer');
+      await page.getByLabel('Bearer token').fill('dashboard-source-secret');
+      await page.getByRole('button', { name: 'Add source' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Added ${secured}` })
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      const listed = (await get(flux, '/api/connectors/sources')).body.sources as Json[];
+      const bearer = listed.find((candidate) => candidate.name === secured);
+      expect(bearer).toMatchObject({ auth: 'bearer', has_token: true, poll_interval_seconds: 60 });
+      expect(JSON.stringify(listed)).not.toContain('dashboard-source-secret');
+      expectStatus(await request(flux, 'DELETE', `/api/connectors/sources/${String(bearer?.id)}`), 200, 'delete the bearer source');
     });
 
     it('edits the runtime config, refused without the right admin token', async () => {

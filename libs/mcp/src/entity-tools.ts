@@ -168,11 +168,14 @@ export function registerEntityTools(server: McpServer, context: ToolContext): vo
       title: 'List entities',
       description:
         'Lists entities ordered by id, one page at a time. Filters combine with AND: prefix (the id starts with it, e.g. "dawn-coral/sensors/") and ' +
-        'namespace (the part of the id before its first "/"). While more match, the result has next_cursor: pass it as cursor, with the same filters, for the next page. ' +
+        'namespace (the part of the id before its first "/"), and filter, an expression the server evaluates on the properties ' +
+        '(e.g. status = "open" and battery < 20; operators =, !=, <, <=, >, >=, exists, in (...), startswith, contains, and, or, not; @id is the id). ' +
+        'A filtered page may hold fewer than limit entities, none even, while next_cursor is set. While more match, the result has next_cursor: pass it as cursor, with the same filters, for the next page. ' +
         `limit is 1 to ${MAX_LIST_LIMIT} (default ${DEFAULT_LIST_LIMIT}); entities can be large, so filter rather than list everything.`,
       inputSchema: {
         prefix: z.string().min(1).max(512).optional().describe('Only ids that start with this'),
         namespace: z.string().min(1).max(512).optional().describe('Only ids of this namespace (the part before the first "/")'),
+        filter: z.string().min(1).max(4096).optional().describe('Only entities this expression matches, e.g. status = "open" and battery < 20'),
         limit: z.number().int().min(1).max(MAX_LIST_LIMIT).optional().describe(`Page size (default ${DEFAULT_LIST_LIMIT})`),
         cursor: z.string().min(1).max(4096).optional().describe('next_cursor of the previous page'),
       },
@@ -182,12 +185,13 @@ export function registerEntityTools(server: McpServer, context: ToolContext): vo
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    async ({ prefix, namespace, limit, cursor }) =>
+    async ({ prefix, namespace, filter, limit, cursor }) =>
       runTool(async () => {
         const page = await flux.listPage({
           limit: limit ?? DEFAULT_LIST_LIMIT,
           ...(prefix === undefined ? {} : { prefix }),
           ...(namespace === undefined ? {} : { namespace }),
+          ...(filter === undefined ? {} : { filter }),
           ...(cursor === undefined ? {} : { cursor }),
         });
         const more = page.nextCursor === undefined ? '' : ' More match: pass next_cursor as cursor.';

@@ -10,12 +10,14 @@ import { EntitiesView } from './views/entities-view';
 import { EntityView } from './views/entity-view';
 import { MetricsView } from './views/metrics-view';
 import { PublishView } from './views/publish-view';
+import { SourcesView } from './views/sources-view';
 
 const NAVIGATION: ReadonlyArray<{ view: Route['view']; label: string; route: Route }> = [
-  { view: 'entities', label: 'Entities', route: { view: 'entities', prefix: '', namespace: '' } },
+  { view: 'entities', label: 'Entities', route: { view: 'entities', prefix: '', namespace: '', filter: '' } },
   { view: 'metrics', label: 'Metrics', route: { view: 'metrics' } },
   { view: 'directory', label: 'Directory', route: { view: 'directory' } },
   { view: 'connectors', label: 'Connectors', route: { view: 'connectors' } },
+  { view: 'sources', label: 'Sources', route: { view: 'sources' } },
   { view: 'config', label: 'Config', route: { view: 'config' } },
   { view: 'publish', label: 'Publish', route: { view: 'publish', entityId: '' } },
 ];
@@ -26,6 +28,7 @@ const TITLES: Record<Route['view'], string> = {
   metrics: 'Metrics',
   directory: 'Directory',
   connectors: 'Connectors',
+  sources: 'Sources',
   config: 'Configuration',
   publish: 'Publish',
 };
@@ -85,7 +88,7 @@ function skipToMain(event: MouseEvent): void {
 function View({ route }: { route: Route }) {
   switch (route.view) {
     case 'entities':
-      return <EntitiesView prefix={route.prefix} namespace={route.namespace} />;
+      return <EntitiesView prefix={route.prefix} namespace={route.namespace} filter={route.filter} />;
     case 'entity':
       return <EntityView key={route.id} id={route.id} />;
     case 'metrics':
@@ -94,6 +97,8 @@ function View({ route }: { route: Route }) {
       return <DirectoryView />;
     case 'connectors':
       return <ConnectorsView />;
+    case 'sources':
+      return <SourcesView />;
     case 'config':
       return <ConfigView />;
     case 'publish':

@@ -28,3 +28,8 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** As `describeError`, with the server's stable error code when there is one. */
+export function describeErrorWithCode(error: unknown): string {
+  return error instanceof FluxHttpError ? `${describeError(error)} [${error.code}]` : describeError(error);
+}

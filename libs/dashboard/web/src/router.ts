@@ -2,11 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 
 /** The views, addressed by the URL's fragment so that the server only ever serves `/`. */
 export type Route =
-  | { view: 'entities'; prefix: string; namespace: string }
+  | { view: 'entities'; prefix: string; namespace: string; filter: string }
   | { view: 'entity'; id: string }
   | { view: 'metrics' }
   | { view: 'directory' }
   | { view: 'connectors' }
+  | { view: 'sources' }
   | { view: 'config' }
   | { view: 'publish'; entityId: string };
 
@@ -20,6 +21,7 @@ export function parseRoute(hash: string): Route {
     case 'metrics':
     case 'directory':
     case 'connectors':
+    case 'sources':
     case 'config':
       return { view };
     case 'publish':
@@ -33,6 +35,7 @@ const entities = (params: URLSearchParams): Route => ({
   view: 'entities',
   prefix: params.get('prefix') ?? '',
   namespace: params.get('namespace') ?? '',
+  filter: params.get('filter') ?? '',
 });
 
 export function hrefOf(route: Route): string {
@@ -41,6 +44,7 @@ export function hrefOf(route: Route): string {
       const params = new URLSearchParams();
       if (route.prefix !== '') params.set('prefix', route.prefix);
       if (route.namespace !== '') params.set('namespace', route.namespace);
+      if (route.filter !== '') params.set('filter', route.filter);
       const query = params.toString();
       return query === '' ? '#/' : `#/?${query}`;
     }

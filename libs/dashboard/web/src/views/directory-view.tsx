@@ -75,7 +75,7 @@ export function DirectoryView() {
             {namespaces.map(([name, counts]) => (
               <tr key={name}>
                 <th scope="row">
-                  <a href={hrefOf({ view: 'entities', prefix: '', namespace: name })}>{name}</a>
+                  <a href={hrefOf({ view: 'entities', prefix: '', namespace: name, filter: '' })}>{name}</a>
                 </th>
                 <td class="numeric">{formatInteger(counts.entities)}</td>
               </tr>

@@ -20,6 +20,8 @@ type Sort = 'id' | 'updated';
 interface Filters {
   prefix: string;
   namespace: string;
+  /** A server-side filter expression (docs/filters.md); '' for none. */
+  filter: string;
 }
 
 const matches = (id: string, { prefix, namespace }: Filters): boolean =>
@@ -30,8 +32,8 @@ const matches = (id: string, { prefix, namespace }: Filters): boolean =>
  * from the live feed. A `state_update` patches its row at once and the entity is re-read
  * shortly after (for its version); entities created since appear, deleted ones disappear.
  */
-export function EntitiesView({ prefix, namespace }: Filters) {
-  const filters = useMemo(() => ({ prefix, namespace }), [prefix, namespace]);
+export function EntitiesView({ prefix, namespace, filter }: Filters) {
+  const filters = useMemo(() => ({ prefix, namespace, filter }), [prefix, namespace, filter]);
   const rows = useRef(new Map<string, Entity>());
   const fresh = useRef(new Map<string, number>());
   const pages = useRef<AsyncIterator<Entity> | undefined>(undefined);
@@ -87,6 +89,7 @@ export function EntitiesView({ prefix, namespace }: Filters) {
       .list({
         ...(filters.prefix === '' ? {} : { prefix: filters.prefix }),
         ...(filters.namespace === '' ? {} : { namespace: filters.namespace }),
+        ...(filters.filter === '' ? {} : { filter: filters.filter }),
         pageSize: PAGE_SIZE,
       })
       [Symbol.asyncIterator]();
@@ -133,6 +136,9 @@ export function EntitiesView({ prefix, namespace }: Filters) {
       else properties[event.property] = event.value;
       rows.current.set(id, { ...row, properties, lastUpdated: event.timestamp });
       rerender();
+    } else if (filters.filter !== '') {
+      // Only the server evaluates the expression: rows listed under it stay current, others wait for a reload.
+      return;
     } else if (rows.current.size >= MAX_ROWS) {
       setOverflow(true);
       return;
@@ -225,16 +231,22 @@ export function EntitiesView({ prefix, namespace }: Filters) {
   );
 }
 
-const describeFilters = ({ prefix, namespace }: Filters): string =>
-  [namespace === '' ? '' : ` in namespace “${namespace}”`, prefix === '' ? '' : ` with ids starting “${prefix}”`].join('');
+const describeFilters = ({ prefix, namespace, filter }: Filters): string =>
+  [
+    namespace === '' ? '' : ` in namespace “${namespace}”`,
+    prefix === '' ? '' : ` with ids starting “${prefix}”`,
+    filter === '' ? '' : ` matching “${filter}”`,
+  ].join('');
 
 /** Prefix and namespace go into the URL, so a filtered table can be bookmarked and shared. */
 function FilterForm({ filters }: { filters: Filters }) {
   const [prefix, setPrefix] = useState(filters.prefix);
   const [namespace, setNamespace] = useState(filters.namespace);
+  const [filter, setFilter] = useState(filters.filter);
   useEffect(() => {
     setPrefix(filters.prefix);
     setNamespace(filters.namespace);
+    setFilter(filters.filter);
   }, [filters]);
   return (
     <form
@@ -242,7 +254,7 @@ function FilterForm({ filters }: { filters: Filters }) {
       aria-label="Filter entities"
       onSubmit={(event) => {
         event.preventDefault();
-        navigate({ view: 'entities', prefix: prefix.trim(), namespace: namespace.trim() });
+        navigate({ view: 'entities', prefix: prefix.trim(), namespace: namespace.trim(), filter: filter.trim() });
       }}
     >
       <div class="field">
@@ -253,10 +265,24 @@ function FilterForm({ filters }: { filters: Filters }) {
         <label for="filter-prefix">Id prefix</label>
         <input id="filter-prefix" value={prefix} placeholder="e.g. sensors/room-" onInput={(event) => setPrefix(event.currentTarget.value)} />
       </div>
+      <div class="field">
+        <label for="filter-expression">Filter</label>
+        <input
+          id="filter-expression"
+          class="mono"
+          value={filter}
+          placeholder='e.g. status = "open" and battery < 20'
+          aria-describedby="filter-expression-hint"
+          onInput={(event) => setFilter(event.currentTarget.value)}
+        />
+        <p class="hint" id="filter-expression-hint">
+          Evaluated by the server: =, !=, &lt;, &gt;, exists, in, startswith, contains, and, or, not.
+        </p>
+      </div>
       <div class="actions">
         <button type="submit">Apply filters</button>
-        {filters.prefix !== '' || filters.namespace !== '' ? (
-          <button type="button" class="secondary" onClick={() => navigate({ view: 'entities', prefix: '', namespace: '' })}>
+        {filters.prefix !== '' || filters.namespace !== '' || filters.filter !== '' ? (
+          <button type="button" class="secondary" onClick={() => navigate({ view: 'entities', prefix: '', namespace: '', filter: '' })}>
             Clear
           </button>
         ) : null}

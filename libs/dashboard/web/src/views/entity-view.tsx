@@ -45,7 +45,7 @@ export function EntityView({ id }: { id: string }) {
   return (
     <section aria-labelledby="view-title">
       <p class="breadcrumb">
-        <a href={hrefOf({ view: 'entities', prefix: '', namespace: '' })}>Entities</a>
+        <a href={hrefOf({ view: 'entities', prefix: '', namespace: '', filter: '' })}>Entities</a>
       </p>
       <h1 id="view-title" tabIndex={-1} class="entity-id">
         {id}
