@@ -28,7 +28,7 @@ describe('parseSettings', () => {
       initialRuntimeConfig: DEFAULT_RUNTIME_CONFIG,
       maxBatchDelete: 10_000,
       entityBound: { maxProperties: 10_000, maxBytes: 16_777_216 },
-      github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 },
+      github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300, oauth: undefined },
       mcp: { maxSessions: 100, sessionIdleMs: 600_000 },
     });
     expect(settings.initialRuntimeConfig).toEqual({
@@ -76,7 +76,7 @@ describe('parseSettings', () => {
         body_size_limit_single_bytes: 2048,
         body_size_limit_batch_bytes: 65_536,
       },
-      github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60 },
+      github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60, oauth: undefined },
       entityBound: { maxProperties: 500, maxBytes: 65_536 },
       mcp: { maxSessions: 0, sessionIdleMs: 30_000 },
     });

@@ -1,6 +1,7 @@
 import type { ConnectorDefinition } from '../connectors/connector-service.js';
 import { ConnectorService } from '../connectors/connector-service.js';
 import { CredentialVault } from '../connectors/credential-vault.js';
+import { OAuthService } from '../connectors/oauth-service.js';
 import { SourceService } from '../connectors/source-service.js';
 import { NamespaceService } from '../auth/namespace-service.js';
 import type { Settings } from '../config/settings.js';
@@ -26,6 +27,7 @@ export interface QueryRoleOptions {
 export interface QueryRole {
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly oauth: OAuthService;
   readonly sources: SourceService;
   readonly activity: ActivityTracker;
 }
@@ -48,5 +50,6 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
     allowPrivateNetworks: settings.sources.allowPrivateNetworks,
     allowedTaps: settings.sources.allowedTaps,
   });
-  return { namespaces, connectors, sources, activity };
+  const oauth = new OAuthService(settings.github.oauth, control, connectors);
+  return { namespaces, connectors, oauth, sources, activity };
 }

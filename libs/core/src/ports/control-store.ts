@@ -90,6 +90,22 @@ export interface StoredSource {
   readonly updatedAt: number;
 }
 
+/**
+ * An OAuth authorization in progress: created by the start route, consumed once by the
+ * callback (which may reach another gateway replica).
+ */
+export interface PendingAuthorization {
+  /** The random `state` parameter; the key. */
+  readonly state: string;
+  /** Namespace that started it ('' in internal mode): it owns the resulting credential. */
+  readonly owner: string;
+  readonly connector: string;
+  /** The PKCE code_verifier, sent with the code exchange. */
+  readonly codeVerifier: string;
+  /** Epoch ms after which the state is refused. */
+  readonly expiresAt: number;
+}
+
 export type Unsubscribe = () => void;
 
 /**
@@ -133,6 +149,13 @@ export interface ControlStore {
   deleteSource(owner: string, id: string): Promise<boolean>;
   /** Every source, or the sources of one owner. */
   listSources(owner?: string): Promise<readonly StoredSource[]>;
+
+  putPendingAuthorization(pending: PendingAuthorization): Promise<void>;
+  /**
+   * Removes and resolves the pending authorization of `state` atomically, so of two callbacks
+   * with one state at most one gets it; undefined when unknown, already taken or expired at `now`.
+   */
+  takePendingAuthorization(state: string, now: number): Promise<PendingAuthorization | undefined>;
 
   close(): Promise<void>;
 }
