@@ -103,6 +103,26 @@ describe('parseSettings', () => {
     expect(error.message).toContain('"ftp://x"');
   });
 
+  it('reads GitHub OAuth when client id, secret and redirect URL are set, and names what a partial setup lacks', () => {
+    const oauth = parseSettings({
+      FLUX_GITHUB_OAUTH_CLIENT_ID: 'id',
+      FLUX_GITHUB_OAUTH_CLIENT_SECRET: 'secret',
+      FLUX_GITHUB_OAUTH_REDIRECT_URL: 'https://flux.example/api/connectors/github/oauth/callback',
+      FLUX_GITHUB_OAUTH_TOKEN_URL: 'https://ghe.example/login/oauth/access_token',
+    }).github.oauth;
+    expect(oauth).toMatchObject({
+      clientId: 'id',
+      clientSecret: 'secret',
+      redirectUrl: 'https://flux.example/api/connectors/github/oauth/callback',
+      authorizeUrl: 'https://github.com/login/oauth/authorize',
+      tokenUrl: 'https://ghe.example/login/oauth/access_token',
+    });
+    const error = configError({ FLUX_GITHUB_OAUTH_CLIENT_ID: 'id', FLUX_GITHUB_OAUTH_AUTHORIZE_URL: 'nope' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.message).toContain('FLUX_GITHUB_OAUTH_AUTHORIZE_URL');
+    expect(error.message).toContain('FLUX_GITHUB_OAUTH_CLIENT_SECRET, FLUX_GITHUB_OAUTH_REDIRECT_URL');
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '3000.5'],
