@@ -131,6 +131,27 @@ describe('GitHub OAuth (internal mode)', () => {
     expect(await githubStatus(flux)).toBe('not_configured');
   });
 
+  it('an expiring token is refreshed before use: GitHub then sees the renewed token', async () => {
+    github.expiresInSeconds = 1;
+    try {
+      const back = await authorize(flux);
+      expectStatus(await callback(flux, back.search), 200);
+      const first = github.issuedTokens.at(-1)!;
+      // Expiring within the refresh margin, it is renewed before the first poll uses it.
+      await waitFor(() => github.refreshes.length > 0, { timeoutMs: 10_000, what: 'a refresh_token grant' });
+      const renewed = github.issuedTokens.at(-1)!;
+      expect(renewed).not.toBe(first);
+      await waitFor(() => github.requests.some((seen) => github.tokenOf(seen) === renewed && !seen.path.startsWith('/login/')), {
+        timeoutMs: 10_000,
+        what: 'a GitHub API request carrying the refreshed token',
+      });
+      expect(github.requests.some((seen) => github.tokenOf(seen) === first)).toBe(false);
+      expect(await githubStatus(flux)).not.toBe('not_configured');
+    } finally {
+      github.expiresInSeconds = undefined;
+    }
+  });
+
   it('a provider refusal in the redirect (access_denied) is a 400', async () => {
     expectError(await callback(flux, `?error=access_denied&state=${'B'.repeat(32)}`), 400);
   });

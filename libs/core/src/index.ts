@@ -13,6 +13,7 @@ export * from './reducer/ttl-sweeper.js';
 export * from './connectors/credential-vault.js';
 export * from './connectors/connector-service.js';
 export * from './connectors/oauth-service.js';
+export * from './connectors/oauth-token-endpoint.js';
 export * from './connectors/pkce.js';
 export * from './observability/activity-tracker.js';
 export * from './observability/flux-metrics.js';

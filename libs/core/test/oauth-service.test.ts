@@ -4,6 +4,7 @@ import { ErrorCode, FluxError } from '@flux/domain';
 import type { GitHubOAuthSettings } from '../src/config/github-oauth-settings.js';
 import type { ConnectorService } from '../src/connectors/connector-service.js';
 import { OAUTH_STATE_TTL_MS, OAuthService } from '../src/connectors/oauth-service.js';
+import type { OAuthGrant } from '../src/connectors/oauth-token-endpoint.js';
 import { createOAuthState, createPkcePair, OAUTH_STATE_PATTERN, pkceChallenge } from '../src/connectors/pkce.js';
 import type { ControlStore, PendingAuthorization } from '../src/ports/control-store.js';
 
@@ -41,7 +42,7 @@ interface Harness {
 function harness(answer: () => Response = () => Response.json({ access_token: 'gho_token' })): Harness {
   const stored: Harness['stored'] = [];
   const exchanges: URLSearchParams[] = [];
-  const connectors = { storeToken: async (owner: string, _name: string, body: { token: string }) => void stored.push({ owner, token: body.token }) };
+  const connectors = { storeGrant: async (owner: string, _name: string, grant: OAuthGrant) => void stored.push({ owner, token: grant.accessToken }) };
   const fetchStub = (async (_url: string, init: RequestInit) => {
     exchanges.push(new URLSearchParams(init.body as URLSearchParams));
     return answer();

@@ -35,6 +35,13 @@ export interface FakeGitHub {
   readonly issuedTokens: string[];
   /** Refusals of /login/oauth/access_token, as GitHub's `error` values. */
   readonly tokenRefusals: string[];
+  /** Refresh tokens redeemed (grant_type=refresh_token), in order. */
+  readonly refreshes: string[];
+  /**
+   * Set: tokens issued from now on expire after this many seconds and come with a refresh token
+   * (GitHub Apps' expiring user tokens); a refresh retires the old access and refresh tokens.
+   */
+  expiresInSeconds: number | undefined;
   /** The token a request carried (`token X` or `Bearer X`), or undefined. */
   tokenOf(request: FakeGitHubRequest): string | undefined;
   close(): Promise<void>;
@@ -120,6 +127,8 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   const codes = new Map<string, IssuedCode>();
   const issuedTokens: string[] = [];
   const tokenRefusals: string[] = [];
+  const refreshes: string[] = [];
+  const refreshTokens = new Map<string, string>(); // refresh token → the access token it renews
 
   /** GitHub's authorize page, approved at once: back to redirect_uri with a code and the state. */
   const authorize = (url: URL, response: ServerResponse): void => {
@@ -149,6 +158,31 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     };
     if (form.get('client_id') !== FAKE_OAUTH_CLIENT.id || form.get('client_secret') !== FAKE_OAUTH_CLIENT.secret)
       return refuse('incorrect_client_credentials');
+    const issue = (): void => {
+      const token = `gho_${randomBytes(12).toString('hex')}`;
+      issuedTokens.push(token);
+      goodTokens.add(token);
+      const expiresIn = fake.expiresInSeconds;
+      if (expiresIn === undefined) return send(response, 200, { access_token: token, token_type: 'bearer', scope: 'repo,notifications' });
+      const refreshToken = `ghr_${randomBytes(12).toString('hex')}`;
+      refreshTokens.set(refreshToken, token);
+      send(response, 200, {
+        access_token: token,
+        token_type: 'bearer',
+        expires_in: expiresIn,
+        refresh_token: refreshToken,
+        refresh_token_expires_in: 15_897_600,
+      });
+    };
+    if (form.get('grant_type') === 'refresh_token') {
+      const refreshToken = form.get('refresh_token') ?? '';
+      const renewed = refreshTokens.get(refreshToken);
+      if (renewed === undefined) return refuse('bad_refresh_token');
+      refreshTokens.delete(refreshToken);
+      goodTokens.delete(renewed);
+      refreshes.push(refreshToken);
+      return issue();
+    }
     const code = form.get('code') ?? '';
     const issued = codes.get(code);
     codes.delete(code);
@@ -156,10 +190,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     const verifier = form.get('code_verifier') ?? '';
     if (issued.method !== 'S256' || createHash('sha256').update(verifier).digest('base64url') !== issued.challenge)
       return refuse('invalid_code_verifier');
-    const token = `gho_${randomBytes(12).toString('hex')}`;
-    issuedTokens.push(token);
-    goodTokens.add(token);
-    send(response, 200, { access_token: token, token_type: 'bearer', scope: 'repo,notifications' });
+    issue();
   };
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -192,13 +223,15 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fake: FakeGitHub = {
     url: `http://127.0.0.1:${port}`,
     requests,
     goodTokens,
     markers,
     issuedTokens,
     tokenRefusals,
+    refreshes,
+    expiresInSeconds: undefined,
     tokenOf: (request) => tokenOfHeader(request.authorization),
     close: () =>
       new Promise<void>((resolveClose) => {
@@ -206,4 +239,5 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         server.close(() => resolveClose());
       }),
   };
+  return fake;
 }

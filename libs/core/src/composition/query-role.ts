@@ -2,6 +2,7 @@ import type { ConnectorDefinition } from '../connectors/connector-service.js';
 import { ConnectorService } from '../connectors/connector-service.js';
 import { CredentialVault } from '../connectors/credential-vault.js';
 import { OAuthService } from '../connectors/oauth-service.js';
+import { OAuthTokenEndpoint } from '../connectors/oauth-token-endpoint.js';
 import { SourceService } from '../connectors/source-service.js';
 import { NamespaceService } from '../auth/namespace-service.js';
 import type { Settings } from '../config/settings.js';
@@ -45,7 +46,8 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
     await deletion.deleteNamespace(name);
   });
   const vault = new CredentialVault(settings.encryptionKey);
-  const connectors = new ConnectorService(control, vault, connectorDefinitions);
+  const refresher = settings.github.oauth === undefined ? undefined : new OAuthTokenEndpoint(settings.github.oauth);
+  const connectors = new ConnectorService(control, vault, connectorDefinitions, Date.now, refresher);
   const sources = new SourceService(control, vault, {
     allowPrivateNetworks: settings.sources.allowPrivateNetworks,
     allowedTaps: settings.sources.allowedTaps,

@@ -14,6 +14,15 @@ export interface StoredCredential {
   readonly iv: string;
   readonly authTag: string;
   readonly createdAt: number;
+  /** Set for an OAuth token the provider lets expire: the sealed refresh token. */
+  readonly refresh?: { readonly ciphertext: string; readonly iv: string; readonly authTag: string };
+  /** Epoch ms when the access token expires (OAuth tokens with expires_in). */
+  readonly expiresAt?: number;
+  /**
+   * Identifies the grant for the connector runtime; a refreshed token keeps the version of the
+   * grant it renews, so polls under way stay current. Absent: `createdAt:iv`.
+   */
+  readonly version?: string;
 }
 
 /**
