@@ -5,10 +5,9 @@ import { MAX_OAUTH_CODE_LENGTH } from '@flux/core';
 import type { QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { credentialOwnerOf } from '../http/principal.js';
-import { nameParam, parseInput } from '../http/input.js';
+import { parseInput } from '../http/input.js';
+import { nameParams } from './connector-routes.js';
 
-const MAX_CONNECTOR_NAME_LENGTH = 64;
-const nameParams = z.object({ name: nameParam(MAX_CONNECTOR_NAME_LENGTH) });
 const callbackQuery = z.object({
   /** Checked (shape and length) by the OAuth service, so every bad state gets one code. */
   state: z.string().optional(),
