@@ -6,6 +6,7 @@ import {
   composeIngestRole,
   composeWaits,
   ConnectorService,
+  OAuthTokenEndpoint,
   CredentialVault,
   SourceService,
   FluxMetrics,
@@ -80,7 +81,14 @@ const sources = new SourceService(control, vault, settings.sources);
 const connectorRuntime = new ConnectorRuntime({
   connectors: connectorSet,
   control,
-  credentials: new ConnectorService(control, vault, connectorDefinitions(connectorSet)),
+  // Expiring OAuth tokens are refreshed where they are used: in the connector runtime.
+  credentials: new ConnectorService(
+    control,
+    vault,
+    connectorDefinitions(connectorSet),
+    Date.now,
+    settings.github.oauth === undefined ? undefined : new OAuthTokenEndpoint(settings.github.oauth),
+  ),
   sources: new SourceTargets({
     control,
     secretOf: (source) => sources.secretOf(source),

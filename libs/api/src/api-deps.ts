@@ -5,6 +5,7 @@ import type {
   Authorizer,
   ChangeReplay,
   ConnectorService,
+  OAuthService,
   SourceService,
   DeletionService,
   FluxMetrics,
@@ -37,6 +38,7 @@ export interface QueryDeps extends SystemDeps {
   readonly reader: StateReader;
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly oauth: OAuthService;
   readonly sources: SourceService;
   /** What WebSocket clients receive (any ChangeFeed, or a CatchingUpFeed over a feed that can miss changes). */
   readonly feed: SubscriberFeed;

@@ -12,6 +12,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 import { SECURITY_HEADERS } from './http/security-headers.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { connectorOAuthRoutes } from './routes/connector-oauth-routes.js';
 import { connectorRoutes } from './routes/connector-routes.js';
 import { sourceRoutes } from './routes/source-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard-routes.js';
@@ -158,6 +159,7 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
     namespaceRoutes(app, roles.query);
     adminRoutes(app, roles.query);
     connectorRoutes(app, roles.query);
+    connectorOAuthRoutes(app, roles.query);
     sourceRoutes(app, roles.query);
     hub = websocketRoutes(app, roles.query);
     if (options.dashboard !== undefined) await dashboardRoutes(app, options.dashboard);

@@ -447,6 +447,16 @@ export class ConnectorsApi {
   async deleteToken(name: string): Promise<void> {
     await this.client.request({ method: 'DELETE', path: `${connectorPath(name)}/token`, token: this.client.token });
   }
+
+  /** Starts the connector's OAuth authorization: the URL to open in a browser (valid 10 minutes). */
+  async oauthStart(name: string): Promise<string> {
+    const response = await this.client.request<{ authorize_url: string }>({
+      method: 'GET',
+      path: `${connectorPath(name)}/oauth/start`,
+      token: this.client.token,
+    });
+    return response.body.authorize_url;
+  }
 }
 
 const connectorPath = (name: string): string => `/api/connectors/${encodeURIComponent(name)}`;

@@ -73,7 +73,7 @@ export interface ConnectorRuntimeOptions {
 }
 
 /** Identifies one stored credential: storing a token again (even the same one) gives a new version. */
-const credentialVersion = (credential: StoredCredential): string => `${credential.createdAt}:${credential.iv}`;
+const credentialVersion = (credential: StoredCredential): string => credential.version ?? `${credential.createdAt}:${credential.iv}`;
 
 interface ActivePoll {
   readonly version: string;

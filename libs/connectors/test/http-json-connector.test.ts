@@ -100,7 +100,9 @@ describe('http-json configuration', () => {
   it('is absent unless FLUX_HTTP_CONNECTOR_URL is set', () => {
     expect(httpJsonConfigFromEnv({})).toBeUndefined();
     expect(
-      configuredConnectors({ github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } }, {}).map((connector) => connector.name),
+      configuredConnectors({ github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300, oauth: undefined } }, {}).map(
+        (connector) => connector.name,
+      ),
     ).toEqual(['github']);
   });
 
@@ -140,7 +142,7 @@ describe('http-json configuration', () => {
       auth: { kind: 'header', name: 'x-api-key' },
     });
     const connectors = configuredConnectors(
-      { github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 } },
+      { github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300, oauth: undefined } },
       { FLUX_HTTP_CONNECTOR_URL: 'http://localhost:9/x', FLUX_HTTP_CONNECTOR_NAME: 'weather' },
     );
     expect(connectors.map((connector) => [connector.name, connector.stream])).toEqual([

@@ -1,5 +1,6 @@
 export * from './ports/index.js';
 export * from './config/settings.js';
+export * from './config/github-oauth-settings.js';
 export * from './auth/tokens.js';
 export * from './auth/authorizer.js';
 export * from './auth/namespace-service.js';
@@ -11,6 +12,9 @@ export * from './reducer/reducer-group.js';
 export * from './reducer/ttl-sweeper.js';
 export * from './connectors/credential-vault.js';
 export * from './connectors/connector-service.js';
+export * from './connectors/oauth-service.js';
+export * from './connectors/oauth-token-endpoint.js';
+export * from './connectors/pkce.js';
 export * from './observability/activity-tracker.js';
 export * from './observability/flux-metrics.js';
 export * from './observability/metrics-server.js';

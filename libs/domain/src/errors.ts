@@ -27,6 +27,12 @@ export const ErrorCode = {
   NotConfigured: 'FLUX_NOT_CONFIGURED',
   /** A URL given to Flux to fetch points at a loopback, private, link-local or reserved address. */
   AddressNotAllowed: 'FLUX_ADDRESS_NOT_ALLOWED',
+  /** The OAuth routes of a connector whose OAuth app is not configured. */
+  OAuthNotConfigured: 'FLUX_OAUTH_NOT_CONFIGURED',
+  /** An OAuth callback whose `state` is unknown, expired or already used. */
+  OAuthStateInvalid: 'FLUX_OAUTH_STATE_INVALID',
+  /** The provider refused the code exchange (or a refresh), or answered something unusable. */
+  OAuthExchangeFailed: 'FLUX_OAUTH_EXCHANGE_FAILED',
   Fenced: 'FLUX_FENCED',
   /** A wait for an event to be applied (wait=applied, min_position) ran out; the write itself is durable. */
   WaitTimeout: 'FLUX_WAIT_TIMEOUT',

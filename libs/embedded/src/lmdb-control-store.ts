@@ -2,7 +2,16 @@ import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, ListenerErrorHandler, NamespaceRecord, StoredCredential, StoredSource, Unsubscribe } from '@flux/core';
+import type {
+  ConnectorState,
+  ControlStore,
+  ListenerErrorHandler,
+  NamespaceRecord,
+  PendingAuthorization,
+  StoredCredential,
+  StoredSource,
+  Unsubscribe,
+} from '@flux/core';
 import { notifyConfigWritten, watchConfig } from './config-watchers.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 
@@ -20,6 +29,8 @@ export interface LmdbControlStoreOptions {
 type OwnedKey = [owner: string, connector: string];
 
 const RUNTIME_CONFIG = 'runtime-config';
+/** Pending authorizations this much older than a new one's expiry are long expired and removed. */
+const PENDING_SWEEP_AGE_MS = 24 * 60 * 60 * 1000;
 
 /*
  * Values are JSON strings: they round-trip `__proto__` keys (connector cursors are free-form)
@@ -41,6 +52,8 @@ export class LmdbControlStore implements ControlStore {
   private readonly connectorStates: Database<string, OwnedKey>;
   /** [owner, id] → source. */
   private readonly sources: Database<string, OwnedKey>;
+  /** OAuth state → PendingAuthorization. */
+  private readonly authorizations: Database<string, string>;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -55,6 +68,7 @@ export class LmdbControlStore implements ControlStore {
     this.credentials = root.openDB<string, OwnedKey>('credentials', { encoding: 'string' });
     this.connectorStates = root.openDB<string, OwnedKey>('connector-states', { encoding: 'string' });
     this.sources = root.openDB<string, OwnedKey>('sources', { encoding: 'string' });
+    this.authorizations = root.openDB<string, string>('oauth-authorizations', { encoding: 'string' });
   }
 
   static open(options: LmdbControlStoreOptions): LmdbControlStore {
@@ -165,6 +179,25 @@ export class LmdbControlStore implements ControlStore {
   async listSources(owner?: string): Promise<readonly StoredSource[]> {
     const all = [...this.sources.getRange({})].map(({ value }) => JSON.parse(value) as StoredSource);
     return owner === undefined ? all : all.filter((source) => source.owner === owner);
+  }
+
+  async putPendingAuthorization(pending: PendingAuthorization): Promise<void> {
+    await this.authorizations.childTransaction(() => {
+      // Abandoned authorizations are swept here: LMDB has no expiry of its own.
+      for (const { key, value } of this.authorizations.getRange({})) {
+        if ((JSON.parse(value) as PendingAuthorization).expiresAt <= pending.expiresAt - PENDING_SWEEP_AGE_MS) void this.authorizations.remove(key);
+      }
+      void this.authorizations.put(pending.state, JSON.stringify(pending));
+    });
+  }
+
+  takePendingAuthorization(state: string, now: number): Promise<PendingAuthorization | undefined> {
+    return this.authorizations.childTransaction(() => {
+      const pending = parse<PendingAuthorization>(this.authorizations.get(state));
+      if (pending === undefined) return undefined;
+      void this.authorizations.remove(state);
+      return pending.expiresAt > now ? pending : undefined;
+    });
   }
 
   close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, StoredSource, Unsubscribe } from '@flux/core';
+import type { ConnectorState, ControlStore, NamespaceRecord, PendingAuthorization, StoredCredential, StoredSource, Unsubscribe } from '@flux/core';
 import {
   CREATE_NAMESPACE,
   DELETE_NAMESPACE,
@@ -24,6 +24,9 @@ export interface RedisControlStoreOptions {
 
 /** Credentials and connector state are keyed by owner and connector; NUL never occurs in either. */
 const ownedField = (owner: string, connector: string): string => `${owner}\u0000${connector}`;
+
+/** Kept past its expiry a little so a take with a slightly late clock still finds (and refuses) it. */
+const PENDING_TTL_MARGIN_MS = 60_000;
 
 const parse = <T>(json: string | null): T | undefined => (json === null ? undefined : (JSON.parse(json) as T));
 
@@ -226,6 +229,21 @@ export class RedisControlStore implements ControlStore {
       await this.client.hset(this.keys.connectorStates, ownedField(owner, connector), JSON.stringify(state));
     });
   }
+  putPendingAuthorization(pending: PendingAuthorization): Promise<void> {
+    return storeCall('putPendingAuthorization', async () => {
+      // The TTL only cleans up; expiry is decided against the caller's clock on take.
+      const ttl = Math.max(1, pending.expiresAt - Date.now()) + PENDING_TTL_MARGIN_MS;
+      await this.client.set(this.keys.pendingAuthorization(pending.state), JSON.stringify(pending), 'PX', ttl);
+    });
+  }
+
+  takePendingAuthorization(state: string, now: number): Promise<PendingAuthorization | undefined> {
+    return storeCall('takePendingAuthorization', async () => {
+      const pending = parse<PendingAuthorization>(await this.client.getdel(this.keys.pendingAuthorization(state)));
+      return pending !== undefined && pending.expiresAt > now ? pending : undefined;
+    });
+  }
+
   putSource(source: StoredSource): Promise<void> {
     return storeCall('putSource', async () => {
       await this.client.hset(this.keys.sources, ownedField(source.owner, source.id), JSON.stringify(source));

@@ -71,6 +71,8 @@ export interface ControlKeys {
   readonly connectorStates: string;
   /** Hash: `owner\0id` → StoredSource JSON. */
   readonly sources: string;
+  /** String with a TTL: OAuth state → PendingAuthorization JSON. */
+  pendingAuthorization(state: string): string;
 }
 
 export function controlKeys(prefix: string): ControlKeys {
@@ -83,6 +85,7 @@ export function controlKeys(prefix: string): ControlKeys {
     credentials: `${base}credentials`,
     connectorStates: `${base}connector-states`,
     sources: `${base}sources`,
+    pendingAuthorization: (state) => `${base}oauth:${state}`,
   };
 }
 

@@ -26,6 +26,17 @@ export function registerAdminCommands(program: Command): void {
     },
   );
   registerSourceCommands(connectors);
+  action(
+    connectors
+      .command('github')
+      .description('The GitHub connector')
+      .command('login')
+      .description('Print the URL that authorizes Flux on GitHub (OAuth; the token is stored for your namespace in public mode)'),
+    async ({ client, output }) => {
+      const authorizeUrl = await client.connectors.oauthStart('github');
+      await output.result({ authorize_url: authorizeUrl }, () => `Open this URL in a browser to connect GitHub (valid 10 minutes):\n${authorizeUrl}`);
+    },
+  );
 
   action(
     program

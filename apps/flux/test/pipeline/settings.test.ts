@@ -28,7 +28,7 @@ describe('parseSettings', () => {
       initialRuntimeConfig: DEFAULT_RUNTIME_CONFIG,
       maxBatchDelete: 10_000,
       entityBound: { maxProperties: 10_000, maxBytes: 16_777_216 },
-      github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300 },
+      github: { apiUrl: 'https://api.github.com', pollIntervalSeconds: 300, oauth: undefined },
       mcp: { maxSessions: 100, sessionIdleMs: 600_000 },
     });
     expect(settings.initialRuntimeConfig).toEqual({
@@ -76,7 +76,7 @@ describe('parseSettings', () => {
         body_size_limit_single_bytes: 2048,
         body_size_limit_batch_bytes: 65_536,
       },
-      github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60 },
+      github: { apiUrl: 'https://ghe.example.com/api/v3', pollIntervalSeconds: 60, oauth: undefined },
       entityBound: { maxProperties: 500, maxBytes: 65_536 },
       mcp: { maxSessions: 0, sessionIdleMs: 30_000 },
     });
@@ -101,6 +101,26 @@ describe('parseSettings', () => {
     }
     expect(error.message).toContain('"maybe"');
     expect(error.message).toContain('"ftp://x"');
+  });
+
+  it('reads GitHub OAuth when client id, secret and redirect URL are set, and names what a partial setup lacks', () => {
+    const oauth = parseSettings({
+      FLUX_GITHUB_OAUTH_CLIENT_ID: 'id',
+      FLUX_GITHUB_OAUTH_CLIENT_SECRET: 'secret',
+      FLUX_GITHUB_OAUTH_REDIRECT_URL: 'https://flux.example/api/connectors/github/oauth/callback',
+      FLUX_GITHUB_OAUTH_TOKEN_URL: 'https://ghe.example/login/oauth/access_token',
+    }).github.oauth;
+    expect(oauth).toMatchObject({
+      clientId: 'id',
+      clientSecret: 'secret',
+      redirectUrl: 'https://flux.example/api/connectors/github/oauth/callback',
+      authorizeUrl: 'https://github.com/login/oauth/authorize',
+      tokenUrl: 'https://ghe.example/login/oauth/access_token',
+    });
+    const error = configError({ FLUX_GITHUB_OAUTH_CLIENT_ID: 'id', FLUX_GITHUB_OAUTH_AUTHORIZE_URL: 'nope' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.message).toContain('FLUX_GITHUB_OAUTH_AUTHORIZE_URL');
+    expect(error.message).toContain('FLUX_GITHUB_OAUTH_CLIENT_SECRET, FLUX_GITHUB_OAUTH_REDIRECT_URL');
   });
 
   it.each([

@@ -5,7 +5,18 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+
+/** The OAuth app the fake knows (Flux is configured with it through FLUX_GITHUB_OAUTH_*). */
+export const FAKE_OAUTH_CLIENT = { id: 'fake-oauth-client-id', secret: 'fake-oauth-client-secret-0123456789' } as const;
+
+/** What the fake's /login/oauth/authorize received, for tests to check. */
+interface IssuedCode {
+  readonly challenge: string;
+  readonly method: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+}
 
 export interface FakeGitHubRequest {
   readonly method: string;
@@ -20,6 +31,17 @@ export interface FakeGitHub {
   /** Tokens accepted as valid (others get 401). */
   readonly goodTokens: Set<string>;
   readonly markers: { readonly repo: string; readonly issue: string; readonly notification: string };
+  /** Access tokens issued by /login/oauth/access_token (each also added to goodTokens). */
+  readonly issuedTokens: string[];
+  /** Refusals of /login/oauth/access_token, as GitHub's `error` values. */
+  readonly tokenRefusals: string[];
+  /** Refresh tokens redeemed (grant_type=refresh_token), in order. */
+  readonly refreshes: string[];
+  /**
+   * Set: tokens issued from now on expire after this many seconds and come with a refresh token
+   * (GitHub Apps' expiring user tokens); a refresh retires the old access and refresh tokens.
+   */
+  expiresInSeconds: number | undefined;
   /** The token a request carried (`token X` or `Bearer X`), or undefined. */
   tokenOf(request: FakeGitHubRequest): string | undefined;
   close(): Promise<void>;
@@ -102,9 +124,85 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
     response.end(JSON.stringify(body));
   };
 
+  const codes = new Map<string, IssuedCode>();
+  const issuedTokens: string[] = [];
+  const tokenRefusals: string[] = [];
+  const refreshes: string[] = [];
+  const refreshTokens = new Map<string, string>(); // refresh token → the access token it renews
+
+  /** GitHub's authorize page, approved at once: back to redirect_uri with a code and the state. */
+  const authorize = (url: URL, response: ServerResponse): void => {
+    const params = url.searchParams;
+    const redirectUri = params.get('redirect_uri') ?? '';
+    if (params.get('client_id') !== FAKE_OAUTH_CLIENT.id || redirectUri === '')
+      return send(response, 400, { message: 'unknown client or no redirect_uri' });
+    const code = randomBytes(10).toString('hex');
+    codes.set(code, {
+      challenge: params.get('code_challenge') ?? '',
+      method: params.get('code_challenge_method') ?? '',
+      clientId: FAKE_OAUTH_CLIENT.id,
+      redirectUri,
+    });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', params.get('state') ?? '');
+    response.writeHead(302, { location: back.toString() });
+    response.end();
+  };
+
+  /** GitHub's token endpoint: refusals are 200 with an `error` field, as GitHub answers them. */
+  const accessToken = (form: URLSearchParams, response: ServerResponse): void => {
+    const refuse = (error: string): void => {
+      tokenRefusals.push(error);
+      send(response, 200, { error, error_description: `fake GitHub refused: ${error}` });
+    };
+    if (form.get('client_id') !== FAKE_OAUTH_CLIENT.id || form.get('client_secret') !== FAKE_OAUTH_CLIENT.secret)
+      return refuse('incorrect_client_credentials');
+    const issue = (): void => {
+      const token = `gho_${randomBytes(12).toString('hex')}`;
+      issuedTokens.push(token);
+      goodTokens.add(token);
+      const expiresIn = fake.expiresInSeconds;
+      if (expiresIn === undefined) return send(response, 200, { access_token: token, token_type: 'bearer', scope: 'repo,notifications' });
+      const refreshToken = `ghr_${randomBytes(12).toString('hex')}`;
+      refreshTokens.set(refreshToken, token);
+      send(response, 200, {
+        access_token: token,
+        token_type: 'bearer',
+        expires_in: expiresIn,
+        refresh_token: refreshToken,
+        refresh_token_expires_in: 15_897_600,
+      });
+    };
+    if (form.get('grant_type') === 'refresh_token') {
+      const refreshToken = form.get('refresh_token') ?? '';
+      const renewed = refreshTokens.get(refreshToken);
+      if (renewed === undefined) return refuse('bad_refresh_token');
+      refreshTokens.delete(refreshToken);
+      goodTokens.delete(renewed);
+      refreshes.push(refreshToken);
+      return issue();
+    }
+    const code = form.get('code') ?? '';
+    const issued = codes.get(code);
+    codes.delete(code);
+    if (issued === undefined || issued.redirectUri !== form.get('redirect_uri')) return refuse('bad_verification_code');
+    const verifier = form.get('code_verifier') ?? '';
+    if (issued.method !== 'S256' || createHash('sha256').update(verifier).digest('base64url') !== issued.challenge)
+      return refuse('invalid_code_verifier');
+    issue();
+  };
+
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://fake-github');
     requests.push({ method: request.method ?? 'GET', path: url.pathname + url.search, authorization: request.headers.authorization, at: Date.now() });
+    if (url.pathname === '/login/oauth/authorize') return authorize(url, response);
+    if (url.pathname === '/login/oauth/access_token' && request.method === 'POST') {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => accessToken(new URLSearchParams(Buffer.concat(chunks).toString('utf8')), response));
+      return;
+    }
     request.resume();
     const token = tokenOfHeader(request.headers.authorization);
     if (token === undefined || !goodTokens.has(token)) {
@@ -125,11 +223,15 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
   });
   await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fake: FakeGitHub = {
     url: `http://127.0.0.1:${port}`,
     requests,
     goodTokens,
     markers,
+    issuedTokens,
+    tokenRefusals,
+    refreshes,
+    expiresInSeconds: undefined,
     tokenOf: (request) => tokenOfHeader(request.authorization),
     close: () =>
       new Promise<void>((resolveClose) => {
@@ -137,4 +239,5 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
         server.close(() => resolveClose());
       }),
   };
+  return fake;
 }

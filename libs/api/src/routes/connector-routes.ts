@@ -8,7 +8,7 @@ import { nameParam, parseInput } from '../http/input.js';
 const summary = z.object({ name: z.string(), enabled: z.boolean(), status: z.enum(['configured', 'not_configured', 'error']) });
 /** Connector names are short identifiers; a longer one is refused before any lookup. */
 const MAX_CONNECTOR_NAME_LENGTH = 64;
-const nameParams = z.object({ name: nameParam(MAX_CONNECTOR_NAME_LENGTH) });
+export const nameParams = z.object({ name: nameParam(MAX_CONNECTOR_NAME_LENGTH) });
 const success = z.object({ success: z.literal(true) });
 const nameOf = (params: unknown): string => parseInput(nameParams, params, 'path').name;
 

@@ -1,6 +1,8 @@
 import type { ConnectorDefinition } from '../connectors/connector-service.js';
 import { ConnectorService } from '../connectors/connector-service.js';
 import { CredentialVault } from '../connectors/credential-vault.js';
+import { OAuthService } from '../connectors/oauth-service.js';
+import { OAuthTokenEndpoint } from '../connectors/oauth-token-endpoint.js';
 import { SourceService } from '../connectors/source-service.js';
 import { NamespaceService } from '../auth/namespace-service.js';
 import type { Settings } from '../config/settings.js';
@@ -26,6 +28,7 @@ export interface QueryRoleOptions {
 export interface QueryRole {
   readonly namespaces: NamespaceService;
   readonly connectors: ConnectorService;
+  readonly oauth: OAuthService;
   readonly sources: SourceService;
   readonly activity: ActivityTracker;
 }
@@ -43,10 +46,12 @@ export function composeQueryRole(options: QueryRoleOptions, closing: ClosingOrde
     await deletion.deleteNamespace(name);
   });
   const vault = new CredentialVault(settings.encryptionKey);
-  const connectors = new ConnectorService(control, vault, connectorDefinitions);
+  const refresher = settings.github.oauth === undefined ? undefined : new OAuthTokenEndpoint(settings.github.oauth);
+  const connectors = new ConnectorService(control, vault, connectorDefinitions, Date.now, refresher);
   const sources = new SourceService(control, vault, {
     allowPrivateNetworks: settings.sources.allowPrivateNetworks,
     allowedTaps: settings.sources.allowedTaps,
   });
-  return { namespaces, connectors, sources, activity };
+  const oauth = new OAuthService(settings.github.oauth, control, connectors);
+  return { namespaces, connectors, oauth, sources, activity };
 }

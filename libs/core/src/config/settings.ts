@@ -8,6 +8,7 @@ import {
   type RuntimeConfig,
 } from '@flux/domain';
 import { DEFAULT_CHANGE_RETENTION_OFFSETS } from '../ports/change-replay.js';
+import { readGitHubOAuthSettings, type GitHubOAuthSettings } from './github-oauth-settings.js';
 
 /** Everything a Flux process reads from its environment, parsed once at start-up. */
 export interface Settings {
@@ -65,6 +66,8 @@ export interface Settings {
   readonly github: {
     readonly apiUrl: string;
     readonly pollIntervalSeconds: number;
+    /** Undefined when OAuth is not configured (tokens are then set as PATs only). */
+    readonly oauth: GitHubOAuthSettings | undefined;
   };
   /** Sources created through the API. */
   readonly sources: {
@@ -255,6 +258,7 @@ export function readSettings(read: EnvReader): Settings {
     github: {
       apiUrl: read.url('FLUX_GITHUB_API_URL', 'https://api.github.com'),
       pollIntervalSeconds: read.integer('FLUX_GITHUB_POLL_INTERVAL_SECONDS', 300, 1, 86_400),
+      oauth: readGitHubOAuthSettings(read),
     },
     sources: {
       allowPrivateNetworks: read.boolean('FLUX_CONNECTOR_ALLOW_PRIVATE_NETWORKS', false),

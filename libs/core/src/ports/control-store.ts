@@ -14,6 +14,15 @@ export interface StoredCredential {
   readonly iv: string;
   readonly authTag: string;
   readonly createdAt: number;
+  /** Set for an OAuth token the provider lets expire: the sealed refresh token. */
+  readonly refresh?: { readonly ciphertext: string; readonly iv: string; readonly authTag: string };
+  /** Epoch ms when the access token expires (OAuth tokens with expires_in). */
+  readonly expiresAt?: number;
+  /**
+   * Identifies the grant for the connector runtime; a refreshed token keeps the version of the
+   * grant it renews, so polls under way stay current. Absent: `createdAt:iv`.
+   */
+  readonly version?: string;
 }
 
 /**
@@ -90,6 +99,22 @@ export interface StoredSource {
   readonly updatedAt: number;
 }
 
+/**
+ * An OAuth authorization in progress: created by the start route, consumed once by the
+ * callback (which may reach another gateway replica).
+ */
+export interface PendingAuthorization {
+  /** The random `state` parameter; the key. */
+  readonly state: string;
+  /** Namespace that started it ('' in internal mode): it owns the resulting credential. */
+  readonly owner: string;
+  readonly connector: string;
+  /** The PKCE code_verifier, sent with the code exchange. */
+  readonly codeVerifier: string;
+  /** Epoch ms after which the state is refused. */
+  readonly expiresAt: number;
+}
+
 export type Unsubscribe = () => void;
 
 /**
@@ -133,6 +158,13 @@ export interface ControlStore {
   deleteSource(owner: string, id: string): Promise<boolean>;
   /** Every source, or the sources of one owner. */
   listSources(owner?: string): Promise<readonly StoredSource[]>;
+
+  putPendingAuthorization(pending: PendingAuthorization): Promise<void>;
+  /**
+   * Removes and resolves the pending authorization of `state` atomically, so of two callbacks
+   * with one state at most one gets it; undefined when unknown, already taken or expired at `now`.
+   */
+  takePendingAuthorization(state: string, now: number): Promise<PendingAuthorization | undefined>;
 
   close(): Promise<void>;
 }

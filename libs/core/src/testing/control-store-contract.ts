@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
-import type { ConnectorState, ControlStore, NamespaceRecord, StoredCredential, StoredSource } from '../ports/control-store.js';
+import type { ConnectorState, ControlStore, NamespaceRecord, PendingAuthorization, StoredCredential, StoredSource } from '../ports/control-store.js';
 import { Collector, quietPeriod } from './async.js';
 import { useContractFixture, type ContractFixture } from './fixture.js';
 
@@ -160,6 +160,37 @@ export function describeControlStoreContract(name: string, factory: ControlStore
         await watcher.untilCount(1, 'a write from the other instance');
         expect(watcher.items[0]).toEqual(config(42));
         expect(await reader.getRuntimeConfig()).toEqual(config(42));
+      });
+    });
+
+    describe('pending OAuth authorizations', () => {
+      const pending = (state: string, expiresAt: number, owner = 'dawn-coral'): PendingAuthorization => ({
+        state,
+        owner,
+        connector: 'github',
+        codeVerifier: `verifier-of-${state}`,
+        expiresAt,
+      });
+
+      it('hands a pending authorization out once, to any instance', async () => {
+        const [writer, reader] = [await fixture.open(), await fixture.open()];
+        const now = Date.now();
+        const first = pending('state-one', now + 600_000);
+        await writer.putPendingAuthorization(first);
+        await writer.putPendingAuthorization(pending('state-two', now + 600_000, ''));
+        expect(await reader.takePendingAuthorization('state-one', now)).toEqual(first);
+        expect(await reader.takePendingAuthorization('state-one', now)).toBeUndefined();
+        expect(await writer.takePendingAuthorization('state-one', now)).toBeUndefined();
+        expect(await writer.takePendingAuthorization('state-unknown', now)).toBeUndefined();
+        expect((await writer.takePendingAuthorization('state-two', now))?.owner).toBe('');
+      });
+
+      it('refuses an expired authorization and does not keep it', async () => {
+        const store = await fixture.open();
+        const now = Date.now();
+        await store.putPendingAuthorization(pending('state-late', now + 1_000));
+        expect(await store.takePendingAuthorization('state-late', now + 1_000)).toBeUndefined();
+        expect(await store.takePendingAuthorization('state-late', now)).toBeUndefined();
       });
     });
 
