@@ -151,7 +151,8 @@ describe('watch', () => {
     } finally {
       watch.close();
     }
-  });
+    // A restart of the cluster (every process, then shard claims) takes 10-20 s on a busy machine.
+  }, 90_000);
 
   it('a consumer that does not keep up loses the backlog, not memory: the connection is renewed', async () => {
     const id = unique('w-slow');
