@@ -44,3 +44,37 @@ export function TokenField({ kind, label, hint, required = false, onChange }: To
     </div>
   );
 }
+
+interface NamespaceTokenFormProps {
+  /** What the token unlocks, e.g. "Connector credentials belong to a namespace: …". */
+  hint: string;
+  /** The submit button's text. */
+  submitLabel: string;
+  /** The token as typed so far. */
+  token: string;
+  /** The token whose data is shown. */
+  shownToken: string;
+  onTokenChange: (token: string) => void;
+  /** Submitted with a new token: show that namespace's data. */
+  onShow: (token: string) => void;
+  /** Submitted with the token already shown: read it again. */
+  onReload: () => void;
+}
+
+/** Public mode: the namespace token a view's data belongs to, and a button to show it. */
+export function NamespaceTokenForm({ hint, submitLabel, token, shownToken, onTokenChange, onShow, onReload }: NamespaceTokenFormProps) {
+  return (
+    <form
+      class="inline-form"
+      aria-label="Namespace token"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (token === shownToken) onReload();
+        else onShow(token);
+      }}
+    >
+      <TokenField kind="namespace" label="Namespace token" hint={hint} required onChange={onTokenChange} />
+      <button type="submit">{submitLabel}</button>
+    </form>
+  );
+}

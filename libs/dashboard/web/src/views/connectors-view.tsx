@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { DataTable } from '../components/data-table';
 import { ErrorNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
-import { TokenField } from '../components/token-field';
+import { NamespaceTokenForm } from '../components/token-field';
 import { describeError, fluxWith, publicMode } from '../flux';
 import { readToken } from '../token-store';
 
@@ -53,24 +53,15 @@ export function ConnectorsView() {
       </h1>
       <p class="lead">Connectors pull data from other services and publish it as events. Their status is read every 10 seconds.</p>
       {publicMode ? (
-        <form
-          class="inline-form"
-          aria-label="Namespace token"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (token === shownToken) void load();
-            else setShownToken(token);
-          }}
-        >
-          <TokenField
-            kind="namespace"
-            label="Namespace token"
-            hint="Connector credentials belong to a namespace: its token shows that namespace's connectors."
-            required
-            onChange={setToken}
-          />
-          <button type="submit">Show connectors</button>
-        </form>
+        <NamespaceTokenForm
+          hint="Connector credentials belong to a namespace: its token shows that namespace's connectors."
+          submitLabel="Show connectors"
+          token={token}
+          shownToken={shownToken}
+          onTokenChange={setToken}
+          onShow={setShownToken}
+          onReload={() => void load()}
+        />
       ) : null}
       {error === undefined ? null : <ErrorNotice>{error}</ErrorNotice>}
       {connectors === undefined ? (

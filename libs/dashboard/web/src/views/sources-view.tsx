@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { DataTable } from '../components/data-table';
 import { ErrorNotice, StatusNotice } from '../components/notice';
 import { TimeText } from '../components/time-text';
-import { TokenField } from '../components/token-field';
+import { NamespaceTokenForm } from '../components/token-field';
 import { describeErrorWithCode, fluxWith, publicMode } from '../flux';
 import { formatInteger } from '../format';
 import { readToken } from '../token-store';
@@ -102,24 +102,15 @@ export function SourcesView() {
         HTTP sources are URLs that Flux polls; every item of the response is published as an entity. Their status is read every 5 seconds.
       </p>
       {publicMode ? (
-        <form
-          class="inline-form"
-          aria-label="Namespace token"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (token === shownToken) void load();
-            else setShownToken(token);
-          }}
-        >
-          <TokenField
-            kind="namespace"
-            label="Namespace token"
-            hint="Sources belong to a namespace: its token shows and changes them."
-            required
-            onChange={setToken}
-          />
-          <button type="submit">Show sources</button>
-        </form>
+        <NamespaceTokenForm
+          hint="Sources belong to a namespace: its token shows and changes them."
+          submitLabel="Show sources"
+          token={token}
+          shownToken={shownToken}
+          onTokenChange={setToken}
+          onShow={setShownToken}
+          onReload={() => void load()}
+        />
       ) : null}
       {error === undefined ? null : <ErrorNotice>{error}</ErrorNotice>}
       <StatusNotice>{done}</StatusNotice>
