@@ -5,6 +5,7 @@
  * bounded and the seed is fixed, so a run is reproducible and a finding can be replayed.
  *
  *   npm run fuzz:api -- [--cluster] [--public] [--max-examples 50] [--seed 9] [--report-dir <dir>]
+ *   npm run fuzz:api -- --install-only    # only install schemathesis
  *
  * schemathesis is pinned (SCHEMATHESIS_VERSION) and installed on first use into a virtualenv
  * under ~/.cache/flux (python3 >= 3.9 with venv).
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     'max-examples': { type: 'string', default: '50' },
     seed: { type: 'string', default: '9' },
     'report-dir': { type: 'string' },
+    'install-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -108,6 +110,8 @@ function runSchemathesis(binary: string, baseUrl: string, headers: readonly stri
 }
 
 const binary = schemathesisBinary();
+// `--install-only`: get schemathesis ready (CI installs it while other steps run) and stop.
+if (values['install-only']) process.exit(0);
 const runId = `fuzz-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 let deployment: Deployment | undefined;
 onInterrupt(async () => {
