@@ -210,12 +210,7 @@ export class SourceService {
     if (input.auth !== 'none' && input.token === undefined)
       throw new FluxError(ErrorCode.Validation, `token: is required with auth ${JSON.stringify(input.auth)}`);
     await checkFetchTarget(new URL(input.url), this.options.allowPrivateNetworks);
-    await this.requireRoom(owner);
-    const id = randomUUID();
-    const now = this.now();
-    const source: StoredSource = {
-      id,
-      owner,
+    return this.add(owner, (id) => ({
       name: input.name,
       url: input.url,
       pollIntervalSeconds: input.poll_interval_seconds,
@@ -227,11 +222,7 @@ export class SourceService {
       secret: input.token === undefined || input.auth === 'none' ? null : this.vault.seal(input.token, secretContext(owner, id)),
       onDisappear: disappearOf(input.on_disappear),
       paused: input.paused,
-      createdAt: now,
-      updatedAt: now,
-    };
-    await this.control.putSource(source);
-    return this.detailOf(source);
+    }));
   }
 
   /** A source that runs a Singer tap on the interval; its config is sealed like a token. */
@@ -240,12 +231,7 @@ export class SourceService {
     if (!(this.options.allowedTaps ?? []).includes(input.tap)) {
       throw new FluxError(ErrorCode.Validation, `tap: ${input.tap} is not among the taps this instance runs (FLUX_CONNECTOR_TAPS)`);
     }
-    await this.requireRoom(owner);
-    const id = randomUUID();
-    const now = this.now();
-    const source: StoredSource = {
-      id,
-      owner,
+    return this.add(owner, (id) => ({
       name: input.name ?? input.tap,
       url: '',
       pollIntervalSeconds: input.poll_interval_seconds,
@@ -258,9 +244,15 @@ export class SourceService {
       onDisappear: { kind: 'keep' },
       tap: { name: input.tap, entityKeyField: input.entity_key_field, streamFilter: input.stream_filter ?? null },
       paused: input.paused,
-      createdAt: now,
-      updatedAt: now,
-    };
+    }));
+  }
+
+  /** Stores a new source of the owner (within its room), `fields` built for its new id. */
+  private async add(owner: string, fields: (id: string) => Omit<StoredSource, 'id' | 'owner' | 'createdAt' | 'updatedAt'>): Promise<SourceDetail> {
+    await this.requireRoom(owner);
+    const id = randomUUID();
+    const now = this.now();
+    const source: StoredSource = { id, owner, ...fields(id), createdAt: now, updatedAt: now };
     await this.control.putSource(source);
     return this.detailOf(source);
   }

@@ -235,9 +235,10 @@ export class PartitionReducer {
     // Every entity of the batch is the reducer's own (see load), so events merge in place.
     const merge = new MergeBatch();
     for (const entity of current.values()) if (entity !== undefined) merge.adopt(entity.properties);
-    // Expiries as the store's index has them, to tell it what the batch changed.
-    const expiryBefore = new Map<string, number | undefined>();
-    for (const [id, entity] of current) expiryBefore.set(id, entity?.ttl?.expiresAt);
+    // Expiries as the store's index has them, to tell it what the batch changed (only entities
+    // with a ttl: the others' absence reads as undefined, so batches without ttls keep it empty).
+    const expiryBefore = new Map<string, number>();
+    for (const [id, entity] of current) if (entity?.ttl !== undefined) expiryBefore.set(id, entity.ttl.expiresAt);
     const bound = this.options.entityBound;
 
     for (const { record, event } of decoded) {
