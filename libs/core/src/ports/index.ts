@@ -6,3 +6,4 @@ export * from './rate-limiter.js';
 export * from './poll-lease.js';
 export * from './change-catch-up.js';
 export * from './change-replay.js';
+export * from './reducer-registry.js';
