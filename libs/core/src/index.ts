@@ -9,6 +9,7 @@ export * from './ingest/ingest-service.js';
 export * from './ingest/deletion-service.js';
 export * from './reducer/partition-reducer.js';
 export * from './reducer/reducer-group.js';
+export * from './reducer/elastic-reducers.js';
 export * from './reducer/ttl-sweeper.js';
 export * from './connectors/credential-vault.js';
 export * from './connectors/connector-service.js';

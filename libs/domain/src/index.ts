@@ -15,6 +15,7 @@ export * from './change.js';
 export * from './stored-event.js';
 export * from './directory.js';
 export * from './shard-ownership.js';
+export * from './partition-assignment.js';
 export * from './entity-bounds.js';
 export * from './delete-selector.js';
 export * from './position.js';

@@ -110,3 +110,18 @@ export function presenceKeys(prefix: string): PresenceKeys {
 
 /** The address a gateway instance registered for its peers (one key each, expiring unless renewed). */
 export const peerKey = (prefix: string, instanceId: string): string => `${prefix}{presence}:peer:${instanceId}`;
+
+/** Keys of elastic reducer membership and the partition map (one hash tag: their scripts stay in one slot). */
+export interface ReducerRegistryKeys {
+  /** Sorted set: member id, scored by when its lease runs out (server ms). */
+  readonly members: string;
+  /** Hash: member id → its gRPC address. */
+  readonly addresses: string;
+  /** Hash: partition → owner JSON `{"memberId", "address", "epoch"}`. */
+  readonly map: string;
+}
+
+export function reducerRegistryKeys(prefix: string): ReducerRegistryKeys {
+  const base = `${prefix}{flux-reducers}:`;
+  return { members: `${base}members`, addresses: `${base}addresses`, map: `${base}map` };
+}

@@ -6,12 +6,25 @@ import type { FluxMetrics } from '../observability/flux-metrics.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { PartitionStateWriter, StateReader } from '../ports/state-store.js';
+import type { ReducerMember, ReducerRegistry } from '../ports/reducer-registry.js';
+import { ElasticReducers } from '../reducer/elastic-reducers.js';
+import type { PartitionReducerOptions } from '../reducer/partition-reducer.js';
 import { ReducerGroup } from '../reducer/reducer-group.js';
 import type { ClosingOrder } from './closing-order.js';
 
-export interface ReducerRoleOptions {
+/** Partitions assigned at run time among the live reducers (see ElasticReducers). */
+export interface ElasticAssignment {
+  readonly registry: ReducerRegistry;
+  readonly member: ReducerMember;
+  readonly partitionCount: number;
+  readonly leaseMs: number;
+}
+
+/** A fixed set of partitions (the embedded server: all; a static shard: its own), or elastic assignment. */
+export type ReducerRoleOptions = CommonReducerRoleOptions & ({ readonly partitions: readonly number[] } | { readonly elastic: ElasticAssignment });
+
+interface CommonReducerRoleOptions {
   readonly settings: Settings;
-  readonly partitions: readonly number[];
   readonly log: EventLog;
   readonly store: PartitionStateWriter & StateReader;
   readonly feed: ChangePublisher;
@@ -21,18 +34,20 @@ export interface ReducerRoleOptions {
   readonly claimCheckIntervalMs?: number;
   readonly onCommitted?: (partition: number, lastOffset: number) => void;
   /**
-   * Set on the one process that keeps `flux-core/directory` current (the embedded server, or
-   * reducer shard 0), with the registered namespaces in public mode.
+   * Set on the process that keeps `flux-core/directory` current (the embedded server, reducer
+   * shard 0, or with elastic assignment every reducer: the owner of partition 0 publishes),
+   * with the registered namespaces in public mode.
    */
   readonly directory?: { readonly appender: Pick<EventAppender, 'append'>; readonly registeredNamespaces?: () => Promise<readonly string[]> };
 }
 
 /** Materialisation: the reducers of some partitions, and the directory entity. */
 export interface ReducerRole {
-  readonly reducers: ReducerGroup;
+  readonly reducers: ReducerGroup | ElasticReducers;
   /**
-   * Rejects once a reducer stops on its own (fenced, or its store failed): its partitions
-   * apply nothing more, so the process should exit and be restarted (crash-only).
+   * Rejects once a reducer of a fixed set stops on its own (fenced, or its store failed): its
+   * partitions apply nothing more, so the process should exit and be restarted (crash-only).
+   * Elastic reducers let go of such a partition instead, and it is claimed again.
    */
   readonly failed: Promise<never>;
   /** Starts the reducers, then the directory; resolves once they caught up with the log (rejects, and `failed` too, when they cannot). */
@@ -40,13 +55,12 @@ export interface ReducerRole {
 }
 
 export function composeReducerRole(options: ReducerRoleOptions, closing: ClosingOrder): ReducerRole {
-  const { settings, partitions, log, store, feed, metrics, logger, directory } = options;
+  const { settings, log, store, feed, metrics, logger, directory } = options;
   let fail: (error: unknown) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
     fail = reject;
   });
-  const reducers = new ReducerGroup({
-    partitions,
+  const shared = {
     log,
     store,
     feed,
@@ -61,8 +75,15 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
       observer.committed(partition, events, commit);
     },
     ...(options.claimCheckIntervalMs === undefined ? {} : { claimCheckIntervalMs: options.claimCheckIntervalMs }),
-    onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
-  });
+  } satisfies Omit<PartitionReducerOptions, 'partition'>;
+  const reducers =
+    'elastic' in options
+      ? new ElasticReducers({ ...shared, ...options.elastic, onHandover: (_partition, direction) => observer.handover(direction) })
+      : new ReducerGroup({
+          ...shared,
+          partitions: options.partitions,
+          onFailure: (partition, error) => fail(new Error(`reducer of partition ${partition} failed`, { cause: error })),
+        });
   // The callbacks above run only once the reducers started, so after this line.
   const observer = metrics.reducerObserver(reducers);
   closing.add('reducers', () => reducers.stop());
@@ -73,6 +94,7 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
           reader: store,
           appender: directory.appender,
           logger: logger.child({ component: 'directory' }),
+          ...(reducers instanceof ElasticReducers ? { active: () => reducers.owns(0) } : {}),
           ...(directory.registeredNamespaces === undefined ? {} : { registeredNamespaces: directory.registeredNamespaces }),
         });
   if (publisher !== undefined) closing.add('directory', () => publisher.stop());

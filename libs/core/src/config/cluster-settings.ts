@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { readRedisConnection, type RedisConnectionSettings } from './redis-connection-settings.js';
 import { readKafkaSecurity, type KafkaSecuritySettings } from './service-security.js';
 import { ConfigError, EnvReader, readSettings, type Env, type Settings } from './settings.js';
@@ -21,6 +22,26 @@ export interface ClusterSettings {
   readonly redis: RedisConnectionSettings;
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /**
+   * How partitions find their reducer (FLUX_REDUCER_ASSIGNMENT, the same on every process):
+   * `static`, shard i of SHARD_COUNT owns p % SHARD_COUNT === i and gateways list the shards in
+   * FLUX_SHARD_ADDRESSES; `elastic`, reducers share the partitions among the live ones at run
+   * time and gateways route by the partition map they publish in Redis.
+   */
+  readonly reducerAssignment: ReducerAssignment;
+}
+
+export type ReducerAssignment = 'static' | 'elastic';
+const REDUCER_ASSIGNMENTS: readonly ReducerAssignment[] = ['static', 'elastic'];
+
+/** A reducer's identity among the live reducers, with elastic assignment. */
+export interface ElasticMemberSettings {
+  /** FLUX_REDUCER_ID, unique among live reducers and stable across restarts (the pod name); default: the advertised address. */
+  readonly memberId: string;
+  /** FLUX_ADVERTISED_HOST: the host gateways dial (the pod IP); default GRPC_HOST, or the host name when that is 0.0.0.0. */
+  readonly advertisedHost: string;
+  /** FLUX_REDUCER_LEASE_MS: how long a silent reducer keeps its partitions before the others take them over. */
+  readonly leaseMs: number;
 }
 
 /** One reducer shard: it owns the partitions p with p % shardCount === shardIndex. */
@@ -32,6 +53,8 @@ export interface ShardSettings {
   readonly grpcPort: number;
   /** Port of the shard's HTTP metrics server (FLUX_METRICS_PORT). */
   readonly metricsPort: number;
+  /** Set with elastic assignment (SHARD_INDEX and SHARD_COUNT are then not read). */
+  readonly elastic: ElasticMemberSettings | undefined;
 }
 
 /** The reducer's metrics port unless FLUX_METRICS_PORT says otherwise (the OpenTelemetry Prometheus exporter's). */
@@ -49,7 +72,7 @@ export interface ReducerSettings extends ClusterProcessSettings {
 }
 
 export interface IngestGatewaySettings extends ClusterProcessSettings {
-  /** gRPC address of each reducer shard (index = shard). */
+  /** gRPC address of each reducer shard (index = shard); empty with elastic assignment. */
   readonly shardAddresses: readonly string[];
 }
 
@@ -102,30 +125,51 @@ function readCluster(read: EnvReader): ClusterSettings {
     redisUrl: redis.url,
     redis,
     redisKeyPrefix: read.string('FLUX_REDIS_KEY_PREFIX', 'flux:'),
+    reducerAssignment: readAssignment(read),
   };
 }
 
-function readShard(read: EnvReader): ShardSettings {
-  const shardCount = read.integer('SHARD_COUNT', 1, 1, 1024);
-  const shardIndex = read.integer('SHARD_INDEX', 0, 0, 1023);
+function readAssignment(read: EnvReader): ReducerAssignment {
+  const value = read.string('FLUX_REDUCER_ASSIGNMENT', 'static');
+  if ((REDUCER_ASSIGNMENTS as readonly string[]).includes(value)) return value as ReducerAssignment;
+  read.problems.push(`FLUX_REDUCER_ASSIGNMENT must be one of ${REDUCER_ASSIGNMENTS.join(', ')}, got ${JSON.stringify(value)}`);
+  return 'static';
+}
+
+function readShard(read: EnvReader, assignment: ReducerAssignment): ShardSettings {
+  const elastic = assignment === 'elastic';
+  // Elastic reducers have no fixed shard: the index and count are neither read nor checked.
+  const shardCount = elastic ? 1 : read.integer('SHARD_COUNT', 1, 1, 1024);
+  const shardIndex = elastic ? 0 : read.integer('SHARD_INDEX', 0, 0, 1023);
   if (shardIndex >= shardCount) read.problems.push(`SHARD_INDEX must be below SHARD_COUNT (${shardCount}), got ${shardIndex}`);
   const grpcPort = read.integer('GRPC_PORT', 50051, 0, 65_535);
   const metricsPort = read.integer('FLUX_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65_535);
   // 0 picks a free port for each, so only a fixed port can collide.
   if (metricsPort !== 0 && metricsPort === grpcPort) read.problems.push(`FLUX_METRICS_PORT must differ from GRPC_PORT (${grpcPort})`);
-  return { shardIndex, shardCount, grpcHost: read.string('GRPC_HOST', '0.0.0.0'), grpcPort, metricsPort };
+  const grpcHost = read.string('GRPC_HOST', '0.0.0.0');
+  return { shardIndex, shardCount, grpcHost, grpcPort, metricsPort, elastic: elastic ? readMember(read, grpcHost, grpcPort) : undefined };
 }
 
-const shardAddresses = (read: EnvReader): string[] =>
-  addressList(read, 'FLUX_SHARD_ADDRESSES', 'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
+function readMember(read: EnvReader, grpcHost: string, grpcPort: number): ElasticMemberSettings {
+  if (grpcPort === 0)
+    read.problems.push('GRPC_PORT must be a fixed port with FLUX_REDUCER_ASSIGNMENT=elastic (gateways dial the advertised address)');
+  const advertisedHost = read.optionalString('FLUX_ADVERTISED_HOST') ?? (grpcHost === '0.0.0.0' || grpcHost === '::' ? hostname() : grpcHost);
+  const memberId = read.optionalString('FLUX_REDUCER_ID') ?? `${advertisedHost}:${grpcPort}`;
+  if (memberId.length > 200) read.problems.push(`FLUX_REDUCER_ID must be at most 200 characters, got ${memberId.length}`);
+  return { memberId, advertisedHost, leaseMs: read.integer('FLUX_REDUCER_LEASE_MS', 6_000, 1_000, 300_000) };
+}
+
+/** Only static assignment lists the shards; elastic gateways route by the partition map. */
+const shardAddresses = (read: EnvReader, assignment: ReducerAssignment): string[] =>
+  assignment === 'elastic' ? [] : addressList(read, 'FLUX_SHARD_ADDRESSES', 'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
 
 /** What each role reads beyond the shared settings, given a reader that collects problems. */
 const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: ClusterProcessSettings) => ClusterRoleSettings[R] } = {
-  reducer: (read, base) => ({ ...base, shard: readShard(read) }),
-  'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read) }),
+  reducer: (read, base) => ({ ...base, shard: readShard(read, base.cluster.reducerAssignment) }),
+  'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read, base.cluster.reducerAssignment) }),
   'query-gateway': (read, base) => ({
     ...base,
-    shardAddresses: shardAddresses(read),
+    shardAddresses: shardAddresses(read, base.cluster.reducerAssignment),
     ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001'),
     advertisedHost: read.optionalString('FLUX_ADVERTISED_HOST'),
   }),

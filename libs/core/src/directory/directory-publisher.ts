@@ -10,6 +10,12 @@ export interface DirectoryPublisherOptions {
   /** Registered namespaces in public mode; undefined in internal mode. */
   readonly registeredNamespaces?: () => Promise<readonly string[]>;
   readonly intervalMs?: number;
+  /**
+   * Whether this process is the one that publishes now (default: always). With elastic reducers
+   * every reducer runs a publisher and the owner of partition 0 publishes; another that takes
+   * over publishes once at its next tick, whether or not the content changed.
+   */
+  readonly active?: () => boolean;
   readonly now?: () => number;
 }
 
@@ -50,6 +56,10 @@ export class DirectoryPublisher {
   }
 
   private async publishIfChanged(): Promise<void> {
+    if (this.options.active?.() === false) {
+      this.lastContent = undefined;
+      return;
+    }
     try {
       const [counts, registered] = await Promise.all([this.options.reader.counts(), this.options.registeredNamespaces?.()]);
       const directory = buildDirectory(counts, this.now(), registered);

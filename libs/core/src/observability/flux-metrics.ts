@@ -29,6 +29,8 @@ export interface ReducerObserver {
   committed(partition: number, events: number, commit: CommitTiming): void;
   fenced(partition: number, detectedBy: 'commit' | 'claim_check'): void;
   refused(reason: 'entity_limit' | 'version_conflict'): void;
+  /** A partition handed to this process, let go, or lost to a newer claim (elastic reducers). */
+  handover(direction: 'acquired' | 'released' | 'lost'): void;
   /** Tombstones a partition's ttl sweeper appended for expired entities. */
   expired(count: number): void;
 }
@@ -193,6 +195,12 @@ export class FluxMetrics {
       labelNames: ['partition', 'detected_by'],
       registers,
     });
+    const handovers = new Counter({
+      name: 'flux_reducer_handovers_total',
+      help: 'Partitions handed over with elastic reducers: acquired by this process, released by it (rebalance, shutdown), or lost (fenced, lease ran out)',
+      labelNames: ['direction'],
+      registers,
+    });
     new Gauge({
       name: 'flux_reducer_partitions_owned',
       help: 'Partitions this process applies under its claim now',
@@ -226,6 +234,7 @@ export class FluxMetrics {
       },
       fenced: (partition, detectedBy) => fenced.inc({ partition: String(partition), detected_by: detectedBy }),
       refused: (reason) => refused.inc({ reason }),
+      handover: (direction) => handovers.inc({ direction }),
       expired: (count) => expired.inc(count),
     };
     return this.reducers;

@@ -113,6 +113,11 @@ export class PartitionReducer {
     return this.applied;
   }
 
+  /** The epoch of this reducer's claim once start() claimed the partition. */
+  get claimEpoch(): number | undefined {
+    return this.state.phase === 'running' ? this.state.claim.epoch : undefined;
+  }
+
   /** True while the reducer applies under its claim (claimed, not stopped or replaced). */
   get running(): boolean {
     return this.state.phase === 'running';

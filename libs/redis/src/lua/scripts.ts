@@ -31,3 +31,8 @@ export const REPORT_PRESENCE = script('report-presence', 'fluxReportPresence');
 export const ACQUIRE_LEASE = script('acquire-lease', 'fluxAcquireLease');
 export const RENEW_LEASE = script('renew-lease', 'fluxRenewLease');
 export const RELEASE_LEASE = script('release-lease', 'fluxReleaseLease');
+
+// Elastic reducers: membership leases and the partition map, all under the `{flux-reducers}` tag.
+export const REDUCER_HEARTBEAT = script('reducer-heartbeat', 'fluxReducerHeartbeat');
+export const PUBLISH_OWNER = script('publish-owner', 'fluxPublishOwner');
+export const RELEASE_OWNER = script('release-owner', 'fluxReleaseOwner');
