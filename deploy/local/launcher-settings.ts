@@ -2,7 +2,10 @@ import { ConfigError, EnvReader, parseClusterSettings, type ClusterRole, type En
 
 /** What `npm run start:cluster` itself reads from its environment. */
 export interface LauncherSettings {
+  /** Reducers started (FLUX_CLUSTER_SHARDS); with elastic assignment 0 is allowed: reducers are then started by whoever runs the cluster. */
   readonly shardCount: number;
+  /** FLUX_REDUCER_ASSIGNMENT, passed on to every process. */
+  readonly elastic: boolean;
   readonly queryGateways: number;
   /** Pause before a process that died is started again. */
   readonly restartDelayMs: number;
@@ -24,8 +27,10 @@ export interface LauncherSettings {
  */
 export function parseLauncherSettings(env: Env): LauncherSettings {
   const read = new EnvReader(env);
+  const elastic = env['FLUX_REDUCER_ASSIGNMENT'] === 'elastic';
   const settings: LauncherSettings = {
-    shardCount: read.integer('FLUX_CLUSTER_SHARDS', 3, 1, 64),
+    shardCount: read.integer('FLUX_CLUSTER_SHARDS', 3, elastic ? 0 : 1, 64),
+    elastic,
     queryGateways: read.integer('FLUX_CLUSTER_QUERY_GATEWAYS', 2, 1, 64),
     restartDelayMs: read.integer('FLUX_CLUSTER_RESTART_DELAY_MS', 1000, 0, 600_000),
     stopGraceMs: read.integer('FLUX_SHUTDOWN_TIMEOUT_MS', 20_000, 100, 3_600_000) + 5_000,
@@ -39,7 +44,9 @@ export function parseLauncherSettings(env: Env): LauncherSettings {
   // default to the local services when unset.
   const shared = { KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379', ...env };
   const roleEnv: Record<ClusterRole, Env> = {
-    reducer: { ...shared, SHARD_INDEX: '0', SHARD_COUNT: String(settings.shardCount), GRPC_PORT: '0' },
+    reducer: elastic
+      ? { ...shared, GRPC_PORT: '50051', FLUX_ADVERTISED_HOST: '127.0.0.1', FLUX_REDUCER_ID: 'reducer-0' }
+      : { ...shared, SHARD_INDEX: '0', SHARD_COUNT: String(settings.shardCount), GRPC_PORT: '0' },
     'ingest-gateway': { ...shared, FLUX_SHARD_ADDRESSES: '127.0.0.1:1' },
     'query-gateway': { ...shared, FLUX_SHARD_ADDRESSES: '127.0.0.1:1', FLUX_INGEST_URL: 'http://127.0.0.1:1' },
   };

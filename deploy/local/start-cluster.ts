@@ -4,6 +4,10 @@
  * gateway and 2 query gateways run as separate processes, and a TCP balancer serves the one
  * public PORT. Like a Kubernetes controller it restarts a process that dies. Ctrl-C stops all.
  *
+ * With FLUX_REDUCER_ASSIGNMENT=elastic the reducers share the partitions at run time and the
+ * gateways route by the partition map; FLUX_CLUSTER_SHARDS may then be 0, for a caller that
+ * starts and stops reducers itself (the scaling test).
+ *
  * FLUX_CLUSTER_STATE_FILE, when set, receives the processes' names, pids and metrics URLs (see
  * cluster-state.ts). Every reducer serves its metrics on a port of its own (FLUX_METRICS_PORT).
  * FLUX_CLUSTER_NODE_ARGS, when set, are extra Node.js flags for every process (space-separated),
@@ -116,7 +120,8 @@ const ingestPort = await ownPort();
 const grpcPorts = await ownPorts(settings.shardCount);
 const metricsPorts = await ownPorts(settings.shardCount);
 const queryPorts = await ownPorts(settings.queryGateways);
-const shardAddresses = grpcPorts.map((port) => `127.0.0.1:${port}`).join(',');
+// Elastic gateways find the reducers in the partition map; static ones are given the shard list.
+const shardDiscovery: Record<string, string> = settings.elastic ? {} : { FLUX_SHARD_ADDRESSES: grpcPorts.map((port) => `127.0.0.1:${port}`).join(',') };
 
 const baseEnv: NodeJS.ProcessEnv = {
   ...process.env,
@@ -132,8 +137,10 @@ for (let shard = 0; shard < settings.shardCount; shard++) {
     name: `reducer-${shard}`,
     app: 'apps/reducer/src/main.ts',
     env: {
-      SHARD_INDEX: String(shard),
-      SHARD_COUNT: String(settings.shardCount),
+      // Elastic reducers share the partitions among themselves and publish where each is served.
+      ...(settings.elastic
+        ? { FLUX_REDUCER_ID: `reducer-${shard}`, FLUX_ADVERTISED_HOST: '127.0.0.1' }
+        : { SHARD_INDEX: String(shard), SHARD_COUNT: String(settings.shardCount) }),
       GRPC_HOST: '127.0.0.1',
       GRPC_PORT: String(grpcPorts[shard]),
       FLUX_METRICS_PORT: String(metricsPorts[shard]),
@@ -144,14 +151,14 @@ for (let shard = 0; shard < settings.shardCount; shard++) {
 supervisor.start({
   name: 'ingest-gateway',
   app: 'apps/ingest-gateway/src/main.ts',
-  env: { PORT: String(ingestPort), FLUX_SHARD_ADDRESSES: shardAddresses },
+  env: { PORT: String(ingestPort), ...shardDiscovery },
   metricsUrl: `http://127.0.0.1:${ingestPort}/metrics`,
 });
 queryPorts.forEach((port, index) =>
   supervisor.start({
     name: `query-gateway-${index}`,
     app: 'apps/query-gateway/src/main.ts',
-    env: { PORT: String(port), FLUX_SHARD_ADDRESSES: shardAddresses, FLUX_INGEST_URL: `http://127.0.0.1:${ingestPort}` },
+    env: { PORT: String(port), ...shardDiscovery, FLUX_INGEST_URL: `http://127.0.0.1:${ingestPort}` },
     metricsUrl: `http://127.0.0.1:${port}/metrics`,
   }),
 );
@@ -181,7 +188,7 @@ try {
     ...queryPorts.map((port) => waitUntilReady(`http://127.0.0.1:${port}`, 120_000)),
   ]);
   log(
-    `Flux cluster ready on http://localhost:${listening} (${settings.shardCount} reducer shards, 1 ingest gateway, ${settings.queryGateways} query gateways)`,
+    `Flux cluster ready on http://localhost:${listening} (${settings.shardCount} ${settings.elastic ? 'elastic reducers' : 'reducer shards'}, 1 ingest gateway, ${settings.queryGateways} query gateways)`,
   );
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));

@@ -8,19 +8,19 @@
  * The test owns its Redis (a private redis-server) so restarting it disturbs no other suite;
  * Kafka is the shared local broker, with a topic of its own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, signalProcessGroup, waitUntilReady, watchedChild } from '@flux/core/tooling';
+import { freePort, waitUntilReady, watchedChild } from '@flux/core/tooling';
 import { describeWithKafka, waitFor } from '@flux/core/testing';
 import { shardForEntity } from '@flux/domain';
 import { deleteKafkaTopics } from '@flux/kafka';
+import { isAlive, startProcess as start, stopGroup } from './support/processes.js';
+import { SteadyStream } from './support/steady-stream.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const ENTITIES = 100;
 /** A reducer's commit refused by the fence logs this (see RedisStateStore.commit). */
 const FENCED_MESSAGE = 'owned by a newer claim';
@@ -29,51 +29,13 @@ interface ClusterState {
   readonly processes: Record<string, number>;
 }
 
-/** Per entity: sequence numbers acknowledged with 200, and those whose outcome is unknown. */
-interface Ledger {
-  acked: Set<number>[];
-  unknown: Set<number>[];
-  next: number[];
-}
-
 /** Lines seen by any process of the test, kept apart from the bounded output buffer. */
 const fencedLines: string[] = [];
 
-function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, output: string[]): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  // A pipe read can end in the middle of a line: each stream keeps its unfinished line.
-  const collector = (): ((chunk: Buffer) => void) => {
-    let partial = '';
-    return (chunk) => {
-      const text = chunk.toString('utf8');
-      const lines = (partial + text).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.includes(FENCED_MESSAGE)) fencedLines.push(line);
-      output.push(text);
-      if (output.length > 5000) output.splice(0, output.length - 5000);
-    };
-  };
-  child.stdout?.on('data', collector());
-  child.stderr?.on('data', collector());
-  return child;
-}
-
-function stopGroup(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const group = child.pid;
-  return new Promise((resolveExit) => {
-    const timer = setTimeout(() => signalProcessGroup(group, 'SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolveExit();
-    });
-    if (!signalProcessGroup(group, signal)) {
-      // Already gone.
-      clearTimeout(timer);
-      resolveExit();
-    }
+const startProcess = (command: string, args: string[], env: NodeJS.ProcessEnv, output: string[]): ChildProcess =>
+  start(command, args, env, output, (line) => {
+    if (line.includes(FENCED_MESSAGE)) fencedLines.push(line);
   });
-}
 
 describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restart, stale reducer)', (brokers) => {
   const output: string[] = [];
@@ -84,11 +46,8 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
   let stale: ChildProcess | undefined;
   let baseUrl: string;
   let clusterEnv: NodeJS.ProcessEnv;
-  const ledger: Ledger = { acked: [], unknown: [], next: [] };
-  let streaming = true;
-  let stream: Promise<void> | undefined;
+  let stream: SteadyStream | undefined;
 
-  const entityId = (i: number): string => `failures/e${i}`;
   const state = async (): Promise<ClusterState> => JSON.parse(await readFile(join(dir, 'cluster-state.json'), 'utf8')) as ClusterState;
 
   const startRedis = (): void => {
@@ -109,46 +68,7 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       socket.once('error', () => resolveAnswer(false));
     });
 
-  async function publish(i: number): Promise<void> {
-    const seq = ledger.next[i]!++;
-    try {
-      const response = await fetch(`${baseUrl}/api/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          stream: 'failures',
-          source: 'failure-test',
-          timestamp: Date.now(),
-          payload: { entity_id: entityId(i), properties: { seq } },
-        }),
-        signal: AbortSignal.timeout(20_000),
-      });
-      await response.arrayBuffer();
-      if (response.status === 200) ledger.acked[i]!.add(seq);
-      else if (response.status >= 500) ledger.unknown[i]!.add(seq);
-      else throw new Error(`unexpected ${response.status} for ${entityId(i)}`);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('unexpected')) throw error;
-      ledger.unknown[i]!.add(seq); // connection cut: the append may or may not have happened
-    }
-  }
-
-  async function steadyStream(): Promise<void> {
-    let i = 0;
-    const worker = async (): Promise<void> => {
-      while (streaming) {
-        await publish(i++ % ENTITIES);
-        await new Promise((resolveTick) => setTimeout(resolveTick, 5));
-      }
-    };
-    await Promise.all([worker(), worker()]);
-  }
-
-  const ackedTotal = (): number => ledger.acked.reduce((sum, set) => sum + set.size, 0);
-  const waitForProgress = async (events: number, what: string): Promise<void> => {
-    const target = ackedTotal() + events;
-    await waitFor(() => ackedTotal() >= target, { timeoutMs: 60_000, what });
-  };
+  const waitForProgress = (events: number, what: string): Promise<void> => stream!.waitForProgress(events, what);
   const waitForNewPid = async (name: string, old: number): Promise<void> => {
     await waitFor(
       async () => {
@@ -187,18 +107,13 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
       120_000,
       watchedChild('the cluster', launcher, () => output.join('')),
     );
-    for (let i = 0; i < ENTITIES; i++) {
-      ledger.acked.push(new Set());
-      ledger.unknown.push(new Set());
-      ledger.next.push(1);
-    }
-    stream = steadyStream();
+    stream = new SteadyStream({ baseUrl, prefix: 'failures', entities: ENTITIES });
+    stream.start();
     await waitForProgress(100, 'the stream to start');
   }, 180_000);
 
   afterAll(async () => {
-    streaming = false;
-    await stream?.catch(() => undefined);
+    await stream?.stop().catch(() => undefined);
     await stopGroup(stale, 'SIGKILL');
     await stopGroup(cluster);
     await stopGroup(redis);
@@ -329,14 +244,6 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
     // instead of writing.
     const fencedBefore = fencedLines.length;
     process.kill(stalePid, 'SIGCONT');
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     // On failure, the stale reducer's own last lines say how it ended (the cluster's tail is
     // usually the gateways' reconnect warnings about the stopped shard). The supervisor prefixes
     // them with the process name; the second owner's own lines have no prefix.
@@ -348,7 +255,7 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
         .slice(-15)
         .map((line) => line.slice(0, 600))
         .join('\n');
-    const exited = await waitFor(() => !alive(stalePid), { timeoutMs: 60_000, what: 'the stale reducer to exit' }).then(
+    const exited = await waitFor(() => !isAlive(stalePid), { timeoutMs: 60_000, what: 'the stale reducer to exit' }).then(
       () => true,
       () => false,
     );
@@ -363,32 +270,9 @@ describeWithKafka('cluster failures (kill -9 reducer, kill gateway, Redis restar
   }, 180_000);
 
   it('afterwards every acknowledged event is applied exactly once and reads route correctly', async () => {
-    streaming = false;
-    await stream;
-    for (let i = 0; i < ENTITIES; i++) {
-      const acked = ledger.acked[i]!;
-      const unknown = ledger.unknown[i]!;
-      const id = encodeURIComponent(entityId(i));
-      // The last acknowledged (or possibly appended) sequence number must be applied.
-      const highest = Math.max(...acked, ...unknown);
-      const history = await waitFor(
-        async () => {
-          const response = await fetch(`${baseUrl}/api/events?entity=${id}&limit=500`);
-          if (response.status !== 200) return undefined;
-          const events = (await response.json()) as { payload: { properties: { seq: number } } }[];
-          const seqs = events.map((event) => event.payload.properties.seq);
-          return seqs.includes(highest) || [...acked].every((seq) => seqs.includes(seq)) ? seqs : undefined;
-        },
-        { timeoutMs: 60_000, what: `${entityId(i)} to catch up` },
-      );
-      expect(new Set(history).size, `${entityId(i)}: an event was applied twice`).toBe(history.length);
-      for (const seq of acked) expect(history, `${entityId(i)}: acknowledged seq ${seq} is missing`).toContain(seq);
-      for (const seq of history) expect(acked.has(seq) || unknown.has(seq), `${entityId(i)}: seq ${seq} was never sent`).toBe(true);
-      const entity = (await (await fetch(`${baseUrl}/api/state/entities/${id}`)).json()) as { version: number; properties: { seq: number } };
-      expect(entity.version, `${entityId(i)}: version counts the applied events`).toBe(history.length);
-      expect(entity.properties.seq).toBe(Math.max(...history));
-    }
-    expect(ackedTotal()).toBeGreaterThan(500);
-    console.log(JSON.stringify({ acked: ackedTotal(), unknown: ledger.unknown.reduce((sum, set) => sum + set.size, 0) }));
+    await stream!.stop();
+    await stream!.expectExactlyOnce();
+    expect(stream!.ackedTotal).toBeGreaterThan(500);
+    console.log(JSON.stringify({ acked: stream!.ackedTotal, unknown: stream!.unknownTotal }));
   }, 180_000);
 });
