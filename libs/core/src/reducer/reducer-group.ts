@@ -32,6 +32,18 @@ export class ReducerGroup {
     return this.reducers.filter((reducer) => reducer.running).length;
   }
 
+  /** The partitions applied here now, ascending. */
+  ownedPartitions(): number[] {
+    return this.reducers
+      .filter((reducer) => reducer.running)
+      .map((reducer) => reducer.partition)
+      .sort((a, b) => a - b);
+  }
+
+  owns(partition: number): boolean {
+    return this.reducers.some((reducer) => reducer.partition === partition && reducer.running);
+  }
+
   /** The lag of every partition this group owns now (see consumerLag). */
   async lag(): Promise<readonly PartitionLag[]> {
     return Promise.all(
