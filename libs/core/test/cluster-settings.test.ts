@@ -32,6 +32,21 @@ describe('parseClusterSettings', () => {
     expect(ingest).not.toHaveProperty('ingestUrl');
   });
 
+  it('reads FLUX_REDUCER_ASSIGNMENT in every role: static needs the shard addresses, elastic ignores them', () => {
+    for (const role of ['reducer', 'ingest-gateway', 'query-gateway'] as const) {
+      expect(parseClusterSettings(role, { ...SERVICES, FLUX_SHARD_ADDRESSES: 'a:1' }).cluster.reducerAssignment).toBe('static');
+      expect(parseClusterSettings(role, { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'Elastic' }).cluster.reducerAssignment).toBe('elastic');
+      expect(problemsOf(() => parseClusterSettings(role, { ...SERVICES, FLUX_SHARD_ADDRESSES: 'a:1', FLUX_REDUCER_ASSIGNMENT: 'dynamic' }))).toEqual([
+        'FLUX_REDUCER_ASSIGNMENT must be one of static, elastic, got "dynamic"',
+      ]);
+    }
+    const elastic = parseClusterSettings('query-gateway', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'elastic', FLUX_SHARD_ADDRESSES: 'ignored' });
+    expect(elastic.shardAddresses).toEqual([]);
+    expect(problemsOf(() => parseClusterSettings('ingest-gateway', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'static' }))).toEqual([
+      'FLUX_SHARD_ADDRESSES is required',
+    ]);
+  });
+
   it('names every missing or bad variable of a role at once', () => {
     expect(problemsOf(() => parseClusterSettings('reducer', { SHARD_INDEX: '3', SHARD_COUNT: '3', REDIS_URL: 'http://r' }))).toEqual([
       'KAFKA_BROKERS is required',

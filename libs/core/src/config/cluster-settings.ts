@@ -21,7 +21,18 @@ export interface ClusterSettings {
   readonly redis: RedisConnectionSettings;
   /** Prefix of every Redis key, so several deployments can share one Redis. */
   readonly redisKeyPrefix: string;
+  /** FLUX_REDUCER_ASSIGNMENT: how partitions are assigned to reducers (see ReducerAssignment). */
+  readonly reducerAssignment: ReducerAssignment;
 }
+
+/**
+ * `static`: reducer i of SHARD_COUNT owns the partitions p with p % SHARD_COUNT === i, and
+ * gateways reach them at FLUX_SHARD_ADDRESSES. `elastic`: reducers join and leave at run time,
+ * claim partitions and publish the partition map, by which gateways route.
+ */
+export type ReducerAssignment = 'static' | 'elastic';
+
+const REDUCER_ASSIGNMENTS: readonly ReducerAssignment[] = ['static', 'elastic'];
 
 /** One reducer shard: it owns the partitions p with p % shardCount === shardIndex. */
 export interface ShardSettings {
@@ -49,7 +60,7 @@ export interface ReducerSettings extends ClusterProcessSettings {
 }
 
 export interface IngestGatewaySettings extends ClusterProcessSettings {
-  /** gRPC address of each reducer shard (index = shard). */
+  /** gRPC address of each reducer shard (index = shard); empty with elastic reducers (they are found in the partition map). */
   readonly shardAddresses: readonly string[];
 }
 
@@ -102,7 +113,15 @@ function readCluster(read: EnvReader): ClusterSettings {
     redisUrl: redis.url,
     redis,
     redisKeyPrefix: read.string('FLUX_REDIS_KEY_PREFIX', 'flux:'),
+    reducerAssignment: readReducerAssignment(read),
   };
+}
+
+function readReducerAssignment(read: EnvReader): ReducerAssignment {
+  const value = read.string('FLUX_REDUCER_ASSIGNMENT', 'static').toLowerCase();
+  if (REDUCER_ASSIGNMENTS.includes(value as ReducerAssignment)) return value as ReducerAssignment;
+  read.problems.push(`FLUX_REDUCER_ASSIGNMENT must be one of ${REDUCER_ASSIGNMENTS.join(', ')}, got "${value}"`);
+  return 'static';
 }
 
 function readShard(read: EnvReader): ShardSettings {
@@ -116,16 +135,19 @@ function readShard(read: EnvReader): ShardSettings {
   return { shardIndex, shardCount, grpcHost: read.string('GRPC_HOST', '0.0.0.0'), grpcPort, metricsPort };
 }
 
-const shardAddresses = (read: EnvReader): string[] =>
-  addressList(read, 'FLUX_SHARD_ADDRESSES', 'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
+/** The static reducers' addresses; elastic reducers are found in the partition map instead. */
+const shardAddresses = (read: EnvReader, base: ClusterProcessSettings): string[] =>
+  base.cluster.reducerAssignment === 'elastic'
+    ? []
+    : addressList(read, 'FLUX_SHARD_ADDRESSES', 'FLUX_SHARD_ADDRESSES must be host:port[,host:port...] in shard order');
 
 /** What each role reads beyond the shared settings, given a reader that collects problems. */
 const ROLE_READERS: { readonly [R in ClusterRole]: (read: EnvReader, base: ClusterProcessSettings) => ClusterRoleSettings[R] } = {
   reducer: (read, base) => ({ ...base, shard: readShard(read) }),
-  'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read) }),
+  'ingest-gateway': (read, base) => ({ ...base, shardAddresses: shardAddresses(read, base) }),
   'query-gateway': (read, base) => ({
     ...base,
-    shardAddresses: shardAddresses(read),
+    shardAddresses: shardAddresses(read, base),
     ingestUrl: read.url('FLUX_INGEST_URL', 'http://127.0.0.1:3001'),
     advertisedHost: read.optionalString('FLUX_ADVERTISED_HOST'),
   }),
