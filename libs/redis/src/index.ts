@@ -11,3 +11,4 @@ export * from './redis-gateway-presence.js';
 export * from './redis-poll-lease.js';
 export * from './delete-redis-keys.js';
 export * from './redis-peer-registry.js';
+export * from './redis-reducer-registry.js';
