@@ -14,6 +14,7 @@ export * from './partition-ownership.js';
 export * from './shard-router.js';
 export * from './static-shard-router.js';
 export * from './partition-map-router.js';
+export * from './create-shard-router.js';
 export * from './state-service-server.js';
 export * from './sharded-state-reader.js';
 export * from './grpc-change-feed.js';
