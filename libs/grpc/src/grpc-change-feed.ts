@@ -4,7 +4,7 @@ import type { ChangeListener, InterruptibleChangeSource, Unsubscribe } from '@fl
 import { changeFromProto, progressFromProto } from './codec.js';
 import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
 import { silentLogger, type GrpcLogger } from './logger.js';
-import type { ShardRouter, ShardTarget } from './shard-router.js';
+import { describeTarget, type ShardRouter, type ShardTarget } from './shard-router.js';
 import { StaticShardRouter } from './static-shard-router.js';
 import { fluxErrorFromCall } from './status.js';
 
@@ -223,7 +223,7 @@ export class GrpcChangeFeed implements InterruptibleChangeSource {
       const wasConnected = stream.connected;
       stream.connected = false;
       if (!wasConnected) stream.failures += 1;
-      const error = lastError !== undefined ? fluxErrorFromCall(lastError, `Watch on shard ${shard} (${address})`) : undefined;
+      const error = lastError !== undefined ? fluxErrorFromCall(lastError, `Watch on ${describeTarget(stream.target)}`) : undefined;
       const retryInMs = this.backoffMs(stream.failures);
       this.logger[wasConnected ? 'warn' : 'debug'](
         { shard, code: status?.code, err: error, retryInMs },

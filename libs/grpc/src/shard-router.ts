@@ -44,3 +44,7 @@ export interface ShardRouter {
   /** Stops following the ownership and closes the clients the router created. */
   close(): void;
 }
+
+/** How logs and errors name a target: `shard 2 (host:port)`, or the address alone. */
+export const describeTarget = (target: Pick<ShardTarget, 'shard' | 'address'>): string =>
+  target.shard === target.address ? target.address : `shard ${target.shard} (${target.address})`;

@@ -12,7 +12,7 @@ import {
 import { mergePages, type EntityPage, type HistoryQuery, type ShardCallObserver, type StateReader } from '@flux/core';
 import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
-import type { ShardRouter, ShardTarget } from './shard-router.js';
+import { describeTarget, type ShardRouter, type ShardTarget } from './shard-router.js';
 import { StaticShardRouter } from './static-shard-router.js';
 import { fluxErrorFromCall, isMisrouted } from './status.js';
 
@@ -230,7 +230,7 @@ export class ShardedStateReader implements StateReader {
           seconds: (performance.now() - started) / 1000,
         });
         if (error === null) resolve(response);
-        else reject(fluxErrorFromCall(error, `${method} on shard ${target.shard} (${target.address})`));
+        else reject(fluxErrorFromCall(error, `${method} on ${describeTarget(target)}`));
       });
     });
   }
