@@ -16,9 +16,9 @@ import {
   parseClusterSettings,
 } from '@flux/core';
 import { ConnectorRuntime, configuredConnectors, connectorDefinitions, SourceTargets } from '@flux/connectors';
-import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
+import { createShardRouter, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
-import { connectRedis, RedisControlStore, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisReducerRegistry, RedisPollLease, RedisRateLimiter, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 
 /**
@@ -42,14 +42,19 @@ const redis = await connectRedis(settings.cluster.redis, { connectionName: 'flux
 closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('control store', () => control.close());
-const shards = createShardClients(settings.shardAddresses);
-closing.add('shard clients', () => closeShardClients(shards));
+const router = createShardRouter({
+  assignment: settings.cluster.reducerAssignment,
+  addresses: settings.shardAddresses,
+  map: new RedisReducerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
+  partitionCount: log.partitionCount,
+  logger: logger.child({ component: 'routing' }),
+});
+closing.add('shard router', () => router.close());
 // Writes that wait (wait=applied, conditional writes) learn their events' outcomes from the
 // shards' commits: one Watch stream per shard carrying each commit's progress and outcomes (no
 // property values). What a stream misses while it is down is read back from Redis.
 const outcomes = new GrpcChangeFeed({
-  shards,
-  partitionCount: log.partitionCount,
+  router,
   outcomesOnly: true,
   logger: logger.child({ component: 'outcome-feed' }),
 });
@@ -62,7 +67,7 @@ const applied = composeWaits(
 
 const metrics = new FluxMetrics();
 // Batch deletes by prefix or namespace, and connectors, need to know which entities exist.
-const reader = new ShardedStateReader({ shards, partitionCount: log.partitionCount, observer: metrics.shardCallObserver() });
+const reader = new ShardedStateReader({ router, observer: metrics.shardCallObserver() });
 
 const services = await composeGatewayServices(settings, control, logger, closing);
 const { ingest, deletion } = composeIngestRole({

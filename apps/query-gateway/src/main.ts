@@ -15,15 +15,15 @@ import {
   parseClusterSettings,
 } from '@flux/core';
 import { configuredConnectors, connectorDefinitions } from '@flux/connectors';
-import { closeShardClients, createShardClients, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
+import { createShardRouter, GrpcChangeFeed, ShardedStateReader } from '@flux/grpc';
 import { mcpEndpoint } from '@flux/mcp';
-import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisPeerRegistry, RedisStateStore } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisGatewayPresence, RedisReducerRegistry, RedisPeerRegistry, RedisStateStore } from '@flux/redis';
 import packageJson from '../package.json' with { type: 'json' };
 import { LazyTombstoneLog } from './lazy-tombstone-log.js';
 
 /**
- * A query gateway: REST reads routed to the shard that owns each entity, lists fanned out
- * to every shard, the WebSocket change feed fanned in from every shard, namespaces, admin
+ * A query gateway: REST reads routed to the shard that owns each entity (statically, or by
+ * the elastic reducers' partition map), lists fanned out to every shard, the WebSocket change feed fanned in from every shard, namespaces, admin
  * config and connectors from Redis, and the write routes forwarded to the ingest gateway,
  * so that any replica serves the whole API at one address.
  */
@@ -44,12 +44,17 @@ const redis = await connectRedis(settings.cluster.redis, { connectionName: 'flux
 closing.add('Redis', () => redis.quit());
 const control = await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix });
 closing.add('control store', () => control.close());
-const shards = createShardClients(settings.shardAddresses);
-closing.add('shard clients', () => closeShardClients(shards));
+const router = createShardRouter({
+  assignment: settings.cluster.reducerAssignment,
+  addresses: settings.shardAddresses,
+  map: new RedisReducerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
+  partitionCount: settings.partitionCount,
+  logger: logger.child({ component: 'routing' }),
+});
+closing.add('shard router', () => router.close());
 const metrics = new FluxMetrics({ entities: async (): Promise<number> => (await reader.counts()).total });
 const shardReader = new ShardedStateReader({
-  shards,
-  partitionCount: settings.partitionCount,
+  router,
   deadlineMs: SHARD_READ_DEADLINE_MS,
   observer: metrics.shardCallObserver(),
 });
@@ -61,7 +66,7 @@ const reader = new FallbackStateReader({
   fallback: redisState,
   onFallback: (operation, error) => logger.debug({ operation, err: error }, 'shard unavailable; read served from Redis'),
 });
-const feed = new GrpcChangeFeed({ shards, partitionCount: settings.partitionCount, logger: logger.child({ component: 'change-feed' }) });
+const feed = new GrpcChangeFeed({ router, logger: logger.child({ component: 'change-feed' }) });
 closing.add('change feed', () => feed.close());
 // WebSocket clients follow the shards' changes with the gaps of a shard's stream being down
 // made good from Redis.
@@ -122,7 +127,7 @@ const deps = {
     } catch {
       return { ready: false, reason: 'Redis or a reducer shard is unreachable' };
     }
-    if (!feed.connectedShards.every(Boolean)) return { ready: false, reason: 'change feed not connected to every shard' };
+    if (!feed.connected) return { ready: false, reason: 'change feed not connected to every shard, or a partition has no reducer' };
     if (!(await ingestGatewayReady(settings.ingestUrl))) return { ready: false, reason: 'ingest gateway unreachable' };
     connectedOnce = true;
     return { ready: true };
@@ -138,5 +143,5 @@ handleShutdown(logger, () => closing.close(), undefined, settings.shutdownTimeou
 
 const url = await app.listen({ port: settings.port, host: settings.host });
 if (mcp !== undefined) await peers.register(mcp.instanceId, selfUrl(app.server.address(), settings.advertisedHost));
-logger.info({ url, shards: settings.shardAddresses.length }, 'query gateway listening');
+logger.info({ url, reducers: settings.cluster.reducerAssignment, shards: router.targets().length }, 'query gateway listening');
 started();

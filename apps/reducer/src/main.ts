@@ -12,22 +12,29 @@ import {
   startMetricsServer,
 } from '@flux/core';
 import { partitionsOfShard } from '@flux/domain';
-import { createStateServiceServer, ServingStatus } from '@flux/grpc';
+import { createStateServiceServer, ServingStatus, type PartitionOwnership } from '@flux/grpc';
 import { clusterLogOptions, KafkaEventLog } from '@flux/kafka';
-import { connectRedis, RedisControlStore, RedisStateStore } from '@flux/redis';
+import { connectRedis, RedisControlStore, RedisReducerRegistry, RedisStateStore } from '@flux/redis';
 
 /**
- * A reducer shard: owns the partitions p with p % SHARD_COUNT === SHARD_INDEX, applies them
- * from Kafka into Redis exactly once, and serves them over gRPC. Shard 0 also keeps the
- * flux-core/directory entity current. Its metrics, liveness and readiness are served over
- * HTTP on FLUX_METRICS_PORT.
+ * A reducer: applies partitions from Kafka into Redis exactly once and serves them over gRPC.
+ * Which partitions: with static assignment those p with p % SHARD_COUNT === SHARD_INDEX; with
+ * elastic assignment its share among the live reducers, handed over as reducers come and go
+ * (see ElasticReducers), published in the partition map gateways route by. Shard 0, or the
+ * owner of partition 0, keeps the flux-core/directory entity current. Its metrics, liveness
+ * and readiness are served over HTTP on FLUX_METRICS_PORT.
  */
 /** One HGET per owned partition this often: cheap next to the commits it protects. */
 const CLAIM_CHECK_INTERVAL_MS = 2_000;
 
 const settings = loadOrExit('flux-reducer', () => parseClusterSettings('reducer'));
 const shard = settings.shard;
-const logger = pino({ level: settings.logLevel, base: { service: 'flux-reducer', shard: shard.shardIndex } });
+const elastic = shard.elastic;
+const name = elastic === undefined ? `flux-reducer-${shard.shardIndex}` : `flux-reducer-${elastic.memberId}`;
+const logger = pino({
+  level: settings.logLevel,
+  base: elastic === undefined ? { service: 'flux-reducer', shard: shard.shardIndex } : { service: 'flux-reducer', member: elastic.memberId },
+});
 const started = guardStartup(logger, 'flux-reducer');
 
 const closing = new ClosingOrder(logger);
@@ -45,13 +52,12 @@ const metricsServer = await startMetricsServer({
 closing.add('metrics server', () => metricsServer.close());
 const log = await KafkaEventLog.open({
   ...clusterLogOptions(settings),
-  clientId: `flux-reducer-${shard.shardIndex}`,
-  groupPrefix: `flux-reducer-${shard.shardIndex}`,
+  clientId: name,
+  groupPrefix: name,
   logger: logger.child({ component: 'kafka' }),
 });
 closing.add('Kafka', () => log.close());
-const partitions = partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount);
-const redis = await connectRedis(settings.cluster.redis, { connectionName: `flux-reducer-${shard.shardIndex}` });
+const redis = await connectRedis(settings.cluster.redis, { connectionName: name });
 closing.add('Redis', () => redis.quit());
 const store = new RedisStateStore({
   client: redis,
@@ -60,15 +66,50 @@ const store = new RedisStateStore({
   changeRetentionOffsets: settings.changeRetentionOffsets,
 });
 closing.add('state store', () => store.close());
-// Shard 0 keeps the directory entity; in public mode it lists the registered namespaces.
-const control = shard.shardIndex === 0 ? await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }) : undefined;
+// Shard 0 (elastic: every reducer, the owner of partition 0 publishing) keeps the directory
+// entity; in public mode it lists the registered namespaces.
+const control =
+  elastic !== undefined || shard.shardIndex === 0
+    ? await RedisControlStore.open({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix })
+    : undefined;
 if (control !== undefined) closing.add('control store', () => control.close());
 const feed = new MemoryChangeFeed();
+
+const assignment =
+  elastic === undefined
+    ? { partitions: partitionsOfShard(shard.shardIndex, shard.shardCount, log.partitionCount) }
+    : {
+        elastic: {
+          registry: new RedisReducerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
+          // GRPC_PORT is a fixed port with elastic assignment (see the settings).
+          member: { id: elastic.memberId, address: `${elastic.advertisedHost}:${shard.grpcPort}` },
+          partitionCount: log.partitionCount,
+          leaseMs: elastic.leaseMs,
+        },
+      };
+const partitions = 'partitions' in assignment ? assignment.partitions : undefined;
+
+// Elastic: the gRPC server answers for the partitions applied here now, and keeps serving while
+// the reducers hand theirs over at shutdown (it closes after them, being registered before).
+let ownership: PartitionOwnership = { owns: () => false, partitions: () => [] };
+const grpc = createStateServiceServer({
+  // What this shard serves: reads and counts of its own partitions only.
+  reader: store.forPartitions(partitions ?? []),
+  readerFor: (requested) => store.forPartitions(requested),
+  feed,
+  ...(partitions === undefined
+    ? { ownership: { owns: (partition: number) => ownership.owns(partition), partitions: () => ownership.partitions() } }
+    : { partitions }),
+  partitionCount: log.partitionCount,
+  logger: logger.child({ component: 'grpc' }),
+});
+const port = await grpc.listen(`${shard.grpcHost}:${shard.grpcPort}`);
+closing.add('gRPC server', () => grpc.shutdown());
 
 const reducing = composeReducerRole(
   {
     settings,
-    partitions,
+    ...assignment,
     log,
     store,
     feed,
@@ -88,22 +129,14 @@ const reducing = composeReducerRole(
   closing,
 );
 
-const grpc = createStateServiceServer({
-  // What this shard serves: reads and counts of its own partitions only.
-  reader: store.forPartitions(partitions),
-  feed,
-  partitions,
-  partitionCount: log.partitionCount,
-  logger: logger.child({ component: 'grpc' }),
-});
-const port = await grpc.listen(`${shard.grpcHost}:${shard.grpcPort}`);
-closing.add('gRPC server', () => grpc.shutdown());
+const { reducers } = reducing;
+ownership = { owns: (partition) => reducers.owns(partition), partitions: () => reducers.ownedPartitions() };
 serving = () => grpc.health.get('') === ServingStatus.SERVING;
 handleShutdown(logger, () => closing.close(), reducing.failed, settings.shutdownTimeoutMs);
 
 const ports = { grpcPort: port, metricsPort: metricsServer.port };
-logger.info({ partitions, ...ports }, 'reducer shard starting: claiming partitions and catching up');
+logger.info({ partitions: partitions ?? 'elastic', ...ports }, 'reducer shard starting: claiming partitions and catching up');
 await reducing.start();
 grpc.setReady();
-logger.info({ partitions, ...ports }, 'reducer shard ready');
+logger.info({ partitions: partitions ?? reducers.ownedPartitions(), ...ports }, 'reducer shard ready');
 started();

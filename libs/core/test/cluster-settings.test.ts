@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseClusterSettings } from '../src/index.js';
@@ -30,6 +30,43 @@ describe('parseClusterSettings', () => {
     const ingest = parseClusterSettings('ingest-gateway', { ...SERVICES, FLUX_SHARD_ADDRESSES: 'a:1' });
     expect(ingest.shardAddresses).toEqual(['a:1']);
     expect(ingest).not.toHaveProperty('ingestUrl');
+  });
+
+  it('reads FLUX_REDUCER_ASSIGNMENT in every role: static needs the shard addresses, elastic ignores them', () => {
+    for (const role of ['reducer', 'ingest-gateway', 'query-gateway'] as const) {
+      expect(parseClusterSettings(role, { ...SERVICES, FLUX_SHARD_ADDRESSES: 'a:1' }).cluster.reducerAssignment).toBe('static');
+      expect(parseClusterSettings(role, { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'Elastic' }).cluster.reducerAssignment).toBe('elastic');
+      expect(problemsOf(() => parseClusterSettings(role, { ...SERVICES, FLUX_SHARD_ADDRESSES: 'a:1', FLUX_REDUCER_ASSIGNMENT: 'dynamic' }))).toEqual([
+        'FLUX_REDUCER_ASSIGNMENT must be one of static, elastic, got "dynamic"',
+      ]);
+    }
+    const elastic = parseClusterSettings('query-gateway', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'elastic', FLUX_SHARD_ADDRESSES: 'ignored' });
+    expect(elastic.shardAddresses).toEqual([]);
+    expect(problemsOf(() => parseClusterSettings('ingest-gateway', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'static' }))).toEqual([
+      'FLUX_SHARD_ADDRESSES is required',
+    ]);
+  });
+
+  it('gives an elastic reducer its member id, advertised address and lease, and no shard', () => {
+    const reducer = parseClusterSettings('reducer', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'elastic', GRPC_PORT: '6000', SHARD_INDEX: '9' });
+    expect(reducer.shard.elastic).toEqual({ memberId: `${hostname()}:6000`, advertisedHost: hostname(), leaseMs: 6_000 });
+    const named = parseClusterSettings('reducer', {
+      ...SERVICES,
+      FLUX_REDUCER_ASSIGNMENT: 'elastic',
+      FLUX_REDUCER_ID: 'flux-reducer-3',
+      FLUX_ADVERTISED_HOST: '10.1.2.3',
+      FLUX_REDUCER_LEASE_MS: '10000',
+    });
+    expect(named.shard.elastic).toEqual({ memberId: 'flux-reducer-3', advertisedHost: '10.1.2.3', leaseMs: 10_000 });
+    expect(parseClusterSettings('reducer', { ...SERVICES }).shard.elastic).toBeUndefined();
+    expect(
+      problemsOf(() =>
+        parseClusterSettings('reducer', { ...SERVICES, FLUX_REDUCER_ASSIGNMENT: 'elastic', GRPC_PORT: '0', FLUX_REDUCER_LEASE_MS: '10' }),
+      ),
+    ).toEqual([
+      'GRPC_PORT must be a fixed port with FLUX_REDUCER_ASSIGNMENT=elastic (gateways dial the advertised address)',
+      'FLUX_REDUCER_LEASE_MS must be an integer from 1000 to 300000, got "10"',
+    ]);
   });
 
   it('names every missing or bad variable of a role at once', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { consumerLag, FluxMetrics, LAG_SCRAPE_TIMEOUT_MS, type PartitionLag, type ReducerStatus } from '../src/index.js';
+import { consumerLag, FluxMetrics, LAG_SCRAPE_TIMEOUT_MS, MAX_SHARD_LABELS, type PartitionLag, type ReducerStatus } from '../src/index.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -117,6 +117,20 @@ describe('FluxMetrics', () => {
     expect(text).toMatch(/^flux_log_append_duration_seconds_count\{outcome="ok"\} 1$/m);
     expect(text).toMatch(/^flux_log_append_duration_seconds_count\{outcome="error"\} 1$/m);
     expect(text).toMatch(/^flux_grpc_client_duration_seconds_count\{method="GetEntity",shard="2",code="DEADLINE_EXCEEDED"\} 1$/m);
+  });
+
+  it('labels shard calls by reducer address, up to a bound of distinct addresses', async () => {
+    const metrics = new FluxMetrics();
+    const observer = metrics.shardCallObserver();
+    for (let i = 0; i <= MAX_SHARD_LABELS; i++)
+      observer.shardCallEnded({ method: 'GetEntity', shard: `10.0.0.${i}:50051`, code: 'OK', seconds: 0.001 });
+    observer.shardCallEnded({ method: 'GetEntity', shard: '10.0.0.0:50051', code: 'OK', seconds: 0.001 });
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^flux_grpc_client_duration_seconds_count\{method="GetEntity",shard="10.0.0.0:50051",code="OK"\} 2$/m);
+    expect(text).toMatch(
+      new RegExp(`^flux_grpc_client_duration_seconds_count\\{method="GetEntity",shard="10.0.0.${MAX_SHARD_LABELS - 1}:50051",code="OK"\\} 1$`, 'm'),
+    );
+    expect(text).toMatch(/^flux_grpc_client_duration_seconds_count\{method="GetEntity",shard="other",code="OK"\} 1$/m);
   });
 });
 

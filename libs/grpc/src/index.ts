@@ -1,7 +1,8 @@
 /**
  * The gRPC side of the distributed topology: reducer shards serve the state and change feed
- * of their partitions (`createStateServiceServer`); query gateways read through
- * `ShardedStateReader` and `GrpcChangeFeed` over one client per shard.
+ * of their partitions (`createStateServiceServer`); gateways read through `ShardedStateReader`
+ * and `GrpcChangeFeed`, routed by a `ShardRouter` (static shard list, or the partition map of
+ * elastic reducers).
  */
 export * from './logger.js';
 export * from './status.js';
@@ -9,6 +10,11 @@ export * from './codec.js';
 export * from './health.js';
 export * from './shard-addresses.js';
 export * from './shard-clients.js';
+export * from './partition-ownership.js';
+export * from './shard-router.js';
+export * from './static-shard-router.js';
+export * from './partition-map-router.js';
+export * from './create-shard-router.js';
 export * from './state-service-server.js';
 export * from './sharded-state-reader.js';
 export * from './grpc-change-feed.js';

@@ -1,67 +1,88 @@
 import { Metadata, status as GrpcStatus, type ClientUnaryCall, type CallOptions, type ServiceError } from '@grpc/grpc-js';
-import { shardForEntity, storedEntityJson, type EntityCounts, type EntityQuery, type StoredEntity, type StoredEvent } from '@flux/domain';
+import {
+  ErrorCode,
+  FluxError,
+  partitionFor,
+  storedEntityJson,
+  type EntityCounts,
+  type EntityQuery,
+  type StoredEntity,
+  type StoredEvent,
+} from '@flux/domain';
 import { mergePages, type EntityPage, type HistoryQuery, type ShardCallObserver, type StateReader } from '@flux/core';
 import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
-import { fluxErrorFromCall } from './status.js';
+import { describeTarget, type ShardRouter, type ShardTarget } from './shard-router.js';
+import { StaticShardRouter } from './static-shard-router.js';
+import { fluxErrorFromCall, isMisrouted } from './status.js';
 
 export const DEFAULT_SHARD_DEADLINE_MS = 5_000;
 
-export interface ShardedStateReaderOptions {
-  /** One client per shard; index = shard (see `createShardClients`). */
-  readonly shards: readonly StateServiceClient[];
-  /** The topic's partition count (the same on reducers, shards and gateways). */
-  readonly partitionCount: number;
+export type ShardedStateReaderOptions = (
+  | {
+      /** Where each partition's reads go (the reader never closes it). */
+      readonly router: ShardRouter;
+    }
+  | {
+      /** One client per shard, index = shard (see `createShardClients`): static routing. */
+      readonly shards: readonly StateServiceClient[];
+      /** The topic's partition count (the same on reducers, shards and gateways). */
+      readonly partitionCount: number;
+    }
+) & {
   /** Deadline of every call to a shard (default 5 s). */
   readonly deadlineMs?: number;
   /** Told of every call's method, shard, status and duration (the gateway's metrics). */
   readonly observer?: ShardCallObserver;
-}
+};
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => ClientUnaryCall;
 
+const noOwner = (partitions: readonly number[]): FluxError =>
+  new FluxError(
+    ErrorCode.StoreUnavailable,
+    `no reducer serves partition${partitions.length === 1 ? '' : 's'} ${partitions.join(',')} now (being handed over); retry shortly`,
+  );
+
 /**
- * The StateReader of a query gateway: reads of one entity go to the shard that owns its
- * partition (partition mod shard count); lists and counts go to every shard and are merged.
- * Every call has a deadline; a shard that cannot answer (down, unreachable, too slow) makes
- * the read reject with FLUX_STORE_UNAVAILABLE. Partial answers are never returned.
+ * The StateReader of a gateway: reads of one entity go to the shard that owns its partition;
+ * lists and counts go to every shard, each asked for exactly the partitions it owns, and are
+ * merged. Ownership comes from a ShardRouter; where it is out of date (a shard answers
+ * misrouted, or a partition has no owner) the router is refreshed and the read tried once
+ * more. Every call has a deadline; a shard that cannot answer (down, unreachable, too slow)
+ * makes the read reject with FLUX_STORE_UNAVAILABLE. Partial answers are never returned.
  */
 export class ShardedStateReader implements StateReader {
-  private readonly shards: readonly StateServiceClient[];
+  private readonly router: ShardRouter;
   private readonly partitionCount: number;
   private readonly deadlineMs: number;
   private readonly observer: ShardCallObserver | undefined;
 
   constructor(options: ShardedStateReaderOptions) {
-    if (options.shards.length === 0) throw new RangeError('a sharded state reader needs at least one shard');
-    if (!Number.isInteger(options.partitionCount) || options.partitionCount < 1) {
-      throw new RangeError(`partition count must be a positive integer, got ${options.partitionCount}`);
-    }
-    this.shards = options.shards;
-    this.partitionCount = options.partitionCount;
+    this.router = 'router' in options ? options.router : new StaticShardRouter({ shards: options.shards, partitionCount: options.partitionCount });
+    this.partitionCount = this.router.partitionCount;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_SHARD_DEADLINE_MS;
     this.observer = options.observer;
   }
 
+  /** Targets routed to now. */
   get shardCount(): number {
-    return this.shards.length;
+    return this.router.targets().length;
   }
 
-  /** The shard that owns `entityId`. */
-  shardOf(entityId: string): number {
-    return shardForEntity(entityId, this.partitionCount, this.shards.length);
+  /** The shard (index, or address with a partition map) that owns `entityId` now, as far as known. */
+  shardOf(entityId: string): number | string | undefined {
+    return this.router.ownerOf(partitionFor(entityId, this.partitionCount))?.shard;
   }
 
   async getEntity(id: string): Promise<StoredEntity | undefined> {
-    const shard = this.shardOf(id);
-    const response = await this.call(shard, 'GetEntity', (c) => c.getEntity.bind(c), { id });
+    const response = await this.routed(id, 'GetEntity', (c) => c.getEntity.bind(c), { id });
     return response.entity === undefined ? undefined : entityFromProto(response.entity).entity;
   }
 
   async getEntityJson(id: string): Promise<string | undefined> {
-    const shard = this.shardOf(id);
-    const response = await this.call(shard, 'GetEntity', (c) => c.getEntity.bind(c), { id });
+    const response = await this.routed(id, 'GetEntity', (c) => c.getEntity.bind(c), { id });
     const entity = response.entity;
     // The shard sent the properties as JSON: they travel on without being decoded here.
     return entity === undefined
@@ -78,7 +99,11 @@ export class ShardedStateReader implements StateReader {
       // Shards filter what they read (the expression is compiled again there).
       ...(query.filter === undefined ? {} : { filter: query.filter.source }),
     };
-    const pages = await Promise.all(this.shards.map((_, shard) => this.call(shard, 'ListEntities', (c) => c.listEntities.bind(c), request)));
+    const pages = await this.fanOut(
+      'ListEntities',
+      (c) => c.listEntities.bind(c),
+      (partitions) => ({ ...request, partitions }),
+    );
     return mergePages(
       pages.map((page) => ({ entities: page.entities.map(entityFromProto), ...(page.lastId === undefined ? {} : { lastId: page.lastId }) })),
       query.limit,
@@ -87,8 +112,7 @@ export class ShardedStateReader implements StateReader {
 
   async history(entityId: string, query: HistoryQuery): Promise<readonly StoredEvent[]> {
     if (!(query.limit >= 1)) return [];
-    const shard = this.shardOf(entityId);
-    const response = await this.call(shard, 'GetHistory', (c) => c.getHistory.bind(c), {
+    const response = await this.routed(entityId, 'GetHistory', (c) => c.getHistory.bind(c), {
       entityId,
       sinceMs: int64(query.sinceMs),
       limit: uint32(query.limit),
@@ -114,19 +138,99 @@ export class ShardedStateReader implements StateReader {
   }
 
   private allCounts(): Promise<GetCountsResponse[]> {
-    return Promise.all(this.shards.map((_, shard) => this.call(shard, 'GetCounts', (c) => c.getCounts.bind(c), {})));
+    return this.fanOut(
+      'GetCounts',
+      (c) => c.getCounts.bind(c),
+      (partitions) => ({ partitions }),
+    );
   }
 
-  private call<Req, Res>(shard: number, method: string, pick: (client: StateServiceClient) => UnaryMethod<Req, Res>, request: Req): Promise<Res> {
-    const client = this.shards[shard]!;
-    const invoke = pick(client);
+  /** A call to the owner of `entityId`'s partition; once more after a refresh where routing was out of date. */
+  private async routed<Req, Res>(
+    entityId: string,
+    method: string,
+    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    const partition = partitionFor(entityId, this.partitionCount);
+    let target = this.router.ownerOf(partition);
+    if (target === undefined) {
+      await this.router.refresh();
+      target = this.router.ownerOf(partition);
+      if (target === undefined) throw noOwner([partition]);
+      return this.call(target, method, pick, request);
+    }
+    try {
+      return await this.call(target, method, pick, request);
+    } catch (error) {
+      if (!isMisrouted(error)) throw error;
+      const version = this.router.version;
+      await this.router.refresh();
+      const next = this.router.ownerOf(partition);
+      // Unchanged routing would ask the same shard again.
+      if (this.router.version === version || next?.shard === target.shard) throw error;
+      if (next === undefined) throw noOwner([partition]);
+      return this.call(next, method, pick, request);
+    }
+  }
+
+  /**
+   * One call per target, each for exactly the partitions it owns; planned once more after a
+   * refresh where routing was out of date (partitions without owner, a misrouted answer).
+   */
+  private async fanOut<Req, Res>(
+    method: string,
+    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
+    request: (partitions: number[]) => Req,
+  ): Promise<Res[]> {
+    let unowned = this.router.unowned();
+    if (unowned.length > 0) {
+      await this.router.refresh();
+      unowned = this.router.unowned();
+      if (unowned.length > 0) throw noOwner(unowned);
+      return this.callAll(method, pick, request);
+    }
+    try {
+      return await this.callAll(method, pick, request);
+    } catch (error) {
+      if (!isMisrouted(error)) throw error;
+      const version = this.router.version;
+      await this.router.refresh();
+      if (this.router.version === version) throw error;
+      unowned = this.router.unowned();
+      if (unowned.length > 0) throw noOwner(unowned);
+      return this.callAll(method, pick, request);
+    }
+  }
+
+  private callAll<Req, Res>(
+    method: string,
+    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
+    request: (partitions: number[]) => Req,
+  ): Promise<Res[]> {
+    const targets = this.router.targets().filter((target) => target.partitions.length > 0);
+    return Promise.all(targets.map((target) => this.call(target, method, pick, request([...target.partitions]))));
+  }
+
+  private call<Req, Res>(
+    target: ShardTarget,
+    method: string,
+    pick: (client: StateServiceClient) => UnaryMethod<Req, Res>,
+    request: Req,
+  ): Promise<Res> {
+    const invoke = pick(target.client);
     const started = performance.now();
     return new Promise<Res>((resolve, reject) => {
       invoke(request, new Metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) => {
         const code = error === null ? GrpcStatus.OK : error.code;
-        this.observer?.shardCallEnded({ method, shard, code: GrpcStatus[code] ?? String(code), seconds: (performance.now() - started) / 1000 });
+        this.observer?.shardCallEnded({
+          method,
+          shard: target.shard,
+          code: GrpcStatus[code] ?? String(code),
+          seconds: (performance.now() - started) / 1000,
+        });
         if (error === null) resolve(response);
-        else reject(fluxErrorFromCall(error, `${method} on shard ${shard} (${client.getChannel().getTarget()})`));
+        else reject(fluxErrorFromCall(error, `${method} on ${describeTarget(target)}`));
       });
     });
   }

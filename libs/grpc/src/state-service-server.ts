@@ -14,7 +14,8 @@ import { HealthStatusBoard, ServingStatus } from './health.js';
 import { HealthService } from './generated/grpc/health/v1/health.js';
 import { StateServiceService, WatchResponse, type StateServiceServer, type WatchRequest } from './generated/flux/v1/state.js';
 import type { GrpcLogger } from './logger.js';
-import { fluxStatus, statusFromError } from './status.js';
+import { OwnedPartitions, type PartitionOwnership } from './partition-ownership.js';
+import { fluxStatus, misroutedStatus, statusFromError } from './status.js';
 
 /** The service name health checks use for the state service (the empty name is the server). */
 export const STATE_SERVICE_NAME = 'flux.v1.StateService';
@@ -26,21 +27,29 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
 export interface StateServiceServerOptions {
   /**
-   * The shard's materialised state. Counts and applied events must cover only `partitions`
-   * (the gateway sums the shards). Lists may cover more when `partitionCount` is set: the
-   * server keeps only its partitions' entities.
+   * The shard's materialised state. Without `readerFor`, counts and applied events must cover
+   * only the owned partitions (the gateway sums the shards), and lists may cover more when
+   * `partitionCount` is set: the server keeps only the owned (or requested) partitions' entities.
    */
   readonly reader: StateReader;
-  /** Changes the shard's reducers apply. Watch forwards only those of `partitions`. */
+  /**
+   * A reader of exactly `partitions`, for lists and counts (of the partitions a gateway asked
+   * for, or else of those owned now). Set it when ownership changes at run time (e.g.
+   * `(partitions) => store.forPartitions(partitions)`); readers are kept for reuse.
+   */
+  readonly readerFor?: (partitions: readonly number[]) => StateReader;
+  /** Changes the shard's reducers apply. Watch forwards those of partitions owned when they are published. */
   readonly feed: ChangeSource;
-  /** The partitions this shard owns. */
-  readonly partitions: readonly number[];
+  /** The partitions this shard owns, when they never change (else `ownership`). */
+  readonly partitions?: readonly number[];
+  /** The partitions this shard owns, asked at every request and commit (else `partitions`). */
+  readonly ownership?: PartitionOwnership;
   readonly logger: GrpcLogger;
   /**
    * The topic's partition count. When set, GetEntity and GetHistory for an entity of a
-   * partition this shard does not own fail with FAILED_PRECONDITION (a gateway routing with
-   * another shard count) instead of answering "not found", and ListEntities answers only
-   * entities of owned partitions. Set it in production.
+   * partition this shard does not own fail as misrouted (FAILED_PRECONDITION, `flux-misrouted`:
+   * a gateway with an outdated map or another shard count) instead of answering "not found",
+   * and ListEntities answers only entities of owned partitions. Set it in production.
    */
   readonly partitionCount?: number;
   /** ListEntities answers at most this many entities per call (more remain: `last_id`). */
@@ -110,15 +119,19 @@ interface Watcher {
  */
 export function createStateServiceServer(options: StateServiceServerOptions): StateServiceServerHandle {
   const { reader, feed, logger } = options;
-  const owned = new Set(options.partitions);
+  if ((options.partitions === undefined) === (options.ownership === undefined)) {
+    throw new TypeError('a state service server needs either `partitions` or `ownership`');
+  }
+  const ownership = options.ownership ?? new OwnedPartitions(options.partitions);
   const maxListLimit = options.maxListLimit ?? DEFAULT_MAX_LIST_LIMIT;
   const maxBacklogBytes = options.watchMaxBacklogBytes ?? DEFAULT_WATCH_MAX_BACKLOG_BYTES;
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const partitionCount = options.partitionCount;
   if (partitionCount !== undefined) {
-    const outside = options.partitions.filter((p) => !Number.isInteger(p) || p < 0 || p >= partitionCount);
+    const outside = (options.partitions ?? []).filter((p) => !Number.isInteger(p) || p < 0 || p >= partitionCount);
     if (outside.length > 0) throw new RangeError(`partitions ${outside.join(', ')} are outside 0..${partitionCount - 1}`);
   }
+  const readers = new PartitionReaders(options.readerFor);
 
   const server = new Server({
     'grpc.max_send_message_length': maxMessageBytes,
@@ -132,18 +145,38 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
   const watchers = new Set<Watcher>();
   let closing: Promise<void> | undefined;
 
-  const ownsEntity = (entityId: string): boolean => partitionCount === undefined || owned.has(partitionFor(entityId, partitionCount));
-
   /** Rejects a request for an entity of a partition this shard does not own, when it can tell. */
   const misrouted = (entityId: string): Partial<StatusObject> | undefined => {
     if (partitionCount === undefined) return undefined;
     const partition = partitionFor(entityId, partitionCount);
-    if (owned.has(partition)) return undefined;
-    return fluxStatus(
-      GrpcStatus.FAILED_PRECONDITION,
-      ErrorCode.StoreUnavailable,
-      `entity ${JSON.stringify(entityId)} is in partition ${partition}, which this shard does not own (owns ${[...owned].join(',')})`,
+    if (ownership.owns(partition)) return undefined;
+    return misroutedStatus(
+      [partition],
+      `entity ${JSON.stringify(entityId)} is in partition ${partition}, which this shard does not own (owns ${ownership.partitions().join(',')})`,
     );
+  };
+
+  /**
+   * What a list or count covers: the requested partitions when the request names some (each
+   * must be owned), else every partition owned now; with the reader of exactly those.
+   */
+  const scopeOf = (requested: readonly number[]): { scope: Scope } | { status: Partial<StatusObject> } => {
+    if (requested.length === 0) {
+      const partitions = ownership.partitions();
+      return { scope: { partitions, reader: readers.of(partitions) ?? reader, all: true } };
+    }
+    const partitions = [...new Set(requested)].sort((a, b) => a - b);
+    if (partitionCount !== undefined && partitions[partitions.length - 1]! >= partitionCount) {
+      return { status: fluxStatus(GrpcStatus.INVALID_ARGUMENT, ErrorCode.Validation, `partitions must be below ${partitionCount}`) };
+    }
+    const foreign = partitions.filter((partition) => !ownership.owns(partition));
+    if (foreign.length > 0) {
+      return {
+        status: misroutedStatus(foreign, `this shard does not own partitions ${foreign.join(',')} (owns ${ownership.partitions().join(',')})`),
+      };
+    }
+    const all = partitions.length === ownership.partitions().length;
+    return { scope: { partitions, reader: readers.of(partitions) ?? reader, all } };
   };
 
   const failed = (method: string, error: unknown): Partial<StatusObject> => {
@@ -160,8 +193,9 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     const key = progress ?? batch;
     let result = cache.get(key);
     if (result !== undefined) return result;
-    const owns = progress === undefined || owned.has(progress.partition);
-    const changes = outcomesOnly ? [] : batch.filter((change) => owned.has(change.partition)).map(changeToProto);
+    // Ownership as of the commit: a partition handed over is its new owner's to forward.
+    const owns = progress === undefined || ownership.owns(progress.partition);
+    const changes = outcomesOnly ? [] : batch.filter((change) => ownership.owns(change.partition)).map(changeToProto);
     let bytes = 16;
     for (const change of changes) {
       bytes += 48 + change.entityId.length + change.source.length;
@@ -251,6 +285,9 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
     },
     listEntities: (call, callback) => {
       const { prefix, after } = call.request;
+      const scoped = scopeOf(call.request.partitions);
+      if ('status' in scoped) return callback(scoped.status);
+      const { scope } = scoped;
       const limit = Math.min(call.request.limit, maxListLimit);
       if (limit < 1) return callback(null, { entities: [] });
       let filter: EntityFilter | undefined;
@@ -259,13 +296,15 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
       } catch (error) {
         return callback(failed('ListEntities', error));
       }
-      reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }), ...(filter === undefined ? {} : { filter }) }).then(
+      const covered = new Set(scope.partitions);
+      const inScope = (id: string): boolean => partitionCount === undefined || covered.has(partitionFor(id, partitionCount));
+      scope.reader.listEntities({ prefix, limit, ...(after === undefined ? {} : { after }), ...(filter === undefined ? {} : { filter }) }).then(
         (page) =>
           callback(null, {
             // A reader over a store other shards share (one Redis) lists their entities too:
-            // keep only this shard's. The store's lastId stays the cursor, so the gateway's
-            // merge neither skips nor repeats ids (see mergePages).
-            entities: page.entities.filter(({ id }) => ownsEntity(id)).map(({ id, entity }) => entityToProto(id, entity)),
+            // keep only the partitions asked for. The store's lastId stays the cursor, so the
+            // gateway's merge neither skips nor repeats ids (see mergePages).
+            entities: page.entities.filter(({ id }) => inScope(id)).map(({ id, entity }) => entityToProto(id, entity)),
             ...(page.lastId === undefined ? {} : { lastId: page.lastId }),
           }),
         (error: unknown) => callback(failed('ListEntities', error)),
@@ -281,8 +320,15 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
         (error: unknown) => callback(failed('GetHistory', error)),
       );
     },
-    getCounts: (_call, callback) => {
-      Promise.all([reader.counts(), reader.eventsApplied()]).then(
+    getCounts: (call, callback) => {
+      const scoped = scopeOf(call.request.partitions);
+      if ('status' in scoped) return callback(scoped.status);
+      const { scope } = scoped;
+      if (!scope.all && options.readerFor === undefined) {
+        // `reader` counts every owned partition; it cannot count some of them only.
+        return callback(fluxStatus(GrpcStatus.UNIMPLEMENTED, ErrorCode.StoreUnavailable, 'this shard counts all of its partitions or none'));
+      }
+      Promise.all([scope.reader.counts(), scope.reader.eventsApplied()]).then(
         ([counts, eventsApplied]) => callback(null, countsToProto(counts, eventsApplied)),
         (error: unknown) => callback(failed('GetCounts', error)),
       );
@@ -325,4 +371,34 @@ export function createStateServiceServer(options: StateServiceServerOptions): St
       return closing;
     },
   };
+}
+
+interface Scope {
+  readonly partitions: readonly number[];
+  readonly reader: StateReader;
+  /** Every partition the shard owns. */
+  readonly all: boolean;
+}
+
+/** Most partition sets a server keeps a reader of (gateways ask for few distinct sets). */
+const MAX_CACHED_READERS = 64;
+
+/** Readers of partition sets from `readerFor`, kept for reuse (a gateway asks for the same sets again and again). */
+class PartitionReaders {
+  private readonly cache = new Map<string, StateReader>();
+
+  constructor(private readonly readerFor: ((partitions: readonly number[]) => StateReader) | undefined) {}
+
+  /** A reader of exactly `partitions` (ascending), or undefined without `readerFor`. */
+  of(partitions: readonly number[]): StateReader | undefined {
+    if (this.readerFor === undefined) return undefined;
+    const key = partitions.join(',');
+    let reader = this.cache.get(key);
+    if (reader === undefined) {
+      if (this.cache.size >= MAX_CACHED_READERS) this.cache.clear();
+      reader = this.readerFor(partitions);
+      this.cache.set(key, reader);
+    }
+    return reader;
+  }
 }

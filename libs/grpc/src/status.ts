@@ -4,6 +4,12 @@ import { ErrorCode, FluxError, isFluxError } from '@flux/domain';
 /** Trailing metadata key carrying the FluxError code of a failed call, so gateways keep it. */
 export const FLUX_ERROR_CODE_METADATA = 'flux-error-code';
 
+/**
+ * Trailing metadata key of a misrouted call: the shard does not own (any more) the partitions
+ * listed (comma-separated). Gateways that route by a partition map re-read it and ask again.
+ */
+export const FLUX_MISROUTED_METADATA = 'flux-misrouted';
+
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 const grpcCodeFor = (code: ErrorCode): GrpcStatus => {
@@ -38,6 +44,28 @@ export function fluxStatus(grpcCode: GrpcStatus, fluxCode: ErrorCode, details: s
 }
 
 const isServiceError = (error: unknown): error is ServiceError => error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number';
+
+/**
+ * The answer to a request for partitions this shard does not own: FAILED_PRECONDITION with
+ * FLUX_STORE_UNAVAILABLE (what a client sees if the gateway cannot route around it) and the
+ * partitions in `flux-misrouted`.
+ */
+export function misroutedStatus(partitions: readonly number[], details: string): Partial<StatusObject> {
+  const metadata = new Metadata();
+  metadata.set(FLUX_ERROR_CODE_METADATA, ErrorCode.StoreUnavailable);
+  metadata.set(FLUX_MISROUTED_METADATA, partitions.join(','));
+  return { code: GrpcStatus.FAILED_PRECONDITION, details, metadata };
+}
+
+/**
+ * Whether a call failed as misrouted (see `misroutedStatus`): `error` is the call's
+ * ServiceError, or the FluxError `fluxErrorFromCall` made of it.
+ */
+export function isMisrouted(error: unknown): boolean {
+  const call = isFluxError(error) ? error.cause : error;
+  if (!isServiceError(call) || call.code !== GrpcStatus.FAILED_PRECONDITION) return false;
+  return (call.metadata?.get(FLUX_MISROUTED_METADATA).length ?? 0) > 0;
+}
 
 /**
  * The FluxError for a failed call to a shard. A code the shard sent in trailing metadata wins;

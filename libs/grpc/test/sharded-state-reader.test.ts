@@ -205,7 +205,7 @@ describe('ShardedStateReader over real shard servers', () => {
     const expected = byteOrder(LISTED.filter((id) => id.startsWith('ns/item-1') || id === 'ns/é'));
     for (const [index, client] of cluster.clients.entries()) {
       const answer = await new Promise<{ entities: { id: string }[] }>((resolve, reject) =>
-        client.listEntities({ prefix: 'ns/', limit: 100, filter }, (e, response) => (e ? reject(e) : resolve(response))),
+        client.listEntities({ prefix: 'ns/', limit: 100, filter, partitions: [] }, (e, response) => (e ? reject(e) : resolve(response))),
       );
       const owned = expected.filter((id) => cluster.ownerOf(id).index === index);
       expect(answer.entities.map((e) => e.id)).toEqual(owned);
@@ -228,7 +228,7 @@ describe('ShardedStateReader over real shard servers', () => {
 
   it('answers a filter that does not parse with INVALID_ARGUMENT and FLUX_VALIDATION', async () => {
     const error = await new Promise<ServiceError>((resolve, reject) =>
-      cluster.clients[0]!.listEntities({ prefix: '', limit: 5, filter: 'name ~ 1' }, (e) =>
+      cluster.clients[0]!.listEntities({ prefix: '', limit: 5, filter: 'name ~ 1', partitions: [] }, (e) =>
         e ? resolve(e) : reject(new Error('accepted a bad filter')),
       ),
     );

@@ -130,7 +130,7 @@ function readCluster(read: EnvReader): ClusterSettings {
 }
 
 function readAssignment(read: EnvReader): ReducerAssignment {
-  const value = read.string('FLUX_REDUCER_ASSIGNMENT', 'static');
+  const value = read.string('FLUX_REDUCER_ASSIGNMENT', 'static').toLowerCase();
   if ((REDUCER_ASSIGNMENTS as readonly string[]).includes(value)) return value as ReducerAssignment;
   read.problems.push(`FLUX_REDUCER_ASSIGNMENT must be one of ${REDUCER_ASSIGNMENTS.join(', ')}, got ${JSON.stringify(value)}`);
   return 'static';

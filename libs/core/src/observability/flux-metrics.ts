@@ -39,7 +39,8 @@ export interface ReducerObserver {
 export interface ShardCall {
   /** The StateService method, e.g. `GetEntity`. */
   readonly method: string;
-  readonly shard: number;
+  /** The shard index (static reducers) or the reducer's address (elastic reducers). */
+  readonly shard: number | string;
   /** The gRPC status name, `OK` on success. */
   readonly code: string;
   readonly seconds: number;
@@ -53,6 +54,9 @@ export interface WebSocketMetrics {
 export interface ShardCallObserver {
   shardCallEnded(call: ShardCall): void;
 }
+
+/** Distinct `shard` label values of the gateway's call metrics; later shards are counted as `other`. */
+export const MAX_SHARD_LABELS = 64;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -250,8 +254,17 @@ export class FluxMetrics {
       buckets: [...LATENCY_BUCKETS_SECONDS],
       registers: [this.registry],
     });
+    // Elastic reducers' addresses come and go: past a bound, further ones share one label.
+    const shards = new Set<string>();
+    const label = (shard: number | string): string => {
+      const name = String(shard);
+      if (shards.has(name)) return name;
+      if (shards.size >= MAX_SHARD_LABELS) return 'other';
+      shards.add(name);
+      return name;
+    };
     this.shardCalls = {
-      shardCallEnded: ({ method, shard, code, seconds }) => calls.observe({ method, shard: String(shard), code }, seconds),
+      shardCallEnded: ({ method, shard, code, seconds }) => calls.observe({ method, shard: label(shard), code }, seconds),
     };
     return this.shardCalls;
   }

@@ -12,7 +12,7 @@ import {
   type PropertyChange,
   type StoredEntity,
 } from '@flux/domain';
-import { MemoryChangeFeed, type PartitionClaim } from '@flux/core';
+import { MemoryChangeFeed, type PartitionClaim, type StateStore } from '@flux/core';
 import { Collector } from '@flux/core/testing';
 import { LmdbStateStore } from '@flux/embedded';
 import {
@@ -95,52 +95,21 @@ export interface ClusterOptions {
   readonly server?: ServerTuning;
 }
 
-/** N shards, each a real grpc-js server over its own LMDB store, plus a gateway's clients. */
-export class TestCluster {
-  readonly clients: StateServiceClient[];
-  readonly reader: ShardedStateReader;
+/** Writes entities into state stores the way reducers would: one claim per partition, offsets counting up. */
+export class EntityWriter {
   private readonly claims = new Map<number, PartitionClaim>();
   private readonly offsets = new Map<number, number>();
 
-  private constructor(
-    readonly shards: readonly TestShard[],
-    readonly partitionCount: number,
-    private readonly dirs: readonly string[],
-    deadlineMs: number,
-  ) {
-    this.clients = createShardClients(shards.map((shard) => shard.address));
-    this.reader = new ShardedStateReader({ shards: this.clients, partitionCount, deadlineMs });
-  }
+  constructor(readonly partitionCount: number) {}
 
-  static async start(options: ClusterOptions): Promise<TestCluster> {
-    const shards: TestShard[] = [];
-    const dirs: string[] = [];
-    for (let index = 0; index < options.shardCount; index++) {
-      const dir = await mkdtemp(join(tmpdir(), 'flux-grpc-'));
-      dirs.push(dir);
-      const partitions = partitionsOfShard(index, options.shardCount, options.partitionCount);
-      const shard = new TestShard(index, partitions, LmdbStateStore.open({ path: dir }), {
-        partitionCount: options.partitionCount,
-        ...options.server,
-      });
-      await shard.start();
-      shards.push(shard);
-    }
-    return new TestCluster(shards, options.partitionCount, dirs, options.deadlineMs ?? 5_000);
-  }
-
-  ownerOf(entityId: string): TestShard {
+  /** Upserts an entity into `store`, with one history entry; returns its log position. */
+  async put(
+    store: StateStore,
+    entityId: string,
+    properties: Properties,
+    storedAt = T0,
+  ): Promise<{ partition: number; offset: number; entity: StoredEntity }> {
     const partition = partitionFor(entityId, this.partitionCount);
-    return this.shards[partition % this.shards.length]!;
-  }
-
-  /**
-   * Upserts an entity into the store of the shard that owns it, with one history entry, the
-   * way that shard's reducer would; returns its log position.
-   */
-  async put(entityId: string, properties: Properties, storedAt = T0): Promise<{ partition: number; offset: number; entity: StoredEntity }> {
-    const partition = partitionFor(entityId, this.partitionCount);
-    const store = this.ownerOf(entityId).store;
     let claim = this.claims.get(partition);
     if (claim === undefined) {
       claim = await store.claimPartition(partition);
@@ -175,6 +144,54 @@ export class TestCluster {
       eventsApplied: 1,
     });
     return { partition, offset, entity };
+  }
+}
+
+/** N shards, each a real grpc-js server over its own LMDB store, plus a gateway's clients. */
+export class TestCluster {
+  readonly clients: StateServiceClient[];
+  readonly reader: ShardedStateReader;
+  private readonly writer: EntityWriter;
+
+  private constructor(
+    readonly shards: readonly TestShard[],
+    readonly partitionCount: number,
+    private readonly dirs: readonly string[],
+    deadlineMs: number,
+  ) {
+    this.writer = new EntityWriter(partitionCount);
+    this.clients = createShardClients(shards.map((shard) => shard.address));
+    this.reader = new ShardedStateReader({ shards: this.clients, partitionCount, deadlineMs });
+  }
+
+  static async start(options: ClusterOptions): Promise<TestCluster> {
+    const shards: TestShard[] = [];
+    const dirs: string[] = [];
+    for (let index = 0; index < options.shardCount; index++) {
+      const dir = await mkdtemp(join(tmpdir(), 'flux-grpc-'));
+      dirs.push(dir);
+      const partitions = partitionsOfShard(index, options.shardCount, options.partitionCount);
+      const shard = new TestShard(index, partitions, LmdbStateStore.open({ path: dir }), {
+        partitionCount: options.partitionCount,
+        ...options.server,
+      });
+      await shard.start();
+      shards.push(shard);
+    }
+    return new TestCluster(shards, options.partitionCount, dirs, options.deadlineMs ?? 5_000);
+  }
+
+  ownerOf(entityId: string): TestShard {
+    const partition = partitionFor(entityId, this.partitionCount);
+    return this.shards[partition % this.shards.length]!;
+  }
+
+  /**
+   * Upserts an entity into the store of the shard that owns it, with one history entry, the
+   * way that shard's reducer would; returns its log position.
+   */
+  async put(entityId: string, properties: Properties, storedAt = T0): Promise<{ partition: number; offset: number; entity: StoredEntity }> {
+    return this.writer.put(this.ownerOf(entityId).store, entityId, properties, storedAt);
   }
 
   /** Publishes a batch (and its commit's progress, when given) on the change feed of the shard that owns `partition`. */

@@ -119,7 +119,14 @@ export interface ListEntitiesRequest {
    * examines a bounded number of entities per call, so a page may hold fewer than `limit`
    * entities while `last_id` is set.
    */
-  filter?: string | undefined;
+  filter?:
+    | string
+    | undefined;
+  /**
+   * When non-empty, exactly these partitions; the shard must own each (else FAILED_PRECONDITION
+   * and `flux-misrouted`). Empty: every partition the shard owns.
+   */
+  partitions: number[];
 }
 
 export interface ListEntitiesResponse {
@@ -171,6 +178,11 @@ export interface Rejection {
 }
 
 export interface GetCountsRequest {
+  /**
+   * When non-empty, exactly these partitions; the shard must own each (else FAILED_PRECONDITION
+   * and `flux-misrouted`). Empty: every partition the shard owns.
+   */
+  partitions: number[];
 }
 
 export interface GetCountsResponse {
@@ -590,7 +602,7 @@ export const GetEntityResponse: MessageFns<GetEntityResponse> = {
 };
 
 function createBaseListEntitiesRequest(): ListEntitiesRequest {
-  return { prefix: "", after: undefined, limit: 0, filter: undefined };
+  return { prefix: "", after: undefined, limit: 0, filter: undefined, partitions: [] };
 }
 
 export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
@@ -606,6 +618,13 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     }
     if (message.filter !== undefined) {
       writer.uint32(34).string(message.filter);
+    }
+    if (message.partitions.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.partitions) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -655,6 +674,24 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
             message.filter = reader.string();
             continue;
           }
+          case 5: {
+            if (tag === 40) {
+              message.partitions.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -673,6 +710,9 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
       after: isSet(object.after) ? globalThis.String(object.after) : undefined,
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
       filter: isSet(object.filter) ? globalThis.String(object.filter) : undefined,
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -690,6 +730,9 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     if (message.filter !== undefined) {
       obj.filter = message.filter;
     }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -702,6 +745,7 @@ export const ListEntitiesRequest: MessageFns<ListEntitiesRequest> = {
     message.after = object.after ?? undefined;
     message.limit = object.limit ?? 0;
     message.filter = object.filter ?? undefined;
+    message.partitions = object.partitions?.map((e) => e) || [];
     return message;
   },
 };
@@ -1206,11 +1250,18 @@ export const Rejection: MessageFns<Rejection> = {
 };
 
 function createBaseGetCountsRequest(): GetCountsRequest {
-  return {};
+  return { partitions: [] };
 }
 
 export const GetCountsRequest: MessageFns<GetCountsRequest> = {
-  encode(_: GetCountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: GetCountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partitions.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.partitions) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
     return writer;
   },
 
@@ -1227,6 +1278,24 @@ export const GetCountsRequest: MessageFns<GetCountsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.partitions.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1239,20 +1308,28 @@ export const GetCountsRequest: MessageFns<GetCountsRequest> = {
     }
   },
 
-  fromJSON(_: any): GetCountsRequest {
-    return {};
+  fromJSON(object: any): GetCountsRequest {
+    return {
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
+    };
   },
 
-  toJSON(_: GetCountsRequest): unknown {
+  toJSON(message: GetCountsRequest): unknown {
     const obj: any = {};
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<GetCountsRequest>, I>>(base?: I): GetCountsRequest {
     return GetCountsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GetCountsRequest>, I>>(_: I): GetCountsRequest {
+  fromPartial<I extends Exact<DeepPartial<GetCountsRequest>, I>>(object: I): GetCountsRequest {
     const message = createBaseGetCountsRequest();
+    message.partitions = object.partitions?.map((e) => e) || [];
     return message;
   },
 };
@@ -2158,7 +2235,8 @@ export const StateServiceService = {
   /**
    * One entity, from the shard that owns its partition. A missing entity is a successful
    * response without `entity`; a shard that does not own the entity's partition (a gateway
-   * configured with another shard count) fails with FAILED_PRECONDITION.
+   * with an outdated partition map or another shard count) fails with FAILED_PRECONDITION and
+   * `flux-misrouted`.
    */
   getEntity: {
     path: "/flux.v1.StateService/GetEntity" as const,
@@ -2169,7 +2247,10 @@ export const StateServiceService = {
     responseSerialize: (value: GetEntityResponse): Buffer => Buffer.from(GetEntityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetEntityResponse => GetEntityResponse.decode(value),
   },
-  /** The shard's entities whose ids start with `prefix`, ordered by id in UTF-8 byte order. */
+  /**
+   * The entities of the shard's partitions (or of `partitions`) whose ids start with `prefix`,
+   * ordered by id in UTF-8 byte order.
+   */
   listEntities: {
     path: "/flux.v1.StateService/ListEntities" as const,
     requestStream: false as const,
@@ -2190,7 +2271,10 @@ export const StateServiceService = {
     responseSerialize: (value: GetHistoryResponse): Buffer => Buffer.from(GetHistoryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetHistoryResponse => GetHistoryResponse.decode(value),
   },
-  /** Entity counts and applied events of the shard's partitions (gateways sum the shards). */
+  /**
+   * Entity counts and applied events of the shard's partitions (or of `partitions`; gateways
+   * sum the shards).
+   */
   getCounts: {
     path: "/flux.v1.StateService/GetCounts" as const,
     requestStream: false as const,
@@ -2225,14 +2309,21 @@ export interface StateServiceServer extends UntypedServiceImplementation {
   /**
    * One entity, from the shard that owns its partition. A missing entity is a successful
    * response without `entity`; a shard that does not own the entity's partition (a gateway
-   * configured with another shard count) fails with FAILED_PRECONDITION.
+   * with an outdated partition map or another shard count) fails with FAILED_PRECONDITION and
+   * `flux-misrouted`.
    */
   getEntity: handleUnaryCall<GetEntityRequest, GetEntityResponse>;
-  /** The shard's entities whose ids start with `prefix`, ordered by id in UTF-8 byte order. */
+  /**
+   * The entities of the shard's partitions (or of `partitions`) whose ids start with `prefix`,
+   * ordered by id in UTF-8 byte order.
+   */
   listEntities: handleUnaryCall<ListEntitiesRequest, ListEntitiesResponse>;
   /** An entity's stored events (tombstones included), newest first. */
   getHistory: handleUnaryCall<GetHistoryRequest, GetHistoryResponse>;
-  /** Entity counts and applied events of the shard's partitions (gateways sum the shards). */
+  /**
+   * Entity counts and applied events of the shard's partitions (or of `partitions`; gateways
+   * sum the shards).
+   */
   getCounts: handleUnaryCall<GetCountsRequest, GetCountsResponse>;
   /**
    * Changes the shard applies from now on, in commit order per partition, batched as the
@@ -2251,7 +2342,8 @@ export interface StateServiceClient extends Client {
   /**
    * One entity, from the shard that owns its partition. A missing entity is a successful
    * response without `entity`; a shard that does not own the entity's partition (a gateway
-   * configured with another shard count) fails with FAILED_PRECONDITION.
+   * with an outdated partition map or another shard count) fails with FAILED_PRECONDITION and
+   * `flux-misrouted`.
    */
   getEntity(
     request: GetEntityRequest,
@@ -2268,7 +2360,10 @@ export interface StateServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetEntityResponse) => void,
   ): ClientUnaryCall;
-  /** The shard's entities whose ids start with `prefix`, ordered by id in UTF-8 byte order. */
+  /**
+   * The entities of the shard's partitions (or of `partitions`) whose ids start with `prefix`,
+   * ordered by id in UTF-8 byte order.
+   */
   listEntities(
     request: ListEntitiesRequest,
     callback: (error: ServiceError | null, response: ListEntitiesResponse) => void,
@@ -2300,7 +2395,10 @@ export interface StateServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetHistoryResponse) => void,
   ): ClientUnaryCall;
-  /** Entity counts and applied events of the shard's partitions (gateways sum the shards). */
+  /**
+   * Entity counts and applied events of the shard's partitions (or of `partitions`; gateways
+   * sum the shards).
+   */
   getCounts(
     request: GetCountsRequest,
     callback: (error: ServiceError | null, response: GetCountsResponse) => void,
