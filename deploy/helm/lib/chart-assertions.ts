@@ -144,20 +144,101 @@ export const secretReferencesResolve: ChartRule = {
 const reducerOf = (objects: readonly K8sObject[]): Workload | undefined =>
   workloads(objects).find((workload) => workload.kind === 'StatefulSet' && componentOf(workload) === 'reducer');
 
-export const shardWiring: ChartRule = {
-  name: 'shard-wiring',
-  description: 'SHARD_COUNT = StatefulSet replicas; every gateway lists shard i at pod i of the headless Service, on the gRPC port',
+/** The environment of a workload's first container (the Flux process). */
+const envOf = (workload: Workload, objects: readonly K8sObject[]): Map<string, string> => {
+  const container = workload.pod.containers[0];
+  return container ? effectiveEnv(container, objects) : new Map<string, string>();
+};
+
+/** FLUX_REDUCER_ASSIGNMENT as a process reads it: static when unset, the application's default. */
+const assignmentOf = (env: ReadonlyMap<string, string>): string => env.get('FLUX_REDUCER_ASSIGNMENT') ?? 'static';
+
+/** Static: SHARD_COUNT = replicas, and every gateway lists shard i at pod i of the headless Service. */
+function staticShardWiring(
+  objects: readonly K8sObject[],
+  reducer: Workload,
+  env: ReadonlyMap<string, string>,
+  grpcPort: number | undefined,
+): string[] {
+  const problems: string[] = [];
+  const shards = reducer.replicas ?? 1;
+  if (env.get('SHARD_COUNT') !== String(shards))
+    problems.push(`reducer SHARD_COUNT is ${env.get('SHARD_COUNT')}, its StatefulSet has ${shards} replicas`);
+  const partitions = Number(env.get('FLUX_PARTITIONS'));
+  if (!(partitions >= shards)) problems.push(`FLUX_PARTITIONS (${env.get('FLUX_PARTITIONS')}) is below the ${shards} shards`);
+  for (const gateway of workloads(objects).filter((workload) => workload.name !== reducer.name)) {
+    for (const gatewayContainer of containersOf(gateway)) {
+      const listed = effectiveEnv(gatewayContainer, objects).get('FLUX_SHARD_ADDRESSES');
+      if (listed === undefined) {
+        problems.push(`${gateway.name}: no FLUX_SHARD_ADDRESSES`);
+        continue;
+      }
+      const addresses = listed.split(',');
+      if (addresses.length !== shards)
+        problems.push(`${gateway.name}: FLUX_SHARD_ADDRESSES lists ${addresses.length} shards, the StatefulSet runs ${shards}`);
+      addresses.forEach((address, index) => {
+        const expected = new RegExp(`^${reducer.name}-${index}\\.${reducer.serviceName ?? ''}\\.[a-z0-9-]+\\.svc\\.[a-z0-9.-]+:${grpcPort ?? ''}$`);
+        if (!expected.test(address))
+          problems.push(
+            `${gateway.name}: shard ${index} is at ${address}, not pod ${reducer.name}-${index} of ${reducer.serviceName} on port ${grpcPort}`,
+          );
+      });
+    }
+  }
+  return problems;
+}
+
+/** The downward API fields an elastic reducer is known by: a stable, unique id and the address gateways dial. */
+const ELASTIC_IDENTITY = { FLUX_REDUCER_ID: 'metadata.name', FLUX_ADVERTISED_HOST: 'status.podIP' } as const;
+
+/** True when a PodDisruptionBudget lets at least one selected pod be evicted. */
+function allowsADisruption(pdb: K8sObject): boolean {
+  const spec = (pdb.spec ?? {}) as { maxUnavailable?: number | string; minAvailable?: number | string };
+  if (spec.maxUnavailable === undefined) return spec.minAvailable === undefined;
+  return typeof spec.maxUnavailable === 'number' ? spec.maxUnavailable >= 1 : !/^0+%$/.test(spec.maxUnavailable);
+}
+
+/** Elastic: the reducer is its pod (name and IP), no shard is fixed, and gateways list none. */
+function elasticWiring(objects: readonly K8sObject[], reducer: Workload, env: ReadonlyMap<string, string>): string[] {
+  const problems: string[] = [];
+  for (const [name, field] of Object.entries(ELASTIC_IDENTITY)) {
+    if (env.get(name) !== `<field ${field}>`) problems.push(`reducer ${name} is ${env.get(name) ?? 'unset'}, not the pod's ${field}`);
+  }
+  for (const name of ['SHARD_INDEX', 'SHARD_COUNT']) {
+    if (env.has(name)) problems.push(`reducer sets ${name}, which elastic reducers do not read`);
+  }
+  const lease = env.get('FLUX_REDUCER_LEASE_MS');
+  if (lease !== undefined && !(Number.isInteger(Number(lease)) && Number(lease) >= 1_000 && Number(lease) <= 300_000))
+    problems.push(`reducer FLUX_REDUCER_LEASE_MS is ${lease}, not 1000-300000`);
+  for (const gateway of workloads(objects).filter((workload) => workload.name !== reducer.name)) {
+    if (envOf(gateway, objects).has('FLUX_SHARD_ADDRESSES'))
+      problems.push(`${gateway.name}: sets FLUX_SHARD_ADDRESSES, but elastic gateways route by the partition map`);
+  }
+  for (const pdb of ofKind(objects, 'PodDisruptionBudget').filter((candidate) =>
+    selects(candidate.spec?.selector as LabelSelector | undefined, reducer.podLabels),
+  )) {
+    if (!allowsADisruption(pdb))
+      problems.push(`${describe(pdb)} allows no voluntary disruption of the elastic reducers, which hand their partitions over`);
+  }
+  return problems;
+}
+
+export const reducerWiring: ChartRule = {
+  name: 'reducer-wiring',
+  description:
+    'one FLUX_REDUCER_ASSIGNMENT on every role; gRPC port and headless Service; static: SHARD_COUNT = replicas, gateways list shard i at pod i; elastic: reducer id = pod name, advertised host = pod IP, no shard list, PDB lets one go',
   check: (objects) => {
     const reducer = reducerOf(objects);
     if (reducer === undefined) return ['no reducer StatefulSet'];
     const problems: string[] = [];
+    const env = envOf(reducer, objects);
+    const assignment = assignmentOf(env);
+    if (assignment !== 'static' && assignment !== 'elastic') problems.push(`FLUX_REDUCER_ASSIGNMENT is ${assignment}, neither static nor elastic`);
+    for (const workload of workloads(objects).filter((candidate) => candidate.name !== reducer.name)) {
+      const own = assignmentOf(envOf(workload, objects));
+      if (own !== assignment) problems.push(`${workload.name}: FLUX_REDUCER_ASSIGNMENT is ${own}, the reducers' is ${assignment}`);
+    }
     const container = reducer.pod.containers[0];
-    const env = container ? effectiveEnv(container, objects) : new Map<string, string>();
-    const shards = reducer.replicas ?? 1;
-    if (env.get('SHARD_COUNT') !== String(shards))
-      problems.push(`reducer SHARD_COUNT is ${env.get('SHARD_COUNT')}, its StatefulSet has ${shards} replicas`);
-    const partitions = Number(env.get('FLUX_PARTITIONS'));
-    if (!(partitions >= shards)) problems.push(`FLUX_PARTITIONS (${env.get('FLUX_PARTITIONS')}) is below the ${shards} shards`);
     const grpcPort = container && containerPort(container, 'grpc');
     if (grpcPort === undefined || env.get('GRPC_PORT') !== String(grpcPort))
       problems.push(`reducer GRPC_PORT ${env.get('GRPC_PORT')} is not its container port "grpc" (${grpcPort})`);
@@ -168,25 +249,7 @@ export const shardWiring: ChartRule = {
       if (!matches(headless.spec?.selector as Labels | undefined, reducer.podLabels))
         problems.push(`${describe(headless)} does not select the reducer pods`);
     }
-    for (const gateway of workloads(objects).filter((workload) => workload.name !== reducer.name)) {
-      for (const gatewayContainer of containersOf(gateway)) {
-        const listed = effectiveEnv(gatewayContainer, objects).get('FLUX_SHARD_ADDRESSES');
-        if (listed === undefined) {
-          problems.push(`${gateway.name}: no FLUX_SHARD_ADDRESSES`);
-          continue;
-        }
-        const addresses = listed.split(',');
-        if (addresses.length !== shards)
-          problems.push(`${gateway.name}: FLUX_SHARD_ADDRESSES lists ${addresses.length} shards, the StatefulSet runs ${shards}`);
-        addresses.forEach((address, index) => {
-          const expected = new RegExp(`^${reducer.name}-${index}\\.${reducer.serviceName ?? ''}\\.[a-z0-9-]+\\.svc\\.[a-z0-9.-]+:${grpcPort ?? ''}$`);
-          if (!expected.test(address))
-            problems.push(
-              `${gateway.name}: shard ${index} is at ${address}, not pod ${reducer.name}-${index} of ${reducer.serviceName} on port ${grpcPort}`,
-            );
-        });
-      }
-    }
+    problems.push(...(assignment === 'elastic' ? elasticWiring(objects, reducer, env) : staticShardWiring(objects, reducer, env, grpcPort)));
     return problems;
   },
 };
@@ -258,7 +321,7 @@ export const compiledNonRootRuntime: ChartRule = {
 
 export const autoscalersOwnTheirScale: ChartRule = {
   name: 'hpa',
-  description: 'each HPA (autoscaling/v2) targets a rendered Deployment that leaves replicas to it',
+  description: 'each HPA (autoscaling/v2) targets a rendered workload that leaves replicas to it; the reducers only with elastic assignment',
   check: (objects) =>
     ofKind(objects, 'HorizontalPodAutoscaler').flatMap((hpa) => {
       const spec = (hpa.spec ?? {}) as { scaleTargetRef?: { kind?: string; name?: string }; minReplicas?: number; maxReplicas?: number };
@@ -269,6 +332,10 @@ export const autoscalersOwnTheirScale: ChartRule = {
         problems.push(`${describe(hpa)} targets ${spec.scaleTargetRef?.kind}/${spec.scaleTargetRef?.name}, which is not rendered`);
       else if (target.replicas !== undefined)
         problems.push(`${describe(hpa)}: ${target.name} still sets replicas (${target.replicas}), which every upgrade would reset`);
+      const reducer = reducerOf(objects);
+      const resizesReducers = reducer !== undefined && spec.scaleTargetRef?.kind === 'StatefulSet' && spec.scaleTargetRef.name === reducer.name;
+      if (resizesReducers && assignmentOf(envOf(reducer, objects)) !== 'elastic')
+        problems.push(`${describe(hpa)} resizes the reducers, whose static shards own fixed partitions`);
       if ((spec.minReplicas ?? 1) > (spec.maxReplicas ?? 0))
         problems.push(`${describe(hpa)}: minReplicas ${spec.minReplicas} above maxReplicas ${spec.maxReplicas}`);
       return problems;
@@ -345,6 +412,49 @@ export const networkPoliciesConfine: ChartRule = {
     }),
 };
 
+/** True when the rule admits `port` (by number or by the container port's name); no ports: every port. */
+const admitsPort = (rule: PolicyRule, port: number, name: string): boolean =>
+  !rule.ports?.length || rule.ports.some((candidate) => candidate.port === port || candidate.port === name);
+
+/** True when the peers include pods with `labels` of the policy's namespace; no peers: everyone. */
+const peersInclude = (peers: readonly PolicyPeer[] | undefined, labels: Labels): boolean =>
+  !peers?.length || peers.some((peer) => peer.namespaceSelector === undefined && peer.podSelector !== undefined && selects(peer.podSelector, labels));
+
+/** The NetworkPolicies that select the workload's pods and restrict `direction`. */
+const policiesOn = (objects: readonly K8sObject[], workload: Workload, direction: 'Ingress' | 'Egress'): readonly K8sObject[] =>
+  ofKind(objects, 'NetworkPolicy').filter((policy) => {
+    const spec = (policy.spec ?? {}) as { podSelector?: LabelSelector; policyTypes?: readonly string[] };
+    return spec.policyTypes?.includes(direction) === true && selects(spec.podSelector, workload.podLabels);
+  });
+
+export const gatewaysReachReducers: ChartRule = {
+  name: 'network-paths',
+  description:
+    "the NetworkPolicies let every gateway reach the reducer pods' gRPC port by pod selector (so dialing pod IPs from the partition map passes, as the headless DNS names do)",
+  check: (objects) => {
+    const reducer = reducerOf(objects);
+    const grpcPort = reducer?.pod.containers[0] && containerPort(reducer.pod.containers[0], 'grpc');
+    if (reducer === undefined || grpcPort === undefined) return [];
+    const allows = (policies: readonly K8sObject[], direction: 'ingress' | 'egress', peer: Labels): boolean =>
+      policies.length === 0 ||
+      policies.some((policy) =>
+        ((policy.spec?.[direction] ?? []) as readonly PolicyRule[]).some(
+          (rule) => peersInclude(direction === 'ingress' ? rule.from : rule.to, peer) && admitsPort(rule, grpcPort, 'grpc'),
+        ),
+      );
+    return workloads(objects)
+      .filter((workload) => componentOf(workload).endsWith('gateway'))
+      .flatMap((gateway) => [
+        ...(allows(policiesOn(objects, gateway, 'Egress'), 'egress', reducer.podLabels)
+          ? []
+          : [`${gateway.name}: no egress rule lets it reach the reducer pods on gRPC port ${grpcPort}`]),
+        ...(allows(policiesOn(objects, reducer, 'Ingress'), 'ingress', gateway.podLabels)
+          ? []
+          : [`${reducer.name}: no ingress rule admits ${gateway.name} on the gRPC port`]),
+      ]);
+  },
+};
+
 export const routesReachServices: ChartRule = {
   name: 'routes',
   description: 'Ingress backends and ServiceMonitor endpoints name rendered Services and their ports',
@@ -388,13 +498,14 @@ export const CHART_RULES: readonly ChartRule[] = [
   servicesReachTheirPods,
   noInlinedSecrets,
   secretReferencesResolve,
-  shardWiring,
+  reducerWiring,
   ingestUrlReachesTheIngestGateway,
   graceOutlastsDrain,
   compiledNonRootRuntime,
   autoscalersOwnTheirScale,
   topologySpreadOverOwnPods,
   networkPoliciesConfine,
+  gatewaysReachReducers,
   routesReachServices,
 ];
 

@@ -140,9 +140,18 @@ export const selects = (selector: LabelSelector | undefined, labels: Labels): bo
 /** The workload's component label (app.kubernetes.io/component), or its name. */
 export const componentOf = (workload: Workload): string => workload.podLabels['app.kubernetes.io/component'] ?? workload.name;
 
+/** How an env entry that is not a literal reads: `<secret name/key>`, `<field path>` (downward API). */
+function referenceMarker(variable: EnvVar): string {
+  const secret = variable.valueFrom?.secretKeyRef;
+  if (secret) return `<secret ${secret.name}/${secret.key}>`;
+  const field = variable.valueFrom?.fieldRef;
+  if (field) return `<field ${field.fieldPath}>`;
+  return '<reference>';
+}
+
 /**
  * A container's environment as a process sees it: ConfigMaps of envFrom first, then env
- * (literal values; references as `<secret name/key>` markers).
+ * (literal values; references as `<secret name/key>` or `<field path>` markers).
  */
 export function effectiveEnv(container: Container, objects: readonly K8sObject[]): Map<string, string> {
   const env = new Map<string, string>();
@@ -151,10 +160,7 @@ export function effectiveEnv(container: Container, objects: readonly K8sObject[]
       source.configMapRef && objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === source.configMapRef?.name);
     for (const [key, value] of Object.entries(configMap?.data ?? {})) env.set(key, value);
   }
-  for (const variable of container.env ?? []) {
-    const secret = variable.valueFrom?.secretKeyRef;
-    env.set(variable.name, variable.value ?? (secret ? `<secret ${secret.name}/${secret.key}>` : '<reference>'));
-  }
+  for (const variable of container.env ?? []) env.set(variable.name, variable.value ?? referenceMarker(variable));
   return env;
 }
 

@@ -51,21 +51,92 @@ function expectCaMount(objects: readonly K8sObject[], variable: string, secretNa
   });
 }
 
+/** None of `roles` has `name` in its environment. */
+function expectUnset(objects: readonly K8sObject[], roles: readonly string[], name: string): string[] {
+  const envs = roleEnvs(objects);
+  return roles.flatMap((role) => (envs.get(role)?.has(name) ? [`${role}: ${name} is set (${envs.get(role)?.get(name)}), expected unset`] : []));
+}
+
+/** Elastic reducers as the chart wires them: every role told so, reducers known by pod name and IP, no shard list. */
+const expectElastic = (objects: readonly K8sObject[], leaseMs: string): string[] => [
+  ...expectEnv(objects, ROLES, 'FLUX_REDUCER_ASSIGNMENT', 'elastic'),
+  ...expectEnv(objects, ['reducer'], 'FLUX_REDUCER_ID', '<field metadata.name>'),
+  ...expectEnv(objects, ['reducer'], 'FLUX_ADVERTISED_HOST', '<field status.podIP>'),
+  ...expectEnv(objects, ['reducer'], 'FLUX_REDUCER_LEASE_MS', leaseMs),
+  ...expectUnset(objects, ['reducer'], 'SHARD_INDEX'),
+  ...expectUnset(objects, ['reducer'], 'SHARD_COUNT'),
+  ...expectUnset(objects, GATEWAYS, 'FLUX_SHARD_ADDRESSES'),
+  ...(/\bsh\b/.test(byComponent(objects, 'reducer')?.pod.containers[0]?.command?.join(' ') ?? '')
+    ? ['the reducer still runs the SHARD_INDEX shell wrapper']
+    : []),
+];
+
+/** The HPAs that resize `component`'s workload. */
+const autoscalersOf = (objects: readonly K8sObject[], component: string): K8sObject[] => {
+  const workload = byComponent(objects, component);
+  return ofKind(objects, 'HorizontalPodAutoscaler').filter((hpa) => {
+    const target = (hpa.spec as { scaleTargetRef?: { kind?: string; name?: string } } | undefined)?.scaleTargetRef;
+    return workload !== undefined && target?.kind === workload.kind && target.name === workload.name;
+  });
+};
+
 const rule = (name: string, description: string, check: (objects: readonly K8sObject[]) => string[]): ChartRule => ({ name, description, check });
 
 export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[]>> = {
   'defaults-values.yaml': [
-    rule('defaults', '3 shards, 1 ingest and 2 query gateways, PDBs, the chart Secret; no optional objects', (objects) => [
+    rule('defaults', '3 elastic reducers, 1 ingest and 2 query gateways, PDBs, the chart Secret; no optional objects', (objects) => [
       ...expectKinds(
         objects,
         ['StatefulSet', 'Deployment', 'PodDisruptionBudget', 'ConfigMap', 'Secret', 'ServiceAccount'],
         ['HorizontalPodAutoscaler', 'NetworkPolicy', 'Ingress', 'ServiceMonitor'],
       ),
-      ...(byComponent(objects, 'reducer')?.replicas === 3 ? [] : ['the reducer StatefulSet does not run 3 shards']),
+      ...(byComponent(objects, 'reducer')?.replicas === 3 ? [] : ['the reducer StatefulSet does not run 3 pods']),
       ...(byComponent(objects, 'query-gateway')?.replicas === 2 ? [] : ['the query gateways are not 2']),
       ...(ofKind(objects, 'PodDisruptionBudget').length === 3 ? [] : ['not one PodDisruptionBudget per role']),
       ...expectEnv(objects, ROLES, 'FLUX_AUTH_ENABLED', 'false'),
+      ...expectElastic(objects, '6000'),
     ]),
+  ],
+  'static-values.yaml': [
+    rule(
+      'static',
+      'static shards as before elastic assignment: SHARD_INDEX from the pod, SHARD_COUNT 3, the shard list on every gateway',
+      (objects) => {
+        const command = byComponent(objects, 'reducer')?.pod.containers[0]?.command?.join(' ') ?? '';
+        return [
+          ...expectUnset(objects, ROLES, 'FLUX_REDUCER_ASSIGNMENT'),
+          ...expectEnv(objects, ['reducer'], 'SHARD_COUNT', '3'),
+          ...expectEnv(objects, ['reducer'], 'SHARD_INDEX', "<field metadata.labels['apps.kubernetes.io/pod-index']>"),
+          ...expectUnset(objects, ['reducer'], 'FLUX_REDUCER_ID'),
+          ...expectUnset(objects, ['reducer'], 'FLUX_REDUCER_LEASE_MS'),
+          ...expectEnv(objects, GATEWAYS, 'FLUX_SHARD_ADDRESSES', /^([a-z0-9.-]+:50051,){2}[a-z0-9.-]+:50051$/),
+          ...(command.includes('SHARD_INDEX') ? [] : ['the reducer does not fall back to the pod name for SHARD_INDEX']),
+          ...(byComponent(objects, 'reducer')?.replicas === 3 ? [] : ['the reducer StatefulSet does not run 3 shards']),
+          ...expectKinds(objects, ['NetworkPolicy'], ['HorizontalPodAutoscaler']),
+        ];
+      },
+    ),
+  ],
+  'reducer-autoscaling-values.yaml': [
+    rule('reducer-autoscaling', "an HPA (CPU 60%, 3-12) owns the elastic reducers' scale; lease 4 s; NetworkPolicies on", (objects) => {
+      const hpas = autoscalersOf(objects, 'reducer');
+      const spec = (hpas[0]?.spec ?? {}) as {
+        minReplicas?: number;
+        maxReplicas?: number;
+        metrics?: readonly { resource?: { name?: string; target?: { averageUtilization?: number } } }[];
+      };
+      const cpu = spec.metrics?.find((metric) => metric.resource?.name === 'cpu')?.resource?.target?.averageUtilization;
+      return [
+        ...(hpas.length === 1 ? [] : [`${hpas.length} HPAs resize the reducer StatefulSet, expected 1`]),
+        ...(spec.minReplicas === 3 && spec.maxReplicas === 12 && cpu === 60
+          ? []
+          : [`the reducer HPA is ${spec.minReplicas}-${spec.maxReplicas} at ${cpu}% CPU`]),
+        ...(byComponent(objects, 'reducer')?.replicas === undefined ? [] : ['the reducer StatefulSet still sets replicas']),
+        ...expectElastic(objects, '4000'),
+        ...expectEnv(objects, ROLES, 'FLUX_PARTITIONS', '24'),
+        ...expectKinds(objects, ['NetworkPolicy'], []),
+      ];
+    }),
   ],
   'public-existing-secrets-values.yaml': [
     rule('existing-secrets', 'public mode; admin token, encryption key and Redis URL read from existing Secrets, none rendered', (objects) => [
@@ -75,7 +146,7 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
       ...expectEnv(objects, GATEWAYS, 'FLUX_ENCRYPTION_KEY', '<secret flux-app/FLUX_ENCRYPTION_KEY>'),
       ...expectEnv(objects, ROLES, 'REDIS_URL', '<secret flux-redis/REDIS_URL>'),
       ...ofKind(objects, 'ConfigMap').flatMap((configMap) => ('REDIS_URL' in (configMap.data ?? {}) ? ['REDIS_URL is in the ConfigMap too'] : [])),
-      ...(byComponent(objects, 'reducer')?.replicas === 4 ? [] : ['the reducer StatefulSet does not run the 4 shards asked for']),
+      ...(byComponent(objects, 'reducer')?.replicas === 4 ? [] : ['the reducer StatefulSet does not run the 4 pods asked for']),
     ]),
   ],
   'kafka-tls-sasl-values.yaml': [
@@ -130,7 +201,7 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
     ),
   ],
   'autoscaling-values.yaml': [
-    rule('autoscaling', 'an HPA per gateway, a NetworkPolicy per role, strict zone spread, 6 shards', (objects) => {
+    rule('autoscaling', 'an HPA per gateway (none on the reducers), a NetworkPolicy per role, strict zone spread, 6 reducers', (objects) => {
       const hpaTargets = ofKind(objects, 'HorizontalPodAutoscaler').map(
         (hpa) => (hpa.spec as { scaleTargetRef?: { name?: string } } | undefined)?.scaleTargetRef?.name,
       );
@@ -149,7 +220,8 @@ export const VALUE_SET_EXPECTATIONS: Readonly<Record<string, readonly ChartRule[
             ...(strict ? [] : [`the ${role} is not spread strictly over zones`]),
           ];
         }),
-        ...(byComponent(objects, 'reducer')?.replicas === 6 ? [] : ['the reducer StatefulSet does not run 6 shards']),
+        ...(byComponent(objects, 'reducer')?.replicas === 6 ? [] : ['the reducer StatefulSet does not run 6 pods']),
+        ...(autoscalersOf(objects, 'reducer').length === 0 ? [] : ['an HPA resizes the reducers, which this value set does not ask for']),
       ];
     }),
   ],
@@ -166,4 +238,8 @@ export const REFUSED_VALUES: readonly { readonly set: readonly string[]; readonl
   { set: ['config.http.headersTimeoutMs=40000'], message: 'must not exceed config.http.requestTimeoutMs' },
   { set: ['kafka.sasl.mechanism=scram-sha-512'], message: 'kafka.sasl needs username and existingSecret' },
   { set: ['secrets.encryptionKey=short'], message: 'secrets.encryptionKey must be the base64 encoding of exactly 32 bytes' },
+  { set: ['reducer.assignment=sharded'], message: '/reducer/assignment' },
+  { set: ['reducer.leaseMs=500'], message: '/reducer/leaseMs' },
+  { set: ['reducer.assignment=static', 'reducer.autoscaling.enabled=true'], message: 'reducer.autoscaling needs reducer.assignment: elastic' },
+  { set: ['reducer.autoscaling.enabled=true', 'reducer.autoscaling.minReplicas=8'], message: 'must not exceed maxReplicas' },
 ];

@@ -207,9 +207,9 @@ describe('the chart rules', () => {
     ['no-inline-secret', 'ConfigMap', 'r-config', (o) => (o.data.REDIS_URL = 'redis://:pw@redis:6379'), /REDIS_URL is a URL with a password/],
     ['no-inline-secret', 'ConfigMap', 'r-config', (o) => (o.data.FLUX_ENCRYPTION_KEY = 'abc'), /holds FLUX_ENCRYPTION_KEY, a secret/],
     ['secret-refs', 'Secret', 'r-secrets', (o) => (o.data = {}), /reads key FLUX_ADMIN_TOKEN, which Secret\/r-secrets lacks/],
-    ['shard-wiring', 'StatefulSet', 'r-reducer', (o) => (o.spec.replicas = 3), /SHARD_COUNT is 2, its StatefulSet has 3 replicas/],
+    ['reducer-wiring', 'StatefulSet', 'r-reducer', (o) => (o.spec.replicas = 3), /SHARD_COUNT is 2, its StatefulSet has 3 replicas/],
     [
-      'shard-wiring',
+      'reducer-wiring',
       'Deployment',
       'r-ingest-gateway',
       (o) =>
@@ -217,7 +217,21 @@ describe('the chart rules', () => {
           'r-reducer-1.r-reducer-headless.ns.svc.cluster.local:50051,r-reducer-0.r-reducer-headless.ns.svc.cluster.local:50051'),
       /shard 0 is at r-reducer-1/,
     ],
-    ['shard-wiring', 'Service', 'r-reducer-headless', (o) => delete o.spec.clusterIP, /is not headless/],
+    ['reducer-wiring', 'Service', 'r-reducer-headless', (o) => delete o.spec.clusterIP, /is not headless/],
+    [
+      'reducer-wiring',
+      'Deployment',
+      'r-query-gateway',
+      (o) => firstContainer(o).env.push({ name: 'FLUX_REDUCER_ASSIGNMENT', value: 'elastic' }),
+      /r-query-gateway: FLUX_REDUCER_ASSIGNMENT is elastic, the reducers' is static/,
+    ],
+    [
+      'hpa',
+      'HorizontalPodAutoscaler',
+      'r-query-gateway',
+      (o) => (o.spec.scaleTargetRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'r-reducer' }),
+      /resizes the reducers, whose static shards own fixed partitions/,
+    ],
     [
       'ingest-url',
       'Deployment',
@@ -277,6 +291,20 @@ describe('the chart rules', () => {
       /egress rule open to every port/,
     ],
     [
+      'network-paths',
+      'NetworkPolicy',
+      'r-reducer',
+      (o) => (o.spec.ingress[0].ports[0].port = 'metrics'),
+      /r-reducer: no ingress rule admits r-ingest-gateway on the gRPC port/,
+    ],
+    [
+      'network-paths',
+      'NetworkPolicy',
+      'r-reducer',
+      (o) => (o.spec.ingress[0].from = [{ ipBlock: { cidr: '10.0.0.0/8' } }]),
+      /no ingress rule admits r-query-gateway/,
+    ],
+    [
       'routes',
       'Ingress',
       'r',
@@ -288,6 +316,26 @@ describe('the chart rules', () => {
     expect(problems.join('\n')).toMatch(message);
   });
 
+  it("network-paths asks the gateways' own egress policies for the reducers' gRPC port", () => {
+    const objects = renderingWith('NetworkPolicy', 'r-reducer', () => {});
+    const egressOnly = (ports: readonly unknown[]): K8sObject =>
+      parseManifests(`
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: r-query-gateway}
+spec:
+  podSelector: {matchLabels: ${labels('query-gateway')}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{podSelector: {matchLabels: ${labels('reducer')}}}]
+      ports: ${JSON.stringify(ports)}
+`)[0]!;
+    expect(problemsOf(ruleNamed('network-paths'), [...objects, egressOnly([{ port: 50051, protocol: 'TCP' }])])).toEqual([]);
+    expect(problemsOf(ruleNamed('network-paths'), [...objects, egressOnly([{ port: 6379, protocol: 'TCP' }])])).toEqual([
+      'r-query-gateway: no egress rule lets it reach the reducer pods on gRPC port 50051',
+    ]);
+  });
+
   it('the schemas refuse a malformed object', async () => {
     const objects = renderingWith('StatefulSet', 'r-reducer', (o) => (o.spec.replicas = 'two'));
     expect((await validateAgainstSchemas(objects)).join('\n')).toMatch(/StatefulSet\/r-reducer: .*replicas must be integer/);
@@ -296,5 +344,84 @@ describe('the chart rules', () => {
   it('the schemas refuse a kind they do not know', async () => {
     const objects = parseManifests('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n');
     expect(await validateAgainstSchemas(objects)).toEqual(['Widget/w: no schema for example.com/v1 Widget']);
+  });
+});
+
+const objectNamed = (objects: readonly Mutable[], kind: string, name: string): Mutable => {
+  const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
+  if (found === undefined) throw new Error(`no ${kind}/${name} in the fixture`);
+  return found;
+};
+
+/** The fixture with elastic reducers: every role told so, reducers known by pod name and IP, no shard list. */
+function elasticRendering(change: (objects: Mutable[]) => void = () => {}): K8sObject[] {
+  const objects = parseManifests(RENDERING) as unknown as Mutable[];
+  const named = (kind: string, name: string): Mutable => objectNamed(objects, kind, name);
+  named('ConfigMap', 'r-config').data.FLUX_REDUCER_ASSIGNMENT = 'elastic';
+  firstContainer(named('StatefulSet', 'r-reducer')).env = [
+    { name: 'FLUX_REDUCER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'FLUX_ADVERTISED_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'FLUX_REDUCER_LEASE_MS', value: '6000' },
+    { name: 'GRPC_PORT', value: '50051' },
+  ];
+  for (const gateway of ['r-ingest-gateway', 'r-query-gateway']) {
+    const container = firstContainer(named('Deployment', gateway));
+    container.env = container.env.filter((variable: Mutable) => variable.name !== 'FLUX_SHARD_ADDRESSES');
+  }
+  change(objects);
+  return objects as unknown as K8sObject[];
+}
+
+describe('the chart rules with elastic reducers', () => {
+  it('hold for a correct rendering, HPA on the reducers included, which the Kubernetes schemas accept', async () => {
+    const objects = elasticRendering((all) => {
+      const hpa = objectNamed(all, 'HorizontalPodAutoscaler', 'r-query-gateway');
+      hpa.metadata.name = 'r-reducer';
+      hpa.spec.scaleTargetRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'r-reducer' };
+      delete objectNamed(all, 'StatefulSet', 'r-reducer').spec.replicas;
+    });
+    expect(checkChart(objects).filter((result) => result.problems.length > 0)).toEqual([]);
+    expect(await validateAgainstSchemas(objects)).toEqual([]);
+  });
+
+  it.each<[string, (objects: Mutable[]) => void, RegExp]>([
+    [
+      'a gateway given the shard list',
+      (all) =>
+        firstContainer(objectNamed(all, 'Deployment', 'r-ingest-gateway')).env.push({ name: 'FLUX_SHARD_ADDRESSES', value: 'r-reducer-0:50051' }),
+      /r-ingest-gateway: sets FLUX_SHARD_ADDRESSES, but elastic gateways route by the partition map/,
+    ],
+    [
+      'the advertised host from the node',
+      (all) => (firstContainer(objectNamed(all, 'StatefulSet', 'r-reducer')).env[1].valueFrom.fieldRef.fieldPath = 'status.hostIP'),
+      /reducer FLUX_ADVERTISED_HOST is <field status.hostIP>, not the pod's status.podIP/,
+    ],
+    [
+      'a fixed reducer id',
+      (all) => (firstContainer(objectNamed(all, 'StatefulSet', 'r-reducer')).env[0] = { name: 'FLUX_REDUCER_ID', value: 'reducer' }),
+      /reducer FLUX_REDUCER_ID is reducer, not the pod's metadata.name/,
+    ],
+    [
+      'a shard index left over',
+      (all) => firstContainer(objectNamed(all, 'StatefulSet', 'r-reducer')).env.push({ name: 'SHARD_COUNT', value: '2' }),
+      /reducer sets SHARD_COUNT, which elastic reducers do not read/,
+    ],
+    [
+      'a lease out of range',
+      (all) => (firstContainer(objectNamed(all, 'StatefulSet', 'r-reducer')).env[2].value = '100'),
+      /FLUX_REDUCER_LEASE_MS is 100, not 1000-300000/,
+    ],
+    [
+      'a gateway left static',
+      (all) => firstContainer(objectNamed(all, 'Deployment', 'r-query-gateway')).env.push({ name: 'FLUX_REDUCER_ASSIGNMENT', value: 'static' }),
+      /r-query-gateway: FLUX_REDUCER_ASSIGNMENT is static, the reducers' is elastic/,
+    ],
+    [
+      'a PDB that blocks every drain',
+      (all) => (objectNamed(all, 'PodDisruptionBudget', 'r-reducer').spec.maxUnavailable = 0),
+      /PodDisruptionBudget\/r-reducer allows no voluntary disruption/,
+    ],
+  ])('reducer-wiring reports %s', (_fault, change, message) => {
+    expect(problemsOf(ruleNamed('reducer-wiring'), elasticRendering(change)).join('\n')).toMatch(message);
   });
 });

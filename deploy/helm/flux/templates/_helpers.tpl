@@ -96,7 +96,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-FLUX_SHARD_ADDRESSES: the reducer pods' stable DNS names in shard order (index = shard),
+"true" with elastic reducer assignment (reducer.assignment), else empty: reducers share the
+partitions at run time and gateways route by the partition map in Redis, so no process gets
+SHARD_INDEX, SHARD_COUNT or FLUX_SHARD_ADDRESSES.
+*/}}
+{{- define "flux.elastic" -}}
+{{- if eq (toString .Values.reducer.assignment) "elastic" }}true{{ end }}
+{{- end }}
+
+{{/*
+FLUX_SHARD_ADDRESSES (static assignment): the reducer pods' stable DNS names in shard order (index = shard),
   <fullname>-reducer-<i>.<fullname>-reducer-headless.<namespace>.svc.<clusterDomain>:<grpcPort>
 */}}
 {{- define "flux.shardAddresses" -}}
@@ -120,6 +129,19 @@ FLUX_INGEST_URL: the ingest gateway Service, for the query gateways' forwarded w
 Checks that stop a bad install at render time instead of as crash-looping pods.
 */}}
 {{- define "flux.validate" -}}
+{{- if not (has (toString .Values.reducer.assignment) (list "elastic" "static")) }}
+{{- fail (printf "reducer.assignment must be elastic or static, got %v" .Values.reducer.assignment) }}
+{{- end }}
+{{- with .Values.reducer.autoscaling }}
+{{- if .enabled }}
+{{- if not (include "flux.elastic" $) }}
+{{- fail "reducer.autoscaling needs reducer.assignment: elastic (static shards own fixed partitions and cannot be resized by an autoscaler)" }}
+{{- end }}
+{{- if gt (int .minReplicas) (int .maxReplicas) }}
+{{- fail (printf "reducer.autoscaling.minReplicas (%v) must not exceed maxReplicas (%v)" .minReplicas .maxReplicas) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $shards := int .Values.reducer.shards }}
 {{- if or (lt $shards 1) (gt $shards 1024) }}
 {{- fail (printf "reducer.shards must be from 1 to 1024, got %v" .Values.reducer.shards) }}
@@ -287,6 +309,46 @@ topologySpreadConstraints:
         {{- $selector | nindent 8 }}
   {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+A HorizontalPodAutoscaler (autoscaling/v2) on CPU, and memory when set. Call with
+(dict "ctx" $ "component" "<component>" "name" <workload name> "kind" "Deployment" "autoscaling" <values>).
+*/}}
+{{- define "flux.hpa" -}}
+{{- $autoscaling := .autoscaling }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ .name }}
+  labels:
+    {{- include "flux.componentLabels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: {{ .kind }}
+    name: {{ .name }}
+  minReplicas: {{ int $autoscaling.minReplicas }}
+  maxReplicas: {{ int $autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ int $autoscaling.targetCPUUtilizationPercentage }}
+    {{- with $autoscaling.targetMemoryUtilizationPercentage }}
+    - type: Resource
+      resource:
+        name: memory
+        target:
+          type: Utilization
+          averageUtilization: {{ int . }}
+    {{- end }}
+  {{- with $autoscaling.behavior }}
+  behavior:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end }}
 
 {{/*
