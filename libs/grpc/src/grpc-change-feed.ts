@@ -2,10 +2,10 @@ import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/gr
 import { ErrorCode, FluxError, type ChangeRecord, type CommitProgress } from '@flux/domain';
 import type { ChangeListener, InterruptibleChangeSource, Unsubscribe } from '@flux/core';
 import { changeFromProto, progressFromProto } from './codec.js';
-import type { StateServiceClient, WatchResponse } from './generated/flux/v1/state.js';
+import type { WatchResponse } from './generated/flux/v1/state.js';
 import { silentLogger, type GrpcLogger } from './logger.js';
 import { describeTarget, type ShardRouter, type ShardTarget } from './shard-router.js';
-import { StaticShardRouter } from './static-shard-router.js';
+import { routerOf, type RoutingOptions } from './routing-options.js';
 import { fluxErrorFromCall } from './status.js';
 
 export interface GrpcChangeFeedBackoff {
@@ -23,18 +23,7 @@ export type ShardStreamEvent =
   | { readonly shard: number | string; readonly state: 'connected' }
   | { readonly shard: number | string; readonly state: 'disconnected'; readonly error?: FluxError; readonly retryInMs: number };
 
-export type GrpcChangeFeedOptions = (
-  | {
-      /** Which shards to watch, and for which partitions (the feed never closes it). */
-      readonly router: ShardRouter;
-    }
-  | {
-      /** One client per shard; index = shard (see `createShardClients`): static routing. */
-      readonly shards: readonly StateServiceClient[];
-      /** The log's partition count: shard s streams the partitions p with p % shards === s. */
-      readonly partitionCount: number;
-    }
-) & {
+export type GrpcChangeFeedOptions = RoutingOptions & {
   readonly logger?: GrpcLogger;
   readonly backoff?: GrpcChangeFeedBackoff;
   /**
@@ -85,7 +74,7 @@ export class GrpcChangeFeed implements InterruptibleChangeSource {
   private closed = false;
 
   constructor(private readonly options: GrpcChangeFeedOptions) {
-    this.router = 'router' in options ? options.router : new StaticShardRouter({ shards: options.shards, partitionCount: options.partitionCount });
+    this.router = routerOf(options);
     this.logger = options.logger ?? silentLogger;
     this.initialBackoffMs = options.backoff?.initialMs ?? 100;
     this.maxBackoffMs = Math.max(this.initialBackoffMs, options.backoff?.maxMs ?? 5_000);

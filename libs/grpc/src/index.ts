@@ -15,6 +15,7 @@ export * from './shard-router.js';
 export * from './static-shard-router.js';
 export * from './partition-map-router.js';
 export * from './create-shard-router.js';
+export * from './routing-options.js';
 export * from './state-service-server.js';
 export * from './sharded-state-reader.js';
 export * from './grpc-change-feed.js';

@@ -13,23 +13,12 @@ import { mergePages, type EntityPage, type HistoryQuery, type ShardCallObserver,
 import { entityFromProto, int64, positionFromProto, storedEventFromProto, ttlFromProto, uint32 } from './codec.js';
 import type { GetCountsResponse, StateServiceClient } from './generated/flux/v1/state.js';
 import { describeTarget, type ShardRouter, type ShardTarget } from './shard-router.js';
-import { StaticShardRouter } from './static-shard-router.js';
+import { routerOf, type RoutingOptions } from './routing-options.js';
 import { fluxErrorFromCall, isMisrouted } from './status.js';
 
 export const DEFAULT_SHARD_DEADLINE_MS = 5_000;
 
-export type ShardedStateReaderOptions = (
-  | {
-      /** Where each partition's reads go (the reader never closes it). */
-      readonly router: ShardRouter;
-    }
-  | {
-      /** One client per shard, index = shard (see `createShardClients`): static routing. */
-      readonly shards: readonly StateServiceClient[];
-      /** The topic's partition count (the same on reducers, shards and gateways). */
-      readonly partitionCount: number;
-    }
-) & {
+export type ShardedStateReaderOptions = RoutingOptions & {
   /** Deadline of every call to a shard (default 5 s). */
   readonly deadlineMs?: number;
   /** Told of every call's method, shard, status and duration (the gateway's metrics). */
@@ -60,7 +49,7 @@ export class ShardedStateReader implements StateReader {
   private readonly observer: ShardCallObserver | undefined;
 
   constructor(options: ShardedStateReaderOptions) {
-    this.router = 'router' in options ? options.router : new StaticShardRouter({ shards: options.shards, partitionCount: options.partitionCount });
+    this.router = routerOf(options);
     this.partitionCount = this.router.partitionCount;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_SHARD_DEADLINE_MS;
     this.observer = options.observer;

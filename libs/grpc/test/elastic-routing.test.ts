@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, isFluxError, partitionFor, type ChangeRecord, type FluxError } from '@flux/domain';
+import { ErrorCode, partitionFor, type ChangeRecord } from '@flux/domain';
 import { FallbackStateReader, MemoryChangeFeed, type ShardCall } from '@flux/core';
 import { Collector, waitFor } from '@flux/core/testing';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../src/index.js';
 import type { GetCountsResponse, ListEntitiesResponse } from '../src/generated/flux/v1/state.js';
 import { ArrayPartitionMap } from './support/array-partition-map.js';
-import { EntityWriter, upsertChange } from './support/cluster.js';
+import { EntityWriter, rejection, upsertChange } from './support/cluster.js';
 import { PartitionStores } from './support/partition-stores.js';
 
 const PARTITIONS = 4;
@@ -56,15 +56,6 @@ class ElasticShard {
     this.handle.setReady();
     return this;
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isFluxError(error)) throw new Error(`expected a FluxError, got ${String(error)}`);
-  return error;
 }
 
 function unary<Res>(call: (callback: (error: ServiceError | null, response: Res) => void) => unknown): Promise<Res> {
@@ -207,15 +198,21 @@ describe('elastic routing over real shard servers', () => {
     expect((await reader.listEntities({ prefix: 'el/', limit: 100 })).entities.map((e) => e.id)).toEqual(ALL_IDS);
   });
 
-  it('keeps delivering the changes of a partition moved to another shard, and says it resumed', async () => {
-    const [a, b] = await layout();
+  /** A gateway's feed over the router, connected to every shard the router knows. */
+  const openFeed = async (): Promise<{ feed: GrpcChangeFeed; changes: Collector<ChangeRecord>; resumed: Collector<readonly number[]> }> => {
     const feed = new GrpcChangeFeed({ router, backoff: { initialMs: 20, maxMs: 200 } });
     feeds.push(feed);
     const changes = new Collector<ChangeRecord>();
     const resumed = new Collector<readonly number[]>();
     feed.onResume(resumed.push);
     feed.subscribe((batch) => changes.push(...batch));
-    await waitFor(() => feed.connected, { what: 'the feed to connect to A and B' });
+    await waitFor(() => feed.connected, { what: 'the feed to connect to every shard' });
+    return { feed, changes, resumed };
+  };
+
+  it('keeps delivering the changes of a partition moved to another shard, and says it resumed', async () => {
+    const [a, b] = await layout();
+    const { feed, changes, resumed } = await openFeed();
     await resumed.untilCount(2, 'both streams resumed');
     expect([...resumed.items].sort()).toEqual([
       [0, 1],
@@ -242,13 +239,7 @@ describe('elastic routing over real shard servers', () => {
 
   it('opens a stream to a shard that joins and closes the stream of one that serves nothing any more', async () => {
     const [a, b, c] = await layout();
-    const feed = new GrpcChangeFeed({ router, backoff: { initialMs: 20, maxMs: 200 } });
-    feeds.push(feed);
-    const changes = new Collector<ChangeRecord>();
-    const resumed = new Collector<readonly number[]>();
-    feed.onResume(resumed.push);
-    feed.subscribe((batch) => changes.push(...batch));
-    await waitFor(() => feed.connected, { what: 'the feed to connect to A and B' });
+    const { feed, changes, resumed } = await openFeed();
     expect(a.handle.watcherCount).toBe(1);
     expect(c.handle.watcherCount).toBe(0);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { compareIds, compileFilter, ErrorCode, FluxError, isFluxError, partitionFor, partitionsOfShard, type Properties } from '@flux/domain';
+import { compareIds, compileFilter, ErrorCode, FluxError, partitionFor, partitionsOfShard, type Properties } from '@flux/domain';
 import type { EntityRecord, StateReader } from '@flux/core';
 import { LmdbStateStore } from '@flux/embedded';
 import {
@@ -18,7 +18,7 @@ import {
   type StateServiceServerHandle,
 } from '../src/index.js';
 import type { GetEntityResponse } from '../src/generated/flux/v1/state.js';
-import { silentServer, T0, TestCluster, unusedAddress } from './support/cluster.js';
+import { rejection, silentServer, T0, TestCluster, unusedAddress } from './support/cluster.js';
 
 const PARTITIONS = 12;
 const SHARDS = 3;
@@ -36,15 +36,6 @@ const LISTED = [
 ];
 
 const byteOrder = (ids: readonly string[]): string[] => [...ids].sort(compareIds);
-
-async function rejection(promise: Promise<unknown>): Promise<FluxError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isFluxError(error)) throw new Error(`expected a FluxError, got ${String(error)}`);
-  return error;
-}
 
 describe('ShardedStateReader over real shard servers', () => {
   let cluster: TestCluster;

@@ -6,6 +6,8 @@ import {
   type ChangeRecord,
   type CommitProgress,
   countKeyFor,
+  type FluxError,
+  isFluxError,
   partitionFor,
   partitionsOfShard,
   type Properties,
@@ -257,4 +259,14 @@ export async function silentServer(): Promise<{ address: string; close(): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The FluxError `promise` rejects with (fails when it resolves or rejects with something else). */
+export async function rejection(promise: Promise<unknown>): Promise<FluxError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isFluxError(error)) throw new Error(`expected a FluxError, got ${String(error)}`);
+  return error;
 }
