@@ -121,7 +121,9 @@ const grpcPorts = await ownPorts(settings.shardCount);
 const metricsPorts = await ownPorts(settings.shardCount);
 const queryPorts = await ownPorts(settings.queryGateways);
 // Elastic gateways find the reducers in the partition map; static ones are given the shard list.
-const shardDiscovery: Record<string, string> = settings.elastic ? {} : { FLUX_SHARD_ADDRESSES: grpcPorts.map((port) => `127.0.0.1:${port}`).join(',') };
+const shardDiscovery: Record<string, string> = settings.elastic
+  ? {}
+  : { FLUX_SHARD_ADDRESSES: grpcPorts.map((port) => `127.0.0.1:${port}`).join(',') };
 
 const baseEnv: NodeJS.ProcessEnv = {
   ...process.env,

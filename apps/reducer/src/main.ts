@@ -93,8 +93,9 @@ const partitions = 'partitions' in assignment ? assignment.partitions : undefine
 // the reducers hand theirs over at shutdown (it closes after them, being registered before).
 let ownership: PartitionOwnership = { owns: () => false, partitions: () => [] };
 const grpc = createStateServiceServer({
-  // What this shard serves: reads and counts of its own partitions only.
-  reader: store.forPartitions(partitions ?? []),
+  // What this shard serves: reads and counts of its own partitions only (elastic: the server
+  // checks ownership per request, and lists and counts read exactly the partitions asked for).
+  reader: partitions === undefined ? store : store.forPartitions(partitions),
   readerFor: (requested) => store.forPartitions(requested),
   feed,
   ...(partitions === undefined

@@ -11,7 +11,13 @@ export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..
  * Its output is appended to `output` (the last 5000 chunks), and each complete line goes to
  * `onLine`: a pipe read can end in the middle of a line, so each stream keeps its unfinished one.
  */
-export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, output: string[], onLine?: (line: string) => void): ChildProcess {
+export function startProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  output: string[],
+  onLine?: (line: string) => void,
+): ChildProcess {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const collector = (): ((chunk: Buffer) => void) => {
     let partial = '';

@@ -125,20 +125,29 @@ export class SteadyStream {
       const id = encodeURIComponent(this.entityId(i));
       // The last acknowledged (or possibly appended) sequence number must be applied.
       const highest = Math.max(...acked, ...unknown);
-      const history = await waitFor(
+      let history: number[] = [];
+      let status = 0;
+      const complete = (): boolean => history.includes(highest) || [...acked].every((seq) => history.includes(seq));
+      await waitFor(
         async () => {
           const response = await fetch(`${this.options.baseUrl}/api/events?entity=${id}&limit=500`);
-          if (response.status !== 200) return undefined;
+          status = response.status;
+          if (status !== 200) return false;
           const events = (await response.json()) as { payload: { properties: { seq: number } } }[];
-          const seqs = events.map((event) => event.payload.properties.seq);
-          return seqs.includes(highest) || [...acked].every((seq) => seqs.includes(seq)) ? seqs : undefined;
+          history = events.map((event) => event.payload.properties.seq);
+          return complete();
         },
-        { timeoutMs: 60_000, what: `${this.entityId(i)} to catch up` },
-      );
+        { timeoutMs: 30_000, what: `${this.entityId(i)} to catch up` },
+      ).catch(() => undefined);
+      // Past the wait, the assertions below say what is missing.
+      expect(status, `${this.entityId(i)}: history read`).toBe(200);
       expect(new Set(history).size, `${this.entityId(i)}: an event was applied twice`).toBe(history.length);
       for (const seq of acked) expect(history, `${this.entityId(i)}: acknowledged seq ${seq} is missing`).toContain(seq);
       for (const seq of history) expect(acked.has(seq) || unknown.has(seq), `${this.entityId(i)}: seq ${seq} was never sent`).toBe(true);
-      const entity = (await (await fetch(`${this.options.baseUrl}/api/state/entities/${id}`)).json()) as { version: number; properties: { seq: number } };
+      const entity = (await (await fetch(`${this.options.baseUrl}/api/state/entities/${id}`)).json()) as {
+        version: number;
+        properties: { seq: number };
+      };
       expect(entity.version, `${this.entityId(i)}: version counts the applied events`).toBe(history.length);
       expect(entity.properties.seq).toBe(Math.max(...history));
     }
