@@ -27,6 +27,9 @@ import { connectRedis, RedisControlStore, RedisReducerRegistry, RedisStateStore 
 /** One HGET per owned partition this often: cheap next to the commits it protects. */
 const CLAIM_CHECK_INTERVAL_MS = 2_000;
 
+/** An IPv6 pod IP (from the downward API, bare) needs brackets in host:port. */
+const bracketIpv6 = (host: string): string => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
+
 const settings = loadOrExit('flux-reducer', () => parseClusterSettings('reducer'));
 const shard = settings.shard;
 const elastic = shard.elastic;
@@ -82,7 +85,7 @@ const assignment =
         elastic: {
           registry: new RedisReducerRegistry({ client: redis, keyPrefix: settings.cluster.redisKeyPrefix }),
           // GRPC_PORT is a fixed port with elastic assignment (see the settings).
-          member: { id: elastic.memberId, address: `${elastic.advertisedHost}:${shard.grpcPort}` },
+          member: { id: elastic.memberId, address: `${bracketIpv6(elastic.advertisedHost)}:${shard.grpcPort}` },
           partitionCount: log.partitionCount,
           leaseMs: elastic.leaseMs,
         },
