@@ -46,6 +46,9 @@ function storedConfig(flat: readonly string[]): Map<string, unknown> | undefined
  * A full config from stored values: known keys in their usual order, and defaults for keys a
  * store written by an older version lacks (a partial hash never yields a partial config).
  */
+/** How long a config write waits to hear its own announcement before it resolves anyway. */
+const ANNOUNCEMENT_WAIT_MS = 1_000;
+
 function toConfig(stored: ReadonlyMap<string, unknown>): RuntimeConfig {
   const entries = Object.keys(DEFAULT_RUNTIME_CONFIG).map((key) => [
     key,
@@ -77,6 +80,8 @@ function configFields(config: Partial<RuntimeConfig>): string[] {
 export class RedisControlStore implements ControlStore {
   private readonly keys: ControlKeys;
   private readonly listeners = new Set<(config: RuntimeConfig) => void>();
+  /** Writes of this store waiting to hear their own announcement, by its exact text. */
+  private readonly announced = new Map<string, (() => void)[]>();
   private readonly createNamespaceScript: ScriptCaller;
   private readonly deleteNamespaceScript: ScriptCaller;
   private readonly findByTokenScript: ScriptCaller;
@@ -166,7 +171,8 @@ export class RedisControlStore implements ControlStore {
 
   putRuntimeConfig(config: RuntimeConfig): Promise<void> {
     return storeCall('putRuntimeConfig', async () => {
-      await this.putConfigScript([this.keys.config], [this.keys.configChannel, ...configFields(config)]);
+      const flat = (await this.putConfigScript([this.keys.config], [this.keys.configChannel, ...configFields(config)])) as string[];
+      await this.heard(flat);
     });
   }
 
@@ -183,6 +189,7 @@ export class RedisControlStore implements ControlStore {
         [this.keys.config],
         [this.keys.configChannel, String(baseFields.length / 2), ...baseFields, ...configFields(update)],
       )) as string[];
+      await this.heard(flat);
       return decodeConfig(flat)!;
     });
   }
@@ -275,7 +282,42 @@ export class RedisControlStore implements ControlStore {
   }
 
   /** Delivers a published config (JSON) to every watcher, each with its own copy. */
+  /**
+   * Resolves once this store's own subscription delivered the announcement of a write (the
+   * config hash as the write's script returned it), or after a second. Watchers on other
+   * gateways receive it at about the same moment (on Redis Cluster the announcement travels
+   * between nodes first), so a caller told "done" after this finds the change in effect
+   * everywhere, instead of racing the announcement with its next request.
+   */
+  private heard(flat: readonly string[]): Promise<void> {
+    // The text publish-config.lua sends: each field JSON-encoded, each value as stored (JSON).
+    const parts: string[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) parts.push(`${JSON.stringify(flat[i])}:${flat[i + 1]}`);
+    const message = `{${parts.join(',')}}`;
+    return new Promise((resolve) => {
+      const waiters = this.announced.get(message) ?? [];
+      this.announced.set(message, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        if (waiters.length === 0 && this.announced.get(message) === waiters) this.announced.delete(message);
+        resolve();
+      }, ANNOUNCEMENT_WAIT_MS);
+      timer.unref();
+      waiters.push(done);
+    });
+  }
+
   private emit(message: string): void {
+    const waiters = this.announced.get(message);
+    if (waiters !== undefined) {
+      this.announced.delete(message);
+      for (const done of waiters) done();
+    }
     for (const listener of [...this.listeners]) {
       try {
         listener(toConfig(new Map(Object.entries(JSON.parse(message) as Record<string, unknown>))));

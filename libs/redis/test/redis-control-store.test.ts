@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RUNTIME_CONFIG, type RuntimeConfig } from '@flux/domain';
 import type { NamespaceRecord } from '@flux/core';
-import { Collector, describeWithRedis } from '@flux/core/testing';
+import { Collector, describeWithRedis, waitFor } from '@flux/core/testing';
 import { controlKeys, RedisControlStore } from '../src/index.js';
 import { connect, deleteKeysWithPrefix, uniquePrefix } from './support.js';
 
@@ -76,6 +76,21 @@ describeWithRedis('RedisControlStore (adapter)', (url) => {
       expect(heardByOne.items[0]).toEqual({ ...DEFAULT_RUNTIME_CONFIG, rate_limit_per_namespace_per_minute: 11 });
       // Key order as the API shows it, whatever order Redis keeps the hash fields in.
       expect(Object.keys(heardByOne.items[0]!)).toEqual(Object.keys(DEFAULT_RUNTIME_CONFIG));
+    });
+
+    it('answers a write only once its announcement was delivered, so the next request finds it in effect', async () => {
+      const [writer, other] = await Promise.all([open(), open()]);
+      const heardByWriter: number[] = [];
+      const heardByOther: number[] = [];
+      writer!.watchRuntimeConfig((config) => heardByWriter.push(config.rate_limit_per_namespace_per_minute));
+      other!.watchRuntimeConfig((config) => heardByOther.push(config.rate_limit_per_namespace_per_minute));
+      await writer!.putRuntimeConfig({ ...DEFAULT_RUNTIME_CONFIG, rate_limit_per_namespace_per_minute: 21 });
+      expect(heardByWriter).toEqual([21]);
+      await writer!.updateRuntimeConfig({ rate_limit_per_namespace_per_minute: 22 }, DEFAULT_RUNTIME_CONFIG);
+      expect(heardByWriter).toEqual([21, 22]);
+      // Another instance's subscription gets the same announcement at about the same moment.
+      await waitFor(() => heardByOther.length === 2, { timeoutMs: 1_000, what: 'the other instance to hear both writes' });
+      expect(heardByOther).toEqual([21, 22]);
     });
 
     it('merges concurrent partial updates from two gateways without losing either', async () => {

@@ -131,8 +131,14 @@ export class ElasticReducers {
   async start(): Promise<void> {
     if (this.phase !== 'idle') throw new Error('elastic reducers were started already');
     this.phase = 'running';
+    const joined = await this.heartbeat();
+    if (joined === undefined) throw new Error('could not join the reducer members: the registry did not answer');
+    // A fresh member looks again one heartbeat later before it claims anything: reducers started
+    // together (a deployment, a scale-up) then see each other and each claims its share once,
+    // instead of the first claiming everything and handing most of it over again. One that
+    // restarts within its lease is still a member and takes its partitions back at once.
+    if (!joined.continuous) await new Promise((resolve) => setTimeout(resolve, this.heartbeatMs));
     await this.reconcile();
-    if (this.lastHeartbeatAt === 0) throw new Error('could not join the reducer members: the registry did not answer');
     this.joined = true;
   }
 
