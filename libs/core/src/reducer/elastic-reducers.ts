@@ -99,21 +99,27 @@ export class ElasticReducers {
     return this.joined;
   }
 
-  /** Partitions whose reducer applies under its claim now. */
+  /** Partitions this process applies now (see ownedPartitions). */
   get partitionsOwned(): number {
     return this.ownedPartitions().length;
   }
 
-  /** The partitions applied here now, ascending. */
+  /**
+   * The partitions applied here now, ascending: claimed and not lost. A partition being let go
+   * still counts until its reducer has committed and published its last batch, so the changes
+   * of that batch still reach the Watch streams of this process (a gateway takes a partition's
+   * changes from whichever process owns it at the moment of the commit).
+   */
   ownedPartitions(): number[] {
     return [...this.owned.entries()]
-      .filter(([, owned]) => owned.reducer.running)
+      .filter(([, owned]) => !owned.failed)
       .map(([partition]) => partition)
       .sort((a, b) => a - b);
   }
 
   owns(partition: number): boolean {
-    return this.owned.get(partition)?.reducer.running === true;
+    const owned = this.owned.get(partition);
+    return owned !== undefined && !owned.failed;
   }
 
   /** The lag of every partition applied here now (see consumerLag). */
@@ -282,8 +288,8 @@ export class ElasticReducers {
   private async release(partition: number, direction: 'released' | 'lost' = 'released'): Promise<void> {
     const owned = this.owned.get(partition);
     if (owned === undefined) return;
-    this.owned.delete(partition);
     await owned.reducer.stop();
+    this.owned.delete(partition);
     // Whatever this process kept of the partition's entities may be outdated by the next owner.
     this.working.forget(partition);
     try {
