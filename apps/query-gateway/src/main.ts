@@ -23,9 +23,10 @@ import { LazyTombstoneLog } from './lazy-tombstone-log.js';
 
 /**
  * A query gateway: REST reads routed to the shard that owns each entity (statically, or by
- * the elastic reducers' partition map), lists fanned out to every shard, the WebSocket change feed fanned in from every shard, namespaces, admin
- * config and connectors from Redis, and the write routes forwarded to the ingest gateway,
- * so that any replica serves the whole API at one address.
+ * the elastic reducers' partition map), lists fanned out to every shard, the WebSocket change
+ * feed fanned in from every shard, namespaces, admin config and connectors from Redis, and the
+ * write routes forwarded to the ingest gateway, so that any replica serves the whole API at one
+ * address.
  */
 
 /**
