@@ -5,6 +5,7 @@ import { parseLauncherSettings } from '../launcher-settings.js';
 it('start:cluster reads its own variables with defaults', () => {
   expect(parseLauncherSettings({ FLUX_CLUSTER_NODE_ARGS: ' --cpu-prof  --cpu-prof-dir=/tmp/p ' })).toEqual({
     shardCount: 3,
+    elastic: false,
     queryGateways: 2,
     restartDelayMs: 1000,
     stopGraceMs: 25_000,
@@ -13,6 +14,11 @@ it('start:cluster reads its own variables with defaults', () => {
     host: '0.0.0.0',
     stateFile: undefined,
   });
+});
+
+it('start:cluster with elastic reducers may start none of them (its caller runs its own)', () => {
+  expect(parseLauncherSettings({ FLUX_REDUCER_ASSIGNMENT: 'elastic', FLUX_CLUSTER_SHARDS: '0' })).toMatchObject({ shardCount: 0, elastic: true });
+  expect(() => parseLauncherSettings({ FLUX_CLUSTER_SHARDS: '0' })).toThrow(/FLUX_CLUSTER_SHARDS/);
 });
 
 it('start:cluster refuses to start with one message naming its own and every role’s bad variables', () => {
