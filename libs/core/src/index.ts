@@ -26,6 +26,7 @@ export * from './config/service-security.js';
 export * from './config/redis-connection-settings.js';
 export * from './ingest/event-appender.js';
 export * from './runtime/process-lifecycle.js';
+export * from './runtime/time-slice.js';
 export * from './reading/stale-reads.js';
 export * from './reading/entity-at-time.js';
 export * from './reading/fallback-state-reader.js';

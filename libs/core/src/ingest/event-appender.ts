@@ -1,5 +1,6 @@
 import { encodeEvent, ErrorCode, FluxError, isFluxError, partitionFor, type FluxEvent, type LogPosition } from '@flux/domain';
-import type { EventLog } from '../ports/event-log.js';
+import type { AppendRecord, EventLog } from '../ports/event-log.js';
+import { TimeSlice } from '../runtime/time-slice.js';
 
 export interface AppendObserver {
   eventsAccepted(count: number): void;
@@ -20,11 +21,12 @@ export class EventAppender {
 
   async append(events: readonly FluxEvent[]): Promise<readonly LogPosition[]> {
     const partitionCount = this.log.partitionCount;
-    const records = events.map((event) => ({
-      partition: partitionFor(event.payload.entity_id, partitionCount),
-      key: event.payload.entity_id,
-      value: encodeEvent(event),
-    }));
+    const records: AppendRecord[] = [];
+    const slice = new TimeSlice();
+    for (const event of events) {
+      if (slice.due) await slice.yield();
+      records.push({ partition: partitionFor(event.payload.entity_id, partitionCount), key: event.payload.entity_id, value: encodeEvent(event) });
+    }
     const started = performance.now();
     try {
       const positions = await this.log.append(records);

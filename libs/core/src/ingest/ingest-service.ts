@@ -1,3 +1,4 @@
+import { TimeSlice } from '../runtime/time-slice.js';
 import {
   ErrorCode,
   exceededByEvent,
@@ -154,7 +155,9 @@ export class IngestService {
   ): Promise<BatchItemResult[]> {
     const results: BatchItemResult[] = new Array(inputs.length);
     const accepted: { index: number; event: FluxEvent }[] = [];
+    const slice = new TimeSlice();
     for (let index = 0; index < inputs.length; index++) {
+      if (slice.due) await slice.yield();
       const input = inputs[index];
       try {
         const event = this.admit(input, principal);

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { ChangePublisher } from '../ports/change-feed.js';
 import type { EventLog, LogRecord, LogSubscription } from '../ports/event-log.js';
 import type { ExpiryChange, HistoryEntry, PartitionClaim, PartitionStateWriter } from '../ports/state-store.js';
+import { TimeSlice } from '../runtime/time-slice.js';
 import { EntityWorkingSet } from './entity-working-set.js';
 import { TtlSweeper, type TtlSweepSettings } from './ttl-sweeper.js';
 
@@ -227,7 +228,12 @@ export class PartitionReducer {
   }
 
   private async applyBatch(claim: PartitionClaim, records: readonly LogRecord[]): Promise<void> {
-    const decoded = records.map((record) => ({ record, event: this.decode(record) }));
+    const slice = new TimeSlice();
+    const decoded: { record: LogRecord; event: FluxEvent | undefined }[] = [];
+    for (const record of records) {
+      if (slice.due) await slice.yield();
+      decoded.push({ record, event: this.decode(record) });
+    }
     const ids = [...new Set(decoded.flatMap(({ event }) => (event === undefined ? [] : [event.payload.entity_id])))];
     const { current, sizes } = await this.load(ids);
     const touched = new Set<string>();
@@ -248,6 +254,9 @@ export class PartitionReducer {
 
     for (const { record, event } of decoded) {
       if (event === undefined) continue;
+      // Other partitions, requests and timers get a turn between slices; this partition's next
+      // batch waits for this one (the subscription delivers one at a time).
+      if (slice.due) await slice.yield();
       const id = event.payload.entity_id;
       const position = { partition: this.partition, offset: record.offset };
       const entity = current.get(id);
