@@ -5,7 +5,7 @@
 import { seqEvent, finalSeq, type EntitySet } from './entity-set.js';
 import { HttpClient } from './http-client.js';
 import { LoadProbe, type LoadProbeSummary } from './load-probe.js';
-import { waitMaterialised } from './materialised.js';
+import { notePositions, waitMaterialised } from './materialised.js';
 
 export interface BatchLoadOptions {
   readonly baseUrl: string;
@@ -60,6 +60,7 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
   let failedEvents = 0;
   let non200Requests = 0;
   let next = 0;
+  const positions = new Map<number, number>();
   const probe = new LoadProbe(options.serverCpuSeconds);
   const servicesCpuAtStart = options.servicesCpuSeconds?.();
   const started = performance.now();
@@ -73,7 +74,9 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
           failedEvents += Math.min(batchSize, events - index * batchSize);
           continue;
         }
-        failedEvents += (JSON.parse(response.body) as { failed: number }).failed;
+        const answer = JSON.parse(response.body) as { failed: number; results?: { partition?: unknown; offset?: unknown }[] };
+        failedEvents += answer.failed;
+        notePositions(positions, answer.results ?? []);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -85,6 +88,8 @@ export async function batchLoad(options: BatchLoadOptions): Promise<BatchLoadRes
       set,
       expectedSeq: (index) => finalSeq(index, set.count, events),
       timeoutMs: options.materialiseTimeoutMs,
+      // A server that answers without positions (an older Flux) is checked by listing alone.
+      ...(positions.size === 0 ? {} : { positions }),
     });
     const servicesCpuAtEnd = options.servicesCpuSeconds?.();
     const servicesCpuSeconds =

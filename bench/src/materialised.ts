@@ -1,7 +1,10 @@
 /**
- * Waits until every entity of a set shows the last event sent to it, by listing the set's
- * sub-prefixes (`GET /api/state/entities?prefix=`). A sub-prefix found complete is not listed
- * again, so the check costs about one listing of the set plus the stragglers.
+ * Waits until every entity of a set shows the last event sent to it. With the positions the
+ * writes were answered with, it first waits for each partition to be applied that far (one
+ * `min_position` read per partition, answered by the server when it is), so the check loads
+ * the server no more while it catches up. Either way it then lists the set's sub-prefixes
+ * (`GET /api/state/entities?prefix=`) until every entity shows its last event; a sub-prefix
+ * found complete is not listed again.
  */
 import pMap from 'p-map';
 import type { EntitySet } from './entity-set.js';
@@ -14,6 +17,37 @@ export interface MaterialisedOptions {
   /** The seq each entity must show at least, or undefined for entities that need not exist. */
   readonly expectedSeq: (index: number) => number | undefined;
   readonly timeoutMs: number;
+  /** The highest log offset acknowledged per partition, when the writes' answers carried them. */
+  readonly positions?: ReadonlyMap<number, number>;
+}
+
+/** Position tokens as Flux makes them (see libs/domain/src/position.ts): base64url of `<partition>.<offset>`. */
+const positionToken = (partition: number, offset: number): string => Buffer.from(`${partition}.${offset}`, 'latin1').toString('base64url');
+
+/** Keeps the highest offset per partition of the positions a batch answer carries. */
+export function notePositions(positions: Map<number, number>, results: readonly { partition?: unknown; offset?: unknown }[]): void {
+  for (const { partition, offset } of results) {
+    if (typeof partition !== 'number' || typeof offset !== 'number') continue;
+    if (offset > (positions.get(partition) ?? -1)) positions.set(partition, offset);
+  }
+}
+
+/** Resolves once every partition is applied up to its position (the reads answer 404 or 200 then; 504 means not yet). */
+async function waitApplied(client: HttpClient, probeId: string, positions: ReadonlyMap<number, number>, deadline: number): Promise<void> {
+  await pMap(
+    [...positions],
+    async ([partition, offset]) => {
+      for (;;) {
+        const timeout = Math.max(1, Math.min(30_000, Math.round(deadline - performance.now())));
+        const path = `/api/state/entities/${encodeURIComponent(probeId)}?min_position=${positionToken(partition, offset)}&timeout_ms=${timeout}`;
+        const response = await client.get(path);
+        if (response.status === 200 || response.status === 404) return;
+        if (response.status !== 504 || performance.now() > deadline)
+          throw new Error(`GET ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`);
+      }
+    },
+    { concurrency: 8 },
+  );
 }
 
 /** Sub-prefixes listed at once while checking. */
@@ -38,6 +72,11 @@ export async function waitMaterialised(options: MaterialisedOptions): Promise<Ma
   let pending = expectedPerGroup.flatMap((expected, group) => (expected > 0 ? [group] : []));
   let listRequests = 0;
   let missing = 0;
+  const waited =
+    options.positions === undefined
+      ? undefined
+      : await waitApplied(client, `${set.groupPrefix(0)}position-probe`, options.positions, deadline).then(() => performance.now());
+  let firstPass = true;
   for (;;) {
     const stillPending = await pMap(
       pending,
@@ -57,7 +96,9 @@ export async function waitMaterialised(options: MaterialisedOptions): Promise<Ma
       { concurrency: LIST_CONCURRENCY },
     );
     const incomplete = stillPending.filter((entry) => entry !== undefined);
-    if (incomplete.length === 0) return { at: performance.now(), listRequests };
+    // Applied up to every acknowledged position and then found complete: done when applied.
+    if (incomplete.length === 0) return { at: waited !== undefined && firstPass ? waited : performance.now(), listRequests };
+    firstPass = false;
     missing = incomplete.reduce((sum, entry) => sum + entry.missing, 0);
     pending = incomplete.map((entry) => entry.group);
     if (performance.now() > deadline) {

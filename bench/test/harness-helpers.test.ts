@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../src/cli-options.js';
 import { EntitySet, finalSeq } from '../src/entity-set.js';
+import { notePositions } from '../src/materialised.js';
 import { labelFromArgs, parseStat, statusFieldBytes } from '../src/proc-stats.js';
 
 describe('parseBenchArgs', () => {
@@ -87,5 +88,20 @@ describe('/proc parsing', () => {
     expect(labelFromArgs(['node', '--import', 'tsx', '/flux/apps/reducer/src/main.ts'])).toBe('reducer');
     expect(labelFromArgs(['node', '--import', 'tsx', '/flux/deploy/local/start-cluster.ts'])).toBe('start-cluster');
     expect(labelFromArgs(['java', '-cp', 'x'])).toBeUndefined();
+  });
+});
+
+describe('notePositions', () => {
+  it('keeps the highest acknowledged offset of each partition and skips results without one', () => {
+    const positions = new Map<number, number>();
+    notePositions(positions, [{ partition: 1, offset: 7 }, { partition: 0, offset: 3 }, { error: 'invalid' } as never]);
+    notePositions(positions, [
+      { partition: 1, offset: 5 },
+      { partition: 0, offset: 9 },
+    ]);
+    expect([...positions].sort()).toEqual([
+      [0, 9],
+      [1, 7],
+    ]);
   });
 });

@@ -90,9 +90,14 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
   private readonly metaDb: Database<number, string>;
   /** expiryKey(partition, expiresAt, id) → '' : the entities with a ttl, soonest first. */
   private readonly expiriesDb: Database<string, Buffer>;
-  /** changeKey(partition, offset) → JSON of the ChangeRecord: the change record subscribers resume from. */
+  /**
+   * changeKey(partition, last offset) → JSON array of one commit's ChangeRecords: the change
+   * record subscribers resume from.
+   */
   private readonly changesDb: Database<string, Buffer>;
   private closing: Promise<void> | undefined;
+  /** The commit whose transaction is queued or running; the next one waits for it (see commit()). */
+  private commitInFlight: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -215,14 +220,20 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
   async replayAfter(partition: number, afterOffset: number, limit: number): Promise<ReplayPage> {
     assertPartition(partition);
     const records: ChangeRecord[] = [];
-    const start = changeKey(partition, Math.max(0, Math.floor(afterOffset) + 1));
+    const after = Math.floor(afterOffset);
+    // Entries are keyed by the last offset they hold: the first one at or past after + 1 is
+    // the first that can hold a change after the position.
+    const start = changeKey(partition, Math.max(0, after + 1));
     let more = false;
-    for (const { value } of this.changesDb.getRange({ start, end: changeKey(partition + 1, 0) })) {
-      if (records.length >= limit) {
-        more = true;
-        break;
+    scan: for (const { value } of this.changesDb.getRange({ start, end: changeKey(partition + 1, 0) })) {
+      for (const record of changesOf(value)) {
+        if (record.offset <= after) continue;
+        if (records.length >= limit) {
+          more = true;
+          break scan;
+        }
+        records.push(record);
       }
-      records.push(JSON.parse(value) as ChangeRecord);
     }
     // Read after the records: a trim meanwhile can only make the answer more cautious.
     const from = this.metaDb.get(changesFromKey(partition)) ?? 0;
@@ -248,37 +259,50 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     // A commit without its changes (from a writer that does not pass them) leaves a hole in the
     // record; with no retention nothing is recorded at all.
     const changesKnown = commit.changes !== undefined && this.changeRetentionOffsets > 0;
-    const changes = (commit.changes ?? []).map((change) => ({ key: changeKey(claim.partition, change.offset), json: JSON.stringify(change) }));
+    // One entry per commit, keyed by its last change's offset: one write where a write per event
+    // cost as much as the entity itself.
+    const changes = commit.changes ?? [];
+    const changeEntry =
+      changes.length === 0 ? undefined : { key: changeKey(claim.partition, changes[changes.length - 1]!.offset), json: JSON.stringify(changes) };
 
     // A child transaction: if anything throws half-way (a key too long for LMDB, say), LMDB
     // rolls back every write of the commit, while a plain lmdb-js transaction callback would
     // commit the writes made before the throw.
-    const outcome = await this.partitionsDb.childTransaction((): typeof FENCED | PartitionMeta => {
-      const stored = this.partitionsDb.get(claim.partition);
-      // The fence: checked before any write, inside the same transaction as the writes.
-      if (stored === undefined || stored.epoch !== claim.epoch) return FENCED;
-      // Deletes first: an id in both lists ends up with its upserted state.
-      for (const id of commit.deletes) void this.entitiesDb.remove(entityKey(id));
-      for (const { key, json } of upserts) void this.entitiesDb.put(key, json);
-      for (const { id, previous, next } of commit.expiries ?? []) {
-        if (previous !== undefined) void this.expiriesDb.remove(expiryKey(claim.partition, previous, id));
-        if (next !== undefined) void this.expiriesDb.put(expiryKey(claim.partition, next, id), '');
-      }
-      // History of offsets past the applied one cannot be stored yet: only a replay needs the
-      // per-entry existence check.
-      this.appendHistory(history, oldestOffset <= stored.appliedOffset);
-      for (const [countKey, delta] of Object.entries(commit.countDeltas)) {
-        if (delta === 0) continue;
-        const next = (this.countsDb.get(countKey) ?? 0) + delta;
-        if (next === 0) void this.countsDb.remove(countKey);
-        else void this.countsDb.put(countKey, next);
-      }
-      if (commit.eventsApplied !== 0) void this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
-      this.recordChanges(claim.partition, stored.appliedOffset, commit.lastOffset, changesKnown ? changes : undefined);
-      const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
-      void this.partitionsDb.put(claim.partition, applied);
-      return applied;
-    });
+    //
+    // One commit at a time: lmdb-js runs the callbacks of every child transaction queued before
+    // its write transaction starts in one synchronous call, so sixteen partitions committing
+    // together would hold the event loop for all sixteen commits at once.
+    const previous = this.commitInFlight;
+    const transaction = previous.then(() =>
+      this.partitionsDb.childTransaction((): typeof FENCED | PartitionMeta => {
+        const stored = this.partitionsDb.get(claim.partition);
+        // The fence: checked before any write, inside the same transaction as the writes.
+        if (stored === undefined || stored.epoch !== claim.epoch) return FENCED;
+        // Deletes first: an id in both lists ends up with its upserted state.
+        for (const id of commit.deletes) void this.entitiesDb.remove(entityKey(id));
+        for (const { key, json } of upserts) void this.entitiesDb.put(key, json);
+        for (const { id, previous, next } of commit.expiries ?? []) {
+          if (previous !== undefined) void this.expiriesDb.remove(expiryKey(claim.partition, previous, id));
+          if (next !== undefined) void this.expiriesDb.put(expiryKey(claim.partition, next, id), '');
+        }
+        // History of offsets past the applied one cannot be stored yet: only a replay needs the
+        // per-entry existence check.
+        this.appendHistory(history, oldestOffset <= stored.appliedOffset);
+        for (const [countKey, delta] of Object.entries(commit.countDeltas)) {
+          if (delta === 0) continue;
+          const next = (this.countsDb.get(countKey) ?? 0) + delta;
+          if (next === 0) void this.countsDb.remove(countKey);
+          else void this.countsDb.put(countKey, next);
+        }
+        if (commit.eventsApplied !== 0) void this.metaDb.put(EVENTS_APPLIED, (this.metaDb.get(EVENTS_APPLIED) ?? 0) + commit.eventsApplied);
+        this.recordChanges(claim.partition, stored.appliedOffset, commit.lastOffset, changesKnown, changeEntry);
+        const applied: PartitionMeta = { epoch: claim.epoch, appliedOffset: commit.lastOffset };
+        void this.partitionsDb.put(claim.partition, applied);
+        return applied;
+      }),
+    );
+    this.commitInFlight = transaction.catch(() => undefined);
+    const outcome = await transaction;
     if (outcome === FENCED) {
       const current = this.partitionsDb.get(claim.partition);
       throw new FluxError(
@@ -309,23 +333,27 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
    * Adds a commit's changes to the change record and drops those older than the retention
    * window. `changesFrom` says from which offset the record is complete: a store that had
    * state before it kept a record starts its record at the commit after that state, and a
-   * commit that came without its changes (undefined) moves it past that commit.
+   * commit that came without its changes (`known` false) moves it past that commit. An entry
+   * is dropped once its last change is out of the window, so the record may keep a few changes
+   * more than the window; `changesFrom` still says where it is complete.
    */
   private recordChanges(
     partition: number,
     appliedOffset: number,
     lastOffset: number,
-    changes: readonly { key: Buffer; json: string }[] | undefined,
+    known: boolean,
+    entry: { key: Buffer; json: string } | undefined,
   ): void {
-    for (const { key, json } of changes ?? []) void this.changesDb.put(key, json);
+    if (known && entry !== undefined) void this.changesDb.put(entry.key, entry.json);
     const fromKey = changesFromKey(partition);
-    const from = this.metaDb.get(fromKey) ?? (appliedOffset < 0 ? 0 : appliedOffset + 1);
-    const cutoff = Math.max(from, changes === undefined ? lastOffset + 1 : lastOffset + 1 - this.changeRetentionOffsets);
+    const recordedFrom = this.metaDb.get(fromKey);
+    const from = recordedFrom ?? (appliedOffset < 0 ? 0 : appliedOffset + 1);
+    const cutoff = Math.max(from, known ? lastOffset + 1 - this.changeRetentionOffsets : lastOffset + 1);
     if (cutoff > from) {
       const dropped = [...this.changesDb.getKeys({ start: changeKey(partition, 0), end: changeKey(partition, cutoff) })];
       for (const key of dropped) void this.changesDb.remove(key);
     }
-    if (this.metaDb.get(fromKey) !== cutoff) void this.metaDb.put(fromKey, cutoff);
+    if (recordedFrom !== cutoff) void this.metaDb.put(fromKey, cutoff);
   }
 
   /** Adds history entries and trims each touched entity to its newest HISTORY_MAX_PER_ENTITY. */
@@ -349,6 +377,12 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
       void this.historySizesDb.put(sizeKey, size);
     }
   }
+}
+
+/** The changes of one entry: a commit's array, or one change as stores before chunking wrote them. */
+function changesOf(json: string): readonly ChangeRecord[] {
+  const parsed = JSON.parse(json) as ChangeRecord[] | ChangeRecord;
+  return Array.isArray(parsed) ? parsed : [parsed];
 }
 
 function assertPartition(partition: number): void {

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { LogBatchHandler, LogRecord, LogSubscription } from '@flux/core';
 
 export interface LogTailSource {
@@ -54,6 +55,9 @@ export class LogTailSubscription implements LogSubscription {
         continue;
       }
       await this.handler(records);
+      // Applying is a chain of promises that never waits for I/O: without a turn of the event
+      // loop here, every partition's batches would run back to back while requests and timers wait.
+      await nextTurn();
       offset = records[records.length - 1]!.offset + 1;
     }
   }

@@ -106,6 +106,29 @@ describe('LmdbEventLog', () => {
       await log.close(); // idempotent
     });
 
+    it('lets other work run between the batches it delivers', async () => {
+      const log = openLog(1);
+      await append(log, 0, 3);
+      const seen: string[] = [];
+      let delivered!: () => void;
+      const allDelivered = new Promise<void>((resolve) => (delivered = resolve));
+      const subscription = log.subscribe(
+        0,
+        0,
+        async (records) => {
+          seen.push(`batch ${records[0]!.offset}`);
+          // Queued while the first batch is applied: it must run before the second batch, as a
+          // request or a timer would, rather than after every batch the log already holds.
+          if (records[0]!.offset === 0) setImmediate(() => seen.push('other work'));
+          if (records[0]!.offset === 2) delivered();
+        },
+        { maxBatch: 1 },
+      );
+      await within(allDelivered, 'three batches');
+      await subscription.stop();
+      expect(seen).toEqual(['batch 0', 'other work', 'batch 1', 'batch 2']);
+    });
+
     it('stores the log in its own LMDB environment', async () => {
       const log = LmdbEventLog.openIn(dir.path, { partitionCount: 1 });
       opened.push(log);

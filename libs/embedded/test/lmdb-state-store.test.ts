@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HISTORY_MAX_PER_ENTITY, type StoredEvent } from '@flux/domain';
+import { open } from 'lmdb';
+import { join } from 'node:path';
+import { HISTORY_MAX_PER_ENTITY, type ChangeRecord, type StoredEvent } from '@flux/domain';
 import type { PartitionCommit } from '@flux/core';
 import { LmdbStateStore } from '../src/index.js';
+import { changeKey } from '../src/state-keys.js';
 import { tempDir } from './temp-dir.js';
 
 const T0 = 1_767_000_000_000;
@@ -115,5 +118,50 @@ describe('LmdbStateStore', () => {
     await store.commit(claim, commitOf(0, { countDeltas: { ns: 2 } }));
     await store.commit(claim, commitOf(1, { countDeltas: { ns: -2 } }));
     expect(await store.counts()).toEqual({ total: 0, byNamespace: {} });
+  });
+
+  it('lands the commits of many partitions made at once, and a fenced one holds up none after it', async () => {
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, partition) => store.claimPartition(partition)));
+    const stale = claims[3]!;
+    await store.claimPartition(3);
+    const commits = claims.map((claim) =>
+      store.commit(claim, commitOf(0, { upserts: [{ id: `p${claim.partition}`, entity: { properties: {}, version: 1, lastUpdated: T0 } }] })),
+    );
+    const outcomes = await Promise.allSettled(commits);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', ...Array(4).fill('fulfilled')]);
+    for (const partition of [0, 1, 2, 4, 5, 6, 7]) expect(await store.getEntity(`p${partition}`)).toBeDefined();
+    expect(await store.getEntity('p3')).toBeUndefined();
+    await store.commit(claims[0]!, commitOf(1, { upserts: [{ id: 'after', entity: { properties: {}, version: 1, lastUpdated: T0 } }] }));
+    expect(await store.getEntity('after')).toBeDefined();
+  });
+
+  it('replays changes a store kept one per entry, as it did before it kept one entry per commit', async () => {
+    const change = (offset: number): ChangeRecord => ({
+      partition: 0,
+      offset,
+      kind: 'upsert',
+      entityId: 'e',
+      changes: [{ property: 'n', value: offset }],
+      version: offset + 1,
+      timestamp: T0 + offset,
+      source: 'test',
+    });
+    const claim = await store.claimPartition(0);
+    await store.commit(claim, commitOf(1, { changes: [change(0), change(1)] }));
+    await store.close();
+    // Two entries in the earlier layout: one change each, keyed by its own offset.
+    const root = open({ path: join(dir.path, 'state'), maxDbs: 12 });
+    const changes = root.openDB<string, Buffer>('changes', { encoding: 'string', keyEncoding: 'binary' });
+    await changes.put(changeKey(0, 2), JSON.stringify(change(2)));
+    await changes.put(changeKey(0, 3), JSON.stringify(change(3)));
+    await root.close();
+    store = LmdbStateStore.openIn(dir.path);
+
+    const page = await store.replayAfter(0, 0, 10);
+    expect(page.complete).toBe(true);
+    expect(page.records.map((record) => record.offset)).toEqual([1, 2, 3]);
+    const first = await store.replayAfter(0, -1, 3);
+    expect(first.records.map((record) => record.offset)).toEqual([0, 1, 2]);
+    expect(first.next).toBe(2);
   });
 });
