@@ -47,6 +47,9 @@ interface PartitionMeta {
 
 const EVENTS_APPLIED = 'eventsApplied';
 /** Meta key of the first offset from which a partition's change record is complete. */
+/** Events of the commits one LMDB write transaction takes at most, unless one commit alone has more. */
+const EVENTS_PER_WRITE_TRANSACTION = 1000;
+
 const changesFromKey = (partition: number): string => `changesFrom/${partition}`;
 const FENCED = Symbol('fenced');
 
@@ -96,8 +99,9 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
    */
   private readonly changesDb: Database<string, Buffer>;
   private closing: Promise<void> | undefined;
-  /** The commit whose transaction is queued or running; the next one waits for it (see commit()). */
-  private commitInFlight: Promise<unknown> = Promise.resolve();
+  /** Events of the commits queued and not yet committed, and when the last of them settles (see commit()). */
+  private queuedEvents = 0;
+  private lastQueued: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly root: RootDatabase,
@@ -269,11 +273,15 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     // rolls back every write of the commit, while a plain lmdb-js transaction callback would
     // commit the writes made before the throw.
     //
-    // One commit at a time: lmdb-js runs the callbacks of every child transaction queued before
-    // its write transaction starts in one synchronous call, so sixteen partitions committing
-    // together would hold the event loop for all sixteen commits at once.
-    const previous = this.commitInFlight;
-    const transaction = previous.then(() =>
+    // lmdb-js runs the callbacks of every child transaction queued before its write transaction
+    // starts in one synchronous call. Commits join the queue until it holds
+    // EVENTS_PER_WRITE_TRANSACTION events, then wait for it to be written: many small commits
+    // still share one write transaction, but sixteen partitions' large ones no longer hold the
+    // event loop all at once.
+    const size = Math.max(1, commit.history.length + commit.deletes.length);
+    while (this.queuedEvents > 0 && this.queuedEvents + size > EVENTS_PER_WRITE_TRANSACTION) await this.lastQueued;
+    this.queuedEvents += size;
+    const transaction = Promise.resolve().then(() =>
       this.partitionsDb.childTransaction((): typeof FENCED | PartitionMeta => {
         const stored = this.partitionsDb.get(claim.partition);
         // The fence: checked before any write, inside the same transaction as the writes.
@@ -301,7 +309,11 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
         return applied;
       }),
     );
-    this.commitInFlight = transaction.catch(() => undefined);
+    this.lastQueued = transaction.then(
+      () => undefined,
+      () => undefined,
+    );
+    void this.lastQueued.then(() => (this.queuedEvents -= size));
     const outcome = await transaction;
     if (outcome === FENCED) {
       const current = this.partitionsDb.get(claim.partition);
