@@ -46,10 +46,9 @@ interface PartitionMeta {
 }
 
 const EVENTS_APPLIED = 'eventsApplied';
-/** Meta key of the first offset from which a partition's change record is complete. */
 /** Events of the commits one LMDB write transaction takes at most, unless one commit alone has more. */
 const EVENTS_PER_WRITE_TRANSACTION = 1000;
-
+/** Meta key of the first offset from which a partition's change record is complete. */
 const changesFromKey = (partition: number): string => `changesFrom/${partition}`;
 const FENCED = Symbol('fenced');
 
@@ -281,6 +280,7 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     const size = Math.max(1, commit.history.length + commit.deletes.length);
     while (this.queuedEvents > 0 && this.queuedEvents + size > EVENTS_PER_WRITE_TRANSACTION) await this.lastQueued;
     this.queuedEvents += size;
+    // Called from a reaction, so that even a synchronous throw settles `transaction` (and the count).
     const transaction = Promise.resolve().then(() =>
       this.partitionsDb.childTransaction((): typeof FENCED | PartitionMeta => {
         const stored = this.partitionsDb.get(claim.partition);
