@@ -7,6 +7,7 @@
  * found complete is not listed again.
  */
 import pMap from 'p-map';
+import { encodePosition } from '@flux/domain';
 import type { EntitySet } from './entity-set.js';
 import { listPath, type HttpClient } from './http-client.js';
 import { delay } from './process-group.js';
@@ -20,9 +21,6 @@ export interface MaterialisedOptions {
   /** The highest log offset acknowledged per partition, when the writes' answers carried them. */
   readonly positions?: ReadonlyMap<number, number>;
 }
-
-/** Position tokens as Flux makes them (see libs/domain/src/position.ts): base64url of `<partition>.<offset>`. */
-const positionToken = (partition: number, offset: number): string => Buffer.from(`${partition}.${offset}`, 'latin1').toString('base64url');
 
 /** Keeps the highest offset per partition of the positions a batch answer carries. */
 export function notePositions(positions: Map<number, number>, results: readonly { partition?: unknown; offset?: unknown }[]): void {
@@ -39,7 +37,7 @@ async function waitApplied(client: HttpClient, probeId: string, positions: Reado
     async ([partition, offset]) => {
       for (;;) {
         const timeout = Math.max(1, Math.min(30_000, Math.round(deadline - performance.now())));
-        const path = `/api/state/entities/${encodeURIComponent(probeId)}?min_position=${positionToken(partition, offset)}&timeout_ms=${timeout}`;
+        const path = `/api/state/entities/${encodeURIComponent(probeId)}?min_position=${encodePosition({ partition, offset })}&timeout_ms=${timeout}`;
         const response = await client.get(path);
         if (response.status === 200 || response.status === 404) return;
         if (response.status !== 504 || performance.now() > deadline)
