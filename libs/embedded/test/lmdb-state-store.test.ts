@@ -122,7 +122,7 @@ describe('LmdbStateStore', () => {
 
   it('lands the commits of many partitions made at once, and a fenced one holds up none after it', async () => {
     const claims = await Promise.all(Array.from({ length: 8 }, (_, partition) => store.claimPartition(partition)));
-    const stale = claims[3]!;
+    // A newer claim: the commit under claims[3] is fenced.
     await store.claimPartition(3);
     const commits = claims.map((claim) =>
       store.commit(claim, commitOf(0, { upserts: [{ id: `p${claim.partition}`, entity: { properties: {}, version: 1, lastUpdated: T0 } }] })),
