@@ -124,14 +124,21 @@ describe('LmdbStateStore', () => {
     const claims = await Promise.all(Array.from({ length: 8 }, (_, partition) => store.claimPartition(partition)));
     // A newer claim: the commit under claims[3] is fenced.
     await store.claimPartition(3);
+    // 300 events each: more than one write transaction takes, so later commits wait for earlier ones.
     const commits = claims.map((claim) =>
-      store.commit(claim, commitOf(0, { upserts: [{ id: `p${claim.partition}`, entity: { properties: {}, version: 1, lastUpdated: T0 } }] })),
+      store.commit(
+        claim,
+        commitOf(299, {
+          upserts: [{ id: `p${claim.partition}`, entity: { properties: {}, version: 1, lastUpdated: T0 } }],
+          history: historyAt(`p${claim.partition}`, 0, 300),
+        }),
+      ),
     );
     const outcomes = await Promise.allSettled(commits);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', ...Array(4).fill('fulfilled')]);
     for (const partition of [0, 1, 2, 4, 5, 6, 7]) expect(await store.getEntity(`p${partition}`)).toBeDefined();
     expect(await store.getEntity('p3')).toBeUndefined();
-    await store.commit(claims[0]!, commitOf(1, { upserts: [{ id: 'after', entity: { properties: {}, version: 1, lastUpdated: T0 } }] }));
+    await store.commit(claims[0]!, commitOf(300, { upserts: [{ id: 'after', entity: { properties: {}, version: 1, lastUpdated: T0 } }] }));
     expect(await store.getEntity('after')).toBeDefined();
   });
 
