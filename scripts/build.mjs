@@ -8,7 +8,9 @@
 // A module that finds files beside itself through import.meta.url (the Redis Lua scripts, the
 // dashboard's dist/) keeps its own source location: its import.meta.url is rewritten to the
 // URL the source file had, reached relative to the bundle. So dist/ must stay beside libs/ and
-// apps/ (with those asset files), as in the repository and in the image.
+// apps/ (with those asset files), as in the repository and in the image. An app's entry is the
+// exception: its import.meta.url is the bundle's own, since the embedded server starts its
+// materialiser thread on the file it runs from.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,11 +31,12 @@ const externalPackages = {
 };
 
 /** Keeps import.meta.url pointing at the original source file (see above). */
-function sourceLocatedImportMeta(outDir) {
+function sourceLocatedImportMeta(outDir, entry) {
   return {
     name: 'source-located-import-meta',
     setup(builder) {
       builder.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (args.path === entry) return undefined;
         const contents = await readFile(args.path, 'utf8');
         if (!contents.includes('import.meta.url')) return undefined;
         const fromBundle = path.relative(outDir, args.path).split(path.sep).join('/');
@@ -46,9 +49,10 @@ function sourceLocatedImportMeta(outDir) {
 
 async function buildApp(app) {
   const outDir = path.join(outRoot, app);
+  const entry = path.join(root, 'apps', app, 'src', 'main.ts');
   await build({
     absWorkingDir: root,
-    entryPoints: [path.join(root, 'apps', app, 'src', 'main.ts')],
+    entryPoints: [entry],
     outfile: path.join(outDir, 'main.js'),
     bundle: true,
     platform: 'node',
@@ -57,7 +61,7 @@ async function buildApp(app) {
     sourcemap: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [externalPackages, sourceLocatedImportMeta(outDir)],
+    plugins: [externalPackages, sourceLocatedImportMeta(outDir, entry)],
   });
 }
 

@@ -5,13 +5,13 @@ import {
   composeGatewayServices,
   composeIngestRole,
   composeQueryRole,
-  composeReducerRole,
+  composeDirectoryPublisher,
   composeWaits,
   FluxMetrics,
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, SourceTargets, type Connector } from '@flux/connectors';
-import { LogTruncation, MemoryPollLease, openEmbedded } from '@flux/embedded';
+import { MaterialiserThread, MemoryPollLease, openEmbedded } from '@flux/embedded';
 import { mcpEndpoint } from '@flux/mcp';
 
 export interface RunningFlux extends BuiltServer {
@@ -30,6 +30,8 @@ export async function startEmbeddedFlux(
   connectorSet: readonly Connector[],
   logger: Logger,
   version: string,
+  /** The module the materialiser thread runs (see runMaterialiser): the app's own entry. */
+  materialiserEntry: URL,
 ): Promise<RunningFlux> {
   const embedded = await openEmbedded({
     dataDir: settings.dataDir,
@@ -55,34 +57,36 @@ export async function startEmbeddedFlux(
     { settings, control, reader: state, feed, deletion, connectorDefinitions: connectorDefinitions(connectorSet) },
     closing,
   );
-  const truncation = new LogTruncation({ log, state, logger });
-  closing.add('log truncation', () => truncation.stop());
-  const reducing = composeReducerRole(
-    {
-      settings,
-      partitions: Array.from({ length: log.partitionCount }, (_, partition) => partition),
-      log,
-      store: state,
-      feed,
-      metrics,
-      logger,
-      onCommitted: (partition, lastOffset) => truncation.applied(partition, lastOffset),
-      directory: {
-        appender: ingest.appender,
-        ...(settings.authEnabled ? { registeredNamespaces: () => query.namespaces.names() } : {}),
-      },
-    },
-    closing,
+  // Reducers and state commits run on a thread of their own; this one appends and reads.
+  const materialiser = new MaterialiserThread({
+    entry: materialiserEntry,
+    workerData: { partitionCount: log.partitionCount } satisfies MaterialiserWorkerData,
+    log,
+    state,
+    feed,
+    logger,
+  });
+  closing.add('materialiser', () => materialiser.stop());
+  materialiser.observe(metrics.reducerObserver(materialiser));
+  const directory = composeDirectoryPublisher({
+    reader: state,
+    appender: ingest.appender,
+    logger,
+    ...(settings.authEnabled ? { registeredNamespaces: () => query.namespaces.names() } : {}),
+  });
+  closing.add('directory', () => directory.stop());
+  // Recovery runs while the server answers (/ready says when it is done); a failure ends up in
+  // `failed`. The directory is computed from the state, so only once the state caught up.
+  materialiser.start().then(
+    () => directory.start(),
+    () => undefined,
   );
-  // Recovery runs while the server answers (/ready says when it is done); a failure ends up in `failed`.
-  reducing.start().catch(() => undefined);
-  const { reducers } = reducing;
 
   const deps = {
     ...services,
     ...query,
     metrics,
-    readiness: () => (reducers.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
+    readiness: () => (materialiser.recovered ? { ready: true } : { ready: false, reason: 'replaying the event log' }),
     ingest,
     deletion,
     reader: state,
@@ -116,10 +120,16 @@ export async function startEmbeddedFlux(
     logger: logger.child({ component: 'connectors' }),
     publicMode: settings.authEnabled,
     // Polls compare against the state, so they wait until the log has been replayed.
-    isReady: () => reducers.recovered,
+    isReady: () => materialiser.recovered,
   });
   connectorRuntime.start();
   closing.add('connectors', () => connectorRuntime.stop());
 
-  return { ...server, failed: reducing.failed, close: () => closing.close() };
+  return { ...server, failed: materialiser.failed, close: () => closing.close() };
+}
+
+/** What the server thread hands the materialiser thread it starts. */
+export interface MaterialiserWorkerData {
+  /** The log's partition count as opened (a log keeps the count it was created with). */
+  readonly partitionCount: number;
 }

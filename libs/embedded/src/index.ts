@@ -6,3 +6,6 @@ export * from './memory-rate-limiter.js';
 export * from './memory-poll-lease.js';
 export * from './open-embedded.js';
 export * from './log-truncation.js';
+export * from './materialiser-messages.js';
+export * from './materialiser-thread.js';
+export * from './materialiser-worker.js';

@@ -74,6 +74,7 @@ export class LmdbEventLog implements EventLog {
   private readonly meta: Database<number, string | [string, number]>;
   private readonly signal = new AppendSignal();
   private readonly subscriptions = new Set<LogTailSubscription>();
+  private readonly appendListeners = new Set<(partitions: readonly number[]) => void>();
   private readonly now: () => number;
   private closing: Promise<void> | undefined;
   /** Appends waiting for the end of the event-loop turn (see writeQueued). */
@@ -178,6 +179,10 @@ export class LmdbEventLog implements EventLog {
     this.writing = written.then(
       (assigned) => {
         for (const partition of byPartition.keys()) this.signal.notify(partition);
+        if (this.appendListeners.size > 0) {
+          const partitions = [...byPartition.keys()];
+          for (const listener of this.appendListeners) listener(partitions);
+        }
         calls.forEach(({ resolve }, call) => resolve(assigned[call]!));
       },
       (error: unknown) => calls.forEach(({ reject }) => reject(error)),
@@ -212,6 +217,27 @@ export class LmdbEventLog implements EventLog {
     this.subscriptions.add(subscription);
     void subscription.done.catch(() => undefined).finally(() => this.subscriptions.delete(subscription));
     return subscription;
+  }
+
+  /**
+   * Hears the partitions of each append of this thread once it is durable and readable: a
+   * thread that tails the same log (see appendedElsewhere) must be told, since its
+   * subscriptions only wake on its own appends.
+   */
+  onAppend(listener: (partitions: readonly number[]) => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /**
+   * Records were appended to these partitions by another thread of the process: subscriptions
+   * here read them. lmdb-js keeps a thread's read snapshot until its next timer turn, so the
+   * snapshot is renewed first, or a tailer woken within the same turn would still see nothing.
+   */
+  appendedElsewhere(partitions: readonly number[]): void {
+    if (this.closing !== undefined) return;
+    this.root.resetReadTxn();
+    for (const partition of partitions) this.signal.notify(partition);
   }
 
   /**

@@ -331,7 +331,16 @@ export class LmdbStateStore implements StateStore, ChangeReplay {
     return [...keys].map(expiryIdOf);
   }
 
-  /** Resolves once every commit made so far is on disk. */
+  /**
+   * Another thread of the process committed: the next read here must see it. lmdb-js keeps a
+   * thread's read snapshot until its next timer turn, so a read made in the same turn as the
+   * news of a commit (a waiting writer answered, then a read) could otherwise miss it.
+   */
+  committedElsewhere(): void {
+    if (this.closing === undefined) this.root.resetReadTxn();
+  }
+
+  /** Resolves once every commit made so far (by this thread) is on disk. */
   async flushed(): Promise<void> {
     await this.root.flushed;
   }

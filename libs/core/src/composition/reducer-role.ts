@@ -28,7 +28,8 @@ interface CommonReducerRoleOptions {
   readonly log: EventLog;
   readonly store: PartitionStateWriter & StateReader;
   readonly feed: ChangePublisher;
-  readonly metrics: FluxMetrics;
+  /** Where the reducers' figures go (a process's FluxMetrics, or a thread that forwards them). */
+  readonly metrics: Pick<FluxMetrics, 'reducerObserver'>;
   readonly logger: Logger;
   /** See PartitionReducerOptions; only where another process may claim the same partitions. */
   readonly claimCheckIntervalMs?: number;
@@ -90,12 +91,11 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
   const publisher =
     directory === undefined
       ? undefined
-      : new DirectoryPublisher({
+      : composeDirectoryPublisher({
+          ...directory,
           reader: store,
-          appender: directory.appender,
-          logger: logger.child({ component: 'directory' }),
+          logger,
           ...(reducers instanceof ElasticReducers ? { active: () => reducers.owns(0) } : {}),
-          ...(directory.registeredNamespaces === undefined ? {} : { registeredNamespaces: directory.registeredNamespaces }),
         });
   if (publisher !== undefined) closing.add('directory', () => publisher.stop());
   return {
@@ -112,4 +112,21 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
       publisher?.start();
     },
   };
+}
+
+export interface DirectoryPublisherRoleOptions {
+  readonly reader: StateReader;
+  readonly appender: Pick<EventAppender, 'append'>;
+  readonly logger: Logger;
+  readonly registeredNamespaces?: () => Promise<readonly string[]>;
+  readonly active?: () => boolean;
+}
+
+/**
+ * The publisher of `flux-core/directory`, started by whoever owns the reducers once they
+ * recovered: a reducer process, or the embedded server, whose reducers run on another thread.
+ */
+export function composeDirectoryPublisher(options: DirectoryPublisherRoleOptions): DirectoryPublisher {
+  const { logger, ...rest } = options;
+  return new DirectoryPublisher({ ...rest, logger: logger.child({ component: 'directory' }) });
 }
