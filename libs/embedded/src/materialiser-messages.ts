@@ -16,7 +16,7 @@ export type ObservedEvent =
   | { readonly kind: 'handover'; readonly direction: 'acquired' | 'released' | 'lost' }
   | { readonly kind: 'expired'; readonly count: number };
 
-/** What the materialiser thread tells the server thread. */
+/** What the materialiser thread tells the server thread (the messages of one turn in one array). */
 export type FromMaterialiser =
   /** The reducers caught up with what the log held when they started. */
   | { readonly type: 'recovered' }

@@ -58,7 +58,9 @@ export class MaterialiserThread implements ReducerStatus {
     this.recovery.catch(() => undefined);
 
     this.worker = startWorker(options.entry, options.workerData);
-    this.worker.on('message', (message: FromMaterialiser) => this.receive(message));
+    this.worker.on('message', (messages: readonly FromMaterialiser[]) => {
+      for (const message of messages) this.receive(message);
+    });
     // An exception the worker did not catch: it ends the thread, and `exit` follows.
     this.worker.on('error', (error) => this.fail(new Error('the materialiser thread failed', { cause: error })));
     this.exited = new Promise((resolve) => {
