@@ -186,6 +186,41 @@ describe('state routes', () => {
     expect(forged.json()).toMatchObject({ code: 'FLUX_VALIDATION' });
   });
 
+  it('an unpaged list streams every page and lets timers run between pages, however many there are', async () => {
+    const pages = 40;
+    let read = 0;
+    let readBeforeTimer: number | undefined;
+    const deps = {
+      reader: {
+        // Each page costs 2 ms of synchronous work, as reading and decoding one does.
+        listEntities: async ({ after }: { after?: string }) => {
+          const until = performance.now() + 2;
+          while (performance.now() < until) {
+            // busy
+          }
+          const index = after === undefined ? 0 : Number(after.slice(2)) + 1;
+          read++;
+          const id = `a/${index}`;
+          const entity = { properties: { n: index }, version: 1, lastUpdated: 1 };
+          return index + 1 < pages ? { entities: [{ id, entity }], lastId: id } : { entities: [{ id, entity }] };
+        },
+      },
+      listMaxLimit: 100,
+      partitionCount: 4,
+      waitTimeoutMs: 1_000,
+    } as unknown as QueryDeps;
+    const server = await serve((instance) => entityReadRoutes(instance, deps));
+    setTimeout(() => {
+      readBeforeTimer = read;
+    }, 0);
+    const response = await server.inject({ method: 'GET', url: '/api/state/entities?prefix=a%2F' });
+    expect(response.statusCode).toBe(200);
+    expect((response.json() as { id: string }[]).map(({ id }) => id)).toEqual(Array.from({ length: pages }, (_, n) => `a/${n}`));
+    // The timer ran after a few pages (one turn's budget), not after all forty (80 ms).
+    expect(readBeforeTimer).toBeDefined();
+    expect(readBeforeTimer!).toBeLessThan(10);
+  });
+
   it("DELETE one entity hands deletion the id and the caller's principal", async () => {
     const deps = {
       authorizer: authorizer(true),

@@ -19,7 +19,7 @@ import {
   type EntityFilter,
   toEntityView,
 } from '@flux/domain';
-import { readEntityAt } from '@flux/core';
+import { readEntityAt, TimeSlice } from '@flux/core';
 import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, idFragmentParam, parseInput, positionTokenParam, positiveIntegerParam, waitTimeoutParam } from '../http/input.js';
@@ -108,14 +108,22 @@ function entityRoute(
   app.route({ method, url: ENTITY_WILDCARD_URL, schema: { hide: true }, handler });
 }
 
-/** Page size used when streaming an unpaged list. */
-const STREAM_PAGE_SIZE = 1000;
+/**
+ * Page size used when streaming an unpaged list: a page is read, decoded and serialised in one
+ * synchronous step, about 1.5 ms for 250 small entities.
+ */
+const STREAM_PAGE_SIZE = 250;
 
 async function* streamAll(deps: QueryDeps, prefix: string, filter: EntityFilter | undefined): AsyncGenerator<string> {
   yield '[';
   let after: string | undefined;
   let first = true;
+  // The stream pulls the next page as soon as the socket takes the last one, in promise jobs
+  // only: without a turn of the event loop between pages, listing 100k entities held it for
+  // more than half a second.
+  const slice = new TimeSlice();
   for (;;) {
+    if (slice.due) await slice.yield();
     const page = await deps.reader.listEntities({
       prefix,
       limit: STREAM_PAGE_SIZE,
