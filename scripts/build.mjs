@@ -8,9 +8,9 @@
 // A module that finds files beside itself through import.meta.url (the Redis Lua scripts, the
 // dashboard's dist/) keeps its own source location: its import.meta.url is rewritten to the
 // URL the source file had, reached relative to the bundle. So dist/ must stay beside libs/ and
-// apps/ (with those asset files), as in the repository and in the image. An app's entry is the
-// exception: its import.meta.url is the bundle's own, since the embedded server starts its
-// materialiser thread on the file it runs from.
+// apps/ (with those asset files), as in the repository and in the image. An app's entries are
+// the exception: their import.meta.url is the bundle's own, since the embedded server finds
+// its materialiser thread's module beside the file it runs from.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ import { build } from 'esbuild';
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const outRoot = path.join(root, 'dist');
 export const APPS = ['flux', 'reducer', 'ingest-gateway', 'query-gateway'];
+/** Modules an app starts worker threads on, bundled beside its main.js (the same names, .js). */
+const WORKER_ENTRIES = { flux: ['materialiser'] };
 
 /** npm packages and Node's built-ins stay external; relative imports and @flux/* are bundled. */
 const externalPackages = {
@@ -31,12 +33,12 @@ const externalPackages = {
 };
 
 /** Keeps import.meta.url pointing at the original source file (see above). */
-function sourceLocatedImportMeta(outDir, entry) {
+function sourceLocatedImportMeta(outDir, entries) {
   return {
     name: 'source-located-import-meta',
     setup(builder) {
       builder.onLoad({ filter: /\.ts$/ }, async (args) => {
-        if (args.path === entry) return undefined;
+        if (entries.includes(args.path)) return undefined;
         const contents = await readFile(args.path, 'utf8');
         if (!contents.includes('import.meta.url')) return undefined;
         const fromBundle = path.relative(outDir, args.path).split(path.sep).join('/');
@@ -49,11 +51,11 @@ function sourceLocatedImportMeta(outDir, entry) {
 
 async function buildApp(app) {
   const outDir = path.join(outRoot, app);
-  const entry = path.join(root, 'apps', app, 'src', 'main.ts');
+  const entries = ['main', ...(WORKER_ENTRIES[app] ?? [])].map((name) => path.join(root, 'apps', app, 'src', `${name}.ts`));
   await build({
     absWorkingDir: root,
-    entryPoints: [entry],
-    outfile: path.join(outDir, 'main.js'),
+    entryPoints: entries,
+    outdir: outDir,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -61,7 +63,7 @@ async function buildApp(app) {
     sourcemap: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [externalPackages, sourceLocatedImportMeta(outDir, entry)],
+    plugins: [externalPackages, sourceLocatedImportMeta(outDir, entries)],
   });
 }
 

@@ -30,7 +30,7 @@ export async function startEmbeddedFlux(
   connectorSet: readonly Connector[],
   logger: Logger,
   version: string,
-  /** The module the materialiser thread runs (see runMaterialiser): the app's own entry. */
+  /** The module the materialiser thread runs (apps/flux/src/materialiser.ts, or its build). */
   materialiserEntry: URL,
 ): Promise<RunningFlux> {
   const embedded = await openEmbedded({

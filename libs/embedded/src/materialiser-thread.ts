@@ -148,6 +148,9 @@ export class MaterialiserThread implements ReducerStatus {
   }
 }
 
+/** Imported by the worker only for a `.ts` entry: never by a build run from dist/. */
+const TYPESCRIPT_LOADER = 'tsx/esm/api';
+
 /**
  * A worker on `entry`. A worker does not get the loader hooks that `node --import tsx`
  * registered on the main thread (Node 20 runs hooks per thread and tsx registers them only
@@ -155,6 +158,6 @@ export class MaterialiserThread implements ReducerStatus {
  */
 function startWorker(entry: URL, workerData: unknown): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
+  const bootstrap = `import(${JSON.stringify(TYPESCRIPT_LOADER)}).then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
