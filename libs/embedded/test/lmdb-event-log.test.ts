@@ -129,6 +129,33 @@ describe('LmdbEventLog', () => {
       expect(seen).toEqual(['batch 0', 'other work', 'batch 1', 'batch 2']);
     });
 
+    it('wakes its subscriptions for appends another handle made once told, and reads them from a fresh snapshot', async () => {
+      // Two handles on one log, as the server thread and the materialiser thread have.
+      const writer = openLog(1);
+      const reader = openLog(1);
+      const announced: number[] = [];
+      writer.onAppend((partitions) => announced.push(...partitions));
+      const collected: number[] = [];
+      const subscription = reader.subscribe(0, 0, async (records) => {
+        for (const record of records) collected.push(record.offset);
+      });
+      // Reads that keep the reader's snapshot in use, as the reducers' reads do.
+      let reading = true;
+      const keepReading = (): void => {
+        reader.endOffset(0).catch(() => undefined);
+        if (reading) setImmediate(keepReading);
+      };
+      keepReading();
+      for (let n = 0; n < 30; n++) {
+        await append(writer, 0, 1, `r${n}-`);
+        reader.appendedElsewhere(announced.splice(0));
+        await expect.poll(() => collected.length, { timeout: 2_000 }).toBe(n + 1);
+      }
+      reading = false;
+      await subscription.stop();
+      expect(collected).toEqual(Array.from({ length: 30 }, (_, offset) => offset));
+    });
+
     it('stores the log in its own LMDB environment', async () => {
       const log = LmdbEventLog.openIn(dir.path, { partitionCount: 1 });
       opened.push(log);
