@@ -142,7 +142,10 @@ export class MaterialiserThread implements ReducerStatus {
         return;
       }
       case 'stopped':
+        // Its stores are closed and nothing is left to apply: a timer or socket a library left
+        // open must not keep the thread, and the shutdown, waiting.
         this.options.logger.debug('materialiser thread stopped');
+        void this.worker.terminate();
         return;
     }
   }
