@@ -114,7 +114,7 @@ const { kafkaBrokers, redisUrl } = localServices();
 // process: none of the cluster's own processes may be given it (freePort never repeats a port
 // within this process).
 const notPublic = new Set([settings.publicPort]);
-const ownPort = (): Promise<number> => freePort(notPublic);
+const ownPort = (): Promise<number> => freePort(notPublic, 'launcher');
 const ownPorts = (count: number): Promise<number[]> => Promise.all(Array.from({ length: count }, ownPort));
 const ingestPort = await ownPort();
 const grpcPorts = await ownPorts(settings.shardCount);

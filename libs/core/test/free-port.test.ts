@@ -28,3 +28,14 @@ it('hands out distinct ports below the kernel’s ephemeral range that can be bo
   // Each can be bound right away.
   for (const port of [...ports].slice(0, 5)) servers.push(await listen(port));
 });
+
+it('draws a launcher’s ports from a pool of their own, apart from the ports picked for servers others start', async () => {
+  const server = new Set<number>();
+  const launcher = new Set<number>();
+  for (let i = 0; i < 40; i++) {
+    server.add(await freePort());
+    launcher.add(await freePort(new Set(), 'launcher'));
+  }
+  expect(Math.max(...server)).toBeLessThan(Math.min(...launcher));
+  for (const port of launcher) expect(port).toBeLessThan(32_768);
+});
