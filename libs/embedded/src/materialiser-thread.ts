@@ -59,6 +59,8 @@ export class MaterialiserThread implements ReducerStatus {
 
     this.worker = startWorker(options.entry, options.workerData);
     this.worker.on('message', (messages: readonly FromMaterialiser[]) => {
+      // Every commit these messages announce is done: reads from here on must see them.
+      this.options.state.committedElsewhere();
       for (const message of messages) this.receive(message);
     });
     // An exception the worker did not catch: it ends the thread, and `exit` follows.
@@ -122,7 +124,6 @@ export class MaterialiserThread implements ReducerStatus {
   private receive(message: FromMaterialiser): void {
     switch (message.type) {
       case 'published': {
-        this.options.state.committedElsewhere();
         const { changes, progress } = message;
         if (progress !== undefined) this.appliedOffsets.set(progress.partition, progress.lastOffset);
         this.options.feed.publish(changes, progress);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
-import { DirectoryPublisher } from '../directory/directory-publisher.js';
+import { DirectoryPublisher, type DirectoryPublisherOptions } from '../directory/directory-publisher.js';
 import type { EventAppender } from '../ingest/event-appender.js';
 import type { FluxMetrics } from '../observability/flux-metrics.js';
 import type { ChangePublisher } from '../ports/change-feed.js';
@@ -114,19 +114,11 @@ export function composeReducerRole(options: ReducerRoleOptions, closing: Closing
   };
 }
 
-export interface DirectoryPublisherRoleOptions {
-  readonly reader: StateReader;
-  readonly appender: Pick<EventAppender, 'append'>;
-  readonly logger: Logger;
-  readonly registeredNamespaces?: () => Promise<readonly string[]>;
-  readonly active?: () => boolean;
-}
-
 /**
  * The publisher of `flux-core/directory`, started by whoever owns the reducers once they
  * recovered: a reducer process, or the embedded server, whose reducers run on another thread.
  */
-export function composeDirectoryPublisher(options: DirectoryPublisherRoleOptions): DirectoryPublisher {
+export function composeDirectoryPublisher(options: DirectoryPublisherOptions): DirectoryPublisher {
   const { logger, ...rest } = options;
   return new DirectoryPublisher({ ...rest, logger: logger.child({ component: 'directory' }) });
 }
