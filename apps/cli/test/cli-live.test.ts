@@ -143,8 +143,11 @@ describe('watch', () => {
     const done = collect(child, 60_000);
     child.stdin.end();
     await stderrMatching(child, /watching/);
+    // Heard from before the restart: the watch may reconnect as soon as the server listens,
+    // before the restarted server is ready and restart() returns.
+    const reconnected = stderrMatching(child, /reconnected to/);
     await deployment.restart();
-    await stderrMatching(child, /reconnected to/);
+    await reconnected;
     await new FluxClient({ url: deployment.baseUrl, token }).publish({ entityId: `${name}/a`, properties: { after: true } });
     const run = await done;
     expect(run.code).toBe(0);
