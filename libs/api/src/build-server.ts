@@ -1,5 +1,4 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { MAX_BODY_LIMIT_BYTES } from '@flux/domain';
@@ -7,9 +6,10 @@ import type { HttpTimeouts } from '@flux/core';
 import type { IngestDeps, McpEndpoint, QueryDeps, SystemDeps } from './api-deps.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { answerClientError } from './http/client-errors.js';
-import { answerUnroutedEarly, frameworkErrorHandler, registerErrorHandling } from './http/errors.js';
+import { answerUnrouted, frameworkErrorHandler, registerErrorHandling } from './http/errors.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
-import { SECURITY_HEADERS } from './http/security-headers.js';
+import { registerCorsPreflight } from './http/cors.js';
+import { RESPONSE_HEADERS } from './http/response-headers.js';
 import { forwardIngestRoutes } from './http/ingest-forwarding.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { connectorOAuthRoutes } from './routes/connector-oauth-routes.js';
@@ -17,9 +17,9 @@ import { connectorRoutes } from './routes/connector-routes.js';
 import { sourceRoutes } from './routes/source-routes.js';
 import { dashboardRoutes, type DashboardOptions } from './routes/dashboard-routes.js';
 import { historyRoutes, publishRoutes } from './routes/event-routes.js';
-import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, mcpRoutes } from './routes/mcp-routes.js';
+import { mcpRoutes } from './routes/mcp-routes.js';
 import { namespaceRoutes } from './routes/namespace-routes.js';
-import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from './routes/state-routes.js';
+import { entityDeleteRoutes, entityReadRoutes } from './routes/state-routes.js';
 import { systemRoutes } from './routes/system-routes.js';
 import { registerDrain } from './http/drain.js';
 import type { WebSocketHub } from './websocket/websocket-hub.js';
@@ -101,34 +101,21 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  // A callback hook, not an async one: it runs on every request and needs no promise.
+  // Every hook runs on every request, so the constant work of all responses is one callback
+  // hook (not an async one: it needs no promise). Unrouted requests are answered here, before
+  // Fastify would parse their body (and refuse some methods with a 400 of its own first).
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(RESPONSE_HEADERS);
     reply.header(REQUEST_ID_HEADER, request.id);
-    done();
+    if (request.is404) answerUnrouted(app, request, reply);
+    else done();
   });
   registerErrorHandling(app);
   registerJsonBodyParser(app, system.runtimeConfig);
   let hub: WebSocketHub | undefined;
   const close = registerDrain(app, () => hub?.size ?? 0);
 
-  await app.register(cors, {
-    origin: '*',
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', REQUEST_ID_HEADER, ...MCP_CORS_REQUEST_HEADERS],
-    exposedHeaders: [
-      NEXT_CURSOR_HEADER,
-      REQUEST_ID_HEADER,
-      'Flux-Stale',
-      'Retry-After',
-      'X-RateLimit-Limit',
-      'X-RateLimit-Remaining',
-      'X-RateLimit-Reset',
-      ...MCP_CORS_EXPOSED_HEADERS,
-    ],
-    maxAge: 86_400,
-  });
-  answerUnroutedEarly(app);
+  await registerCorsPreflight(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -138,11 +125,12 @@ export async function buildServer(roles: ServerRoles, options: BuildServerOption
   });
 
   const requestDuration = system.metrics.httpRequests();
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     requestDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   if (roles.ingest !== undefined) {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ErrorCode } from '@flux/domain';
 import { errorBody, unroutedAnswer, type ErrorBody } from './errors.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { SECURITY_HEADERS } from './security-headers.js';
+import { RESPONSE_HEADERS } from './response-headers.js';
 
 /** What Node reports on a connection whose request it could not parse or that came too slowly. */
 export interface ClientError extends Error {
@@ -76,7 +76,7 @@ export function answerClientError(this: FastifyInstance, error: ClientError, soc
   }
   const text = JSON.stringify(answer.body);
   const headers: Record<string, string> = {
-    ...SECURITY_HEADERS,
+    ...RESPONSE_HEADERS,
     ...answer.headers,
     [REQUEST_ID_HEADER]: requestId,
     'Content-Type': 'application/json; charset=utf-8',

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ErrorCode, isFluxError } from '@flux/domain';
 import { releaseUnreadBody } from './early-reply.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { SECURITY_HEADERS } from './security-headers.js';
+import { RESPONSE_HEADERS } from './response-headers.js';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
@@ -156,22 +156,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => answerUnrouted(app, request, reply));
 }
 
-function answerUnrouted(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** Answers a request no route takes (404, or 405 with Allow). */
+export function answerUnrouted(app: FastifyInstance, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const answer = unroutedAnswer(app, request.method, request.url.split('?')[0] ?? '');
   if (answer.allow !== undefined) reply.header('Allow', answer.allow);
   return sendError(request, reply, answer.status, answer.body);
-}
-
-/**
- * Answers unrouted requests as soon as they arrive. Fastify would otherwise parse their body
- * first, and refuse some methods (QUERY without Content-Type) with a 400 of its own before
- * the not-found handler could say 405. Registered after CORS, so these answers carry its headers.
- */
-export function answerUnroutedEarly(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!request.is404) return done();
-    answerUnrouted(app, request, reply);
-  });
 }
 
 /** Errors Fastify's router raises before any hook runs, with what a client is told of them. */
@@ -185,7 +174,7 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   const known = FRAMEWORK_ERRORS[error.code];
   const status = known?.status ?? 500;
   if (known === undefined) request.log.error({ err: error }, 'router failed');
-  void reply.headers(SECURITY_HEADERS).header(REQUEST_ID_HEADER, request.id);
+  void reply.headers(RESPONSE_HEADERS).header(REQUEST_ID_HEADER, request.id);
   void sendError(request, reply, status, clientErrorBody(codeOfStatus(status), known?.message ?? error.message));
 }
 
