@@ -60,7 +60,7 @@ export async function startEmbeddedFlux(
   // Reducers and state commits run on a thread of their own; this one appends and reads.
   const materialiser = new MaterialiserThread({
     entry: materialiserEntry,
-    workerData: { partitionCount: log.partitionCount } satisfies MaterialiserWorkerData,
+    workerData: { settings, partitionCount: log.partitionCount } satisfies MaterialiserWorkerData,
     log,
     state,
     feed,
@@ -130,6 +130,11 @@ export async function startEmbeddedFlux(
 
 /** What the server thread hands the materialiser thread it starts. */
 export interface MaterialiserWorkerData {
+  /**
+   * This server's settings, as parsed once at start-up: the thread works on the same data
+   * directory whoever started the server and from whatever environment.
+   */
+  readonly settings: Settings;
   /** The log's partition count as opened (a log keeps the count it was created with). */
   readonly partitionCount: number;
 }

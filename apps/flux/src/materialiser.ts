@@ -3,13 +3,10 @@
 // what it runs.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { loadOrExit, parseSettings } from '@flux/core';
 import { runMaterialiser } from '@flux/embedded';
 import type { MaterialiserWorkerData } from './embedded-flux.js';
 
 if (parentPort === null) throw new Error('materialiser.ts runs as a worker thread of the embedded server');
-// The same environment as the server thread, which validated it already.
-const settings = loadOrExit('flux', () => parseSettings(process.env));
-const { partitionCount } = workerData as MaterialiserWorkerData;
+const { settings, partitionCount } = workerData as MaterialiserWorkerData;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux', thread: 'materialiser' } });
 await runMaterialiser({ port: parentPort, settings, partitionCount, logger });
