@@ -12,7 +12,8 @@ import { registerErrorHandling } from '../src/http/errors.js';
 import { adminRoutes } from '../src/routes/admin-routes.js';
 import { historyRoutes, publishRoutes } from '../src/routes/event-routes.js';
 import { namespaceRoutes } from '../src/routes/namespace-routes.js';
-import { entityDeleteRoutes, entityReadRoutes, NEXT_CURSOR_HEADER } from '../src/routes/state-routes.js';
+import { NEXT_CURSOR_HEADER } from '../src/http/header-names.js';
+import { entityDeleteRoutes, entityReadRoutes } from '../src/routes/state-routes.js';
 
 const ADMIN_TOKEN = 'admin-secret';
 const SENSORS_TOKEN = 'sensors-secret';

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, NEXT_CURSOR_HEADER } from './header-names.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS } from '../routes/mcp-routes.js';
-import { NEXT_CURSOR_HEADER } from '../routes/state-routes.js';
 import { STALE_HEADER } from './stale-header.js';
 
 /**
@@ -29,7 +28,7 @@ export const CORS_OPTIONS = {
 /**
  * What CORS adds to every response that is not a preflight. With a fixed origin these never
  * depend on the request, so they are sent with the other constant headers (see
- * RESPONSE_HEADERS) instead of being worked out per request, which cost a tenth of a GET.
+ * RESPONSE_HEADERS) instead of by a hook of the plugin's that works them out per request.
  */
 export const CORS_RESPONSE_HEADERS = {
   'access-control-allow-origin': CORS_OPTIONS.origin,

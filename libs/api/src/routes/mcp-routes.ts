@@ -6,9 +6,6 @@ import type { McpEndpoint } from '../api-deps.js';
 import { clientErrorBody } from '../http/errors.js';
 
 export const MCP_URL = '/mcp';
-/** Headers of the MCP streamable HTTP transport, so browser-based MCP clients can use /mcp. */
-export const MCP_CORS_REQUEST_HEADERS = ['Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID'];
-export const MCP_CORS_EXPOSED_HEADERS = ['Mcp-Session-Id'];
 
 /**
  * Where this server's own API answers: its listening address, the unspecified ones as loopback;

@@ -24,9 +24,8 @@ import type { IngestDeps, QueryDeps } from '../api-deps.js';
 import { routeDoc } from '../http/doc-schema.js';
 import { entityIdParam, idFragmentParam, parseInput, positionTokenParam, positiveIntegerParam, waitTimeoutParam } from '../http/input.js';
 import { writerOf } from '../http/principal.js';
+import { NEXT_CURSOR_HEADER } from '../http/header-names.js';
 import { ISO_8601, positionFieldsSchema } from './event-routes.js';
-
-export const NEXT_CURSOR_HEADER = 'Flux-Next-Cursor';
 
 const entitySchema = z.object({
   id: z.string(),
