@@ -168,6 +168,23 @@ describe('defect 9: an early reply leaves no poisoned connection', () => {
     }
   });
 
+  it('defect 9: requests without a body answered early (unknown path, wrong method) keep their connection open', async () => {
+    const connection = await rawConnection();
+    try {
+      // Answered as soon as they arrive, before Node has marked them complete.
+      connection.socket.write('GET /api/no-such-route HTTP/1.1\r\nHost: x\r\n\r\n');
+      connection.socket.write('DELETE /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      connection.socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      let closed = false;
+      void connection.closed.then(() => (closed = true));
+      await waitFor(() => statusLines(connection.received()).length >= 3 || closed);
+      expect(statusLines(connection.received())).toEqual(['HTTP/1.1 404', 'HTTP/1.1 405', 'HTTP/1.1 200']);
+      expect(connection.received()).not.toMatch(/connection: close/i);
+    } finally {
+      connection.socket.destroy();
+    }
+  });
+
   it('defect 9: a body declared far past the drain bound gets its 413 and a closed connection', async () => {
     const connection = await rawConnection();
     connection.socket.write(

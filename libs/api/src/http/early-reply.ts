@@ -15,7 +15,10 @@ export const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
  */
 export function releaseUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
-  if (raw.complete) return;
+  // A request with neither header has no body (RFC 9112, 6.3). Answered from a hook as it
+  // arrives, it is not yet marked complete, which is no reason to close its connection.
+  const hasBody = request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+  if (raw.complete || !hasBody) return;
   const declared = Number(request.headers['content-length']);
   const socket = raw.socket;
   const close = (): void => {
