@@ -6,4 +6,5 @@ export * from './http/ingest-forwarding.js';
 export * from './websocket/websocket-hub.js';
 export * from './http/request-id.js';
 export * from './http/stale-header.js';
+export { STALE_HEADER } from './http/header-names.js';
 export { MCP_URL, selfUrl } from './routes/mcp-routes.js';

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
-import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, NEXT_CURSOR_HEADER } from './header-names.js';
+import { MCP_CORS_EXPOSED_HEADERS, MCP_CORS_REQUEST_HEADERS, NEXT_CURSOR_HEADER, STALE_HEADER } from './header-names.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
-import { STALE_HEADER } from './stale-header.js';
 
 /**
  * Any origin may call the API: it authenticates with bearer tokens, never cookies, so a

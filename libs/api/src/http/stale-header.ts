@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { trackStaleReads, type StaleReadTracker } from '@flux/core';
-
-/** Response header set when an answer may lag the log (read from the shared store, not its owner). */
-export const STALE_HEADER = 'Flux-Stale';
+import { STALE_HEADER } from './header-names.js';
 
 /**
  * Runs each request in its own stale-read scope and answers `Flux-Stale: true` when a reader
