@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+const report = process.env.FLUX_TEST_REPORT ?? '.ci/out/vitest.json';
+
 export default defineConfig({
   test: {
     include: ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'deploy/*/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
@@ -9,6 +11,15 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Suites start real servers and open real databases; two workers match the 2-core machines.
     maxWorkers: 2,
-    reporters: process.env.CI === 'true' ? ['default', ['json', { outputFile: process.env.FLUX_TEST_REPORT ?? '.ci/out/vitest.json' }]] : ['default'],
+    // In CI, beside the console: the JSON report .ci/run counts, and the errors of suites that
+    // failed outside their tests, which that report drops (.ci/run prints them with its count).
+    reporters:
+      process.env.CI === 'true'
+        ? [
+            'default',
+            ['json', { outputFile: report }],
+            ['./deploy/local/vitest-suite-errors-reporter.ts', { outputFile: report.replace(/\.json$/, '') + '.suite-errors.json' }],
+          ]
+        : ['default'],
   },
 });
