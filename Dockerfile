@@ -56,7 +56,7 @@ FROM manifests AS build
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/bundle-app.mjs ./scripts/
 COPY libs ./libs
 COPY apps ./apps
 RUN npm run build
@@ -72,7 +72,7 @@ WORKDIR /app
 # root package.json's "type": "module" makes dist/*.js ES modules.
 COPY --from=deps /app ./
 COPY --from=build /app/dist ./dist
-# Files the bundles read at their source locations (see scripts/build.mjs).
+# Files the bundles read at their source locations (see scripts/bundle-app.mjs).
 COPY libs/redis/src/lua ./libs/redis/src/lua
 COPY --from=build /app/libs/dashboard/dist ./libs/dashboard/dist
 # The embedded server's data directory; the distributed roles keep no local state.

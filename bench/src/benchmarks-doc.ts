@@ -21,7 +21,8 @@ function methodology(): string {
   return `## Method
 
 **Where things run.** Each run starts a fresh deployment from a Flux checkout: the embedded
-server (\`node --import tsx apps/flux/src/main.ts\`, a new temporary \`FLUX_DATA_DIR\`) or, with
+server as \`npm start\` runs it (\`scripts/start.mjs\`: compiled, then run with no TypeScript loader; a new
+temporary \`FLUX_DATA_DIR\`) or, with
 \`--cluster\`, \`deploy/local/start-cluster.ts\` (3 reducer shards, 1 ingest gateway, 2 query
 gateways behind one port) on local Kafka and Redis with a topic and key prefix of its own,
 deleted afterwards. The load comes from the harness, a separate Node process, over loopback on

@@ -110,6 +110,8 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     root: fluxRoot,
     env,
     nodeArgs,
+    // Embedded: what `npm start` runs, compiled; the cluster's processes run their sources.
+    asNpmStart: true,
     baseUrl,
     ...(options.logFile === undefined ? {} : { logFile: options.logFile }),
   }).catch(async (error: unknown) => {

@@ -7,7 +7,7 @@
  * kills whatever is left when the harness exits, however it exits.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClusterState } from './cluster-state.js';
 
@@ -124,18 +124,30 @@ export interface FluxProcessOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Extra Node.js flags for the embedded server (the cluster takes FLUX_CLUSTER_NODE_ARGS). */
   readonly nodeArgs?: readonly string[];
+  /**
+   * Run the embedded server as `npm start` does (scripts/start.mjs: compiled first, then no
+   * TypeScript loader), where the checkout has that script, instead of its sources through tsx.
+   */
+  readonly asNpmStart?: boolean;
   /** Appends the deployment's whole output to this file too. */
   readonly logFile?: string;
 }
 
+/** `npm start`'s script (package.json), run with node directly. */
+export const NPM_START_SCRIPT = 'scripts/start.mjs';
+export const NPM_START_FLAGS = ['--enable-source-maps'];
+
 /**
- * Starts one deployment of `kind` from `root`. `node --import tsx` rather than `npm start`: no
- * wrapper process, so the spawned pid is the server itself, and `--import` resolves tsx from
- * the cwd, i.e. from the checkout's own node_modules.
+ * Starts one deployment of `kind` from `root`. `node` itself rather than `npm start`: no
+ * wrapper process, so the spawned pid is the server itself. `--import tsx` resolves tsx from the
+ * cwd, i.e. from the checkout's own node_modules.
  */
 export function startFluxProcess(options: FluxProcessOptions): ServerProcess {
   const { kind, root, nodeArgs = [] } = options;
-  const args = [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(root, DEPLOYMENT_ENTRIES[kind])];
+  const asNpmStart = options.asNpmStart === true && kind === 'embedded' && existsSync(join(root, NPM_START_SCRIPT));
+  const args = asNpmStart
+    ? [...nodeArgs, ...NPM_START_FLAGS, join(root, NPM_START_SCRIPT)]
+    : [...(kind === 'embedded' ? nodeArgs : []), '--import', 'tsx', join(root, DEPLOYMENT_ENTRIES[kind])];
   return startServerProcess(`flux ${kind}`, process.execPath, args, {
     cwd: root,
     env: options.env,

@@ -1,6 +1,12 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, signalProcessGroup } from '@flux/core/tooling';
 import { describe, expect, it } from 'vitest';
-import { scrubbedEnv, startServerProcess, waitUntilReady } from '../deployment-process.js';
+import { NPM_START_FLAGS, NPM_START_SCRIPT, scrubbedEnv, startReadyFluxProcess, startServerProcess, waitUntilReady } from '../deployment-process.js';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
 /** A stand-in server: `node -e <script>`, so these tests need no Flux start-up. */
 const startScript = (script: string) => startServerProcess('stand-in', process.execPath, ['-e', script], { cwd: process.cwd(), env: process.env });
@@ -50,6 +56,22 @@ describe('deployment process', () => {
       for (const name of ['FLUX_ADMIN_TOKEN', 'NODE_OPTIONS', 'VITEST_POOL_ID', 'KAFKA_BROKERS']) expect(env[name]).toBeUndefined();
     } finally {
       process.env = saved;
+    }
+  });
+
+  it('runs the embedded server as npm start does: the same command, compiled, stopped by a signal to its pid', async () => {
+    const { scripts } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.start).toBe(['exec node', ...NPM_START_FLAGS, NPM_START_SCRIPT].join(' '));
+    const dataDir = await mkdtemp(join(tmpdir(), 'flux-npm-start-'));
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env = scrubbedEnv({ PORT: String(port), FLUX_DATA_DIR: dataDir });
+    const server = await startReadyFluxProcess({ kind: 'embedded', root: REPO_ROOT, env, baseUrl, asNpmStart: true });
+    try {
+      expect((await fetch(`${baseUrl}/api/state/entities`)).status).toBe(200);
+    } finally {
+      expect(await server.stop('SIGTERM', 15_000)).toBe(0);
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
