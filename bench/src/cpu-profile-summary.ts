@@ -7,6 +7,9 @@
 export interface CpuProfileFrame {
   readonly functionName: string;
   readonly url: string;
+  /** Where the function starts, from 0 (-1 or absent for native frames). */
+  readonly lineNumber?: number;
+  readonly columnNumber?: number;
 }
 
 /** The subset of V8's profile format this summary reads. */
