@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { claimPort, freePort } from '../src/tooling/free-port.js';
+import { claimPort, freePort, PORT_CLAIMS_DIR } from '../src/tooling/free-port.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -116,6 +115,6 @@ it('takes over the claim of a process killed before it could release it', async 
   expect(port, 'the process claimed a port').toBeDefined();
   expect(claimPort(port!), 'held while the process lives').toBe(false);
   await killed.kill();
-  expect(existsSync(join(tmpdir(), 'flux-port-claims', String(port))), 'the claim is left behind').toBe(true);
+  expect(existsSync(join(PORT_CLAIMS_DIR, String(port))), 'the claim is left behind').toBe(true);
   expect(claimPort(port!), 'taken over after SIGKILL').toBe(true);
 });

@@ -12,9 +12,10 @@ const given = new Set<number>();
  * a launcher starts its gateways), and a cluster's processes take seconds to start, so a port
  * can look free for that long: two clusters started at once by two processes once both drew
  * one, the gateway that lost the bind restarted in a loop, and the other cluster's gateway
- * answered in its place (its readiness, then half its connections), silently.
+ * answered in its place (its readiness, then half its connections), silently. One directory
+ * per user: another user's files could not be replaced.
  */
-const CLAIMS_DIR = join(tmpdir(), 'flux-port-claims');
+export const PORT_CLAIMS_DIR = join(tmpdir(), `flux-port-claims-${process.getuid?.() ?? 'user'}`);
 /** A claim file still empty after this long was left by a process that died while writing it. */
 const EMPTY_CLAIM_STALE_MS = 10_000;
 const claimFiles: string[] = [];
@@ -59,8 +60,8 @@ export async function freePort(exclude: ReadonlySet<number> = new Set(), pool: P
  * same instant could both succeed; that needs the same random port drawn twice at once.)
  */
 export function claimPort(port: number): boolean {
-  mkdirSync(CLAIMS_DIR, { recursive: true });
-  const file = join(CLAIMS_DIR, String(port));
+  mkdirSync(PORT_CLAIMS_DIR, { recursive: true });
+  const file = join(PORT_CLAIMS_DIR, String(port));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
