@@ -11,7 +11,7 @@ import {
   type Settings,
 } from '@flux/core';
 import { ConnectorRuntime, connectorDefinitions, SourceTargets, type Connector } from '@flux/connectors';
-import { AppendWakeups, MaterialiserThread, MemoryPollLease, openEmbedded } from '@flux/embedded';
+import { MaterialiserThread, MemoryPollLease, openEmbedded } from '@flux/embedded';
 import { mcpEndpoint } from '@flux/mcp';
 
 export interface RunningFlux extends BuiltServer {
@@ -58,11 +58,9 @@ export async function startEmbeddedFlux(
     closing,
   );
   // Reducers and state commits run on a thread of their own; this one appends and reads.
-  const appendWakeups = AppendWakeups.allocate(log.partitionCount);
   const materialiser = new MaterialiserThread({
     entry: materialiserEntry,
-    workerData: { settings, partitionCount: log.partitionCount, appendWakeups } satisfies MaterialiserWorkerData,
-    appendWakeups,
+    workerData: { settings, partitionCount: log.partitionCount } satisfies MaterialiserWorkerData,
     log,
     state,
     feed,
@@ -139,6 +137,4 @@ export interface MaterialiserWorkerData {
   readonly settings: Settings;
   /** The log's partition count as opened (a log keeps the count it was created with). */
   readonly partitionCount: number;
-  /** The memory through which this thread's appends reach the thread's tailers (AppendWakeups). */
-  readonly appendWakeups: SharedArrayBuffer;
 }

@@ -7,6 +7,6 @@ import { runMaterialiser } from '@flux/embedded';
 import type { MaterialiserWorkerData } from './embedded-flux.js';
 
 if (parentPort === null) throw new Error('materialiser.ts runs as a worker thread of the embedded server');
-const { settings, partitionCount, appendWakeups } = workerData as MaterialiserWorkerData;
+const { settings, partitionCount } = workerData as MaterialiserWorkerData;
 const logger = pino({ level: settings.logLevel, base: { service: 'flux', thread: 'materialiser' } });
-await runMaterialiser({ port: parentPort, settings, partitionCount, appendWakeups, logger });
+await runMaterialiser({ port: parentPort, settings, partitionCount, logger });

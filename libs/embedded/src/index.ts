@@ -1,6 +1,5 @@
 export * from './lmdb-environment.js';
 export * from './lmdb-event-log.js';
-export * from './append-wakeups.js';
 export * from './lmdb-state-store.js';
 export * from './lmdb-control-store.js';
 export * from './memory-rate-limiter.js';

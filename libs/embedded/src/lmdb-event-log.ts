@@ -3,7 +3,6 @@ import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, FluxError, type LogPosition } from '@flux/domain';
 import type { AppendRecord, EventLog, LogBatchHandler, LogRecord, LogSubscription } from '@flux/core';
 import { AppendSignal } from './append-signal.js';
-import type { AppendWakeups } from './append-wakeups.js';
 import { openLmdbEnvironment } from './lmdb-environment.js';
 import { LogTailSubscription } from './log-tail-subscription.js';
 
@@ -21,12 +20,6 @@ export interface LmdbEventLogOptions {
   readonly partitionCount?: number;
   /** Clock for record timestamps (epoch milliseconds). */
   readonly now?: () => number;
-  /**
-   * This instance tails records another thread appends, and that thread counts its appends
-   * here (see AppendWakeups): subscriptions read what the counts announce, and are woken by
-   * `appendedElsewhere` only after they said they wait.
-   */
-  readonly appendsElsewhere?: AppendWakeups;
 }
 
 /** Records per batch a subscription delivers when the subscriber sets no maxBatch. */
@@ -83,7 +76,6 @@ export class LmdbEventLog implements EventLog {
   private readonly subscriptions = new Set<LogTailSubscription>();
   private readonly appendListeners = new Set<(partitions: readonly number[]) => void>();
   private readonly now: () => number;
-  private readonly appendsElsewhere: AppendWakeups | undefined;
   private closing: Promise<void> | undefined;
   /** Appends waiting for the end of the event-loop turn (see writeQueued). */
   private queued: QueuedAppend[] = [];
@@ -95,7 +87,6 @@ export class LmdbEventLog implements EventLog {
     options: LmdbEventLogOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.appendsElsewhere = options.appendsElsewhere;
     this.records = root.openDB<StoredChunk, ChunkKey>('records', {});
     this.meta = root.openDB<number, string | [string, number]>('meta', {});
     const stored = this.meta.get(PARTITION_COUNT);
@@ -217,7 +208,7 @@ export class LmdbEventLog implements EventLog {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
 
     const subscription = new LogTailSubscription(
-      { readBatch: (p, offset, max) => this.tailBatch(p, offset, max), nextAppend: (p) => this.nextAppend(p) },
+      { readBatch: (p, offset, max) => this.readBatch(p, offset, max), nextAppend: (p) => this.signal.next(p) },
       partition,
       fromOffset,
       handler,
@@ -236,20 +227,6 @@ export class LmdbEventLog implements EventLog {
   onAppend(listener: (partitions: readonly number[]) => void): () => void {
     this.appendListeners.add(listener);
     return () => this.appendListeners.delete(listener);
-  }
-
-  /** A subscription's read: records another thread appended are looked for in a renewed snapshot. */
-  private tailBatch(partition: number, offset: number, max: number): readonly LogRecord[] {
-    if (this.appendsElsewhere?.beforeRead(partition) === true) this.root.resetReadTxn();
-    return this.readBatch(partition, offset, max);
-  }
-
-  /** What a subscription that found nothing waits for (taken in the same step as its read). */
-  private nextAppend(partition: number): Promise<void> {
-    const next = this.signal.next(partition);
-    // Records came while it read: it reads again at once, and so does any other waiter.
-    if (this.appendsElsewhere?.waitOrReadAgain(partition) === true) this.signal.notify(partition);
-    return next;
   }
 
   /**

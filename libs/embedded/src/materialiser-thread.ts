@@ -1,7 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { consumerLag, type ChangePublisher, type PartitionLag, type ReducerObserver, type ReducerStatus } from '@flux/core';
-import { AppendWakeups } from './append-wakeups.js';
 import type { LmdbEventLog } from './lmdb-event-log.js';
 import type { LmdbStateStore } from './lmdb-state-store.js';
 import { replayObserved, type FromMaterialiser, type ToMaterialiser } from './materialiser-messages.js';
@@ -13,12 +12,6 @@ export interface MaterialiserThreadOptions {
    */
   readonly entry: URL;
   readonly workerData?: unknown;
-  /**
-   * Memory shared with the worker (AppendWakeups.allocate), which it must be given in its
-   * `workerData` too: appends are counted there, and a message goes only to partitions whose
-   * tailer waits.
-   */
-  readonly appendWakeups: SharedArrayBuffer;
   /** The server thread's log: its appends are announced to the materialiser. */
   readonly log: LmdbEventLog;
   /** The server thread's state store: its reads must see each commit announced. */
@@ -78,11 +71,7 @@ export class MaterialiserThread implements ReducerStatus {
         resolve();
       });
     });
-    const wakeups = new AppendWakeups(options.appendWakeups, options.log.partitionCount);
-    this.stopAnnouncing = options.log.onAppend((partitions) => {
-      const waiting = wakeups.appendedTo(partitions);
-      if (waiting.length > 0) this.send({ type: 'appended', partitions: waiting });
-    });
+    this.stopAnnouncing = options.log.onAppend((partitions) => this.send({ type: 'appended', partitions }));
   }
 
   /** True once the reducers caught up with what the log held when they started. */

@@ -1,7 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { ClosingOrder, composeReducerRole, type Settings } from '@flux/core';
-import { AppendWakeups } from './append-wakeups.js';
 import { LmdbEventLog } from './lmdb-event-log.js';
 import { LmdbStateStore } from './lmdb-state-store.js';
 import { LogTruncation } from './log-truncation.js';
@@ -13,8 +12,6 @@ export interface MaterialiserWorkerOptions {
   readonly settings: Settings;
   /** The log's partition count as the server thread opened it. */
   readonly partitionCount: number;
-  /** Shared with the server thread, which counts its appends there (MaterialiserThreadOptions.appendWakeups). */
-  readonly appendWakeups: SharedArrayBuffer;
   readonly logger: Logger;
 }
 
@@ -27,7 +24,6 @@ export interface MaterialiserWorkerOptions {
  */
 export async function runMaterialiser(options: MaterialiserWorkerOptions): Promise<void> {
   const { port, settings, partitionCount, logger } = options;
-  const appendsElsewhere = new AppendWakeups(options.appendWakeups, partitionCount);
   // Messages of one turn travel together: at a thousand single events a second, a message per
   // commit and per figure cost a thread wake-up each.
   let outbox: FromMaterialiser[] = [];
@@ -41,7 +37,7 @@ export async function runMaterialiser(options: MaterialiserWorkerOptions): Promi
     outbox.push(message);
   };
   const closing = new ClosingOrder(logger);
-  const log = LmdbEventLog.openIn(settings.dataDir, { partitionCount, appendsElsewhere });
+  const log = LmdbEventLog.openIn(settings.dataDir, { partitionCount });
   const state = LmdbStateStore.openIn(settings.dataDir, { changeRetentionOffsets: settings.changeRetentionOffsets });
   // The log first: its close waits for the subscriptions, whose handlers write to the state.
   closing.add('stores', () => log.close().then(() => state.close()));

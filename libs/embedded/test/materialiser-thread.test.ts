@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { EventAppender, type ReducerObserver } from '@flux/core';
 import type { ChangeRecord, CommitProgress, FluxEvent } from '@flux/domain';
-import { AppendWakeups, MaterialiserThread, openEmbedded, type Embedded } from '../src/index.js';
+import { MaterialiserThread, openEmbedded, type Embedded } from '../src/index.js';
 import { tempDir } from './temp-dir.js';
 
 const ENTRY = new URL('./fixtures/materialiser-entry.ts', import.meta.url);
@@ -34,11 +34,9 @@ describe('MaterialiserThread', () => {
   });
 
   const start = (workerData: Record<string, unknown> = {}): MaterialiserThread => {
-    const appendWakeups = AppendWakeups.allocate(PARTITIONS);
     thread = new MaterialiserThread({
       entry: ENTRY,
-      workerData: { dataDir: dir.path, partitionCount: PARTITIONS, appendWakeups, ...workerData },
-      appendWakeups,
+      workerData: { dataDir: dir.path, partitionCount: PARTITIONS, ...workerData },
       log: embedded.log,
       state: embedded.state,
       feed: embedded.feed,
