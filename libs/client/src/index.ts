@@ -20,6 +20,7 @@ export {
   type ListPageOptions,
   type EntityPage,
 } from './flux-client.js';
+export { decodePosition } from './position-cursor.js';
 export { ClientErrorCode, FluxError, FluxHttpError, FluxNetworkError, FluxTimeoutError } from './errors.js';
 export type { FetchFunction } from './http-transport.js';
 export type * from './types.js';

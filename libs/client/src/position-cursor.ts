@@ -27,7 +27,8 @@ export class PositionCursor {
   }
 }
 
-function decodePosition(token: string): { partition: number; offset: number } | undefined {
+/** The partition and offset a position token names, or undefined for a token that is not one. */
+export function decodePosition(token: string): { partition: number; offset: number } | undefined {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(token)) return undefined;
   let text: string;
   try {

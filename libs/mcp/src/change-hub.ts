@@ -9,6 +9,8 @@ export interface EntityChange {
   /** The property an update set (`value` null: removed). */
   readonly property?: string;
   readonly value?: unknown;
+  /** Position token of the change in the log. */
+  readonly position?: string;
 }
 
 /** Which changes a listener wants: one entity, or every entity whose id starts with a prefix. */
@@ -35,8 +37,11 @@ export const matches = (filter: ChangeFilter, entityId: string): boolean =>
   'entityId' in filter ? filter.entityId === entityId : entityId.startsWith(filter.prefix);
 
 function toChange(message: WatchMessage): EntityChange | undefined {
-  if (message.type === 'state_update') return { entityId: message.entity_id, deleted: false, property: message.property, value: message.value };
-  if (message.type === 'entity_deleted') return { entityId: message.entity_id, deleted: true };
+  const position = message.type === 'state_update' || message.type === 'entity_deleted' ? message.position : undefined;
+  const at = position === undefined ? {} : { position };
+  if (message.type === 'state_update')
+    return { entityId: message.entity_id, deleted: false, property: message.property, value: message.value, ...at };
+  if (message.type === 'entity_deleted') return { entityId: message.entity_id, deleted: true, ...at };
   return undefined;
 }
 

@@ -2,9 +2,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ChangeFilter, ChangeHub, ChangeListener } from './change-hub.js';
+import type { ChangeFilter, ChangeHub, ChangeListener, EntityChange } from './change-hub.js';
 import { entityIdInput, entityOutput } from './entity-tools.js';
-import type { Entity } from '@flux/client';
+import { decodePosition, type Entity } from '@flux/client';
 import type { FluxPort } from './flux-port.js';
 import { runTool, ToolError, toolResult } from './tool-result.js';
 
@@ -161,28 +161,43 @@ async function waitForChange(args: WaitArgs, context: WaitContext, extra: ToolEx
   let wake: (reason: 'change' | 'gap') => void = () => undefined;
   let woken = new Promise<'change' | 'gap'>((resolve) => (wake = resolve));
   let collecting = false;
+  // An entity wait reads the entity once the watch is open. Changes the watch delivers at or
+  // before the position of what that read returned are already in it (they were in flight when
+  // the watch opened): they are held back until the read, then dropped.
+  let heldBack: EntityChange[] | undefined = args.entity_id === undefined ? undefined : [];
+  let readUpTo: { partition: number; offset: number } | undefined;
+  const alreadyRead = (change: EntityChange): boolean => {
+    if (readUpTo === undefined || change.position === undefined) return false;
+    const at = decodePosition(change.position);
+    return at !== undefined && at.partition === readUpTo.partition && at.offset <= readUpTo.offset;
+  };
+  const record = (change: EntityChange): void => {
+    if (alreadyRead(change)) return;
+    let entry = observed.get(change.entityId);
+    if (entry === undefined) {
+      if (observed.size >= MAX_REPORTED_ENTITIES) {
+        unreported += 1;
+        return;
+      }
+      entry = { deleted: false, properties: {} };
+      observed.set(change.entityId, entry);
+    }
+    if (change.deleted) Object.assign(entry, { deleted: true, properties: {} });
+    else if (change.property !== undefined) {
+      entry.deleted = false;
+      entry.properties[change.property] = change.value;
+    }
+    // The messages of one event arrive together: gather the rest of them before answering.
+    if (!collecting) {
+      collecting = true;
+      setImmediate(() => wake('change'));
+    }
+  };
   const listener: ChangeListener = {
     filter,
     onChange: (change) => {
-      let entry = observed.get(change.entityId);
-      if (entry === undefined) {
-        if (observed.size >= MAX_REPORTED_ENTITIES) {
-          unreported += 1;
-          return;
-        }
-        entry = { deleted: false, properties: {} };
-        observed.set(change.entityId, entry);
-      }
-      if (change.deleted) Object.assign(entry, { deleted: true, properties: {} });
-      else if (change.property !== undefined) {
-        entry.deleted = false;
-        entry.properties[change.property] = change.value;
-      }
-      // The messages of one event arrive together: gather the rest of them before answering.
-      if (!collecting) {
-        collecting = true;
-        setImmediate(() => wake('change'));
-      }
+      if (heldBack !== undefined) heldBack.push(change);
+      else record(change);
     },
     onGap: () => wake('gap'),
   };
@@ -212,6 +227,10 @@ async function waitForChange(args: WaitArgs, context: WaitContext, extra: ToolEx
         return { changed: true, timed_out: false, changes: [{ entity_id: args.entity_id, deleted: current === undefined, entity: current ?? null }] };
       }
       version = current?.version ?? 0;
+      readUpTo = current?.position === undefined ? undefined : decodePosition(current.position);
+      const early = heldBack ?? [];
+      heldBack = undefined;
+      for (const change of early) record(change);
     }
     for (;;) {
       const reason = await Promise.race([woken, stopped]);
